@@ -1,0 +1,49 @@
+"""django-allauth adapters: profiles for every new account, phone numbers on the user."""
+
+from allauth.account.adapter import DefaultAccountAdapter
+from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
+from django.contrib.auth import get_user_model
+
+from accounts.services import profile_ensure
+from accounts.sms import send_sms
+
+
+class AccountAdapter(DefaultAccountAdapter):
+    def save_user(self, request, user, form, commit=True):
+        user = super().save_user(request, user, form, commit=commit)
+        if commit:
+            profile_ensure(user=user)
+        return user
+
+    def set_phone(self, user, phone, verified):
+        user.phone = phone
+        user.phone_verified = verified
+        user.save(update_fields=["phone", "phone_verified"])
+
+    def get_phone(self, user):
+        if not user.phone:
+            return None
+        return str(user.phone), user.phone_verified
+
+    def set_phone_verified(self, user, phone):
+        user.phone_verified = True
+        user.save(update_fields=["phone_verified"])
+
+    def get_user_by_phone(self, phone):
+        return get_user_model().objects.filter(phone=phone, is_active=True).order_by("-phone_verified").first()
+
+    def send_verification_code_sms(self, user, phone, code, **kwargs):
+        send_sms(phone, f"Your socialsite code is {code}. It expires in a few minutes.")
+
+    def send_unknown_account_sms(self, phone, **kwargs):
+        send_sms(phone, "Someone tried to sign in to socialsite with this number, but no account uses it.")
+
+    def send_account_already_exists_sms(self, phone):
+        send_sms(phone, "Someone tried to sign up to socialsite with this number, which already has an account.")
+
+
+class SocialAccountAdapter(DefaultSocialAccountAdapter):
+    def save_user(self, request, sociallogin, form=None):
+        user = super().save_user(request, sociallogin, form=form)
+        profile_ensure(user=user)
+        return user

@@ -1,0 +1,149 @@
+"""One input and one output serializer per call. Ids are strings."""
+
+from django.conf import settings
+from rest_framework import serializers
+
+
+def avatar_url(profile, request):
+    if not profile.avatar:
+        return None
+    url = profile.avatar.url
+    return request.build_absolute_uri(url) if request is not None and url.startswith("/") else url
+
+
+# --- Auth -------------------------------------------------------------------------------------------
+
+
+class RegisterInput(serializers.Serializer):
+    email = serializers.CharField(max_length=254)
+    password = serializers.CharField(max_length=128, trim_whitespace=False, write_only=True)
+    username = serializers.CharField(max_length=30)
+    profile_info = serializers.JSONField(required=False)
+
+
+class RegisterOutput(serializers.Serializer):
+    id = serializers.CharField()
+    email = serializers.EmailField()
+    username = serializers.CharField()
+    status = serializers.ChoiceField(choices=["active", "pending_verification"])
+
+
+class LoginInput(serializers.Serializer):
+    username = serializers.CharField(max_length=254, help_text="Username or email address.")
+    password = serializers.CharField(max_length=128, trim_whitespace=False)
+
+
+class TokenPairOutput(serializers.Serializer):
+    access_token = serializers.CharField()
+    refresh_token = serializers.CharField()
+    token_type = serializers.ChoiceField(choices=["bearer"])
+    expires_in = serializers.IntegerField(help_text="Seconds until the access token expires.")
+
+
+class RefreshTokenInput(serializers.Serializer):
+    refresh_token = serializers.CharField(max_length=2000)
+
+
+class SocialTokenInput(serializers.Serializer):
+    access_token = serializers.CharField(max_length=4000, required=False)
+    id_token = serializers.CharField(max_length=8000, required=False)
+
+    def validate(self, attrs):
+        if not attrs.get("access_token") and not attrs.get("id_token"):
+            raise serializers.ValidationError("Send the provider's access_token or id_token.")
+        return attrs
+
+
+# --- Users ---------------------------------------------------------------------------------------------
+
+
+class UserSummaryOutput(serializers.Serializer):
+    id = serializers.CharField()
+    username = serializers.CharField()
+    display_name = serializers.CharField(source="profile.display_name")
+    avatar_url = serializers.SerializerMethodField()
+    is_private = serializers.BooleanField(source="profile.is_private")
+
+    def get_avatar_url(self, user) -> str | None:
+        return avatar_url(user.profile, self.context.get("request"))
+
+
+class RelationshipOutput(serializers.Serializer):
+    following = serializers.BooleanField()
+    followed_by = serializers.BooleanField()
+    requested = serializers.BooleanField()
+    blocking = serializers.BooleanField()
+    muting = serializers.BooleanField()
+
+
+class UserOutput(UserSummaryOutput):
+    bio = serializers.CharField(source="profile.bio")
+    followers_count = serializers.IntegerField(source="profile.followers_count")
+    following_count = serializers.IntegerField(source="profile.following_count")
+    interests = serializers.SerializerMethodField()
+    profile_info = serializers.JSONField(source="profile.profile_info")
+    joined_at = serializers.DateTimeField(source="date_joined")
+    relationship = RelationshipOutput(
+        allow_null=True, help_text="The caller's relation to this user; null when anonymous."
+    )
+
+    def get_interests(self, user) -> list[str]:
+        return sorted(interest.name for interest in user.profile.interests.all())
+
+
+class OwnUserOutput(UserOutput):
+    """What the owner sees of their own account."""
+
+    email = serializers.EmailField(allow_null=True)
+    email_verified = serializers.BooleanField()
+    phone = serializers.CharField(allow_null=True)
+    phone_verified = serializers.BooleanField()
+
+
+class UserUpdateInput(serializers.Serializer):
+    display_name = serializers.CharField(max_length=50, allow_blank=True, default="")
+    bio = serializers.CharField(max_length=300, allow_blank=True, default="")
+    profile_info = serializers.JSONField(default=dict)
+    is_private = serializers.BooleanField(default=False)
+    interests = serializers.ListField(child=serializers.CharField(max_length=40), max_length=20, default=list)
+
+
+class AvatarInput(serializers.Serializer):
+    avatar = serializers.FileField(
+        max_length=200,
+        allow_empty_file=False,
+        help_text=f"JPEG, PNG, WebP or GIF, at most {settings.AVATAR_MAX_UPLOAD_BYTES // 2**20} MB.",
+    )
+
+
+# --- Follows, requests, blocks, mutes -------------------------------------------------------------------
+
+
+class FollowInput(serializers.Serializer):
+    followed_user_id = serializers.UUIDField()
+
+
+class FollowOutput(serializers.Serializer):
+    followed_user_id = serializers.CharField()
+    status = serializers.ChoiceField(choices=["following", "requested"])
+
+
+class ConnectionOutput(serializers.Serializer):
+    """A row of a followers/following/blocks/mutes list: the other user, and since when."""
+
+    user = UserSummaryOutput()
+    created_at = serializers.DateTimeField()
+
+
+class FollowRequestOutput(serializers.Serializer):
+    id = serializers.CharField()
+    user = UserSummaryOutput(source="requester")
+    created_at = serializers.DateTimeField()
+
+
+class BlockInput(serializers.Serializer):
+    blocked_user_id = serializers.UUIDField()
+
+
+class MuteInput(serializers.Serializer):
+    muted_user_id = serializers.UUIDField()

@@ -1,0 +1,59 @@
+from django.urls import path, register_converter
+
+from accounts.api import views
+
+
+class UserRefConverter:
+    """A user id (UUID) or "me" for the caller."""
+
+    regex = "me|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+
+    def to_python(self, value):
+        return value.lower()
+
+    def to_url(self, value):
+        return str(value)
+
+
+register_converter(UserRefConverter, "userref")
+
+urlpatterns = [
+    path("auth/register", views.RegisterView.as_view(), name="api-register"),
+    path("auth/jwt/login", views.LoginView.as_view(), name="api-jwt-login"),
+    path("auth/jwt/refresh", views.RefreshView.as_view(), name="api-jwt-refresh"),
+    path("auth/jwt/logout", views.LogoutView.as_view(), name="api-jwt-logout"),
+    path("users/<userref:user_id>", views.UserDetailView.as_view(), name="api-user"),
+    path("users/<userref:user_id>/avatar", views.AvatarView.as_view(), name="api-user-avatar"),
+    path("users/<userref:user_id>/follows", views.FollowsView.as_view(), name="api-user-follows"),
+    path(
+        "users/<userref:user_id>/follows/<uuid:followed_user_id>",
+        views.FollowDetailView.as_view(),
+        name="api-user-follow",
+    ),
+    path("users/<userref:user_id>/following", views.FollowsView.as_view(), name="api-user-following"),
+    path("users/<userref:user_id>/followers", views.FollowersView.as_view(), name="api-user-followers"),
+    path(
+        "users/<userref:user_id>/followers/<uuid:follower_user_id>",
+        views.FollowerDetailView.as_view(),
+        name="api-user-follower",
+    ),
+    path(
+        "users/<userref:user_id>/follow-requests", views.FollowRequestsView.as_view(), name="api-user-follow-requests"
+    ),
+    path(
+        "users/<userref:user_id>/follow-requests/<int:request_id>/approve",
+        views.FollowRequestDecisionView.as_view(decision="approve"),
+        name="api-user-follow-request-approve",
+    ),
+    path(
+        "users/<userref:user_id>/follow-requests/<int:request_id>/reject",
+        views.FollowRequestDecisionView.as_view(decision="reject"),
+        name="api-user-follow-request-reject",
+    ),
+    path("users/<userref:user_id>/blocks", views.BlocksView.as_view(), name="api-user-blocks"),
+    path(
+        "users/<userref:user_id>/blocks/<uuid:blocked_user_id>", views.BlockDetailView.as_view(), name="api-user-block"
+    ),
+    path("users/<userref:user_id>/mutes", views.MutesView.as_view(), name="api-user-mutes"),
+    path("users/<userref:user_id>/mutes/<uuid:muted_user_id>", views.MuteDetailView.as_view(), name="api-user-mute"),
+]

@@ -1,0 +1,387 @@
+"""Thin API entry points: parse input, call a service or selector, shape the output."""
+
+from allauth.account import app_settings as allauth_settings
+from allauth.account.models import EmailAddress
+from django.conf import settings
+from django.contrib.auth import authenticate
+from django.contrib.auth.models import update_last_login
+from django.db import transaction
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import permissions, serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
+from rest_framework_simplejwt.serializers import TokenRefreshSerializer
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from accounts import selectors, services
+from accounts.api import serializers as s
+from socialsite.api.errors import error_body
+from socialsite.api.pagination import CursorPagination
+from socialsite.api.throttling import LoginAccountThrottle, LoginIPThrottle, SignupIPThrottle
+from socialsite.errors import ForbiddenError
+
+ERROR = inline_serializer(
+    "Error",
+    {
+        "error": inline_serializer(
+            "ErrorBody",
+            {
+                "code": serializers.CharField(),
+                "message": serializers.CharField(),
+                "fields": serializers.DictField(required=False),
+            },
+        )
+    },
+)
+
+
+def errors(*codes):
+    return {code: OpenApiResponse(ERROR) for code in codes}
+
+
+def token_pair(user):
+    refresh = RefreshToken.for_user(user)
+    update_last_login(None, user)
+    return _pair_body(str(refresh), str(refresh.access_token))
+
+
+def _pair_body(refresh, access):
+    return {
+        "access_token": access,
+        "refresh_token": refresh,
+        "token_type": "bearer",
+        "expires_in": int(settings.SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"].total_seconds()),
+    }
+
+
+def require_verified_email(user):
+    mandatory = allauth_settings.EMAIL_VERIFICATION == allauth_settings.EmailVerificationMethod.MANDATORY
+    if mandatory and not EmailAddress.objects.filter(user=user, verified=True).exists():
+        raise ForbiddenError("Confirm your email address first; we sent you a link.", code="email_unverified")
+
+
+# --- Auth ---------------------------------------------------------------------------------------------------
+
+
+class RegisterView(APIView):
+    permission_classes = [permissions.AllowAny]
+    authentication_classes = []
+    throttle_classes = [SignupIPThrottle]
+
+    @extend_schema(request=s.RegisterInput, responses={201: s.RegisterOutput, **errors(400, 409, 429)}, tags=["auth"])
+    def post(self, request):
+        data = _valid(s.RegisterInput, request)
+        user = services.user_register(**data)
+        address = EmailAddress.objects.get(user=user, primary=True)
+        transaction.on_commit(lambda: address.send_confirmation(request._request, signup=True))
+        mandatory = allauth_settings.EMAIL_VERIFICATION == allauth_settings.EmailVerificationMethod.MANDATORY
+        body = {
+            "id": str(user.pk),
+            "email": user.email,
+            "username": user.username,
+            "status": "pending_verification" if mandatory else "active",
+        }
+        return Response(s.RegisterOutput(body).data, status=status.HTTP_201_CREATED)
+
+
+class LoginView(APIView):
+    permission_classes = [permissions.AllowAny]
+    authentication_classes = []
+    throttle_classes = [LoginIPThrottle, LoginAccountThrottle]
+
+    @extend_schema(
+        request=s.LoginInput, responses={200: s.TokenPairOutput, **errors(400, 401, 403, 429)}, tags=["auth"]
+    )
+    def post(self, request):
+        data = _valid(s.LoginInput, request)
+        user = authenticate(request._request, username=data["username"].strip(), password=data["password"])
+        if user is None:
+            return Response(error_body("invalid_credentials", "Wrong username or password."), status=401)
+        require_verified_email(user)
+        return Response(token_pair(user))
+
+
+class RefreshView(APIView):
+    permission_classes = [permissions.AllowAny]
+    authentication_classes = []
+    throttle_classes = [LoginIPThrottle]
+
+    @extend_schema(request=s.RefreshTokenInput, responses={200: s.TokenPairOutput, **errors(400, 401)}, tags=["auth"])
+    def post(self, request):
+        data = _valid(s.RefreshTokenInput, request)
+        refresh = TokenRefreshSerializer(data={"refresh": data["refresh_token"]})
+        try:
+            refresh.is_valid(raise_exception=True)
+        except (TokenError, InvalidToken):
+            return Response(
+                error_body("token_not_valid", "The refresh token is invalid, expired or already used."), status=401
+            )
+        return Response(_pair_body(refresh.validated_data["refresh"], refresh.validated_data["access"]))
+
+
+class LogoutView(APIView):
+    permission_classes = [permissions.AllowAny]
+    authentication_classes = []
+
+    @extend_schema(request=s.RefreshTokenInput, responses={204: None, **errors(400, 401)}, tags=["auth"])
+    def post(self, request):
+        data = _valid(s.RefreshTokenInput, request)
+        try:
+            RefreshToken(data["refresh_token"]).blacklist()
+        except TokenError:
+            return Response(
+                error_body("token_not_valid", "The refresh token is invalid, expired or already used."), status=401
+            )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- Users ----------------------------------------------------------------------------------------------------
+
+
+def _valid(serializer_class, request, **kwargs):
+    serializer = serializer_class(data=request.data, **kwargs)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def _own(request, user_id):
+    """The caller, when the path names the caller ("me" or their id); else 403."""
+    if user_id != "me" and str(request.user.pk) != str(user_id):
+        raise ForbiddenError("You can only do this for your own account.", code="not_owner")
+    return request.user
+
+
+def _target(request, user_id):
+    if user_id == "me":
+        if not request.user.is_authenticated:
+            raise ForbiddenError("Sign in to see your own account.", code="not_authenticated")
+        user_id = request.user.pk
+    return selectors.user_get(viewer=request.user, user_id=user_id)
+
+
+def user_payload(request, user):
+    viewer = request.user
+    context = {"request": request}
+    user.relationship = selectors.relationship(viewer=viewer, user=user) if viewer.is_authenticated else None
+    if viewer.is_authenticated and viewer.pk == user.pk:
+        user.email_verified = EmailAddress.objects.filter(user=user, verified=True).exists()
+        return s.OwnUserOutput(user, context=context).data
+    return s.UserOutput(user, context=context).data
+
+
+class UserDetailView(APIView):
+    def get_permissions(self):
+        if self.request.method == "GET":
+            return [permissions.AllowAny()]
+        return super().get_permissions()
+
+    @extend_schema(
+        responses={200: s.OwnUserOutput, **errors(404)},
+        tags=["users"],
+        description="Public profile; the owner also sees email and phone. `me` names the caller.",
+    )
+    def get(self, request, user_id):
+        return Response(user_payload(request, _target(request, user_id)))
+
+    @extend_schema(
+        request=s.UserUpdateInput,
+        responses={200: s.OwnUserOutput, **errors(400, 401, 403)},
+        tags=["users"],
+        description="Replace the profile: omitted fields take their defaults.",
+    )
+    def put(self, request, user_id):
+        return self._update(request, user_id, partial=False)
+
+    @extend_schema(request=s.UserUpdateInput, responses={200: s.OwnUserOutput, **errors(400, 401, 403)}, tags=["users"])
+    def patch(self, request, user_id):
+        return self._update(request, user_id, partial=True)
+
+    def _update(self, request, user_id, partial):
+        user = _own(request, user_id)
+        data = _valid(s.UserUpdateInput, request, partial=partial)
+        services.profile_update(user=user, **data)
+        return Response(user_payload(request, selectors.user_get(viewer=user, user_id=user.pk)))
+
+    @extend_schema(
+        responses={204: None, **errors(401, 403)},
+        tags=["users"],
+        description="Deactivate the account and erase its personal data.",
+    )
+    def delete(self, request, user_id):
+        services.user_deactivate(user=_own(request, user_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class AvatarView(APIView):
+    @extend_schema(
+        request={"multipart/form-data": s.AvatarInput},
+        responses={200: s.OwnUserOutput, **errors(400, 401, 403)},
+        tags=["users"],
+    )
+    def put(self, request, user_id):
+        user = _own(request, user_id)
+        data = _valid(s.AvatarInput, request)
+        services.avatar_set(user=user, upload=data["avatar"])
+        return Response(user_payload(request, selectors.user_get(viewer=user, user_id=user.pk)))
+
+    @extend_schema(responses={204: None, **errors(401, 403)}, tags=["users"])
+    def delete(self, request, user_id):
+        services.avatar_remove(user=_own(request, user_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- Follows and lists ------------------------------------------------------------------------------------------
+
+
+class ListView(APIView):
+    """A cursor-paginated list of rows rendered through `output`."""
+
+    output = s.ConnectionOutput
+
+    def paginate(self, request, queryset, row):
+        paginator = CursorPagination()
+        page = paginator.paginate_queryset(queryset, request, view=self)
+        data = self.output([row(item) for item in page], many=True, context={"request": request}).data
+        return paginator.get_paginated_response(data)
+
+
+class FollowsView(ListView):
+    """GET: whom the user follows. POST: the caller follows someone."""
+
+    def get_permissions(self):
+        if self.request.method == "GET":
+            return [permissions.AllowAny()]
+        return super().get_permissions()
+
+    @extend_schema(
+        responses={200: s.ConnectionOutput(many=True), **errors(403, 404)},
+        tags=["follows"],
+        description="Accounts this user follows (hidden for private accounts unless you follow them).",
+    )
+    def get(self, request, user_id):
+        user = _target(request, user_id)
+        rows = selectors.following_queryset(viewer=request.user, user=user)
+        return self.paginate(request, rows, lambda f: {"user": f.followed, "created_at": f.created_at})
+
+    @extend_schema(
+        request=s.FollowInput,
+        responses={200: s.FollowOutput, 201: s.FollowOutput, 202: s.FollowOutput, **errors(400, 401, 403, 404)},
+        tags=["follows"],
+        description="201 on a new follow, 200 if it already existed, 202 with status `requested` for a private account.",
+    )
+    def post(self, request, user_id):
+        user = _own(request, user_id)
+        data = _valid(s.FollowInput, request)
+        outcome = services.follow_create(follower=user, followed_user_id=data["followed_user_id"])
+        if outcome.status == "requested":
+            code = status.HTTP_202_ACCEPTED
+        else:
+            code = status.HTTP_201_CREATED if outcome.created else status.HTTP_200_OK
+        return Response({"followed_user_id": str(data["followed_user_id"]), "status": outcome.status}, status=code)
+
+
+class FollowDetailView(APIView):
+    @extend_schema(
+        responses={204: None, **errors(401, 403)},
+        tags=["follows"],
+        description="Unfollow, or withdraw a pending request. Idempotent.",
+    )
+    def delete(self, request, user_id, followed_user_id):
+        services.follow_delete(follower=_own(request, user_id), followed_user_id=followed_user_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class FollowersView(ListView):
+    permission_classes = [permissions.AllowAny]
+
+    @extend_schema(responses={200: s.ConnectionOutput(many=True), **errors(403, 404)}, tags=["follows"])
+    def get(self, request, user_id):
+        user = _target(request, user_id)
+        rows = selectors.followers_queryset(viewer=request.user, user=user)
+        return self.paginate(request, rows, lambda f: {"user": f.follower, "created_at": f.created_at})
+
+
+class FollowerDetailView(APIView):
+    @extend_schema(
+        responses={204: None, **errors(401, 403, 404)},
+        tags=["follows"],
+        description="Remove someone from your followers.",
+    )
+    def delete(self, request, user_id, follower_user_id):
+        services.follower_remove(user=_own(request, user_id), follower_user_id=follower_user_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class FollowRequestsView(ListView):
+    output = s.FollowRequestOutput
+
+    @extend_schema(
+        responses={200: s.FollowRequestOutput(many=True), **errors(401, 403)},
+        tags=["follows"],
+        description="Pending requests to follow you.",
+    )
+    def get(self, request, user_id):
+        user = _own(request, user_id)
+        return self.paginate(request, selectors.follow_requests_queryset(user=user), lambda r: r)
+
+
+class FollowRequestDecisionView(APIView):
+    decision = None
+
+    @extend_schema(request=None, responses={204: None, **errors(401, 403, 404)}, tags=["follows"])
+    def post(self, request, user_id, request_id):
+        user = _own(request, user_id)
+        decide = services.follow_request_approve if self.decision == "approve" else services.follow_request_reject
+        decide(target=user, request_id=request_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class BlocksView(ListView):
+    @extend_schema(responses={200: s.ConnectionOutput(many=True), **errors(401, 403)}, tags=["blocks and mutes"])
+    def get(self, request, user_id):
+        user = _own(request, user_id)
+        return self.paginate(
+            request, selectors.blocks_queryset(user=user), lambda b: {"user": b.blocked, "created_at": b.created_at}
+        )
+
+    @extend_schema(
+        request=s.BlockInput, responses={201: None, 200: None, **errors(400, 401, 403, 404)}, tags=["blocks and mutes"]
+    )
+    def post(self, request, user_id):
+        user = _own(request, user_id)
+        data = _valid(s.BlockInput, request)
+        _, created = services.block_create(blocker=user, blocked_user_id=data["blocked_user_id"])
+        return Response(status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+class BlockDetailView(APIView):
+    @extend_schema(responses={204: None, **errors(401, 403)}, tags=["blocks and mutes"])
+    def delete(self, request, user_id, blocked_user_id):
+        services.block_delete(blocker=_own(request, user_id), blocked_user_id=blocked_user_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MutesView(ListView):
+    @extend_schema(responses={200: s.ConnectionOutput(many=True), **errors(401, 403)}, tags=["blocks and mutes"])
+    def get(self, request, user_id):
+        user = _own(request, user_id)
+        return self.paginate(
+            request, selectors.mutes_queryset(user=user), lambda m: {"user": m.muted, "created_at": m.created_at}
+        )
+
+    @extend_schema(
+        request=s.MuteInput, responses={201: None, 200: None, **errors(400, 401, 403, 404)}, tags=["blocks and mutes"]
+    )
+    def post(self, request, user_id):
+        user = _own(request, user_id)
+        data = _valid(s.MuteInput, request)
+        _, created = services.mute_create(muter=user, muted_user_id=data["muted_user_id"])
+        return Response(status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+class MuteDetailView(APIView):
+    @extend_schema(responses={204: None, **errors(401, 403)}, tags=["blocks and mutes"])
+    def delete(self, request, user_id, muted_user_id):
+        services.mute_delete(muter=_own(request, user_id), muted_user_id=muted_user_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)

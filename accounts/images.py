@@ -1,0 +1,58 @@
+"""Avatar decoding: verify by decoding, guard against bombs, strip metadata, resize."""
+
+import io
+import warnings
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from socialsite.errors import ServiceError
+
+ACCEPTED_FORMATS = {"JPEG", "PNG", "WEBP", "GIF"}
+
+
+def avatar_from_upload(upload):
+    """Return a square WebP ContentFile made by decoding `upload`, or raise ServiceError."""
+    if upload.size > settings.AVATAR_MAX_UPLOAD_BYTES:
+        limit_mb = settings.AVATAR_MAX_UPLOAD_BYTES // (1024 * 1024)
+        raise ServiceError(
+            f"The image is larger than {limit_mb} MB.", code="file_too_large", fields={"avatar": ["Too large."]}
+        )
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            upload.seek(0)
+            image = Image.open(upload)
+            if image.format not in ACCEPTED_FORMATS:
+                raise ServiceError(
+                    "Use a JPEG, PNG, WebP or GIF image.",
+                    code="unsupported_image",
+                    fields={"avatar": ["Unsupported format."]},
+                )
+            width, height = image.size
+            if width * height > settings.AVATAR_MAX_PIXELS:
+                raise ServiceError(
+                    "The image has too many pixels.", code="image_too_large", fields={"avatar": ["Too many pixels."]}
+                )
+            image.load()  # the real decode: truncated or corrupt files fail here
+            image = ImageOps.exif_transpose(image)
+            image = image.convert("RGB")
+            size = settings.AVATAR_SIZE
+            image = ImageOps.fit(image, (size, size), method=Image.Resampling.LANCZOS)
+    except ServiceError:
+        raise
+    except (
+        UnidentifiedImageError,
+        OSError,
+        ValueError,
+        Image.DecompressionBombError,
+        Image.DecompressionBombWarning,
+        SyntaxError,
+    ):
+        raise ServiceError(
+            "That file is not an image we can read.", code="invalid_image", fields={"avatar": ["Not a valid image."]}
+        )
+    out = io.BytesIO()
+    image.save(out, format="WEBP", quality=85)  # a fresh encode carries no EXIF/GPS
+    return ContentFile(out.getvalue(), name="avatar.webp")

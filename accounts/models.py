@@ -1,0 +1,162 @@
+import uuid
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import UserManager as DjangoUserManager
+from django.contrib.auth.validators import UnicodeUsernameValidator
+from django.db import models
+from django.db.models import Exists, OuterRef, Q
+from django.db.models.functions import Lower
+from phonenumber_field.modelfields import PhoneNumberField
+
+
+class UserQuerySet(models.QuerySet):
+    def visible_to(self, viewer):
+        """Active accounts the viewer may see: not deactivated, and not blocking the viewer."""
+        qs = self.filter(is_active=True)
+        if viewer is not None and viewer.is_authenticated:
+            qs = qs.exclude(Exists(Block.objects.filter(blocker=OuterRef("pk"), blocked=viewer)))
+        return qs
+
+
+class UserManager(DjangoUserManager.from_queryset(UserQuerySet)):
+    def _create_user(self, username, email, password, **extra_fields):
+        user = super()._create_user(username, email, password, **extra_fields)
+        Profile.objects.get_or_create(user=user)
+        return user
+
+    def get_by_natural_key(self, username):
+        return self.get(username__iexact=username)
+
+
+class User(AbstractUser):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    username = models.CharField(
+        max_length=30,
+        unique=True,
+        help_text="3 to 30 letters, digits and @/./+/-/_ only. Unique regardless of case.",
+        validators=[UnicodeUsernameValidator()],
+    )
+    # Nullable so an erased (deleted) account frees its address; unique when set.
+    email = models.EmailField(null=True, blank=True)
+    phone = PhoneNumberField(null=True, blank=True, help_text="E.164, e.g. +14155550123")
+    phone_verified = models.BooleanField(default=False)
+    last_active = models.DateTimeField(null=True, blank=True, db_index=True)
+    # A deactivated account keeps its row (for foreign keys) but none of its personal data.
+    deactivated_at = models.DateTimeField(null=True, blank=True)
+
+    objects = UserManager()
+
+    REQUIRED_FIELDS = ["email"]
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(Lower("username"), name="accounts_user_username_ci_unique"),
+            models.UniqueConstraint(Lower("email"), name="accounts_user_email_ci_unique"),
+            models.UniqueConstraint(fields=["phone"], name="accounts_user_phone_unique"),
+        ]
+
+    def __str__(self):
+        return self.username
+
+    def save(self, *args, **kwargs):
+        # allauth and forms write "" for "no email"; NULL keeps the unique index honest.
+        if not self.email:
+            self.email = None
+        super().save(*args, **kwargs)
+
+
+class Interest(models.Model):
+    name = models.CharField(max_length=40, unique=True)
+
+    def __str__(self):
+        return self.name
+
+
+def avatar_upload_to(profile, filename):
+    return f"avatars/{profile.user_id}/{uuid.uuid4().hex}.webp"
+
+
+class Profile(models.Model):
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile")
+    display_name = models.CharField(max_length=50, blank=True)
+    bio = models.CharField(max_length=300, blank=True)
+    avatar = models.ImageField(upload_to=avatar_upload_to, blank=True)
+    interests = models.ManyToManyField(Interest, blank=True, related_name="profiles")
+    profile_info = models.JSONField(default=dict, blank=True)
+    is_private = models.BooleanField(default=False, help_text="Followers must be approved.")
+    followers_count = models.PositiveIntegerField(default=0)
+    following_count = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"profile of {self.user}"
+
+    @property
+    def name(self):
+        return self.display_name or self.user.username
+
+
+class Follow(models.Model):
+    follower = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="following_set")
+    followed = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="follower_set")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["follower", "followed"], name="accounts_follow_unique_pair"),
+            models.CheckConstraint(condition=~Q(follower=models.F("followed")), name="accounts_follow_not_self"),
+        ]
+        indexes = [models.Index(fields=["followed", "-created_at"], name="accounts_follow_followed_idx")]
+
+    def __str__(self):
+        return f"{self.follower} → {self.followed}"
+
+
+class FollowRequest(models.Model):
+    """A pending follow of a private account, until its owner approves or rejects it."""
+
+    requester = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sent_follow_requests"
+    )
+    target = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="follow_requests")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["requester", "target"], name="accounts_followrequest_unique_pair"),
+            models.CheckConstraint(condition=~Q(requester=models.F("target")), name="accounts_followrequest_not_self"),
+        ]
+
+    def __str__(self):
+        return f"{self.requester} ⇢ {self.target}"
+
+
+class Block(models.Model):
+    blocker = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="blocks_made")
+    blocked = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="blocks_received")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["blocker", "blocked"], name="accounts_block_unique_pair"),
+            models.CheckConstraint(condition=~Q(blocker=models.F("blocked")), name="accounts_block_not_self"),
+        ]
+
+    def __str__(self):
+        return f"{self.blocker} ⊘ {self.blocked}"
+
+
+class Mute(models.Model):
+    muter = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="mutes_made")
+    muted = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="mutes_received")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["muter", "muted"], name="accounts_mute_unique_pair"),
+            models.CheckConstraint(condition=~Q(muter=models.F("muted")), name="accounts_mute_not_self"),
+        ]
+
+    def __str__(self):
+        return f"{self.muter} mutes {self.muted}"

@@ -1,0 +1,85 @@
+"""Reads for accounts. `User.objects.visible_to(viewer)` decides who can be seen."""
+
+import uuid
+
+from django.contrib.auth import get_user_model
+from django.db.models import Exists, OuterRef
+
+from accounts.models import Block, Follow, FollowRequest, Mute
+from socialsite.errors import ForbiddenError, NotFoundError
+
+User = get_user_model()
+
+
+def parse_user_id(value):
+    try:
+        return uuid.UUID(str(value))
+    except (ValueError, TypeError, AttributeError):
+        raise NotFoundError("No such user.")
+
+
+def user_list_queryset(*, viewer):
+    return User.objects.visible_to(viewer).select_related("profile")
+
+
+def user_get(*, viewer, user_id):
+    """A user the viewer may see, or NotFoundError (deactivated, blocking the viewer, unknown)."""
+    try:
+        return user_list_queryset(viewer=viewer).get(pk=parse_user_id(user_id))
+    except User.DoesNotExist:
+        raise NotFoundError("No such user.")
+
+
+def user_get_by_username(*, viewer, username):
+    try:
+        return user_list_queryset(viewer=viewer).get(username__iexact=username)
+    except User.DoesNotExist:
+        raise NotFoundError("No such user.")
+
+
+def relationship(*, viewer, user):
+    """How the viewer relates to `user`; all false for anonymous viewers and oneself."""
+    if not viewer.is_authenticated or viewer.pk == user.pk:
+        return {key: False for key in ("following", "followed_by", "requested", "blocking", "muting")}
+    return {
+        "following": Follow.objects.filter(follower=viewer, followed=user).exists(),
+        "followed_by": Follow.objects.filter(follower=user, followed=viewer).exists(),
+        "requested": FollowRequest.objects.filter(requester=viewer, target=user).exists(),
+        "blocking": Block.objects.filter(blocker=viewer, blocked=user).exists(),
+        "muting": Mute.objects.filter(muter=viewer, muted=user).exists(),
+    }
+
+
+def can_view_connections(*, viewer, user):
+    if not user.profile.is_private or viewer.pk == user.pk:
+        return True
+    return viewer.is_authenticated and Follow.objects.filter(follower=viewer, followed=user).exists()
+
+
+def _connections(*, viewer, user, related):
+    if not can_view_connections(viewer=viewer, user=user):
+        raise ForbiddenError("This account is private.", code="private_account")
+    visible = User.objects.visible_to(viewer).filter(pk=OuterRef(f"{related}_id"))
+    filter_field = "followed" if related == "follower" else "follower"
+    return Follow.objects.filter(**{filter_field: user}).filter(Exists(visible)).select_related(f"{related}__profile")
+
+
+def followers_queryset(*, viewer, user):
+    """Follow rows whose `follower` is visible to the viewer, newest first."""
+    return _connections(viewer=viewer, user=user, related="follower").order_by("-created_at")
+
+
+def following_queryset(*, viewer, user):
+    return _connections(viewer=viewer, user=user, related="followed").order_by("-created_at")
+
+
+def follow_requests_queryset(*, user):
+    return FollowRequest.objects.filter(target=user).select_related("requester__profile").order_by("-created_at")
+
+
+def blocks_queryset(*, user):
+    return Block.objects.filter(blocker=user).select_related("blocked__profile").order_by("-created_at")
+
+
+def mutes_queryset(*, user):
+    return Mute.objects.filter(muter=user).select_related("muted__profile").order_by("-created_at")

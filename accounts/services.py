@@ -1,0 +1,352 @@
+"""Writes for accounts: registration, profile, follows, requests, blocks, mutes, erasure.
+
+Every function is keyword-only, runs in one transaction, and registers its side
+effects (socket events, Celery tasks) with on_commit.
+"""
+
+from dataclasses import dataclass
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import validate_password
+from django.core.cache import cache
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from accounts.images import avatar_from_upload
+from accounts.models import Block, Follow, FollowRequest, Interest, Mute, Profile
+from socialsite.errors import ConflictError, ForbiddenError, NotFoundError, ServiceError
+from socialsite.realtime.events import send_event_on_commit
+
+User = get_user_model()
+
+LAST_ACTIVE_RESOLUTION_SECONDS = 300
+MAX_INTERESTS = 20
+PROFILE_INFO_MAX_KEYS = 20
+PROFILE_INFO_MAX_CHARS = 2000
+
+
+def profile_ensure(*, user):
+    profile, _ = Profile.objects.get_or_create(user=user)
+    return profile
+
+
+def _user_summary(user):
+    return {"id": str(user.pk), "username": user.username, "display_name": user.profile.name}
+
+
+# --- Registration and profile ------------------------------------------------------------
+
+
+def validate_profile_info(profile_info):
+    if profile_info is None:
+        return {}
+    if not isinstance(profile_info, dict):
+        raise ServiceError("profile_info must be an object.", fields={"profile_info": ["Must be a JSON object."]})
+    if len(profile_info) > PROFILE_INFO_MAX_KEYS or len(str(profile_info)) > PROFILE_INFO_MAX_CHARS:
+        raise ServiceError("profile_info is too large.", fields={"profile_info": ["Too large."]})
+    return profile_info
+
+
+@transaction.atomic
+def user_register(*, email, password, username, profile_info=None, phone=None):
+    """Create an account with a profile; the caller sends the verification email."""
+    email = User.objects.normalize_email(email).strip()
+    errors = {}
+    try:
+        validate_email(email)
+    except DjangoValidationError:
+        errors["email"] = ["Enter a valid email address."]
+    if User.objects.filter(email__iexact=email).exists():
+        errors["email"] = ["An account with this email already exists."]
+    if User.objects.filter(username__iexact=username).exists():
+        errors["username"] = ["This username is taken."]
+    candidate = User(username=username, email=email)
+    try:
+        User._meta.get_field("username").run_validators(username)
+    except DjangoValidationError as exc:
+        errors["username"] = list(exc.messages)
+    try:
+        validate_password(password, user=candidate)
+    except DjangoValidationError as exc:
+        errors["password"] = list(exc.messages)
+    if errors:
+        raise ServiceError("Some fields are not valid.", fields=errors)
+    try:
+        with transaction.atomic():
+            user = User.objects.create_user(username=username, email=email, password=password, phone=phone)
+    except IntegrityError:
+        raise ConflictError("An account with this username or email already exists.", code="already_exists")
+    profile = user.profile
+    profile.profile_info = validate_profile_info(profile_info)
+    profile.save(update_fields=["profile_info"])
+
+    from allauth.account.models import EmailAddress
+
+    EmailAddress.objects.create(user=user, email=email, primary=True, verified=False)
+    return user
+
+
+@transaction.atomic
+def profile_update(*, user, **changes):
+    """Change the owner's own profile fields; `interests` is a list of names."""
+    profile = Profile.objects.select_for_update().get(user=user)
+    allowed = {"display_name", "bio", "profile_info", "is_private"}
+    updated = []
+    for field in allowed & changes.keys():
+        value = changes[field]
+        if field == "profile_info":
+            value = validate_profile_info(value)
+        if field in {"display_name", "bio"}:
+            value = (value or "").strip()
+        setattr(profile, field, value)
+        updated.append(field)
+    was_private = Profile.objects.filter(pk=profile.pk).values_list("is_private", flat=True).get()
+    if updated:
+        profile.full_clean(exclude=["user", "avatar", "interests"])
+        profile.save(update_fields=[*updated, "updated_at"])
+    if "interests" in changes:
+        _set_interests(profile, changes["interests"])
+    if was_private and not profile.is_private:
+        # Going public lets everyone who asked in.
+        for follow_request in FollowRequest.objects.filter(target=user).select_related("requester"):
+            _approve(follow_request)
+    return profile
+
+
+def _set_interests(profile, names):
+    cleaned = []
+    for name in names or []:
+        name = " ".join(str(name).split()).lower()[:40]
+        if name and name not in cleaned:
+            cleaned.append(name)
+    if len(cleaned) > MAX_INTERESTS:
+        raise ServiceError(f"At most {MAX_INTERESTS} interests.", fields={"interests": ["Too many."]})
+    interests = [Interest.objects.get_or_create(name=name)[0] for name in cleaned]
+    profile.interests.set(interests)
+
+
+@transaction.atomic
+def avatar_set(*, user, upload):
+    content = avatar_from_upload(upload)
+    profile = Profile.objects.select_for_update().get(user=user)
+    old_name = profile.avatar.name
+    profile.avatar.save(content.name, content, save=False)
+    profile.save(update_fields=["avatar", "updated_at"])
+    if old_name:
+        _delete_file_on_commit(old_name)
+    return profile
+
+
+@transaction.atomic
+def avatar_remove(*, user):
+    profile = Profile.objects.select_for_update().get(user=user)
+    if profile.avatar:
+        _delete_file_on_commit(profile.avatar.name)
+        profile.avatar = ""
+        profile.save(update_fields=["avatar", "updated_at"])
+    return profile
+
+
+def _delete_file_on_commit(name):
+    from accounts import tasks
+
+    transaction.on_commit(lambda: tasks.delete_stored_file.delay(name))
+
+
+def user_touch_last_active(*, user):
+    """Record activity at most once per LAST_ACTIVE_RESOLUTION_SECONDS per user."""
+    if cache.add(f"last_active:{user.pk}", 1, LAST_ACTIVE_RESOLUTION_SECONDS):
+        User.objects.filter(pk=user.pk).update(last_active=timezone.now())
+
+
+@transaction.atomic
+def user_deactivate(*, user):
+    """Deactivate the account and erase its personal data; the row stays for references."""
+    from allauth.account.models import EmailAddress
+    from allauth.socialaccount.models import SocialAccount
+    from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+
+    user = User.objects.select_for_update().get(pk=user.pk)
+    for follow in Follow.objects.filter(Q(follower=user) | Q(followed=user)).select_related("follower", "followed"):
+        _unfollow(follow)
+    FollowRequest.objects.filter(Q(requester=user) | Q(target=user)).delete()
+    Block.objects.filter(Q(blocker=user) | Q(blocked=user)).delete()
+    Mute.objects.filter(Q(muter=user) | Q(muted=user)).delete()
+    EmailAddress.objects.filter(user=user).delete()
+    SocialAccount.objects.filter(user=user).delete()
+    for token in OutstandingToken.objects.filter(user=user):
+        BlacklistedToken.objects.get_or_create(token=token)
+
+    profile = Profile.objects.select_for_update().get(user=user)
+    avatar_name = profile.avatar.name
+    profile.display_name = ""
+    profile.bio = ""
+    profile.profile_info = {}
+    profile.avatar = ""
+    profile.is_private = False
+    profile.followers_count = 0
+    profile.following_count = 0
+    profile.save()
+    profile.interests.clear()
+
+    user.username = f"deleted-{user.pk.hex[:12]}"
+    user.email = None
+    user.phone = None
+    user.phone_verified = False
+    user.first_name = ""
+    user.last_name = ""
+    user.is_active = False
+    user.deactivated_at = timezone.now()
+    user.set_unusable_password()
+    user.save()
+    if avatar_name:
+        _delete_file_on_commit(avatar_name)
+    return user
+
+
+# --- Follows -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FollowOutcome:
+    status: str  # "following" | "requested"
+    created: bool
+
+
+def is_blocked_between(a, b):
+    return Block.objects.filter(Q(blocker=a, blocked=b) | Q(blocker=b, blocked=a)).exists()
+
+
+def _active_target(user_id):
+    try:
+        return User.objects.select_related("profile").get(pk=user_id, is_active=True)
+    except (User.DoesNotExist, DjangoValidationError, ValueError):
+        raise NotFoundError("No such user.")
+
+
+def _follow(follower, followed):
+    follow, created = Follow.objects.get_or_create(follower=follower, followed=followed)
+    if created:
+        Profile.objects.filter(user=follower).update(following_count=F("following_count") + 1)
+        Profile.objects.filter(user=followed).update(followers_count=F("followers_count") + 1)
+    return follow, created
+
+
+def _unfollow(follow):
+    Profile.objects.filter(user_id=follow.follower_id).update(following_count=F("following_count") - 1)
+    Profile.objects.filter(user_id=follow.followed_id).update(followers_count=F("followers_count") - 1)
+    follow.delete()
+
+
+def _approve(follow_request):
+    follow, created = _follow(follow_request.requester, follow_request.target)
+    follow_request.delete()
+    if created:
+        send_event_on_commit(
+            [follow_request.requester_id],
+            "follow.accepted",
+            {"user": _user_summary(follow_request.target)},
+        )
+    return follow
+
+
+@transaction.atomic
+def follow_create(*, follower, followed_user_id):
+    """Follow, or ask to follow a private account. Idempotent."""
+    followed = _active_target(followed_user_id)
+    if followed.pk == follower.pk:
+        raise ServiceError("You can't follow yourself.", code="self_follow")
+    if is_blocked_between(follower, followed):
+        raise ForbiddenError("You can't follow this account.", code="blocked")
+    if Follow.objects.filter(follower=follower, followed=followed).exists():
+        return FollowOutcome("following", created=False)
+    if followed.profile.is_private:
+        _, created = FollowRequest.objects.get_or_create(requester=follower, target=followed)
+        if created:
+            send_event_on_commit([followed.pk], "follow_request.new", {"user": _user_summary(follower)})
+        return FollowOutcome("requested", created=created)
+    _, created = _follow(follower, followed)
+    if created:
+        send_event_on_commit([followed.pk], "follow.new", {"user": _user_summary(follower)})
+    return FollowOutcome("following", created=created)
+
+
+@transaction.atomic
+def follow_delete(*, follower, followed_user_id):
+    """Unfollow, or withdraw a pending request. Idempotent; returns whether anything changed."""
+    follow = Follow.objects.select_for_update().filter(follower=follower, followed_id=followed_user_id).first()
+    withdrawn, _ = FollowRequest.objects.filter(requester=follower, target_id=followed_user_id).delete()
+    if follow:
+        _unfollow(follow)
+    return bool(follow or withdrawn)
+
+
+@transaction.atomic
+def follower_remove(*, user, follower_user_id):
+    """The owner removes someone from their followers."""
+    follow = Follow.objects.select_for_update().filter(follower_id=follower_user_id, followed=user).first()
+    if not follow:
+        raise NotFoundError("That account doesn't follow you.")
+    _unfollow(follow)
+
+
+def _own_request(target, request_id):
+    try:
+        return (
+            FollowRequest.objects.select_for_update()
+            .select_related("requester__profile")
+            .get(pk=int(request_id), target=target)
+        )
+    except (FollowRequest.DoesNotExist, ValueError, TypeError):
+        raise NotFoundError("No such follow request.")
+
+
+@transaction.atomic
+def follow_request_approve(*, target, request_id):
+    return _approve(_own_request(target, request_id))
+
+
+@transaction.atomic
+def follow_request_reject(*, target, request_id):
+    _own_request(target, request_id).delete()
+
+
+# --- Blocks and mutes ------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def block_create(*, blocker, blocked_user_id):
+    """Block: end follows and requests both ways. Idempotent."""
+    blocked = _active_target(blocked_user_id)
+    if blocked.pk == blocker.pk:
+        raise ServiceError("You can't block yourself.", code="self_block")
+    block, created = Block.objects.get_or_create(blocker=blocker, blocked=blocked)
+    for follow in Follow.objects.filter(
+        Q(follower=blocker, followed=blocked) | Q(follower=blocked, followed=blocker)
+    ).select_for_update():
+        _unfollow(follow)
+    FollowRequest.objects.filter(Q(requester=blocker, target=blocked) | Q(requester=blocked, target=blocker)).delete()
+    return block, created
+
+
+@transaction.atomic
+def block_delete(*, blocker, blocked_user_id):
+    deleted, _ = Block.objects.filter(blocker=blocker, blocked_id=blocked_user_id).delete()
+    return bool(deleted)
+
+
+@transaction.atomic
+def mute_create(*, muter, muted_user_id):
+    muted = _active_target(muted_user_id)
+    if muted.pk == muter.pk:
+        raise ServiceError("You can't mute yourself.", code="self_mute")
+    return Mute.objects.get_or_create(muter=muter, muted=muted)
+
+
+@transaction.atomic
+def mute_delete(*, muter, muted_user_id):
+    deleted, _ = Mute.objects.filter(muter=muter, muted_id=muted_user_id).delete()
+    return bool(deleted)

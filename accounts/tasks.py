@@ -1,0 +1,11 @@
+from celery import shared_task
+from django.core.files.storage import default_storage
+
+
+@shared_task(bind=True, max_retries=5, default_retry_delay=30, acks_late=True)
+def delete_stored_file(self, name):
+    """Remove a replaced or erased file from storage. Idempotent: a missing file is fine."""
+    try:
+        default_storage.delete(name)
+    except OSError as exc:
+        raise self.retry(exc=exc)

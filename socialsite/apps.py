@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class SocialsiteConfig(AppConfig):
+    name = "socialsite"
+    verbose_name = "socialsite"

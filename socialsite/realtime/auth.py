@@ -1,0 +1,79 @@
+"""WebSocket authentication and origin checks for /ws/.
+
+Browsers authenticate with the session cookie and always send Origin, which must be
+one of our hosts. Mobile clients send `Authorization: Bearer <access>` or
+`?access_token=` and may send no Origin; a socket without Origin gets no session auth,
+so a cross-site page can never ride a user's cookie.
+"""
+
+from urllib.parse import parse_qs, urlparse
+
+from channels.auth import AuthMiddlewareStack
+from channels.db import database_sync_to_async
+from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
+from django.http.request import validate_host
+from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken, TokenError
+
+
+@database_sync_to_async
+def user_from_access_token(raw_token):
+    from accounts.api.authentication import JWTAuthentication
+
+    auth = JWTAuthentication()
+    try:
+        validated = auth.get_validated_token(raw_token)
+        return auth.get_user(validated)
+    except (InvalidToken, TokenError, AuthenticationFailed):
+        return AnonymousUser()
+
+
+def _header(scope, name):
+    for key, value in scope.get("headers", []):
+        if key == name:
+            return value.decode("latin-1")
+    return None
+
+
+def bearer_token(scope):
+    authorization = _header(scope, b"authorization") or ""
+    if authorization.lower().startswith("bearer "):
+        return authorization[7:].strip()
+    query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+    tokens = query.get("access_token")
+    return tokens[0] if tokens else None
+
+
+def origin_allowed(origin):
+    parsed = urlparse(origin)
+    if not parsed.hostname:
+        return False
+    trusted = {urlparse(o).netloc for o in settings.CSRF_TRUSTED_ORIGINS}
+    if parsed.netloc in trusted:
+        return True
+    allowed_hosts = settings.ALLOWED_HOSTS or ["localhost", "127.0.0.1", "[::1]"]
+    host = f"[{parsed.hostname}]" if ":" in parsed.hostname else parsed.hostname
+    return validate_host(host, allowed_hosts)
+
+
+class TokenOrSessionAuthMiddleware:
+    """Sets scope["user"]: from a bearer token if one is sent, else the session cookie."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.session_stack = AuthMiddlewareStack(inner)
+
+    async def __call__(self, scope, receive, send):
+        origin = _header(scope, b"origin")
+        if origin is not None and not origin_allowed(origin):
+            # Refuse the handshake outright (HTTP 403) for foreign origins.
+            await send({"type": "websocket.close", "code": 4403})
+            return
+        token = bearer_token(scope)
+        if token is not None:
+            scope = dict(scope, user=await user_from_access_token(token))
+            return await self.inner(scope, receive, send)
+        if origin is None:
+            scope = dict(scope, user=AnonymousUser())
+            return await self.inner(scope, receive, send)
+        return await self.session_stack(scope, receive, send)

@@ -1,0 +1,112 @@
+"""The one socket per client, at /ws/.
+
+Out: {"event": "<noun.verb>", "data": {...}}. In: {"action": "<noun.verb>", "data": {...}}.
+Apps add client actions with `register_action`; the consumer never queries to decide
+who receives an event: services send to user groups (see events.py).
+"""
+
+import json
+import logging
+
+from channels.generic.websocket import AsyncWebsocketConsumer
+
+from socialsite.realtime.events import user_group
+
+logger = logging.getLogger(__name__)
+
+CLOSE_UNAUTHENTICATED = 4401
+MAX_FRAME_BYTES = 64 * 1024
+
+ACTIONS = {}
+
+
+def register_action(name):
+    """Decorate `async def handler(consumer, data) -> dict | None`; a dict is sent back as the reply."""
+
+    def decorate(handler):
+        ACTIONS[name] = handler
+        return handler
+
+    return decorate
+
+
+@register_action("ping")
+async def ping(consumer, data):
+    return {"event": "pong", "data": {"ts": data.get("ts")}}
+
+
+class ActionError(Exception):
+    def __init__(self, code, message):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class RealtimeConsumer(AsyncWebsocketConsumer):
+    async def connect(self):
+        user = self.scope.get("user")
+        await self.accept()
+        if user is None or not user.is_authenticated:
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        self.user = user
+        self.group = user_group(user.pk)
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.send_event("session.ready", {"user_id": str(user.pk)})
+
+    async def disconnect(self, code):
+        if hasattr(self, "group"):
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def receive(self, text_data=None, bytes_data=None):
+        if not hasattr(self, "user"):
+            return
+        ref = None
+        try:
+            action, data, ref = self.parse(text_data, bytes_data)
+            handler = ACTIONS.get(action)
+            if handler is None:
+                raise ActionError("unknown_action", f"Unknown action {action!r}.")
+            reply = await handler(self, data)
+        except ActionError as exc:
+            await self.send_error(exc.code, exc.message, ref=ref)
+            return
+        except Exception:
+            logger.exception("Socket action failed")
+            await self.send_error("server_error", "Something went wrong on our side.")
+            return
+        if reply is not None:
+            if ref is not None:
+                reply = {**reply, "ref": ref}
+            await self.send(text_data=json.dumps(reply))
+
+    @staticmethod
+    def parse(text_data, bytes_data):
+        if text_data is None:
+            raise ActionError("bad_frame", "Send text frames holding JSON.")
+        if len(text_data) > MAX_FRAME_BYTES:
+            raise ActionError("frame_too_large", f"Frames are limited to {MAX_FRAME_BYTES} bytes.")
+        try:
+            frame = json.loads(text_data)
+        except ValueError:
+            raise ActionError("bad_frame", "The frame is not valid JSON.")
+        if not isinstance(frame, dict) or not isinstance(frame.get("action"), str):
+            raise ActionError("bad_frame", 'Frames look like {"action": "noun.verb", "data": {...}}.')
+        data = frame.get("data", {})
+        if not isinstance(data, dict):
+            raise ActionError("bad_frame", '"data" must be an object.')
+        ref = frame.get("ref")
+        return frame["action"], data, ref if isinstance(ref, (str, int)) else None
+
+    async def send_event(self, event, data):
+        await self.send(text_data=json.dumps({"event": event, "data": data}))
+
+    async def send_error(self, code, message, ref=None):
+        data = {"code": code, "message": message}
+        if ref is not None:
+            data["ref"] = ref
+        await self.send_event("error", data)
+
+    async def event_push(self, message):
+        """Forward an event a service sent to this user's group."""
+        await self.send_event(message["event"], message["data"])

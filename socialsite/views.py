@@ -1,0 +1,27 @@
+"""Error pages: JSON in the API envelope under /api/, HTML elsewhere."""
+
+from django.shortcuts import render
+
+from socialsite.api.errors import json_error_response, wants_json
+
+
+def _error(request, status, code, message, template):
+    if wants_json(request):
+        return json_error_response(status, code, message)
+    return render(request, template, {"message": message}, status=status)
+
+
+def bad_request(request, exception=None):
+    return _error(request, 400, "bad_request", "The request could not be understood.", "errors/400.html")
+
+
+def permission_denied(request, exception=None):
+    return _error(request, 403, "permission_denied", "You don't have access to this.", "errors/403.html")
+
+
+def page_not_found(request, exception=None):
+    return _error(request, 404, "not_found", "Nothing here.", "errors/404.html")
+
+
+def server_error(request):
+    return _error(request, 500, "server_error", "Something went wrong on our side.", "errors/500.html")

@@ -1,0 +1,76 @@
+import io
+import os
+
+import pytest
+from django.core.cache import cache
+from PIL import Image
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from tests.factories import UserFactory
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def require(condition, reason):
+    """Skip when a service or tool is missing, except under CI=true, where that is a failure."""
+    if condition:
+        return
+    if IN_CI:
+        pytest.fail(f"CI=true but {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(autouse=True)
+def _isolation(settings, tmp_path):
+    cache.clear()
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.SMS_BACKEND = "accounts.sms.LocmemSMSBackend"
+    from accounts.sms import LocmemSMSBackend
+
+    LocmemSMSBackend.outbox.clear()
+    yield
+
+
+@pytest.fixture
+def user(db):
+    return UserFactory()
+
+
+@pytest.fixture
+def other_user(db):
+    return UserFactory()
+
+
+@pytest.fixture
+def api():
+    return APIClient()
+
+
+def bearer(user):
+    return {"HTTP_AUTHORIZATION": f"Bearer {RefreshToken.for_user(user).access_token}"}
+
+
+@pytest.fixture
+def client_for():
+    """client_for(user) -> an APIClient authenticated with the user's JWT."""
+
+    def make(user):
+        client = APIClient()
+        client.credentials(**bearer(user))
+        return client
+
+    return make
+
+
+@pytest.fixture
+def user_api(client_for, user):
+    return client_for(user)
+
+
+def image_bytes(fmt="PNG", size=(640, 480), color=(200, 40, 90), exif=None):
+    buffer = io.BytesIO()
+    image = Image.new("RGB", size, color)
+    kwargs = {"exif": exif} if exif is not None else {}
+    image.save(buffer, format=fmt, **kwargs)
+    return buffer.getvalue()
