@@ -1,9 +1,17 @@
+import functools
+
 import factory
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth import get_user_model
 
 from accounts.models import Block, Follow, FollowRequest, Mute
 
 PASSWORD = "correct-horse-battery-staple"
+
+
+@functools.cache
+def _password_hash():
+    return make_password(PASSWORD)
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -13,12 +21,14 @@ class UserFactory(factory.django.DjangoModelFactory):
 
     username = factory.Sequence(lambda n: f"user{n}")
     email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
-    password = factory.PostGenerationMethodCall("set_password", PASSWORD)
-
     @classmethod
     def _create(cls, model_class, *args, **kwargs):
         # The manager creates the profile, as every sign-up path does.
-        return model_class.objects.create_user(*args, **kwargs)
+        user = model_class.objects.create_user(*args, **kwargs)
+        # Argon2 is slow by design; hash the shared test password once per run.
+        user.password = _password_hash()
+        user.save(update_fields=["password"])
+        return user
 
     @factory.post_generation
     def private(user, create, extracted, **kwargs):

@@ -64,13 +64,17 @@ def exception_handler(exc, context):
         else:
             response.data = error_body("invalid", detail[0] if detail else "Invalid input.")
     else:
-        code = exc.get_codes() if isinstance(exc, exceptions.APIException) else None
+        fallback = STATUS_CODES.get(response.status_code, "error")
+        detail = getattr(exc, "detail", None)
+        if isinstance(detail, dict):  # simplejwt: {"detail", "code", "messages"}
+            code, message = detail.get("code", fallback), detail.get("detail", fallback)
+        else:
+            code, message = exc.get_codes() if isinstance(exc, exceptions.APIException) else fallback, detail
         if not isinstance(code, str):
-            code = STATUS_CODES.get(response.status_code, "error")
-        message = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
-        if isinstance(message, (dict, list)):
-            message = STATUS_CODES.get(response.status_code, "error").replace("_", " ").capitalize() + "."
-        response.data = error_body(code, str(message))
+            code = fallback
+        if not isinstance(message, str) or not message:
+            message = fallback.replace("_", " ").capitalize() + "."
+        response.data = error_body(str(code), str(message))
     return response
 
 

@@ -1,0 +1,134 @@
+"""Server → client events from services: delivered after commit, to the recipients only."""
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.db import database_sync_to_async
+from django.db import transaction
+
+from accounts import services
+from accounts.models import Follow, FollowRequest
+from tests.factories import UserFactory
+from tests.realtime.sockets import bearer, nothing_arrives, open_ready, receive, run
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def summary(user):
+    return {"id": str(user.pk), "username": user.username, "display_name": user.profile.name}
+
+
+def test_committed_follow_reaches_the_followed_users_socket_after_commit():
+    alice, bob, carol = UserFactory(), UserFactory(), UserFactory()
+    bob_headers, alice_headers, carol_headers = bearer(bob), bearer(alice), bearer(carol)
+
+    async def scenario():
+        bob_ws, _ = await open_ready(bob_headers)
+        alice_ws, _ = await open_ready(alice_headers)
+        carol_ws, _ = await open_ready(carol_headers)
+
+        def follow():
+            with transaction.atomic():
+                services.follow_create(follower=alice, followed_user_id=bob.pk)
+                # Written but not committed: nothing may reach any socket yet.
+                assert async_to_sync(nothing_arrives)(bob_ws, 0.3)
+
+        await database_sync_to_async(follow)()
+        assert await receive(bob_ws) == {"event": "follow.new", "data": {"user": summary(alice)}}
+        assert await nothing_arrives(alice_ws)
+        assert await nothing_arrives(carol_ws)
+        for ws in (bob_ws, alice_ws, carol_ws):
+            await ws.disconnect()
+
+    run(scenario)
+
+
+def test_every_open_socket_of_the_recipient_gets_the_event():
+    alice, bob = UserFactory(), UserFactory()
+    headers = bearer(bob)
+
+    async def scenario():
+        phone, _ = await open_ready(headers)
+        laptop, _ = await open_ready(headers)
+        await database_sync_to_async(services.follow_create)(follower=alice, followed_user_id=bob.pk)
+        for ws in (phone, laptop):
+            assert (await receive(ws))["event"] == "follow.new"
+            await ws.disconnect()
+
+    run(scenario)
+
+
+def test_rolled_back_follow_sends_nothing():
+    alice, bob = UserFactory(), UserFactory()
+    headers = bearer(bob)
+
+    class Abort(Exception):
+        pass
+
+    def follow_then_fail():
+        with pytest.raises(Abort), transaction.atomic():
+            services.follow_create(follower=alice, followed_user_id=bob.pk)
+            raise Abort
+
+    async def scenario():
+        ws, _ = await open_ready(headers)
+        await database_sync_to_async(follow_then_fail)()
+        assert await nothing_arrives(ws, 0.8)
+        assert not await database_sync_to_async(Follow.objects.filter(follower=alice, followed=bob).exists)()
+        # The socket is fine; it was just told nothing.
+        await ws.send_json_to({"action": "ping", "data": {"ts": 1}})
+        assert (await receive(ws))["event"] == "pong"
+        await ws.disconnect()
+
+    run(scenario)
+
+
+def test_repeated_follow_sends_no_second_event():
+    alice, bob = UserFactory(), UserFactory()
+    headers = bearer(bob)
+
+    async def scenario():
+        ws, _ = await open_ready(headers)
+        follow = database_sync_to_async(services.follow_create)
+        await follow(follower=alice, followed_user_id=bob.pk)
+        assert (await receive(ws))["event"] == "follow.new"
+        outcome = await follow(follower=alice, followed_user_id=bob.pk)
+        assert outcome.created is False
+        assert await nothing_arrives(ws)
+        await ws.disconnect()
+
+    run(scenario)
+
+
+def test_private_account_gets_follow_request_then_requester_gets_accepted():
+    alice, bob = UserFactory(), UserFactory(private=True)
+    alice_headers, bob_headers = bearer(alice), bearer(bob)
+
+    async def scenario():
+        alice_ws, _ = await open_ready(alice_headers)
+        bob_ws, _ = await open_ready(bob_headers)
+
+        await database_sync_to_async(services.follow_create)(follower=alice, followed_user_id=bob.pk)
+        assert await receive(bob_ws) == {"event": "follow_request.new", "data": {"user": summary(alice)}}
+        assert await nothing_arrives(alice_ws)
+
+        request = await database_sync_to_async(FollowRequest.objects.get)(requester=alice, target=bob)
+        await database_sync_to_async(services.follow_request_approve)(target=bob, request_id=request.pk)
+        assert await receive(alice_ws) == {"event": "follow.accepted", "data": {"user": summary(bob)}}
+        assert await nothing_arrives(bob_ws)
+        for ws in (alice_ws, bob_ws):
+            await ws.disconnect()
+
+    run(scenario)
+
+
+def test_closed_socket_no_longer_receives_and_sending_does_not_fail():
+    alice, bob = UserFactory(), UserFactory()
+    headers = bearer(bob)
+
+    async def scenario():
+        ws, _ = await open_ready(headers)
+        await ws.disconnect()
+        outcome = await database_sync_to_async(services.follow_create)(follower=alice, followed_user_id=bob.pk)
+        assert outcome.created
+
+    run(scenario)
