@@ -296,7 +296,7 @@ def follower_remove(*, user, follower_user_id):
 def _own_request(target, request_id):
     try:
         return (
-            FollowRequest.objects.select_for_update()
+            FollowRequest.objects.select_for_update(of=("self",))
             .select_related("requester__profile")
             .get(pk=int(request_id), target=target)
         )

@@ -32,6 +32,20 @@ def _isolation(settings, tmp_path):
     yield
 
 
+@pytest.fixture(autouse=True)
+def _celery_in_process(request):
+    """Run tasks in-process, as the embedded default does; e2e tests use a real worker instead."""
+    if request.node.get_closest_marker("e2e"):
+        yield
+        return
+    from socialsite.celery import app
+
+    saved = app.conf.task_always_eager, app.conf.task_eager_propagates
+    app.conf.task_always_eager = app.conf.task_eager_propagates = True
+    yield
+    app.conf.task_always_eager, app.conf.task_eager_propagates = saved
+
+
 @pytest.fixture
 def user(db):
     return UserFactory()

@@ -27,8 +27,6 @@ def login(api, username, password=PASSWORD):
     return api.post(LOGIN, {"username": username, "password": password}, format="json")
 
 
-
-
 class TestRegister:
     def test_creates_account_profile_and_sends_confirmation(self, api, django_capture_on_commit_callbacks):
         with django_capture_on_commit_callbacks(execute=True):
@@ -132,7 +130,9 @@ class TestRefreshAndLogout:
         assert set(second) == {"access_token", "refresh_token", "token_type", "expires_in"}
         assert second["refresh_token"] != first["refresh_token"]
         # The used refresh token is dead; the new one works.
-        assert_error(api.post(REFRESH, {"refresh_token": first["refresh_token"]}, format="json"), 401, "token_not_valid")
+        assert_error(
+            api.post(REFRESH, {"refresh_token": first["refresh_token"]}, format="json"), 401, "token_not_valid"
+        )
         assert api.post(REFRESH, {"refresh_token": second["refresh_token"]}, format="json").status_code == 200
 
     @pytest.mark.parametrize("token", ["garbage", "a.b.c", ""])
@@ -144,13 +144,19 @@ class TestRefreshAndLogout:
     def test_expired_refresh_token(self, api, user):
         tokens = login(api, user.username).json()
         with freeze_time(datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=31)):
-            assert_error(api.post(REFRESH, {"refresh_token": tokens["refresh_token"]}, format="json"), 401, "token_not_valid")
+            assert_error(
+                api.post(REFRESH, {"refresh_token": tokens["refresh_token"]}, format="json"), 401, "token_not_valid"
+            )
 
     def test_logout_blacklists_and_replay_is_refused(self, api, user):
         tokens = login(api, user.username).json()
         assert api.post(LOGOUT, {"refresh_token": tokens["refresh_token"]}, format="json").status_code == 204
-        assert_error(api.post(REFRESH, {"refresh_token": tokens["refresh_token"]}, format="json"), 401, "token_not_valid")
-        assert_error(api.post(LOGOUT, {"refresh_token": tokens["refresh_token"]}, format="json"), 401, "token_not_valid")
+        assert_error(
+            api.post(REFRESH, {"refresh_token": tokens["refresh_token"]}, format="json"), 401, "token_not_valid"
+        )
+        assert_error(
+            api.post(LOGOUT, {"refresh_token": tokens["refresh_token"]}, format="json"), 401, "token_not_valid"
+        )
 
 
 class TestAccessTokens:

@@ -67,7 +67,9 @@ class TestFollow:
         assert_error(response, 403, "blocked")
         third = UserFactory()
         BlockFactory(blocker=user, blocked=third)
-        assert_error(user_api.post(follows_url(user), {"followed_user_id": str(third.pk)}, format="json"), 403, "blocked")
+        assert_error(
+            user_api.post(follows_url(user), {"followed_user_id": str(third.pk)}, format="json"), 403, "blocked"
+        )
 
     def test_no_token_is_401(self, api, user, other_user):
         assert_error(api.post(follows_url(user), {"followed_user_id": str(other_user.pk)}, format="json"), 401)
@@ -161,9 +163,16 @@ class TestBlocksAndMutes:
     def test_block_ends_follows_both_ways(self, user_api, user, other_user):
         services.follow_create(follower=user, followed_user_id=other_user.pk)
         services.follow_create(follower=other_user, followed_user_id=user.pk)
-        response = user_api.post(f"/api/v1/users/{user.pk}/blocks", {"blocked_user_id": str(other_user.pk)}, format="json")
+        response = user_api.post(
+            f"/api/v1/users/{user.pk}/blocks", {"blocked_user_id": str(other_user.pk)}, format="json"
+        )
         assert response.status_code == 201
-        assert user_api.post(f"/api/v1/users/{user.pk}/blocks", {"blocked_user_id": str(other_user.pk)}, format="json").status_code == 200
+        assert (
+            user_api.post(
+                f"/api/v1/users/{user.pk}/blocks", {"blocked_user_id": str(other_user.pk)}, format="json"
+            ).status_code
+            == 200
+        )
         assert not Follow.objects.exists()
         assert counts(user) == (0, 0) and counts(other_user) == (0, 0)
         body = user_api.get(f"/api/v1/users/{user.pk}/blocks").json()
@@ -173,17 +182,37 @@ class TestBlocksAndMutes:
         assert user_api.get(f"/api/v1/users/{user.pk}/blocks").json()["results"] == []
 
     def test_mutes(self, user_api, user, other_user):
-        assert user_api.post(f"/api/v1/users/{user.pk}/mutes", {"muted_user_id": str(other_user.pk)}, format="json").status_code == 201
-        assert user_api.post(f"/api/v1/users/{user.pk}/mutes", {"muted_user_id": str(other_user.pk)}, format="json").status_code == 200
+        assert (
+            user_api.post(
+                f"/api/v1/users/{user.pk}/mutes", {"muted_user_id": str(other_user.pk)}, format="json"
+            ).status_code
+            == 201
+        )
+        assert (
+            user_api.post(
+                f"/api/v1/users/{user.pk}/mutes", {"muted_user_id": str(other_user.pk)}, format="json"
+            ).status_code
+            == 200
+        )
         assert len(user_api.get(f"/api/v1/users/{user.pk}/mutes").json()["results"]) == 1
         assert user_api.get(f"/api/v1/users/{other_user.pk}").json()["relationship"]["muting"] is True
         assert user_api.delete(f"/api/v1/users/{user.pk}/mutes/{other_user.pk}").status_code == 204
 
     def test_bad_input_and_non_owner(self, user_api, client_for, user, other_user):
-        assert_error(user_api.post(f"/api/v1/users/{user.pk}/blocks", {"blocked_user_id": str(user.pk)}, format="json"), 400, "self_block")
+        assert_error(
+            user_api.post(f"/api/v1/users/{user.pk}/blocks", {"blocked_user_id": str(user.pk)}, format="json"),
+            400,
+            "self_block",
+        )
         assert_error(user_api.post(f"/api/v1/users/{user.pk}/mutes", {"muted_user_id": "x"}, format="json"), 400)
-        assert_error(user_api.post(f"/api/v1/users/{user.pk}/mutes", {"muted_user_id": str(user.pk)}, format="json"), 400, "self_mute")
+        assert_error(
+            user_api.post(f"/api/v1/users/{user.pk}/mutes", {"muted_user_id": str(user.pk)}, format="json"),
+            400,
+            "self_mute",
+        )
         assert_error(client_for(other_user).get(f"/api/v1/users/{user.pk}/blocks"), 403)
         assert_error(client_for(other_user).get(f"/api/v1/users/{user.pk}/mutes"), 403)
-        response = client_for(other_user).post(f"/api/v1/users/{user.pk}/blocks", {"blocked_user_id": str(other_user.pk)}, format="json")
+        response = client_for(other_user).post(
+            f"/api/v1/users/{user.pk}/blocks", {"blocked_user_id": str(other_user.pk)}, format="json"
+        )
         assert_error(response, 403)

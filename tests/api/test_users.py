@@ -204,7 +204,9 @@ class TestAvatar:
 class TestDelete:
     def test_deactivates_erases_and_revokes_tokens(self, api, user, other_user, django_capture_on_commit_callbacks):
         old_username, old_email = user.username, user.email
-        tokens = api.post("/api/v1/auth/jwt/login", {"username": user.username, "password": "correct-horse-battery-staple"}).json()
+        tokens = api.post(
+            "/api/v1/auth/jwt/login", {"username": user.username, "password": "correct-horse-battery-staple"}
+        ).json()
         services.follow_create(follower=user, followed_user_id=other_user.pk)
         services.follow_create(follower=other_user, followed_user_id=user.pk)
         api.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access_token']}")

@@ -1,0 +1,48 @@
+import pytest
+from django.test import Client
+
+from tests.api.helpers import assert_error
+
+pytestmark = pytest.mark.django_db
+
+
+def test_unknown_api_path_is_json_404(api):
+    assert_error(api.get("/api/v1/nothing-here"), 404, "not_found")
+    assert_error(api.get("/api/v2/users/me"), 404, "not_found")
+
+
+def test_wrong_method_is_405_in_the_envelope(user_api):
+    assert_error(user_api.put("/api/v1/auth/jwt/login", {}, format="json"), 405, "method_not_allowed")
+
+
+def test_unsupported_media_type(api):
+    response = api.post("/api/v1/auth/jwt/login", "<xml/>", content_type="application/xml")
+    assert_error(response, 415, "unsupported_media_type")
+
+
+def test_unhandled_errors_never_leak_a_traceback(settings):
+    settings.ROOT_URLCONF = "tests.api.boom_urls"
+    client = Client(raise_request_exception=False)
+    for path in ("/api/v1/boom", "/api/v1/plain-boom"):
+        response = client.get(path)
+        assert response.status_code == 500
+        assert response["Content-Type"].startswith("application/json")
+        assert response.json() == {"error": {"code": "server_error", "message": "Something went wrong on our side."}}
+        assert b"secret internals" not in response.content and b"Traceback" not in response.content
+
+
+def test_web_404_is_html(client):
+    response = client.get("/definitely/not/here/")
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("text/html")
+
+
+def test_api_is_throttled_per_token(user_api, monkeypatch):
+    from socialsite.api.throttling import UserAPIThrottle
+
+    monkeypatch.setattr(UserAPIThrottle, "THROTTLE_RATES", {"api": "3/5m"})
+    for _ in range(3):
+        assert user_api.get("/api/v1/users/me").status_code == 200
+    response = user_api.get("/api/v1/users/me")
+    assert_error(response, 429, "throttled")
+    assert 0 < int(response["Retry-After"]) <= 300

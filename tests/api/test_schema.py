@@ -1,0 +1,53 @@
+import pytest
+import yaml
+from django.core.management import call_command
+
+pytestmark = pytest.mark.django_db
+
+EXPECTED_PATHS = {
+    "/api/v1/auth/register": {"post"},
+    "/api/v1/auth/jwt/login": {"post"},
+    "/api/v1/auth/jwt/refresh": {"post"},
+    "/api/v1/auth/jwt/logout": {"post"},
+    "/api/v1/auth/social/{provider}": {"post"},
+    "/api/v1/users/{user_id}": {"get", "put", "patch", "delete"},
+    "/api/v1/users/{user_id}/avatar": {"put", "delete"},
+    "/api/v1/users/{user_id}/follows": {"get", "post"},
+    "/api/v1/users/{user_id}/follows/{followed_user_id}": {"delete"},
+    "/api/v1/users/{user_id}/followers": {"get"},
+    "/api/v1/users/{user_id}/following": {"get"},
+    "/api/v1/users/{user_id}/follow-requests": {"get"},
+    "/api/v1/users/{user_id}/follow-requests/{request_id}/approve": {"post"},
+    "/api/v1/users/{user_id}/follow-requests/{request_id}/reject": {"post"},
+    "/api/v1/users/{user_id}/blocks": {"get", "post"},
+    "/api/v1/users/{user_id}/mutes": {"get", "post"},
+}
+
+
+def test_schema_lists_every_endpoint_with_its_fields(client):
+    response = client.get("/api/schema/")
+    assert response.status_code == 200
+    schema = yaml.safe_load(response.content)
+    assert schema["openapi"].startswith("3.")
+    for path, methods in EXPECTED_PATHS.items():
+        assert methods <= set(schema["paths"][path]), path
+    components = schema["components"]["schemas"]
+    assert set(components["TokenPairOutput"]["properties"]) == {
+        "access_token",
+        "refresh_token",
+        "token_type",
+        "expires_in",
+    }
+    assert set(components["RegisterOutput"]["properties"]) == {"id", "email", "username", "status"}
+    assert "jwtAuth" in schema["components"]["securitySchemes"]
+    register = schema["paths"]["/api/v1/auth/register"]["post"]
+    assert {"201", "400", "429"} <= set(register["responses"])
+
+
+def test_schema_generates_without_warnings():
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", "/dev/null")
+
+
+def test_swagger_ui(client):
+    response = client.get("/api/docs/")
+    assert response.status_code == 200 and b"swagger" in response.content.lower()
