@@ -1,8 +1,8 @@
 import functools
 
 import factory
-from django.contrib.auth.hashers import make_password
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
 
 from accounts.models import Block, Follow, FollowRequest, Mute
 
@@ -21,6 +21,7 @@ class UserFactory(factory.django.DjangoModelFactory):
 
     username = factory.Sequence(lambda n: f"user{n}")
     email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
+
     @classmethod
     def _create(cls, model_class, *args, **kwargs):
         # The manager creates the profile, as every sign-up path does.
