@@ -26,8 +26,8 @@ class AccountAdapter(DefaultAccountAdapter):
         return str(user.phone), user.phone_verified
 
     def set_phone_verified(self, user, phone):
-        user.phone_verified = True
-        user.save(update_fields=["phone_verified"])
+        # allauth's change-phone flow passes the new number only here.
+        self.set_phone(user, phone, True)
 
     def get_user_by_phone(self, phone):
         return get_user_model().objects.filter(phone=phone, is_active=True).order_by("-phone_verified").first()

@@ -7,10 +7,12 @@ SocialAccountAdapter (with a profile), and a verified email matching an account 
 connected per SOCIALACCOUNT_EMAIL_AUTHENTICATION*. Only the answer differs: our JWT pair.
 """
 
+import copy
 from contextlib import contextmanager
 from importlib import import_module
 
 from allauth.account.internal import stagekit
+from allauth.core import context
 from allauth.core.exceptions import ImmediateHttpResponse, SignupClosedException
 from allauth.socialaccount.adapter import get_adapter
 from allauth.socialaccount.internal.flows.login import complete_login
@@ -18,7 +20,8 @@ from allauth.socialaccount.models import SocialApp
 from allauth.socialaccount.providers.base import AuthProcess
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
-from django.core.exceptions import ValidationError
+from django.contrib.messages.storage import default_storage
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -35,21 +38,24 @@ PROVIDERS = ("google", "apple", "facebook")
 
 
 @contextmanager
-def _throwaway_session(request):
-    """Run allauth's session-based flow on a session that is never sent back.
+def _detached(request):
+    """A copy of the request for allauth's browser-minded login flow; none of it reaches the response.
 
-    allauth logs the user in with Django's session; this is a token API, so the flow gets
-    an anonymous user and a fresh session, which is discarded afterwards. Whatever session
-    and user the request came with are put back untouched.
+    allauth signs the user in to a session, rotates the CSRF token and queues a flash message.
+    This is a token API, so the flow runs on a copy with an anonymous user, a fresh session,
+    its own CSRF state and message storage, all thrown away afterwards. The caller's own
+    session (a browser calling the API, say) is neither read nor changed.
     """
-    original_session, original_user = getattr(request, "session", None), getattr(request, "user", None)
-    request.session = import_module(settings.SESSION_ENGINE).SessionStore()
-    request.user = AnonymousUser()
+    flow = copy.copy(request)
+    flow.META = request.META.copy()
+    flow.session = import_module(settings.SESSION_ENGINE).SessionStore()
+    flow.user = AnonymousUser()
+    flow._messages = default_storage(flow)
     try:
-        yield
+        with context.request_context(flow):
+            yield flow
     finally:
-        request.session.flush()
-        request.session, request.user = original_session, original_user
+        flow.session.flush()
 
 
 class SocialLoginView(APIView):
@@ -58,7 +64,6 @@ class SocialLoginView(APIView):
     throttle_classes = [LoginIPThrottle]
 
     @extend_schema(
-        operation_id="auth_social_login",
         parameters=[OpenApiParameter("provider", OpenApiTypes.STR, OpenApiParameter.PATH, enum=list(PROVIDERS))],
         request=s.SocialTokenInput,
         responses={200: s.TokenPairOutput, **errors(400, 401, 403, 404, 409, 429)},
@@ -70,8 +75,6 @@ class SocialLoginView(APIView):
         ),
     )
     def post(self, request, provider):
-        data = s.SocialTokenInput(data=request.data)
-        data.is_valid(raise_exception=True)
         django_request = request._request
         try:
             if provider not in PROVIDERS:
@@ -79,25 +82,27 @@ class SocialLoginView(APIView):
             social_provider = get_adapter(django_request).get_provider(django_request, provider)
         except SocialApp.DoesNotExist:
             return Response(error_body("not_found", f"Sign-in with {provider!r} is not available."), status=404)
+        data = s.SocialTokenInput(data=request.data)
+        data.is_valid(raise_exception=True)
 
-        try:
-            sociallogin = social_provider.verify_token(django_request, dict(data.validated_data))
-        except (ValidationError, KeyError):
-            # KeyError: allauth's JWT helper reads the header's "kid" without a check.
-            return Response(
-                error_body("invalid_token", f"The {social_provider.name} token is invalid or expired."), status=401
-            )
-        sociallogin.state["process"] = AuthProcess.LOGIN
-
-        with _throwaway_session(django_request), transaction.atomic():
+        with _detached(django_request) as flow:
             try:
-                complete_login(django_request, sociallogin, raises=True)
+                sociallogin = social_provider.verify_token(flow, dict(data.validated_data))
+            except (ValidationError, KeyError):
+                # KeyError: allauth's JWT helper reads the header's "kid" unchecked.
+                return Response(
+                    error_body("invalid_token", f"The {social_provider.name} token is invalid or expired."), status=401
+                )
+            sociallogin.state["process"] = AuthProcess.LOGIN
+            try:
+                with transaction.atomic():
+                    complete_login(flow, sociallogin, raises=True)
             except SignupClosedException:
                 return Response(error_body("signup_closed", "Sign-up is closed."), status=403)
-            except ImmediateHttpResponse:
-                pass
-            user = django_request.user if django_request.user.is_authenticated else None
-            stage = None if user else stagekit.get_pending_stage(django_request)
+            except (ImmediateHttpResponse, PermissionDenied):
+                return Response(error_body("permission_denied", "This sign-in was refused."), status=403)
+            user = flow.user if flow.user.is_authenticated else None
+            stage = None if user else stagekit.get_pending_stage(flow)
 
         if user is not None:
             return Response(token_pair(user))

@@ -10,7 +10,6 @@ from django.contrib.sessions.models import Session
 
 from accounts.models import Profile
 from tests.auth.conftest import (
-    APPLE_CLIENT_ID,
     GOOGLE_CLIENT_ID,
     apple_claims,
     google_claims,
@@ -18,6 +17,7 @@ from tests.auth.conftest import (
     serve_facebook_graph,
     serve_google_certs,
 )
+from tests.auth.mail import confirmation_path
 from tests.factories import PASSWORD, UserFactory
 
 User = get_user_model()
@@ -37,8 +37,8 @@ def assert_token_pair(response):
     assert set(body) == {"access_token", "refresh_token", "token_type", "expires_in"}
     assert body["token_type"] == "bearer"
     assert body["expires_in"] == int(settings.SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"].total_seconds())
-    # A token API: nothing is left in a session, and no cookie is sent.
-    assert settings.SESSION_COOKIE_NAME not in response.cookies
+    # A token API: nothing is left in a session, and no cookie (session, CSRF, messages) is sent.
+    assert not response.cookies, response.cookies
     assert not Session.objects.exists()
     return body
 
@@ -176,9 +176,7 @@ def test_facebook_invalid_access_token_is_401(api, facebook, facebook_graph):
 
 
 def test_facebook_token_for_another_app_is_401(api, facebook, provider_http):
-    provider_http.get(
-        "https://graph.facebook.com/v19.0/oauth/access_token", json={"access_token": "app-token"}
-    )
+    provider_http.get("https://graph.facebook.com/v19.0/oauth/access_token", json={"access_token": "app-token"})
     provider_http.get(
         "https://graph.facebook.com/v19.0/debug_token",
         json={"data": {"app_id": "some-other-app", "is_valid": True, "user_id": "1"}},
@@ -191,6 +189,7 @@ def test_facebook_token_for_another_app_is_401(api, facebook, provider_http):
 
 def test_unknown_provider_is_404(api, google):
     assert_error(social(api, "myspace", id_token="x"), 404, "not_found")
+    assert_error(social(api, "myspace"), 404, "not_found")
 
 
 def test_provider_without_credentials_is_404(api, settings):
@@ -256,7 +255,7 @@ def test_deactivated_user_is_403(api, google, google_certs, provider_key):
 
 
 def test_unverified_facebook_email_is_403_when_verification_is_mandatory(
-    api, settings, facebook, facebook_graph, mailoutbox
+    api, client, settings, facebook, facebook_graph, mailoutbox
 ):
     settings.ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 
@@ -266,11 +265,20 @@ def test_unverified_facebook_email_is_403_when_verification_is_mandatory(
     assert [m.to for m in mailoutbox] == [["cat@example.org"]]
     assert not Session.objects.exists()
 
+    # Once the address is confirmed, the same sign-in goes through to the same account.
+    confirm_path = confirmation_path(mailoutbox[0])
+    assert client.post(confirm_path).status_code == 302
+    assert EmailAddress.objects.get(email="cat@example.org").verified
+    body = assert_token_pair(social(api, "facebook", access_token="fb-user-token"))
+    assert me(api, body["access_token"]).json()["email"] == "cat@example.org"
+    assert User.objects.count() == 1
+
 
 def test_a_browser_session_on_the_same_client_is_left_alone(client, google, google_certs, provider_key):
     browser_user = UserFactory()
     client.force_login(browser_user)
     session_key = client.session.session_key
+    client.cookies[settings.CSRF_COOKIE_NAME] = "a" * 32
 
     response = client.post(
         "/api/v1/auth/social/google",
@@ -279,7 +287,7 @@ def test_a_browser_session_on_the_same_client_is_left_alone(client, google, goog
     )
 
     assert response.status_code == 200
-    assert settings.SESSION_COOKIE_NAME not in response.cookies
+    assert not response.cookies, response.cookies
     assert client.session.session_key == session_key
     assert client.session["_auth_user_id"] == str(browser_user.pk)
     assert list(Session.objects.values_list("session_key", flat=True)) == [session_key]
@@ -291,4 +299,15 @@ def test_schema_documents_the_endpoint(api):
     assert response.status_code == 200
     operation = response.json()["paths"]["/api/v1/auth/social/{provider}"]["post"]
     assert set(operation["responses"]) >= {"200", "400", "401", "403", "404", "429"}
-    assert APPLE_CLIENT_ID not in str(operation)
+    assert operation["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith(
+        "/SocialTokenInputRequest"
+    )
+    assert operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].endswith("/TokenPairOutput")
+
+
+def test_google_verified_email_passes_mandatory_verification(api, settings, google, google_certs, provider_key):
+    settings.ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+
+    body = assert_token_pair(social(api, "google", id_token=provider_key.sign(google_claims())))
+
+    assert me(api, body["access_token"]).json()["email_verified"] is True
