@@ -23,6 +23,7 @@ class ProfileForm(forms.Form):
     # A plain FileField: services.avatar_set decodes and checks the image and owns the error messages.
     avatar = forms.FileField(
         required=False,
+        label="New photo",
         widget=forms.FileInput(attrs={"accept": "image/jpeg,image/png,image/webp,image/gif"}),
         help_text="JPEG, PNG, WebP or GIF. It is cropped to a square.",
     )

@@ -24,20 +24,8 @@ PEOPLE_TO_FOLLOW = 10
 
 
 def home(request):
-    people = _people_to_follow(request.user) if request.user.is_authenticated else []
+    people = selectors.people_to_follow(viewer=request.user, limit=PEOPLE_TO_FOLLOW) if request.user.is_authenticated else []
     return render(request, "home.html", {"people": people})
-
-
-def _people_to_follow(viewer):
-    # TODO: move to accounts.selectors.people_to_follow(viewer=, limit=) (selectors.py is owned elsewhere).
-    return (
-        selectors.user_list_queryset(viewer=viewer)
-        .exclude(pk=viewer.pk)
-        .exclude(follower_set__follower=viewer)
-        .exclude(follow_requests__requester=viewer)
-        .exclude(blocks_received__blocker=viewer)
-        .order_by("-date_joined")[:PEOPLE_TO_FOLLOW]
-    )
 
 
 # --- Profiles and connections -------------------------------------------------------------------
@@ -94,7 +82,9 @@ def _page(request, queryset):
 
 def _next_url(request, fallback):
     url = request.POST.get("next") or request.GET.get("next")
-    if url and url_has_allowed_host_and_scheme(url, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+    if url and url_has_allowed_host_and_scheme(
+        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
         return url
     return fallback
 

@@ -1,6 +1,8 @@
-"""Error pages: JSON in the API envelope under /api/, HTML elsewhere."""
+"""Error pages (JSON in the API envelope under /api/, HTML elsewhere) and local media."""
 
+from django.conf import settings
 from django.shortcuts import render
+from django.views.static import serve
 
 from socialsite.api.errors import json_error_response, wants_json
 
@@ -25,3 +27,8 @@ def page_not_found(request, exception=None):
 
 def server_error(request):
     return _error(request, 500, "server_error", "Something went wrong on our side.", "errors/500.html")
+
+
+def serve_media(request, path):
+    """Local media in the embedded default (MEDIA_ROOT read per request)."""
+    return serve(request, path, document_root=settings.MEDIA_ROOT)
