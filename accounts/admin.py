@@ -19,7 +19,7 @@ from django.contrib.auth.forms import AdminUserCreationForm, UsernameField
 from django.contrib.auth.forms import UserChangeForm as DjangoUserChangeForm
 from django.core.exceptions import ValidationError
 from django.db.models import Count
-from django.template import engines
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.utils.html import format_html
 
@@ -101,7 +101,7 @@ class ProfileForm(forms.ModelForm):
 
     class Meta:
         model = Profile
-        fields = "__all__"
+        fields = ("display_name", "bio", "is_private", "interests", "profile_info")
 
     def clean_interests(self):
         interests = self.cleaned_data.get("interests")
@@ -136,30 +136,6 @@ def profile_update_from_form(profile_form):
 
 # Kept here so the admin is one file; it can move to
 # templates/admin/accounts/user/deactivate_confirmation.html unchanged.
-DEACTIVATE_CONFIRMATION = engines["django"].from_string(
-    """{% extends "admin/base_site.html" %}{% load admin_urls %}
-{% block breadcrumbs %}<div class="breadcrumbs">
-<a href="{% url 'admin:index' %}">Home</a> &rsaquo;
-<a href="{% url 'admin:app_list' app_label=opts.app_label %}">{{ opts.app_config.verbose_name }}</a> &rsaquo;
-<a href="{% url opts|admin_urlname:'changelist' %}">{{ opts.verbose_name_plural|capfirst }}</a> &rsaquo;
-Deactivate and erase</div>{% endblock %}
-{% block content %}
-<p>Deactivate {{ targets|length }} account{{ targets|length|pluralize }} and erase {{ targets|length|pluralize:"its,their" }}
-personal data? Username, email, phone, profile, avatar, interests, follows, follow requests, blocks,
-mutes, verified addresses and linked sign-ins are erased and sessions stop working. The rows stay
-for references. This can't be undone.</p>
-<ul>{% for account in targets %}<li>{{ account.username }}{% if account.email %} ({{ account.email }}){% endif %}</li>{% endfor %}</ul>
-{% if skipped %}<p>Skipped (your own, already deactivated, or staff accounts you may not change):
-{% for account in skipped %}{{ account.username }}{% if not forloop.last %}, {% endif %}{% endfor %}</p>{% endif %}
-<form method="post">{% csrf_token %}
-{% for account in targets %}<input type="hidden" name="{{ action_checkbox_name }}" value="{{ account.pk }}">{% endfor %}
-<input type="hidden" name="action" value="deactivate_accounts">
-<input type="hidden" name="post" value="yes">
-<input type="submit" value="Yes, deactivate and erase">
-<a href="{% url opts|admin_urlname:'changelist' %}" class="button cancel-link">No, take me back</a>
-</form>
-{% endblock %}"""
-)
 
 
 # --- Users ---------------------------------------------------------------------------------
@@ -294,7 +270,7 @@ class UserAdmin(DjangoUserAdmin):
                 "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
             }
             request.current_app = self.admin_site.name
-            return TemplateResponse(request, DEACTIVATE_CONFIRMATION, context)
+            return TemplateResponse(request, "admin/accounts/user/deactivate_confirmation.html", context)
         for user in targets:
             user = services.user_deactivate(user=user)
             self.log_change(request, user, "Deactivated and erased personal data.")
@@ -360,8 +336,18 @@ class ProfileAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False  # made with the account
 
-    def has_delete_permission(self, request, obj=None):
-        return False  # goes with the account
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def delete_view(self, request, object_id, extra_context=None):
+        # A profile goes with its account: deleting one means deleting the account,
+        # which asks its own confirmation and permission.
+        profile = self.get_object(request, object_id)
+        if profile is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        return redirect("admin:accounts_user_delete", profile.user_id)
 
     def has_change_permission(self, request, obj=None):
         return super().has_change_permission(request, obj) and may_edit_account(

@@ -2,6 +2,7 @@
 
 import io
 import random
+import unicodedata
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management.base import BaseCommand, CommandError
@@ -13,7 +14,7 @@ from accounts.models import FollowRequest, User
 from socialsite.errors import ServiceError
 
 DEMO_USERNAME = "demo"
-DEMO_PASSWORD = "socialsite-demo-pass"  # printed at the end; every demo account shares it
+DEMO_PASSWORD = "purple-otter-picnic"  # printed at the end; every demo account shares it
 DEMO_EMAIL_DOMAIN = "demo.socialsite.example"  # marks demo accounts, so --reset touches nothing else
 
 FIRST_NAMES = [
@@ -70,7 +71,7 @@ def avatar_png(initials, color, size=256):
 
 def demo_people(count, seed):
     """The same seed gives the same people; a larger count only appends to the list."""
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 -- reproducible demo data, not secrets
     people = []
     taken = {DEMO_USERNAME}
     for index in range(count):
@@ -80,8 +81,9 @@ def demo_people(count, seed):
         else:
             while True:
                 first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
-                base = f"{first}.{last}".lower().replace("'", "")
-                base = base.encode("ascii", "ignore").decode() or "user"
+                base = f"{first}.{last}".lower().replace("'", "").replace("ı", "i")
+                base = unicodedata.normalize("NFKD", base)
+                base = base.encode("ascii", "ignore").decode()
                 username = base[:26] if base not in taken else f"{base[:24]}{rng.randint(10, 99)}"
                 if username not in taken:
                     break
@@ -183,7 +185,7 @@ class Command(BaseCommand):
 
         Every step is idempotent, so a second run with the same seed finds nothing to do.
         """
-        rng = random.Random(f"{seed}:graph")
+        rng = random.Random(f"{seed}:graph")  # noqa: S311 -- reproducible demo data
         present = [person for person in people if person["username"] in accounts]
         if len(present) < 2:
             return
@@ -231,9 +233,7 @@ class Command(BaseCommand):
 
     def report(self, accounts, created):
         skipped = len(accounts) - created
-        self.stdout.write(
-            self.style.SUCCESS(f"Demo data ready: {created} accounts created, {skipped} already there.")
-        )
+        self.stdout.write(self.style.SUCCESS(f"Demo data ready: {created} accounts created, {skipped} already there."))
         if DEMO_USERNAME in accounts:
             self.stdout.write(f"Log in as: {DEMO_USERNAME} / {DEMO_PASSWORD}")
             self.stdout.write(f"(every demo account uses the same password; emails end in @{DEMO_EMAIL_DOMAIN})")

@@ -1,0 +1,83 @@
+import importlib
+from types import SimpleNamespace
+
+import pytest
+from django.apps import apps
+from django.contrib.auth.models import Group
+from django.db import connection
+from django.test import Client
+
+from tests.factories import UserFactory
+
+moderators_migration = importlib.import_module("accounts.migrations.0002_moderators_group")
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # Argon2 costs a fifth of a second per user; these tests are about the admin, not hashing.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def moderators_group(db):
+    """The group migration 0002 made; made again if a transactional test flushed it away."""
+    if not Group.objects.filter(name=moderators_migration.GROUP_NAME).exists():
+        moderators_migration.create_moderators_group(apps, SimpleNamespace(connection=connection))
+    return Group.objects.get(name=moderators_migration.GROUP_NAME)
+
+
+@pytest.fixture
+def superuser(db):
+    return UserFactory(username="root", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def moderator(moderators_group):
+    user = UserFactory(username="mod", is_staff=True)
+    user.groups.add(moderators_group)
+    return user
+
+
+def logged_in(user):
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def superuser_client(superuser):
+    return logged_in(superuser)
+
+
+@pytest.fixture
+def moderator_client(moderator):
+    return logged_in(moderator)
+
+
+def form_data(response):
+    """The POST body a browser would send back unchanged from an admin add/change page."""
+    data = {}
+
+    def add_form(form):
+        for name, field in form.fields.items():
+            if field.disabled:
+                continue
+            value = form[name].value()
+            key = form.add_prefix(name)
+            if isinstance(value, bool):
+                if value:
+                    data[key] = "on"
+            elif isinstance(value, (list, tuple)):
+                data[key] = [str(item) for item in value]
+            elif value is None:
+                data[key] = ""
+            else:
+                data[key] = str(value)
+
+    add_form(response.context["adminform"].form)
+    for inline in response.context["inline_admin_formsets"]:
+        formset = inline.formset
+        add_form(formset.management_form)
+        for form in formset.forms:
+            add_form(form)
+    return data
