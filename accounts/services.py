@@ -18,7 +18,7 @@ from django.utils import timezone
 from accounts.images import avatar_from_upload
 from accounts.models import Block, Follow, FollowRequest, Interest, Mute, Profile
 from socialsite.errors import ConflictError, ForbiddenError, NotFoundError, ServiceError
-from socialsite.realtime.events import send_event_on_commit
+from socialsite.realtime.events import close_sockets_on_commit, send_event_on_commit
 
 User = get_user_model()
 
@@ -204,6 +204,7 @@ def user_deactivate(*, user):
     user.save()
     if avatar_name:
         _delete_file_on_commit(avatar_name)
+    close_sockets_on_commit([user.pk])
     return user
 
 

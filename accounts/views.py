@@ -24,7 +24,9 @@ PEOPLE_TO_FOLLOW = 10
 
 
 def home(request):
-    people = selectors.people_to_follow(viewer=request.user, limit=PEOPLE_TO_FOLLOW) if request.user.is_authenticated else []
+    people = (
+        selectors.people_to_follow(viewer=request.user, limit=PEOPLE_TO_FOLLOW) if request.user.is_authenticated else []
+    )
     return render(request, "home.html", {"people": people})
 
 

@@ -124,7 +124,9 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": "socialsite:ws"},
+            # redis-py 8 reads with a 5 s socket timeout, as long as channels_redis's blocking
+            # receive: idle sockets would drop (django/channels_redis#422). Give it headroom.
+            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 15}], "prefix": "socialsite:ws"},
         }
     }
 else:

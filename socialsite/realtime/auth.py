@@ -12,7 +12,7 @@ from channels.auth import AuthMiddlewareStack
 from channels.db import database_sync_to_async
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
-from django.http.request import validate_host
+from django.http.request import split_domain_port, validate_host
 from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken, TokenError
 
 
@@ -44,16 +44,22 @@ def bearer_token(scope):
     return tokens[0] if tokens else None
 
 
-def origin_allowed(origin):
+def origin_allowed(origin, host):
+    """Django's CSRF rule: the Origin is this request's own host, or in CSRF_TRUSTED_ORIGINS."""
     parsed = urlparse(origin)
-    if not parsed.hostname:
+    if parsed.scheme not in {"http", "https", "ws", "wss"} or not parsed.netloc:
         return False
-    trusted = {urlparse(o).netloc for o in settings.CSRF_TRUSTED_ORIGINS}
-    if parsed.netloc in trusted:
+    if host and parsed.netloc == host and validate_host(split_domain_port(host)[0], settings.ALLOWED_HOSTS):
         return True
-    allowed_hosts = settings.ALLOWED_HOSTS or ["localhost", "127.0.0.1", "[::1]"]
-    host = f"[{parsed.hostname}]" if ":" in parsed.hostname else parsed.hostname
-    return validate_host(host, allowed_hosts)
+    for trusted in settings.CSRF_TRUSTED_ORIGINS:
+        trusted = urlparse(trusted)
+        if trusted.scheme != parsed.scheme:
+            continue
+        if trusted.netloc == parsed.netloc:
+            return True
+        if trusted.netloc.startswith("*.") and parsed.netloc.endswith(trusted.netloc[1:]):
+            return True
+    return False
 
 
 class TokenOrSessionAuthMiddleware:
@@ -65,7 +71,7 @@ class TokenOrSessionAuthMiddleware:
 
     async def __call__(self, scope, receive, send):
         origin = _header(scope, b"origin")
-        if origin is not None and not origin_allowed(origin):
+        if origin is not None and not origin_allowed(origin, _header(scope, b"host")):
             # Refuse the handshake outright (HTTP 403) for foreign origins.
             await send({"type": "websocket.close", "code": 4403})
             return

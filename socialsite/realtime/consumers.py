@@ -73,7 +73,7 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
             return
         except Exception:
             logger.exception("Socket action failed")
-            await self.send_error("server_error", "Something went wrong on our side.")
+            await self.send_error("server_error", "Something went wrong on our side.", ref=ref)
             return
         if reply is not None:
             if ref is not None:
@@ -84,7 +84,7 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
     def parse(text_data, bytes_data):
         if text_data is None:
             raise ActionError("bad_frame", "Send text frames holding JSON.")
-        if len(text_data) > MAX_FRAME_BYTES:
+        if len(text_data.encode()) > MAX_FRAME_BYTES:
             raise ActionError("frame_too_large", f"Frames are limited to {MAX_FRAME_BYTES} bytes.")
         try:
             frame = json.loads(text_data)
@@ -110,3 +110,7 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
     async def event_push(self, message):
         """Forward an event a service sent to this user's group."""
         await self.send_event(message["event"], message["data"])
+
+    async def session_close(self, message):
+        """The account's credentials were revoked (deactivation): drop the socket."""
+        await self.close(code=CLOSE_UNAUTHENTICATED)

@@ -33,3 +33,18 @@ def send_event_now_unsafe(user_ids, event, data):
             async_to_sync(layer.group_send)(user_group(user_id), message)
         except Exception:  # the commit stands; clients resync over REST
             logger.exception("Could not send %s to user %s", event, user_id)
+
+
+def close_sockets_on_commit(user_ids):
+    """Close every open socket of these users once the transaction commits (e.g. deactivation)."""
+    recipients = [str(user_id) for user_id in user_ids]
+
+    def close():
+        layer = get_channel_layer()
+        for user_id in recipients:
+            try:
+                async_to_sync(layer.group_send)(user_group(user_id), {"type": "session.close"})
+            except Exception:
+                logger.exception("Could not close sockets of user %s", user_id)
+
+    transaction.on_commit(close)

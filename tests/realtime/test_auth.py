@@ -96,10 +96,36 @@ def test_bad_bearer_token_does_not_fall_back_to_the_session():
     )
 
 
-@pytest.mark.parametrize("origin", [f"https://{SITE}", f"http://{SITE}:8000", "https://app.socialsite-cdn.test:8443"])
-def test_session_cookie_with_same_site_origin_authenticates(origin):
+@pytest.mark.parametrize(
+    "origin, host",
+    [
+        (f"https://{SITE}", SITE),
+        (f"http://{SITE}:8000", f"{SITE}:8000"),
+        ("https://app.socialsite-cdn.test:8443", SITE),  # in CSRF_TRUSTED_ORIGINS
+    ],
+)
+def test_session_cookie_with_same_site_origin_authenticates(origin, host):
     user = UserFactory()
-    expect_ready_for(user, {"cookie": session_cookie(user), "origin": origin, "host": SITE})
+    expect_ready_for(user, {"cookie": session_cookie(user), "origin": origin, "host": host})
+
+
+@pytest.mark.parametrize(
+    "origin, host",
+    [
+        (f"http://{SITE}:9999", f"{SITE}:8000"),  # same name, another port: another origin
+        ("https://other.test", "other.test"),  # matches its Host, but that host isn't ours
+        ("http://app.socialsite-cdn.test:8443", SITE),  # trusted host, wrong scheme
+    ],
+)
+def test_origin_must_be_this_host_or_trusted(origin, host, settings):
+    settings.ALLOWED_HOSTS = [SITE]
+    headers = {"cookie": session_cookie(UserFactory()), "origin": origin, "host": host}
+
+    async def scenario():
+        ws, accepted, code = await open_socket(headers)
+        assert not accepted and code == CLOSE_FOREIGN_ORIGIN
+
+    run(scenario)
 
 
 def test_session_cookie_without_origin_is_not_auth():
