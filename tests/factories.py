@@ -1,6 +1,7 @@
 import functools
 
 import factory
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 
@@ -10,7 +11,7 @@ PASSWORD = "correct-horse-battery-staple"
 
 
 @functools.cache
-def _password_hash():
+def _password_hash(hashers):
     return make_password(PASSWORD)
 
 
@@ -27,7 +28,7 @@ class UserFactory(factory.django.DjangoModelFactory):
         # The manager creates the profile, as every sign-up path does.
         user = model_class.objects.create_user(*args, **kwargs)
         # Argon2 is slow by design; hash the shared test password once per run.
-        user.password = _password_hash()
+        user.password = _password_hash(tuple(settings.PASSWORD_HASHERS))
         user.save(update_fields=["password"])
         return user
 
