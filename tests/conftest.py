@@ -21,6 +21,25 @@ def require(condition, reason):
     pytest.skip(reason)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _release_test_database(django_db_setup, django_db_blocker):
+    """Let pytest-django drop the PostgreSQL test database at the end.
+
+    Threads of asgiref's executor (used by Channels' database_sync_to_async) keep their own
+    connections open; left alone they block the DROP DATABASE.
+    """
+    yield
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+
+
 @pytest.fixture(autouse=True)
 def _isolation(settings, tmp_path):
     cache.clear()

@@ -39,6 +39,7 @@ class TestRegister:
         assert user.check_password("a-Long-pass-123")
         assert user.password.startswith("argon2")
         assert len(mail.outbox) == 1 and mail.outbox[0].to == ["ana@example.com"]
+        assert mail.outbox[0].subject.startswith("[socialsite]")
 
     def test_mandatory_verification_reports_pending(self, api, settings):
         settings.ACCOUNT_EMAIL_VERIFICATION = "mandatory"

@@ -71,3 +71,35 @@ def test_social_login_is_throttled_per_ip(api, low_login_rates, settings):
 def test_default_rate_comes_from_THROTTLE_LOGIN(settings):
     assert LoginIPThrottle().rate == settings.THROTTLE_LOGIN
     assert LoginAccountThrottle().rate == settings.THROTTLE_LOGIN
+
+
+def test_web_login_is_rate_limited_per_ip_and_per_account(client, settings):
+    """allauth's own limits guard the web form, with the same THROTTLE_LOGIN rate."""
+    settings.ACCOUNT_RATE_LIMITS = {**settings.ACCOUNT_RATE_LIMITS, "login_failed": f"{LIMIT}/5m/ip,{LIMIT}/5m/key"}
+    user = UserFactory()
+    for _ in range(LIMIT):
+        response = client.post(
+            "/accounts/login/", {"login": user.username, "password": "wrong"}, REMOTE_ADDR="203.0.113.9"
+        )
+        assert response.status_code == 200  # the form again, with its error
+    # Even the right password from a fresh IP is refused while the account is over its limit.
+    response = client.post(
+        "/accounts/login/", {"login": user.username, "password": PASSWORD}, REMOTE_ADDR="203.0.113.10"
+    )
+    assert b"Too many failed login attempts" in response.content
+    assert "_auth_user_id" not in client.session
+
+
+def test_web_signup_is_rate_limited_per_ip(client, settings):
+    settings.ACCOUNT_RATE_LIMITS = {**settings.ACCOUNT_RATE_LIMITS, "signup": "2/30m/ip"}
+    statuses = []
+    for i in range(3):
+        body = {
+            "email": f"s{i}@example.com",
+            "username": f"signup{i}",
+            "password1": "a-Long-pass-123",
+            "password2": "a-Long-pass-123",
+        }
+        statuses.append(client.post("/accounts/signup/", body, REMOTE_ADDR="203.0.113.11").status_code)
+        client.logout()
+    assert statuses == [302, 302, 429]

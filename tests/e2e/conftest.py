@@ -195,8 +195,8 @@ def celery_worker(spawn, service_env):
         [
             *(sys.executable, "-m", "celery", "-A", "socialsite", "worker"),
             *("--loglevel=INFO", "--concurrency=1", "--pool=solo", "-n", name),
-            # Only the queue accounts' tasks go to, and no cluster chatter: a fast, quiet start.
-            *("-Q", "default", "--without-mingle", "--without-gossip", "--without-heartbeat"),
+            # No -Q: the worker must consume every declared queue. No cluster chatter: a fast start.
+            *("--without-mingle", "--without-gossip", "--without-heartbeat"),
         ],
         service_env,
     )

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from django.conf import settings as django_settings
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from accounts.models import Follow
@@ -135,6 +136,8 @@ def wait_until(condition, timeout=15):
 def test_worker_deletes_replaced_and_erased_avatars_through_the_broker(request, service_env):
     require(bool(BROKER_URL), "CELERY_BROKER_URL not set: a real worker needs a broker")
     worker = request.getfixturevalue("celery_worker")
+    for queue in django_settings.CELERY_TASK_QUEUES:  # started without -Q, it consumes them all
+        assert f".> {queue.name} " in worker.output(), worker.output()
     daphne = request.getfixturevalue("daphne")
     media_root = service_env["MEDIA_ROOT"]
     carol = register_and_login(daphne.url)
