@@ -21,6 +21,27 @@ def require(condition, reason):
     pytest.skip(reason)
 
 
+CHROMIUM = "/usr/bin/chromium"
+# Flags for a root user on a machine with a closed network (see DESIGN.md).
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def require_chromium():
+    require(os.path.exists(CHROMIUM), "Debian's Chromium is not installed (apt-get install chromium)")
+
+
+def launch_chromium(playwright):
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _release_test_database(django_db_setup, django_db_blocker):
     """Let pytest-django drop the PostgreSQL test database at the end.

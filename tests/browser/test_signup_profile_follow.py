@@ -1,26 +1,15 @@
 """End to end in Chromium: sign up, sign out, sign in, edit the profile with an avatar, follow someone."""
 
-import os
 import re
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import image_bytes, require
+from tests.conftest import image_bytes, launch_chromium, require_chromium
 from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 PASSWORD = "a-long-browser-password-42"
 
@@ -33,12 +22,12 @@ def _orm_beside_playwright(monkeypatch):
 
 @pytest.fixture
 def page():
-    require(os.path.exists(CHROMIUM), "Chromium not installed")
+    require_chromium()
     from playwright.sync_api import sync_playwright
 
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        browser = launch_chromium(playwright)
         page = browser.new_page(viewport={"width": 1100, "height": 800})
         page.csp_errors = []
         page.on("console", lambda msg: "Content Security Policy" in msg.text and page.csp_errors.append(msg.text))

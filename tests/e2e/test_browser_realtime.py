@@ -1,25 +1,13 @@
 """static/js/realtime.js in Chromium against a real Daphne: session-cookie auth, events, reconnect."""
 
-import os
-
 import pytest
 import requests
 
-from tests.conftest import require
+from tests.conftest import launch_chromium, require_chromium
 from tests.e2e.conftest import PASSWORD, register_and_login
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser, pytest.mark.django_db(transaction=True), pytest.mark.timeout(90)]
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 # Record every realtime:* event the page sees, from before realtime.js runs.
 RECORDER = """
 window.__realtime = [];
@@ -31,11 +19,11 @@ for (const name of ["open", "close", "session.ready", "follow.new", "pong", "err
 
 @pytest.fixture
 def page():
-    require(os.path.exists(CHROMIUM), "Chromium not installed")
+    require_chromium()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        browser = launch_chromium(playwright)
         page = browser.new_page()
         page.console_problems = []
         page.on(
