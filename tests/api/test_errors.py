@@ -6,9 +6,12 @@ from tests.api.helpers import assert_error
 pytestmark = pytest.mark.django_db
 
 
-def test_unknown_api_path_is_json_404(api):
+@pytest.mark.parametrize("debug", [False, True])
+def test_unknown_api_path_is_json_404(api, settings, debug):
+    settings.DEBUG = debug  # DEBUG's technical 404 page must not answer API clients either
     assert_error(api.get("/api/v1/nothing-here"), 404, "not_found")
     assert_error(api.get("/api/v2/users/me"), 404, "not_found")
+    assert_error(api.get("/api/v1/users/garbage"), 404, "not_found")
 
 
 def test_wrong_method_is_405_in_the_envelope(user_api):
