@@ -49,3 +49,15 @@ def test_api_is_throttled_per_token(user_api, monkeypatch):
     response = user_api.get("/api/v1/users/me")
     assert_error(response, 429, "throttled")
     assert 0 < int(response["Retry-After"]) <= 300
+
+
+def test_oversized_json_body_is_refused_in_the_envelope(api):
+    body = '{"username": "' + "x" * 3_000_000 + '", "password": "p"}'
+    response = api.post("/api/v1/auth/jwt/login", body, content_type="application/json")
+    assert_error(response, 413)
+
+
+def test_deeply_nested_or_non_object_json(api):
+    assert_error(api.post("/api/v1/auth/register", "[1, 2]", content_type="application/json"), 400, "invalid")
+    nested = "[" * 5000 + "]" * 5000
+    assert_error(api.post("/api/v1/auth/register", nested, content_type="application/json"), 400)
