@@ -1,1 +1,209 @@
-# Models for this app arrive with its issue; see docs/ and the issue tracker.
+"""Posts, their media, hashtags, tags, likes, comments and shares.
+
+Every read goes through `Post.objects.visible_to(viewer)` (and the comment equivalent), which
+decides visibility in one place: drafts waiting for media, deletion, moderation, blocks,
+private accounts and the post's own audience.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Exists, OuterRef, Q
+from uuid6 import uuid7
+
+
+class Hashtag(models.Model):
+    # Stored normalized (NFKC, casefolded); see posts.text.normalize_hashtag.
+    name = models.CharField(max_length=100, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"#{self.name}"
+
+
+class Media(models.Model):
+    """An uploaded photo or video, processed by a worker before any post may show it."""
+
+    class Kind(models.TextChoices):
+        IMAGE = "image"
+        VIDEO = "video"
+
+    class Status(models.TextChoices):
+        PROCESSING = "processing"
+        READY = "ready"
+        FAILED = "failed"
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="media")
+    post = models.ForeignKey("Post", null=True, blank=True, on_delete=models.SET_NULL, related_name="media")
+    position = models.PositiveSmallIntegerField(default=0)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PROCESSING, db_index=True)
+    error = models.CharField(max_length=300, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    upload = models.FileField(upload_to="uploads/%Y/%m/", max_length=300, blank=True)
+    alt_text = models.CharField(max_length=1000, blank=True)
+    filter = models.CharField(max_length=20, blank=True)
+    # {"original": {"path", "width", "height"}, "medium": {...}, "thumbnail": {...}, "video": {...}, "poster": {...}}
+    variants = models.JSONField(default=dict, blank=True)
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    duration = models.FloatField(null=True, blank=True, help_text="Seconds, for videos.")
+    blurhash = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["position", "created_at"]
+        indexes = [models.Index(fields=["post", "position"], name="posts_media_post_position_idx")]
+
+    def __str__(self):
+        return f"{self.kind} {self.id} ({self.status})"
+
+
+class PostQuerySet(models.QuerySet):
+    def visible_to(self, viewer):
+        """Posts the viewer may see. The one place that decides post visibility."""
+        from accounts.models import Block, Follow
+
+        qs = self.filter(deleted_at__isnull=True, hidden_at__isnull=True, author__is_active=True)
+        if viewer is None or not viewer.is_authenticated:
+            return qs.filter(
+                status=Post.Status.PUBLISHED, visibility=Post.Visibility.PUBLIC, author__profile__is_private=False
+            )
+        follows_author = Exists(Follow.objects.filter(follower=viewer, followed=OuterRef("author")))
+        tagged = Exists(PostTag.objects.filter(post=OuterRef("pk"), user=viewer))
+        blocked = Exists(
+            Block.objects.filter(
+                Q(blocker=OuterRef("author"), blocked=viewer) | Q(blocker=viewer, blocked=OuterRef("author"))
+            )
+        )
+        audience = (
+            Q(visibility=Post.Visibility.PUBLIC, author__profile__is_private=False)
+            | Q(visibility__in=[Post.Visibility.PUBLIC, Post.Visibility.FOLLOWERS], follows_author=True)
+            | Q(visibility=Post.Visibility.MENTIONED, tagged=True)
+        )
+        return qs.alias(follows_author=follows_author, tagged=tagged, blocked=blocked).filter(
+            Q(author=viewer) | (Q(status=Post.Status.PUBLISHED, blocked=False) & audience)
+        )
+
+
+class Post(models.Model):
+    class ContentType(models.TextChoices):
+        TEXT = "text"
+        IMAGE = "image"
+        VIDEO = "video"
+        LINK = "link"
+
+    class Visibility(models.TextChoices):
+        PUBLIC = "public"
+        FOLLOWERS = "followers"
+        MENTIONED = "mentioned"
+
+    class Status(models.TextChoices):
+        PENDING_MEDIA = "pending_media"  # waiting for its media to finish processing
+        PUBLISHED = "published"
+        FAILED = "failed"  # a media item failed; only the author sees why
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="posts")
+    content_type = models.CharField(max_length=10, choices=ContentType.choices, default=ContentType.TEXT)
+    content = models.TextField(blank=True)
+    content_html = models.TextField(blank=True, help_text="Sanitized rendering of content, made on write.")
+    visibility = models.CharField(max_length=10, choices=Visibility.choices, default=Visibility.PUBLIC)
+    status = models.CharField(max_length=15, choices=Status.choices, default=Status.PUBLISHED, db_index=True)
+    filter = models.CharField(max_length=20, blank=True)
+    hashtags = models.ManyToManyField(Hashtag, blank=True, related_name="posts")
+    shared_post = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="shares", help_text="Repost or quote of"
+    )
+    link_url = models.URLField(max_length=2000, blank=True)
+    link_preview = models.JSONField(default=dict, blank=True, help_text="{title, description, site_name, image}")
+    likes_count = models.PositiveIntegerField(default=0)
+    comments_count = models.PositiveIntegerField(default=0)
+    shares_count = models.PositiveIntegerField(default=0)
+    edited = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    hidden_at = models.DateTimeField(null=True, blank=True, help_text="Hidden by a moderator.")
+
+    objects = PostQuerySet.as_manager()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["author", "-created_at"], name="posts_post_author_created_idx"),
+        ]
+
+    def __str__(self):
+        return f"post {self.id} by {self.author_id}"
+
+
+class PostTag(models.Model):
+    """A user named in a post: @mentioned in the text, or tagged on a photo."""
+
+    class Kind(models.TextChoices):
+        MENTION = "mention"
+        PHOTO = "photo"
+
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="tags")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="post_tags")
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.MENTION)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["post", "user"], name="posts_posttag_unique")]
+
+    def __str__(self):
+        return f"{self.user_id} {self.kind} in {self.post_id}"
+
+
+class Like(models.Model):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="likes")
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="likes")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "post"], name="posts_like_unique")]
+        indexes = [models.Index(fields=["post", "-created_at"], name="posts_like_post_created_idx")]
+
+    def __str__(self):
+        return f"{self.user_id} likes {self.post_id}"
+
+
+class CommentQuerySet(models.QuerySet):
+    def visible_to(self, viewer):
+        """Comments neither deleted nor hidden, by active authors not blocked either way.
+
+        The post's own visibility is checked by whoever reaches the comments through a post.
+        """
+        from accounts.models import Block
+
+        qs = self.filter(deleted_at__isnull=True, hidden_at__isnull=True, author__is_active=True)
+        if viewer is None or not viewer.is_authenticated:
+            return qs
+        blocked = Block.objects.filter(
+            Q(blocker=viewer, blocked=OuterRef("author")) | Q(blocker=OuterRef("author"), blocked=viewer)
+        )
+        return qs.exclude(Exists(blocked))
+
+
+class Comment(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="comments")
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE, related_name="replies")
+    content = models.TextField()
+    content_html = models.TextField(blank=True)
+    replies_count = models.PositiveIntegerField(default=0)
+    edited = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    hidden_at = models.DateTimeField(null=True, blank=True)
+
+    objects = CommentQuerySet.as_manager()
+
+    class Meta:
+        indexes = [models.Index(fields=["post", "parent", "created_at"], name="posts_comment_thread_idx")]
+
+    def __str__(self):
+        return f"comment {self.id} on {self.post_id}"

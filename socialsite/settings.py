@@ -156,6 +156,8 @@ CELERY_TASK_QUEUES = [
 ]
 CELERY_TASK_ROUTES = {
     "accounts.tasks.*": {"queue": "default"},
+    "posts.tasks.process_media": {"queue": "media"},
+    "posts.tasks.*": {"queue": "default"},
 }
 CELERY_BEAT_SCHEDULE = {}
 CELERY_TIMEZONE = "UTC"
@@ -344,6 +346,12 @@ if AWS_STORAGE_BUCKET_NAME:
 # Local media is served by Django only in the embedded default.
 SERVE_MEDIA = env.bool("SERVE_MEDIA", default=DEBUG and not AWS_STORAGE_BUCKET_NAME)
 WHITENOISE_USE_FINDERS = DEBUG
+# Post media limits (the media worker enforces them; see posts/media.py).
+MEDIA_IMAGE_MAX_BYTES = env.int("MEDIA_IMAGE_MAX_BYTES", default=16 * 1024 * 1024)
+MEDIA_IMAGE_MAX_PIXELS = env.int("MEDIA_IMAGE_MAX_PIXELS", default=40_000_000)
+MEDIA_VIDEO_MAX_BYTES = env.int("MEDIA_VIDEO_MAX_BYTES", default=99 * 1024 * 1024)
+MEDIA_VIDEO_MAX_SECONDS = env.int("MEDIA_VIDEO_MAX_SECONDS", default=180)
+MEDIA_VIDEO_MAX_HEIGHT = env.int("MEDIA_VIDEO_MAX_HEIGHT", default=1080)
 AVATAR_MAX_UPLOAD_BYTES = env.int("AVATAR_MAX_UPLOAD_BYTES", default=8 * 1024 * 1024)
 AVATAR_MAX_PIXELS = 40_000_000
 AVATAR_SIZE = 400

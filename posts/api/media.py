@@ -1,0 +1,114 @@
+"""POST /api/v1/media and GET /api/v1/media/{id}: uploads processed by the media worker."""
+
+from django.core.files.storage import default_storage
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import parsers, serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.api.views import errors
+from posts import media as media_code
+from posts.models import Media
+
+
+class MediaUploadInput(serializers.Serializer):
+    file = serializers.FileField(allow_empty_file=True, use_url=False)
+    alt_text = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
+    filter = serializers.ChoiceField(
+        choices=list(media_code.IMAGE_FILTERS), required=False, allow_blank=True, default=""
+    )
+
+
+class MediaVariantOutput(serializers.Serializer):
+    url = serializers.CharField()
+    width = serializers.IntegerField(allow_null=True)
+    height = serializers.IntegerField(allow_null=True)
+    content_type = serializers.CharField(allow_null=True)
+
+
+class MediaDetailOutput(serializers.Serializer):
+    id = serializers.CharField()
+    # Plain strings in the schema: enum names would collide with Post.status (see ENUM_NAME_OVERRIDES).
+    kind = serializers.CharField(help_text="image | video")
+    status = serializers.CharField(help_text="processing | ready | failed")
+    error = serializers.CharField(allow_blank=True)
+    alt_text = serializers.CharField(allow_blank=True)
+    filter = serializers.CharField(allow_blank=True)
+    width = serializers.IntegerField(allow_null=True)
+    height = serializers.IntegerField(allow_null=True)
+    duration = serializers.FloatField(allow_null=True, help_text="Seconds, for videos.")
+    blurhash = serializers.CharField(allow_blank=True)
+    variants = serializers.DictField(
+        child=MediaVariantOutput(), help_text="original/medium/thumbnail for images; video/poster/thumbnail for videos."
+    )
+    attempts = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    processed_at = serializers.DateTimeField(allow_null=True)
+
+
+def _absolute(request, path):
+    url = default_storage.url(path)
+    return request.build_absolute_uri(url) if url.startswith("/") else url
+
+
+def media_body(media, request):
+    variants = {
+        name: {
+            "url": _absolute(request, variant["path"]),
+            "width": variant.get("width"),
+            "height": variant.get("height"),
+            "content_type": variant.get("content_type"),
+        }
+        for name, variant in (media.variants or {}).items()
+    }
+    return MediaDetailOutput(
+        {
+            "id": str(media.id),
+            "kind": media.kind,
+            "status": media.status,
+            "error": media.error,
+            "alt_text": media.alt_text,
+            "filter": media.filter,
+            "width": media.width,
+            "height": media.height,
+            "duration": media.duration,
+            "blurhash": media.blurhash,
+            "variants": variants,
+            "attempts": media.attempts,
+            "created_at": media.created_at,
+            "processed_at": media.processed_at,
+        }
+    ).data
+
+
+class MediaUploadView(APIView):
+    parser_classes = [parsers.MultiPartParser, parsers.FormParser]
+
+    @extend_schema(
+        request={"multipart/form-data": MediaUploadInput},
+        responses={
+            201: OpenApiResponse(MediaDetailOutput, description="Processed already (ready or failed)."),
+            202: OpenApiResponse(MediaDetailOutput, description="Accepted; poll GET /media/{id} until it settles."),
+            **errors(400, 401, 413),
+        },
+        tags=["media"],
+    )
+    def post(self, request):
+        serializer = MediaUploadInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        media = media_code.media_create(
+            owner=request.user, upload=data["file"], alt_text=data["alt_text"], filter=data["filter"]
+        )
+        media.refresh_from_db()  # without a worker, processing ran on commit
+        settled = media.status != Media.Status.PROCESSING
+        return Response(
+            media_body(media, request), status=status.HTTP_201_CREATED if settled else status.HTTP_202_ACCEPTED
+        )
+
+
+class MediaDetailView(APIView):
+    @extend_schema(responses={200: MediaDetailOutput, **errors(401, 404)}, tags=["media"])
+    def get(self, request, media_id):
+        media = media_code.media_get_owned(user=request.user, media_id=media_id)
+        return Response(media_body(media, request))

@@ -1,0 +1,168 @@
+"""One input and one output serializer per call. Ids are strings."""
+
+from django.core.files.storage import default_storage
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from accounts.api.serializers import UserSummaryOutput
+from posts import text
+from posts.models import Media, Post
+from posts.services import FILTERS
+
+
+def storage_url(path, request):
+    if not path:
+        return None
+    url = default_storage.url(path)
+    return request.build_absolute_uri(url) if request is not None and url.startswith("/") else url
+
+
+# --- Posts -----------------------------------------------------------------------------------------
+
+
+class PostCreateInput(serializers.Serializer):
+    content_type = serializers.ChoiceField(choices=Post.ContentType.choices)
+    content = serializers.CharField(max_length=text.POST_MAX_CHARS, allow_blank=True, default="", trim_whitespace=False)
+    media_ids = serializers.ListField(child=serializers.UUIDField(), max_length=10, default=list)
+    visibility = serializers.ChoiceField(choices=Post.Visibility.choices, default=Post.Visibility.PUBLIC)
+    filter = serializers.ChoiceField(choices=["", *FILTERS], default="", help_text="Applied to the post's images.")
+    tagged_user_ids = serializers.ListField(child=serializers.UUIDField(), max_length=20, default=list)
+
+
+class PostUpdateInput(serializers.Serializer):
+    content = serializers.CharField(max_length=text.POST_MAX_CHARS, allow_blank=True, trim_whitespace=False)
+    visibility = serializers.ChoiceField(choices=Post.Visibility.choices, default=Post.Visibility.PUBLIC)
+
+
+class MediaOutput(serializers.Serializer):
+    id = serializers.CharField()
+    kind = serializers.ChoiceField(choices=Media.Kind.choices)
+    status = serializers.CharField(help_text="processing | ready | failed")
+    error = serializers.CharField(help_text="Why processing failed, for the author; empty otherwise.")
+    alt_text = serializers.CharField()
+    blurhash = serializers.CharField()
+    width = serializers.IntegerField(allow_null=True)
+    height = serializers.IntegerField(allow_null=True)
+    duration = serializers.FloatField(allow_null=True)
+    variants = serializers.SerializerMethodField(help_text="Variant name → absolute URL (original, medium, ...).")
+
+    def get_variants(self, media) -> dict[str, str]:
+        request = self.context.get("request")
+        urls = {}
+        for name, variant in (media.variants or {}).items():
+            url = storage_url(variant.get("path") if isinstance(variant, dict) else None, request)
+            if url:
+                urls[name] = url
+        return urls
+
+
+class TaggedUserOutput(UserSummaryOutput):
+    kind = serializers.CharField()
+
+
+def _tagged(post, context):
+    rows = []
+    for tag in post.tags.all():
+        data = dict(UserSummaryOutput(tag.user, context=context).data)
+        data["kind"] = tag.kind
+        rows.append(data)
+    return rows
+
+
+def _media_urls(post, request):
+    urls = []
+    for media in post.media.all():
+        original = (media.variants or {}).get("original")
+        if media.status == Media.Status.READY and isinstance(original, dict):
+            url = storage_url(original.get("path"), request)
+            if url:
+                urls.append(url)
+    return urls
+
+
+class SharedPostOutput(serializers.Serializer):
+    """The post a share points at, without its own shared post."""
+
+    id = serializers.CharField()
+    author = UserSummaryOutput()
+    content = serializers.CharField()
+    content_html = serializers.CharField()
+    content_type = serializers.ChoiceField(choices=Post.ContentType.choices)
+    visibility = serializers.ChoiceField(choices=Post.Visibility.choices)
+    media_urls = serializers.SerializerMethodField()
+    media = MediaOutput(many=True, source="media.all")
+    hashtags = serializers.SerializerMethodField()
+    tagged_users = serializers.SerializerMethodField()
+    link_url = serializers.CharField()
+    likes_count = serializers.IntegerField()
+    comments_count = serializers.IntegerField()
+    shares_count = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    edited = serializers.BooleanField()
+
+    def get_media_urls(self, post) -> list[str]:
+        return _media_urls(post, self.context.get("request"))
+
+    def get_hashtags(self, post) -> list[str]:
+        return sorted(tag.name for tag in post.hashtags.all())
+
+    @extend_schema_field(TaggedUserOutput(many=True))
+    def get_tagged_users(self, post):
+        return _tagged(post, self.context)
+
+
+class PostOutput(SharedPostOutput):
+    status = serializers.CharField(
+        help_text="published | pending_media (waiting for media; only the author sees it) | failed"
+    )
+    liked_by_me = serializers.BooleanField(default=False)
+    shared_post = SharedPostOutput(allow_null=True, help_text="The reposted or quoted post; null if gone or hidden.")
+
+
+# --- Likes -----------------------------------------------------------------------------------------
+
+
+class LikeOutput(serializers.Serializer):
+    post_id = serializers.CharField()
+    user_id = serializers.CharField()
+    likes_count = serializers.IntegerField()
+    liked_by_me = serializers.BooleanField()
+
+
+# --- Comments -------------------------------------------------------------------------------------
+
+
+class CommentCreateInput(serializers.Serializer):
+    content = serializers.CharField(max_length=text.COMMENT_MAX_CHARS, trim_whitespace=False)
+    parent_comment_id = serializers.UUIDField(required=False, allow_null=True)
+
+
+class CommentUpdateInput(serializers.Serializer):
+    content = serializers.CharField(max_length=text.COMMENT_MAX_CHARS, trim_whitespace=False)
+
+
+class CommentOutput(serializers.Serializer):
+    id = serializers.CharField()
+    post_id = serializers.CharField()
+    parent_comment_id = serializers.CharField(source="parent_id", allow_null=True)
+    author = UserSummaryOutput()
+    content = serializers.CharField()
+    content_html = serializers.CharField()
+    replies_count = serializers.IntegerField()
+    edited = serializers.BooleanField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+# --- Shares ----------------------------------------------------------------------------------------
+
+
+class ShareInput(serializers.Serializer):
+    content = serializers.CharField(
+        max_length=text.POST_MAX_CHARS,
+        allow_blank=True,
+        default="",
+        trim_whitespace=False,
+        help_text="Empty for a repost, text for a quote.",
+    )

@@ -1,0 +1,110 @@
+"""Reads for posts. `Post.objects.visible_to(viewer)` decides which posts can be seen.
+
+Lists show published posts only; the author sees their own pending or failed post through
+`post_get`. Every queryset here loads what the API payload needs in a bounded number of
+queries, whatever the page size.
+"""
+
+import uuid
+
+from django.db.models import BooleanField, Exists, OuterRef, Prefetch, Value
+
+from posts.models import Comment, Like, Media, Post, PostTag
+from posts.text import normalize_hashtag
+from socialsite.errors import NotFoundError
+
+
+def parse_id(value, message="Not found."):
+    try:
+        return uuid.UUID(str(value))
+    except (ValueError, TypeError, AttributeError):
+        raise NotFoundError(message)
+
+
+def _liked_by(viewer):
+    if viewer is None or not viewer.is_authenticated:
+        return Value(False, output_field=BooleanField())
+    return Exists(Like.objects.filter(post=OuterRef("pk"), user=viewer))
+
+
+def _tags():
+    return Prefetch(
+        "tags",
+        queryset=PostTag.objects.filter(user__is_active=True).select_related("user__profile").order_by("id"),
+    )
+
+
+def _media():
+    return Prefetch("media", queryset=Media.objects.order_by("position", "created_at"))
+
+
+def with_payload(queryset, viewer):
+    """What a post payload shows: author, hashtags, tags, media, the shared post, liked_by_me."""
+    shared = (
+        Post.objects.visible_to(viewer)
+        .filter(status=Post.Status.PUBLISHED)
+        .select_related("author__profile")
+        .prefetch_related("hashtags", _tags(), _media())
+    )
+    return (
+        queryset.select_related("author__profile")
+        .prefetch_related("hashtags", _tags(), _media(), Prefetch("shared_post", queryset=shared))
+        .annotate(liked_by_me=_liked_by(viewer))
+    )
+
+
+def visible_posts(*, viewer):
+    return Post.objects.visible_to(viewer)
+
+
+def published_posts(*, viewer):
+    return visible_posts(viewer=viewer).filter(status=Post.Status.PUBLISHED)
+
+
+def post_get(*, viewer, post_id):
+    """A post the viewer may see (the author also sees it pending or failed), or NotFoundError."""
+    pk = parse_id(post_id, "No such post.")
+    try:
+        return with_payload(visible_posts(viewer=viewer), viewer).get(pk=pk)
+    except Post.DoesNotExist:
+        raise NotFoundError("No such post.")
+
+
+def post_get_bare(*, viewer, post_id):
+    """Like post_get, without what the payload needs: for paths that only check the post."""
+    try:
+        return visible_posts(viewer=viewer).get(pk=parse_id(post_id, "No such post."))
+    except Post.DoesNotExist:
+        raise NotFoundError("No such post.")
+
+
+def user_posts_queryset(*, viewer, user):
+    """The user's published posts the viewer may see, newest first."""
+    return with_payload(published_posts(viewer=viewer).filter(author=user), viewer).order_by("-created_at")
+
+
+def hashtag_posts_queryset(*, viewer, name):
+    """Published posts tagged with `name` (any case or width), newest first."""
+    queryset = published_posts(viewer=viewer).filter(hashtags__name=normalize_hashtag(name or ""))
+    return with_payload(queryset, viewer).order_by("-created_at")
+
+
+def comments_queryset(*, viewer, post, parent_id=None):
+    """Top-level comments of a post, or the direct replies to `parent_id`, oldest first."""
+    queryset = Comment.objects.visible_to(viewer).filter(post=post)
+    if parent_id is None:
+        queryset = queryset.filter(parent__isnull=True)
+    else:
+        queryset = queryset.filter(parent_id=parse_id(parent_id, "No such comment."))
+    return queryset.select_related("author__profile").order_by("created_at")
+
+
+def comment_get(*, viewer, post, comment_id):
+    try:
+        return (
+            Comment.objects.visible_to(viewer)
+            .select_related("author__profile")
+            .get(post=post, pk=parse_id(comment_id, "No such comment."))
+        )
+    except Comment.DoesNotExist:
+        raise NotFoundError("No such comment.")

@@ -1,0 +1,400 @@
+"""Writes for posts: create, edit, delete, media settling, likes, comments and shares.
+
+Every function is keyword-only and runs in one transaction. Counters move with F()
+expressions so concurrent writers never lose an update.
+"""
+
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from accounts.models import Block
+from posts import selectors, text
+from posts.models import Comment, Hashtag, Like, Media, Post, PostTag
+from socialsite.errors import ForbiddenError, NotFoundError, ServiceError
+
+User = get_user_model()
+
+FILTERS = ("grayscale", "sepia", "vivid", "cool", "warm", "fade")
+MAX_IMAGES = 10
+MAX_TAGGED_USERS = 20
+MAX_MENTIONS = 20
+
+
+# --- Helpers -----------------------------------------------------------------------------------
+
+
+def _check_content(content, *, limit, field="content"):
+    content = content or ""
+    if len(content) > limit:
+        raise ServiceError(
+            f"At most {limit} characters.", code="too_long", fields={field: [f"At most {limit} characters."]}
+        )
+    return content
+
+
+def _blocked_between(a, b):
+    return Block.objects.filter(Q(blocker=a, blocked=b) | Q(blocker=b, blocked=a)).exists()
+
+
+def _mentioned_users(author, content, *, enforce_blocks=True):
+    """{lower username: user} for the @mentions that name active accounts."""
+    names = text.mentions(content)[: MAX_MENTIONS * 2]
+    if not names:
+        return {}
+    users = User.objects.annotate(lower_username=Lower("username")).filter(lower_username__in=names, is_active=True)
+    found = {user.lower_username: user for user in users}
+    if len(found) > MAX_MENTIONS:
+        raise ServiceError(f"At most {MAX_MENTIONS} mentions.", fields={"content": ["Too many mentions."]})
+    if enforce_blocks:
+        for user in found.values():
+            if user.pk != author.pk and _blocked_between(author, user):
+                raise ForbiddenError(f"You can't mention @{user.username}.", code="tag_blocked")
+    return found
+
+
+def _tagged_users(author, tagged_user_ids):
+    ids = []
+    for value in tagged_user_ids or ():
+        pk = selectors.parse_id(value, "No such user to tag.")
+        if pk not in ids:
+            ids.append(pk)
+    if len(ids) > MAX_TAGGED_USERS:
+        raise ServiceError(f"At most {MAX_TAGGED_USERS} tagged users.", fields={"tagged_user_ids": ["Too many users."]})
+    users = list(User.objects.filter(pk__in=ids, is_active=True))
+    if len(users) != len(ids):
+        raise NotFoundError("No such user to tag.", fields={"tagged_user_ids": ["Unknown user."]})
+    for user in users:
+        if user.pk != author.pk and _blocked_between(author, user):
+            raise ForbiddenError("You can't tag this account.", code="tag_blocked")
+    return users
+
+
+def _sync_hashtags(post):
+    names = text.hashtags(post.content)
+    tags = [Hashtag.objects.get_or_create(name=name)[0] for name in names]
+    post.hashtags.set(tags)
+
+
+def _sync_mentions(post, mentioned):
+    """Mention tags follow the text; photo tags stay as they are."""
+    photo_tagged = set(post.tags.filter(kind=PostTag.Kind.PHOTO).values_list("user_id", flat=True))
+    wanted = {user.pk for user in mentioned.values()} - photo_tagged
+    post.tags.filter(kind=PostTag.Kind.MENTION).exclude(user_id__in=wanted).delete()
+    existing = set(post.tags.filter(kind=PostTag.Kind.MENTION).values_list("user_id", flat=True))
+    PostTag.objects.bulk_create([PostTag(post=post, user_id=pk, kind=PostTag.Kind.MENTION) for pk in wanted - existing])
+
+
+def _load_media(author, media_ids):
+    ids = []
+    for value in media_ids or ():
+        pk = selectors.parse_id(value, "No such media.")
+        if pk in ids:
+            raise ServiceError("The same media is listed twice.", fields={"media_ids": ["Duplicate media."]})
+        ids.append(pk)
+    found = {m.pk: m for m in Media.objects.select_for_update().filter(pk__in=ids, owner=author)}
+    if len(found) != len(ids):
+        raise ServiceError("Some media don't exist or aren't yours.", fields={"media_ids": ["Unknown media."]})
+    media = [found[pk] for pk in ids]
+    for item in media:
+        if item.post_id is not None:
+            raise ServiceError(
+                "Some media are already attached to a post.", fields={"media_ids": ["Already attached."]}
+            )
+        if item.status == Media.Status.FAILED:
+            raise ServiceError(
+                "Some media failed processing.", fields={"media_ids": [item.error or "Processing failed."]}
+            )
+    return media
+
+
+def _check_media(content_type, media):
+    kinds = {item.kind for item in media}
+    if content_type == Post.ContentType.IMAGE:
+        if not 1 <= len(media) <= MAX_IMAGES or kinds != {Media.Kind.IMAGE}:
+            raise ServiceError(
+                f"An image post needs 1 to {MAX_IMAGES} images.", fields={"media_ids": ["1 to 10 images."]}
+            )
+    elif content_type == Post.ContentType.VIDEO:
+        if len(media) != 1 or kinds != {Media.Kind.VIDEO}:
+            raise ServiceError("A video post needs exactly one video.", fields={"media_ids": ["Exactly one video."]})
+    elif media:
+        raise ServiceError(
+            f"A {content_type} post takes no media.", fields={"media_ids": ["Not allowed for this post type."]}
+        )
+
+
+def _get_for_update(post_id):
+    pk = selectors.parse_id(post_id, "No such post.")
+    try:
+        return Post.objects.select_for_update().get(pk=pk)
+    except Post.DoesNotExist:
+        raise NotFoundError("No such post.")
+
+
+def _visible_published(user, post_id):
+    """The post, locked, when `user` may see it and it is published; else NotFoundError."""
+    pk = selectors.parse_id(post_id, "No such post.")
+    if not selectors.published_posts(viewer=user).filter(pk=pk).exists():
+        raise NotFoundError("No such post.")
+    return Post.objects.select_for_update().get(pk=pk)
+
+
+# --- Posts ---------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def post_create(*, author, content_type, content="", media_ids=(), visibility="public", filter="", tagged_user_ids=()):
+    """A new post; published at once, or pending until its media are ready."""
+    if content_type not in Post.ContentType.values:
+        raise ServiceError("Unknown content type.", fields={"content_type": ["Not a valid choice."]})
+    if visibility not in Post.Visibility.values:
+        raise ServiceError("Unknown visibility.", fields={"visibility": ["Not a valid choice."]})
+    if filter and filter not in FILTERS:
+        raise ServiceError("Unknown filter.", fields={"filter": [f"One of: {', '.join(FILTERS)}."]})
+    content = _check_content(content, limit=text.POST_MAX_CHARS)
+    if content_type in (Post.ContentType.TEXT, Post.ContentType.LINK) and not content.strip():
+        raise ServiceError("Write something first.", fields={"content": ["This field may not be blank."]})
+    link_url = ""
+    if content_type == Post.ContentType.LINK:
+        link_url = text.first_url(content)
+        if not link_url or len(link_url) > 2000:
+            raise ServiceError("A link post needs a web address.", fields={"content": ["No http(s) link found."]})
+    media = _load_media(author, media_ids)
+    _check_media(content_type, media)
+    tagged = _tagged_users(author, tagged_user_ids)
+    mentioned = _mentioned_users(author, content)
+
+    all_ready = all(item.status == Media.Status.READY for item in media)
+    post = Post.objects.create(
+        author=author,
+        content_type=content_type,
+        content=content,
+        content_html=text.render(content, mentioned),
+        visibility=visibility,
+        status=Post.Status.PUBLISHED if all_ready else Post.Status.PENDING_MEDIA,
+        filter=filter,
+        link_url=link_url,
+    )
+    for position, item in enumerate(media):
+        item.post = post
+        item.position = position
+        fields = ["post", "position"]
+        if filter and item.kind == Media.Kind.IMAGE and not item.filter:
+            item.filter = filter
+            fields.append("filter")
+        item.save(update_fields=fields)
+    PostTag.objects.bulk_create([PostTag(post=post, user=user, kind=PostTag.Kind.PHOTO) for user in tagged])
+    _sync_mentions(post, mentioned)
+    _sync_hashtags(post)
+    return post
+
+
+@transaction.atomic
+def post_media_settled(*, post_id):
+    """The media worker reports that one of the post's media is ready or failed. Idempotent."""
+    try:
+        post = Post.objects.select_for_update().get(
+            pk=selectors.parse_id(post_id, "No such post."), deleted_at__isnull=True
+        )
+    except (Post.DoesNotExist, NotFoundError):
+        return None
+    statuses = set(post.media.values_list("status", flat=True))
+    if Media.Status.FAILED in statuses:
+        new_status = Post.Status.FAILED
+    elif statuses <= {Media.Status.READY}:
+        new_status = Post.Status.PUBLISHED
+    else:
+        return post
+    if post.status != new_status:
+        post.status = new_status
+        post.save(update_fields=["status", "updated_at"])
+    return post
+
+
+_UNSET = object()
+
+
+@transaction.atomic
+def post_update(*, post, editor, content=_UNSET, visibility=_UNSET):
+    """The author edits the text or the audience; hashtags and mentions follow the text."""
+    post = _get_for_update(post.pk)
+    if post.deleted_at is not None:
+        raise NotFoundError("No such post.")
+    if post.author_id != editor.pk:
+        raise ForbiddenError("Only the author can edit this post.", code="not_owner")
+    if visibility is not _UNSET:
+        if visibility not in Post.Visibility.values:
+            raise ServiceError("Unknown visibility.", fields={"visibility": ["Not a valid choice."]})
+        post.visibility = visibility
+    if content is not _UNSET:
+        content = _check_content(content, limit=text.POST_MAX_CHARS)
+        needs_text = post.content_type in (Post.ContentType.TEXT, Post.ContentType.LINK) and not post.shared_post_id
+        if needs_text and not content.strip():
+            raise ServiceError("Write something first.", fields={"content": ["This field may not be blank."]})
+        if post.content_type == Post.ContentType.LINK:
+            post.link_url = text.first_url(content)
+            if not post.link_url:
+                raise ServiceError("A link post needs a web address.", fields={"content": ["No http(s) link found."]})
+        mentioned = _mentioned_users(editor, content)
+        post.content = content
+        post.content_html = text.render(content, mentioned)
+        _sync_mentions(post, mentioned)
+    post.edited = True
+    post.save()
+    if content is not _UNSET:
+        _sync_hashtags(post)
+    return post
+
+
+@transaction.atomic
+def post_delete(*, post, actor):
+    """The author removes a post (soft delete); a share gives its count back."""
+    post = _get_for_update(post.pk)
+    if post.deleted_at is not None:
+        return post
+    if post.author_id != actor.pk:
+        raise ForbiddenError("Only the author can delete this post.", code="not_owner")
+    post.deleted_at = timezone.now()
+    post.save(update_fields=["deleted_at", "updated_at"])
+    if post.shared_post_id:
+        Post.objects.filter(pk=post.shared_post_id, shares_count__gt=0).update(shares_count=F("shares_count") - 1)
+    return post
+
+
+# --- Likes -----------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def like_create(*, user, post_id):
+    """Like a post the user can see. Idempotent; returns (like, created)."""
+    post = _visible_published(user, post_id)
+    try:
+        with transaction.atomic():
+            like, created = Like.objects.get_or_create(user=user, post=post)
+    except IntegrityError:  # a concurrent like won the race
+        return Like.objects.get(user=user, post=post), False
+    if created:
+        Post.objects.filter(pk=post.pk).update(likes_count=F("likes_count") + 1)
+    return like, created
+
+
+@transaction.atomic
+def like_delete(*, user, post_id):
+    """Unlike. Idempotent; returns whether a like was removed."""
+    post = _visible_published(user, post_id)
+    deleted, _ = Like.objects.filter(user=user, post=post).delete()
+    if deleted:
+        Post.objects.filter(pk=post.pk, likes_count__gt=0).update(likes_count=F("likes_count") - 1)
+    return bool(deleted)
+
+
+# --- Comments -------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def comment_create(*, author, post_id, content, parent_comment_id=None):
+    """Comment on a post the author can see, or reply to one of its comments."""
+    post = _visible_published(author, post_id)
+    content = _check_content(content, limit=text.COMMENT_MAX_CHARS)
+    if not content.strip():
+        raise ServiceError("Write something first.", fields={"content": ["This field may not be blank."]})
+    parent = None
+    if parent_comment_id:
+        pk = selectors.parse_id(parent_comment_id, "No such comment to reply to.")
+        parent = Comment.objects.visible_to(author).select_for_update(of=("self",)).filter(pk=pk).first()
+        if parent is None:
+            raise NotFoundError("No such comment to reply to.", fields={"parent_comment_id": ["Unknown comment."]})
+        if parent.post_id != post.pk:
+            raise ServiceError(
+                "That comment belongs to another post.",
+                code="parent_mismatch",
+                fields={"parent_comment_id": ["Belongs to another post."]},
+            )
+    mentioned = _mentioned_users(author, content, enforce_blocks=False)
+    comment = Comment.objects.create(
+        post=post, author=author, parent=parent, content=content, content_html=text.render(content, mentioned)
+    )
+    Post.objects.filter(pk=post.pk).update(comments_count=F("comments_count") + 1)
+    if parent is not None:
+        Comment.objects.filter(pk=parent.pk).update(replies_count=F("replies_count") + 1)
+    return comment
+
+
+def _comment_for_update(comment_id):
+    pk = selectors.parse_id(comment_id, "No such comment.")
+    try:
+        return Comment.objects.select_for_update(of=("self",)).select_related("post").get(pk=pk)
+    except Comment.DoesNotExist:
+        raise NotFoundError("No such comment.")
+
+
+@transaction.atomic
+def comment_update(*, comment, editor, content):
+    comment = _comment_for_update(comment.pk)
+    if comment.deleted_at is not None:
+        raise NotFoundError("No such comment.")
+    if comment.author_id != editor.pk:
+        raise ForbiddenError("Only the author can edit this comment.", code="not_owner")
+    content = _check_content(content, limit=text.COMMENT_MAX_CHARS)
+    if not content.strip():
+        raise ServiceError("Write something first.", fields={"content": ["This field may not be blank."]})
+    comment.content = content
+    comment.content_html = text.render(content, _mentioned_users(editor, content, enforce_blocks=False))
+    comment.edited = True
+    comment.save(update_fields=["content", "content_html", "edited", "updated_at"])
+    return comment
+
+
+@transaction.atomic
+def comment_delete(*, comment, actor):
+    """The comment's author or the post's author removes a comment (soft delete)."""
+    comment = _comment_for_update(comment.pk)
+    if comment.deleted_at is not None:
+        return comment
+    if actor.pk not in (comment.author_id, comment.post.author_id):
+        raise ForbiddenError("You can't delete this comment.", code="not_owner")
+    comment.deleted_at = timezone.now()
+    comment.save(update_fields=["deleted_at", "updated_at"])
+    Post.objects.filter(pk=comment.post_id, comments_count__gt=0).update(comments_count=F("comments_count") - 1)
+    if comment.parent_id:
+        Comment.objects.filter(pk=comment.parent_id, replies_count__gt=0).update(replies_count=F("replies_count") - 1)
+    return comment
+
+
+# --- Shares ---------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def share_create(*, user, post_id, content=""):
+    """Repost (no text) or quote (with text) a public post. Returns (post, created)."""
+    original = _visible_published(user, post_id)
+    if original.shared_post_id and not original.content.strip():
+        # Reposting a repost shares what it reposted.
+        root = selectors.published_posts(viewer=user).filter(pk=original.shared_post_id).first()
+        if root is None:
+            raise NotFoundError("No such post.")
+        original = Post.objects.select_for_update().get(pk=root.pk)
+    if original.visibility != Post.Visibility.PUBLIC or original.author.profile.is_private:
+        raise ForbiddenError("Only public posts can be shared.", code="not_shareable")
+    content = _check_content(content, limit=text.POST_MAX_CHARS)
+    if not content.strip():
+        existing = Post.objects.filter(author=user, shared_post=original, content="", deleted_at__isnull=True).first()
+        if existing is not None:
+            return existing, False
+        content = ""
+    mentioned = _mentioned_users(user, content)
+    share = Post.objects.create(
+        author=user,
+        content_type=Post.ContentType.TEXT,
+        content=content,
+        content_html=text.render(content, mentioned),
+        visibility=Post.Visibility.PUBLIC,
+        shared_post=original,
+    )
+    _sync_mentions(share, mentioned)
+    _sync_hashtags(share)
+    Post.objects.filter(pk=original.pk).update(shares_count=F("shares_count") + 1)
+    return share, True

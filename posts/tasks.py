@@ -1,0 +1,36 @@
+"""Thin Celery tasks for posts: load by id, re-check state, call the code that does the work."""
+
+import random
+
+from celery import shared_task
+
+MEDIA_MAX_RETRIES = 5
+STORAGE_FAILED_MESSAGE = "We couldn't store this file. Please try uploading it again."
+
+
+def retry_delay(retries):
+    """Exponential backoff with jitter: about 10 s, 20 s, 40 s ... at most 10 minutes."""
+    return min(600, 10 * 2**retries) + random.uniform(0, 5)  # noqa: S311 - jitter, not a secret
+
+
+@shared_task(bind=True, max_retries=MEDIA_MAX_RETRIES, acks_late=True)
+def process_media(self, media_id):
+    """Make a media item's variants. Idempotent: a ready, failed or missing row is a no-op.
+
+    Storage errors are retried with backoff; after the last retry the row is marked failed.
+    Without a worker (eager mode) the retries run in place, since nothing would come back later.
+    """
+    from posts import media
+
+    retries = self.request.retries or 0
+    while True:
+        try:
+            media.media_process(media_id=media_id)
+            return
+        except media.StorageUnavailable as exc:
+            if retries >= self.max_retries:
+                media.media_fail(media_id=media_id, message=STORAGE_FAILED_MESSAGE)
+                return
+            if not self.request.is_eager:
+                raise self.retry(exc=exc, countdown=retry_delay(retries))
+            retries += 1

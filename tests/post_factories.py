@@ -1,0 +1,57 @@
+"""Post-related factories. Rows only: counters and rendering are the services' job."""
+
+import factory
+
+from posts.models import Comment, Hashtag, Media, Post
+from tests.factories import UserFactory
+
+
+class MediaFactory(factory.django.DjangoModelFactory):
+    """A processed image by default, as the media worker leaves it."""
+
+    class Meta:
+        model = Media
+
+    owner = factory.SubFactory(UserFactory)
+    kind = Media.Kind.IMAGE
+    status = Media.Status.READY
+    width = 640
+    height = 480
+    blurhash = "LEHV6nWB2yk8pyo0adR*.7kCMdnj"
+    variants = factory.LazyAttribute(
+        lambda m: (
+            {
+                "original": {"path": f"media/test/{m.owner.username}-original.jpg", "width": 640, "height": 480},
+                "thumbnail": {"path": f"media/test/{m.owner.username}-thumb.jpg", "width": 160, "height": 120},
+            }
+            if m.status == Media.Status.READY
+            else {}
+        )
+    )
+
+
+class PostFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Post
+
+    author = factory.SubFactory(UserFactory)
+    content = factory.Sequence(lambda n: f"post number {n}")
+    content_html = factory.LazyAttribute(lambda p: p.content)
+
+
+class HashtagFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Hashtag
+        django_get_or_create = ("name",)
+
+    name = factory.Sequence(lambda n: f"tag{n}")
+
+
+class CommentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Comment
+
+    post = factory.SubFactory(PostFactory)
+    author = factory.SubFactory(UserFactory)
+    content = factory.Sequence(lambda n: f"comment {n}")
+    content_html = factory.LazyAttribute(lambda c: c.content)
