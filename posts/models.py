@@ -207,3 +207,104 @@ class Comment(models.Model):
 
     def __str__(self):
         return f"comment {self.id} on {self.post_id}"
+
+
+class Report(models.Model):
+    """A user's report of a post, a comment or an account, waiting in the moderators' queue."""
+
+    class Reason(models.TextChoices):
+        SPAM = "spam"
+        HARASSMENT = "harassment"
+        HATE = "hate"
+        VIOLENCE = "violence"
+        NUDITY = "nudity"
+        MISINFORMATION = "misinformation"
+        SELF_HARM = "self_harm"
+        OTHER = "other"
+
+    class Status(models.TextChoices):
+        OPEN = "open"
+        ACTIONED = "actioned"
+        DISMISSED = "dismissed"
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    reporter = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reports_made")
+    post = models.ForeignKey(Post, null=True, blank=True, on_delete=models.CASCADE, related_name="reports")
+    comment = models.ForeignKey(Comment, null=True, blank=True, on_delete=models.CASCADE, related_name="reports")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="reports_received"
+    )
+    reason = models.CharField(max_length=20, choices=Reason.choices)
+    details = models.CharField(max_length=1000, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="reports_resolved"
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(post__isnull=False, comment__isnull=True, user__isnull=True)
+                    | Q(post__isnull=True, comment__isnull=False, user__isnull=True)
+                    | Q(post__isnull=True, comment__isnull=True, user__isnull=False)
+                ),
+                name="posts_report_one_target",
+            ),
+            # One open report per reporter and target: a repeated report is the same report.
+            models.UniqueConstraint(
+                fields=["reporter", "post"],
+                condition=Q(status="open", post__isnull=False),
+                name="posts_report_open_post",
+            ),
+            models.UniqueConstraint(
+                fields=["reporter", "comment"],
+                condition=Q(status="open", comment__isnull=False),
+                name="posts_report_open_comment",
+            ),
+            models.UniqueConstraint(
+                fields=["reporter", "user"],
+                condition=Q(status="open", user__isnull=False),
+                name="posts_report_open_user",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "created_at"], name="posts_report_queue_idx")]
+
+    def __str__(self):
+        return f"report {self.id} ({self.reason}, {self.status})"
+
+
+class ModerationAction(models.Model):
+    """The audit trail: who did what to which content or account, when, and why."""
+
+    class Action(models.TextChoices):
+        HIDE = "hide"
+        REMOVE = "remove"
+        RESTORE = "restore"
+        WARN = "warn"
+        SUSPEND = "suspend"
+        UNSUSPEND = "unsuspend"
+        DISMISS = "dismiss"
+
+    moderator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="moderation_actions")
+    action = models.CharField(max_length=10, choices=Action.choices)
+    post = models.ForeignKey(Post, null=True, blank=True, on_delete=models.SET_NULL, related_name="moderation_actions")
+    comment = models.ForeignKey(
+        Comment, null=True, blank=True, on_delete=models.SET_NULL, related_name="moderation_actions"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="moderation_actions_received",
+        help_text="The account acted on, or the author of the content acted on.",
+    )
+    report = models.ForeignKey(Report, null=True, blank=True, on_delete=models.SET_NULL, related_name="actions")
+    reason = models.CharField(max_length=1000)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    def __str__(self):
+        return f"{self.moderator_id} {self.action} at {self.created_at:%Y-%m-%d %H:%M}"
