@@ -44,6 +44,7 @@ beat: install
 
 demo: migrate
 	$(PY) manage.py load_demo
+	$(PY) manage.py load_demo_posts
 
 lint: install-dev
 	$(VENV)/bin/ruff check .

@@ -119,7 +119,7 @@ class Command(BaseCommand):
         "avatars, some private accounts, follows and follow requests (some approved), a few mutes and "
         f'blocks, and a login "{DEMO_USERNAME}". Accounts that already exist are skipped, so running '
         "it twice changes nothing; --reset erases the demo accounts first. Posts, likes and comments "
-        "come in a later issue; this command loads accounts and the follow graph only."
+        "are loaded by `load_demo_posts` (`make demo` runs both)."
     )
 
     def add_arguments(self, parser):
