@@ -1,9 +1,16 @@
-"""Moderators' view of posts, comments and media. Moderation actions arrive with reports."""
+"""Moderators' view of posts, comments and media, the reports queue and the moderation audit log."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.db import models
+from django.db.models import Case, Value, When
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html
 
-from posts.models import Comment, Hashtag, Media, Post
+from posts import moderation
+from posts.models import Comment, Hashtag, Media, ModerationAction, Post, Report
+from socialsite.errors import ServiceError
 
 
 class MediaInline(admin.TabularInline):
@@ -63,3 +70,182 @@ class MediaAdmin(admin.ModelAdmin):
 class HashtagAdmin(admin.ModelAdmin):
     list_display = ("name", "created_at")
     search_fields = ("name",)
+
+
+# --- Reports and moderation ------------------------------------------------------------------------
+# The queue of reports and the audit log. Every action goes through posts.moderation with a
+# reason typed on a confirmation page; acting needs the change permission on reports.
+
+
+def target_link(obj):
+    """A link to the admin page of what a report or an action is about."""
+    if obj.post_id is not None:
+        return format_html(
+            '<a href="{}">post {}</a>', reverse("admin:posts_post_change", args=[obj.post_id]), obj.post_id
+        )
+    if obj.comment_id is not None:
+        url = reverse("admin:posts_comment_change", args=[obj.comment_id])
+        return format_html('<a href="{}">comment {}</a>', url, obj.comment_id)
+    if obj.user_id is not None:
+        return format_html('<a href="{}">{}</a>', reverse("admin:accounts_user_change", args=[obj.user_id]), obj.user)
+    return "—"
+
+
+# action name -> (service, verb shown on the page, what it does)
+REPORT_ACTIONS = {
+    "hide_content": (moderation.hide_content, "Hide", "Hide the reported posts and comments from everyone."),
+    "remove_content": (moderation.remove_content, "Remove", "Remove the reported posts and comments."),
+    "restore_content": (
+        moderation.restore_content,
+        "Restore",
+        "Show the reported posts and comments again (undoes hide and remove).",
+    ),
+    "warn_author": (
+        moderation.warn_user,
+        "Warn",
+        "Send a warning to the reported accounts or the authors of the reported content.",
+    ),
+    "suspend_author": (
+        moderation.suspend_user,
+        "Suspend",
+        "Suspend the reported accounts or the authors of the reported content: they can't sign in "
+        "and their content disappears until unsuspended.",
+    ),
+    "dismiss_reports": (moderation.dismiss_report, "Dismiss", "Close the reports without acting on anything."),
+}
+
+
+@admin.register(Report)
+class ReportAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "target", "reason", "reporter", "status", "created_at")
+    list_display_links = ("__str__",)
+    list_filter = ("status", "reason")
+    search_fields = ("details", "reporter__username")
+    list_select_related = ("reporter", "user")
+    readonly_fields = (
+        "reporter",
+        "target",
+        "reason",
+        "details",
+        "status",
+        "created_at",
+        "resolved_by",
+        "resolved_at",
+    )
+    fields = readonly_fields
+    actions = list(REPORT_ACTIONS)
+
+    @admin.display(description="target")
+    def target(self, report):
+        return target_link(report)
+
+    def get_ordering(self, request):
+        # The queue: open reports first, oldest first.
+        open_first = Case(When(status=Report.Status.OPEN, then=Value(0)), default=Value(1))
+        return [open_first.asc(), "created_at"]
+
+    def has_add_permission(self, request):
+        return False  # reports come from users
+
+    def _run(self, request, queryset, name):
+        service, verb, explanation = REPORT_ACTIONS[name]
+        reports = list(queryset.select_related("post", "comment", "user").order_by("created_at"))
+        reason = (request.POST.get("reason") or "").strip()
+        if request.POST.get("post") != "yes" or not reason:
+            context = {
+                **self.admin_site.each_context(request),
+                "title": f"{verb} — give a reason",
+                "opts": self.model._meta,
+                "reports": reports,
+                "action": name,
+                "verb": verb,
+                "explanation": explanation,
+                "reason": reason,
+                "reason_missing": request.POST.get("post") == "yes",
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            }
+            request.current_app = self.admin_site.name
+            return TemplateResponse(request, "admin/posts/report/action_confirmation.html", context)
+        done, failed = 0, []
+        for report in reports:
+            try:
+                service(moderator=request.user, report=report, reason=reason)
+            except ServiceError as exc:
+                failed.append(f"{report.pk}: {exc.message}")
+                continue
+            self.log_change(request, report, f"{verb}: {reason}")
+            done += 1
+        if done:
+            self.message_user(request, f"{verb}: {done} report{'s' if done != 1 else ''} done.", messages.SUCCESS)
+        if failed:
+            self.message_user(request, "Skipped " + "; ".join(failed), messages.WARNING)
+        return None
+
+    @admin.action(description="Hide reported content", permissions=["change"])
+    def hide_content(self, request, queryset):
+        return self._run(request, queryset, "hide_content")
+
+    @admin.action(description="Remove reported content", permissions=["change"])
+    def remove_content(self, request, queryset):
+        return self._run(request, queryset, "remove_content")
+
+    @admin.action(description="Restore reported content", permissions=["change"])
+    def restore_content(self, request, queryset):
+        return self._run(request, queryset, "restore_content")
+
+    @admin.action(description="Warn the author", permissions=["change"])
+    def warn_author(self, request, queryset):
+        return self._run(request, queryset, "warn_author")
+
+    @admin.action(description="Suspend the author", permissions=["change"])
+    def suspend_author(self, request, queryset):
+        return self._run(request, queryset, "suspend_author")
+
+    @admin.action(description="Dismiss reports", permissions=["change"])
+    def dismiss_reports(self, request, queryset):
+        return self._run(request, queryset, "dismiss_reports")
+
+
+class ModeratorFilter(admin.SimpleListFilter):
+    """Only the accounts that took moderation actions, not every user."""
+
+    title = "moderator"
+    parameter_name = "moderator"
+
+    def lookups(self, request, model_admin):
+        from django.contrib.auth import get_user_model
+
+        moderators = get_user_model().objects.filter(moderation_actions__isnull=False).distinct()
+        return [(str(user.pk), user.username) for user in moderators.order_by("username")]
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(moderator_id=self.value())
+        return queryset
+
+
+@admin.register(ModerationAction)
+class ModerationActionAdmin(admin.ModelAdmin):
+    """The audit log: who did what to which content or account, when and why. Read-only."""
+
+    list_display = ("created_at", "moderator", "action", "target", "user", "report", "reason")
+    list_filter = ("action", ModeratorFilter)
+    search_fields = ("reason", "moderator__username", "user__username")
+    list_select_related = ("moderator", "user", "report")
+    date_hierarchy = "created_at"
+    ordering = ("-created_at",)
+    fields = ("created_at", "moderator", "action", "target", "user", "report", "reason")
+    readonly_fields = fields
+
+    @admin.display(description="target")
+    def target(self, action):
+        return target_link(action)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -188,6 +188,7 @@ THROTTLE_API = env.str("THROTTLE_API", default="300/5m")
 THROTTLE_ANON = env.str("THROTTLE_ANON", default="300/5m")
 THROTTLE_PASSWORD_RESET = env.str("THROTTLE_PASSWORD_RESET", default="5/30m")
 THROTTLE_PHONE_CODE = env.str("THROTTLE_PHONE_CODE", default="5/30m")
+THROTTLE_REPORT = env.str("THROTTLE_REPORT", default="20/h")
 
 # django-allauth
 ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"

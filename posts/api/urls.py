@@ -1,6 +1,6 @@
 from django.urls import path
 
-from posts.api import media, views
+from posts.api import media, reports, views
 
 urlpatterns = [
     path("media", media.MediaUploadView.as_view(), name="api-media"),
@@ -14,4 +14,5 @@ urlpatterns = [
     path("posts/<str:post_id>/shares", views.SharesView.as_view(), name="api-post-shares"),
     path("users/<userref:user_id>/posts", views.UserPostsView.as_view(), name="api-user-posts"),
     path("hashtags/<str:name>/posts", views.HashtagPostsView.as_view(), name="api-hashtag-posts"),
+    path("reports", reports.ReportsView.as_view(), name="api-reports"),
 ]

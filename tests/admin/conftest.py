@@ -10,6 +10,7 @@ from django.test import Client
 from tests.factories import UserFactory
 
 moderators_migration = importlib.import_module("accounts.migrations.0002_moderators_group")
+posts_permissions_migration = importlib.import_module("posts.migrations.0002_moderator_permissions")
 
 
 @pytest.fixture(autouse=True)
@@ -20,9 +21,11 @@ def _fast_password_hashing(settings):
 
 @pytest.fixture
 def moderators_group(db):
-    """The group migration 0002 made; made again if a transactional test flushed it away."""
+    """The group the migrations made; made again if a transactional test flushed it away."""
     if not Group.objects.filter(name=moderators_migration.GROUP_NAME).exists():
-        moderators_migration.create_moderators_group(apps, SimpleNamespace(connection=connection))
+        schema_editor = SimpleNamespace(connection=connection)
+        moderators_migration.create_moderators_group(apps, schema_editor)
+        posts_permissions_migration.grant(apps, schema_editor)
     return Group.objects.get(name=moderators_migration.GROUP_NAME)
 
 

@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from accounts import services
 from accounts.models import Block, Follow, User
-from tests.admin.conftest import form_data, logged_in, moderators_migration
+from tests.admin.conftest import form_data, logged_in, moderators_migration, posts_permissions_migration
 from tests.factories import PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -31,12 +31,22 @@ def test_moderators_group_has_exactly_the_intended_permissions(moderators_group)
         ("accounts", "view_block"),
         ("accounts", "view_mute"),
         ("accounts", "view_interest"),
+        ("posts", "view_post"),
+        ("posts", "view_comment"),
+        ("posts", "view_media"),
+        ("posts", "view_hashtag"),
+        ("posts", "view_report"),
+        ("posts", "change_report"),
+        ("posts", "view_moderationaction"),
     }
 
 
 def test_moderators_migration_is_idempotent_and_reversible(moderators_group):
     schema_editor = SimpleNamespace(connection=connection)
     moderators_migration.create_moderators_group(apps, schema_editor)
+    posts_permissions_migration.grant(apps, schema_editor)
+    assert Group.objects.get(name="moderators").permissions.count() == 17
+    posts_permissions_migration.revoke(apps, schema_editor)
     assert Group.objects.get(name="moderators").permissions.count() == 10
     moderators_migration.remove_moderators_group(apps, schema_editor)
     assert not Group.objects.filter(name="moderators").exists()
