@@ -11,7 +11,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from accounts.models import Block
-from posts import selectors, text
+from posts import selectors, tasks, text
 from posts.models import Comment, Hashtag, Like, Media, Post, PostTag
 from socialsite.errors import ForbiddenError, NotFoundError, ServiceError
 
@@ -189,6 +189,8 @@ def post_create(*, author, content_type, content="", media_ids=(), visibility="p
     PostTag.objects.bulk_create([PostTag(post=post, user=user, kind=PostTag.Kind.PHOTO) for user in tagged])
     _sync_mentions(post, mentioned)
     _sync_hashtags(post)
+    if link_url:
+        transaction.on_commit(lambda: tasks.fetch_link_preview.delay(post.pk))
     return post
 
 
@@ -238,6 +240,7 @@ def post_update(*, post, editor, content=_UNSET, visibility=_UNSET):
             post.link_url = text.first_url(content)
             if not post.link_url:
                 raise ServiceError("A link post needs a web address.", fields={"content": ["No http(s) link found."]})
+            transaction.on_commit(lambda: tasks.fetch_link_preview.delay(post.pk))  # a no-op if the link is unchanged
         mentioned = _mentioned_users(editor, content)
         post.content = content
         post.content_html = text.render(content, mentioned)

@@ -34,3 +34,22 @@ def process_media(self, media_id):
             if not self.request.is_eager:
                 raise self.retry(exc=exc, countdown=retry_delay(retries))
             retries += 1
+
+
+LINK_PREVIEW_MAX_RETRIES = 2
+
+
+@shared_task(bind=True, max_retries=LINK_PREVIEW_MAX_RETRIES, acks_late=True)
+def fetch_link_preview(self, post_id):
+    """Fetch a link post's preview card. Idempotent: skips a card already stored for its link.
+
+    Only a timeout is retried (twice, with backoff); after that, or without a worker (eager mode,
+    where a retry would hold up the request), the timeout is stored as the card's error.
+    """
+    from posts import link_preview
+
+    final = self.request.is_eager or (self.request.retries or 0) >= self.max_retries
+    try:
+        link_preview.post_link_preview(post_id=post_id, final=final)
+    except link_preview.PreviewTimeout as exc:
+        raise self.retry(exc=exc, countdown=retry_delay(self.request.retries or 0))

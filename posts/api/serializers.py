@@ -80,6 +80,14 @@ def _media_urls(post, request):
     return urls
 
 
+class LinkPreviewOutput(serializers.Serializer):
+    url = serializers.CharField()
+    title = serializers.CharField()
+    description = serializers.CharField()
+    site_name = serializers.CharField()
+    image = serializers.CharField(help_text="An http(s) image URL from the page, or empty.")
+
+
 class SharedPostOutput(serializers.Serializer):
     """The post a share points at, without its own shared post."""
 
@@ -94,6 +102,7 @@ class SharedPostOutput(serializers.Serializer):
     hashtags = serializers.SerializerMethodField()
     tagged_users = serializers.SerializerMethodField()
     link_url = serializers.CharField()
+    link_preview = serializers.SerializerMethodField()
     likes_count = serializers.IntegerField()
     comments_count = serializers.IntegerField()
     shares_count = serializers.IntegerField()
@@ -103,6 +112,14 @@ class SharedPostOutput(serializers.Serializer):
 
     def get_media_urls(self, post) -> list[str]:
         return _media_urls(post, self.context.get("request"))
+
+    @extend_schema_field(LinkPreviewOutput(allow_null=True))
+    def get_link_preview(self, post):
+        """The fetched card; null until fetched, and when the fetch failed."""
+        preview = post.link_preview or {}
+        if not preview.get("title") and not preview.get("description"):
+            return None
+        return {key: preview.get(key) or "" for key in ("url", "title", "description", "site_name", "image")}
 
     def get_hashtags(self, post) -> list[str]:
         return sorted(tag.name for tag in post.hashtags.all())

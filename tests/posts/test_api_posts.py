@@ -23,6 +23,7 @@ POST_FIELDS = {
     "hashtags",
     "tagged_users",
     "link_url",
+    "link_preview",
     "likes_count",
     "comments_count",
     "shares_count",
@@ -101,6 +102,23 @@ class TestCreate:
         body = create(user_api, content_type="link", content="read https://example.com/a and https://b.test").json()
         assert body["link_url"] == "https://example.com/a"
         assert 'rel="nofollow noopener ugc"' in body["content_html"]
+        assert body["link_preview"] is None  # until the worker has fetched it
+
+    def test_link_preview_card_once_fetched(self, user_api):
+        post_id = create(user_api, content_type="link", content="https://example.com/a").json()["id"]
+        Post.objects.filter(pk=post_id).update(
+            link_preview={"url": "https://example.com/a", "title": "A page", "description": "About <b>it</b>"}
+        )
+        card = user_api.get(f"/api/v1/posts/{post_id}").json()["link_preview"]
+        assert card == {
+            "url": "https://example.com/a",
+            "title": "A page",
+            "description": "About <b>it</b>",  # plain text; clients escape it
+            "site_name": "",
+            "image": "",
+        }
+        Post.objects.filter(pk=post_id).update(link_preview={"url": "https://example.com/a", "error": "timeout"})
+        assert user_api.get(f"/api/v1/posts/{post_id}").json()["link_preview"] is None
 
     def test_script_and_html_are_escaped(self, user_api):
         body = create(user_api, content_type="text", content='<script>alert(1)</script>"><img onerror=x>').json()
