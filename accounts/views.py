@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 
 from accounts import selectors, services
 from accounts.forms import DeleteAccountForm, ProfileForm
+from posts import selectors as post_selectors
 from socialsite.errors import ForbiddenError, NotFoundError, ServiceError
 
 PAGE_SIZE = 20
@@ -42,7 +43,8 @@ def _user_or_404(request, username):
 
 def profile(request, username):
     person = _user_or_404(request, username)
-    return render(request, "accounts/profile.html", _profile_context(request, person))
+    posts = post_selectors.user_posts_queryset(viewer=request.user, user=person)[:20]
+    return render(request, "accounts/profile.html", {**_profile_context(request, person), "posts": posts})
 
 
 def _profile_context(request, person):

@@ -108,3 +108,28 @@ def comment_get(*, viewer, post, comment_id):
         )
     except Comment.DoesNotExist:
         raise NotFoundError("No such comment.")
+
+
+def comment_thread(*, viewer, post, roots, depth):
+    """Attach `children` to each comment, `depth` levels deep, in one query per level."""
+    level = list(roots)
+    for comment in level:
+        comment.depth = 1
+    for current in range(1, depth + 1):
+        for comment in level:
+            comment.children = []
+            comment.continue_thread = current == depth and comment.replies_count > 0
+        if current == depth or not level:
+            break
+        by_id = {comment.pk: comment for comment in level}
+        children = list(
+            Comment.objects.visible_to(viewer)
+            .filter(post=post, parent_id__in=list(by_id))
+            .select_related("author__profile")
+            .order_by("created_at")
+        )
+        for child in children:
+            child.depth = current + 1
+            by_id[child.parent_id].children.append(child)
+        level = children
+    return roots

@@ -2,6 +2,7 @@ import io
 import os
 
 import pytest
+from channels.layers import channel_layers
 from django.core.cache import cache
 from PIL import Image
 from rest_framework.test import APIClient
@@ -64,6 +65,9 @@ def _release_test_database(django_db_setup, django_db_blocker):
 @pytest.fixture(autouse=True)
 def _isolation(settings, tmp_path):
     cache.clear()
+    # A fresh channel layer per test: the Redis layer binds its locks to the first event loop
+    # that uses it, and each test drives its sockets from its own loop.
+    channel_layers.backends = {}
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.SMS_BACKEND = "accounts.sms.LocmemSMSBackend"
     from accounts.sms import LocmemSMSBackend

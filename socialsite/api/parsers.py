@@ -1,12 +1,35 @@
+import io
+import re
+
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError
 
+MAX_JSON_DEPTH = 64
+# Brackets outside strings; strings are skipped whole, so ordinary bodies make few matches.
+_TOKENS = re.compile(rb'"(?:\\.|[^"\\])*"|[\[\]{}]')
+
+
+def json_depth(body):
+    depth = deepest = 0
+    for match in _TOKENS.finditer(body):
+        token = match.group()
+        if token in (b"[", b"{"):
+            depth += 1
+            deepest = max(deepest, depth)
+        elif token in (b"]", b"}"):
+            depth -= 1
+    return deepest
+
 
 class JSONParser(parsers.JSONParser):
-    """DRF's parser, also refusing JSON nested too deep for Python's decoder (a 400, not a 500)."""
+    """DRF's parser, refusing JSON nested deeper than any of our inputs needs.
+
+    Checked before decoding: Python's decoder would hit RecursionError, which is a 500
+    and, on Python 3.11, can leave the interpreter's recursion accounting off.
+    """
 
     def parse(self, stream, media_type=None, parser_context=None):
-        try:
-            return super().parse(stream, media_type, parser_context)
-        except RecursionError:
-            raise ParseError("JSON parse error - nested too deeply.")
+        body = stream.read() if stream is not None else b""
+        if json_depth(body) > MAX_JSON_DEPTH:
+            raise ParseError(f"JSON parse error - nested deeper than {MAX_JSON_DEPTH} levels.")
+        return super().parse(io.BytesIO(body), media_type, parser_context)

@@ -1,0 +1,19 @@
+from django.urls import path
+
+from posts import views
+
+urlpatterns = [
+    path("posts/new/", views.post_create, name="post_create"),
+    path("posts/people-search/", views.people_search, name="people_search"),
+    path("posts/<uuid:post_id>/", views.post_detail, name="post_detail"),
+    path("posts/<uuid:post_id>/edit/", views.post_edit, name="post_edit"),
+    path("posts/<uuid:post_id>/delete/", views.post_delete, name="post_delete"),
+    path("posts/<uuid:post_id>/like/", views.like, name="post_like"),
+    path("posts/<uuid:post_id>/unlike/", views.unlike, name="post_unlike"),
+    path("posts/<uuid:post_id>/share/", views.share, name="post_share"),
+    path("posts/<uuid:post_id>/comments/", views.comment_create, name="comment_create"),
+    path("posts/<uuid:post_id>/comments/<uuid:comment_id>/", views.comment_thread, name="comment_thread"),
+    path("posts/<uuid:post_id>/comments/<uuid:comment_id>/edit/", views.comment_edit, name="comment_edit"),
+    path("posts/<uuid:post_id>/comments/<uuid:comment_id>/delete/", views.comment_delete, name="comment_delete"),
+    path("tags/<str:name>/", views.hashtag, name="hashtag"),
+]
