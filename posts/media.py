@@ -5,7 +5,9 @@ never by the name or content type, rejects what is obviously bad, stores the raw
 enqueues `posts.tasks.process_media` on commit. The worker (`media_process`) makes the variants:
 
 - images: decoded fully, EXIF orientation applied, converted to sRGB, filtered, re-encoded
-  without any metadata as JPEG (WebP when the image has real transparency) in three sizes;
+  without any metadata as JPEG (WebP when the image has real transparency) in three sizes,
+  plus an unfiltered "source" copy (the capped original before the filter, never shown in the
+  API) so a post can later change the filter with `media_refilter`;
 - videos: transcoded by ffmpeg to H.264/AAC MP4 with faststart and no metadata, scaled to fit
   1080p, with the same named filter as an ffmpeg filter chain, plus a poster frame and a thumbnail.
 
@@ -395,6 +397,7 @@ class Processed:
     height: int
     blurhash: str
     duration: float | None = None
+    filter: str = ""  # the filter the variants were made with
 
 
 def media_process(*, media_id):
@@ -436,9 +439,16 @@ def _claim(media_id):
         media = Media.objects.select_for_update().filter(pk=media_id).first()
         if media is None or media.status != Media.Status.PROCESSING:
             return None
+        if _refiltering(media):  # processed already; `media_refilter` owns it now
+            return None
         media.attempts += 1
         media.save(update_fields=["attempts"])
         return media
+
+
+def _refiltering(media):
+    """A processed image sent back to `processing` to get a new filter (its upload is gone)."""
+    return media.kind == Media.Kind.IMAGE and not media.upload.name and bool(media.variants)
 
 
 def _finish(media_id, result):
@@ -449,7 +459,6 @@ def _finish(media_id, result):
             transaction.on_commit(lambda: _delete_quietly(sorted(stale)))
             return media
         upload_name = media.upload.name
-        media.status = Media.Status.READY
         media.error = ""
         media.variants = result.variants
         media.width, media.height = result.width, result.height
@@ -457,10 +466,124 @@ def _finish(media_id, result):
         media.blurhash = result.blurhash
         media.processed_at = timezone.now()
         media.upload = ""
+        refilter = media.kind == Media.Kind.IMAGE and media.filter != result.filter
+        if refilter:
+            # A post changed the filter while this run was working: keep the row processing and
+            # let `media_refilter` remake the variants from "source" with the new filter.
+            media.save()
+            _delete_on_commit(upload_name)
+            _refilter_on_commit(media)
+            return media
+        media.status = Media.Status.READY
         media.save()
         _delete_on_commit(upload_name)
         _settle_on_commit(media)
         return media
+
+
+def _refilter_on_commit(media):
+    media_id, filter = str(media.id), media.filter
+
+    from posts import tasks
+
+    transaction.on_commit(lambda: tasks.refilter_media.delay(media_id, filter))
+
+
+def media_refilter(*, media_id, filter):
+    """Remake a processed image's variants and blurhash with its (new) filter. Idempotent.
+
+    Runs on an image that `posts.services.post_create` (or `_finish`) sent back to `processing`
+    after changing its filter; anything else (missing, ready, failed, a video, a row still waiting
+    for its first processing) is a no-op returning None. The variants are made from the unfiltered
+    "source" variant; the row's current filter wins over `filter` (the one asked for when the task
+    was queued) should they differ. Storage errors raise StorageUnavailable (the task retries);
+    other failures mark the row failed, like `media_process`.
+
+    Media processed before "source" existed have only their "original". `post_create` sends such
+    media here only when they had no filter before: that original is then the unfiltered image,
+    so the new filter is applied to it (and it is kept as "source" for next time). One that had a
+    filter can't be un-filtered, so `post_create` leaves it as it is and logs it instead.
+    """
+    media = _claim_refilter(media_id)
+    if media is None:
+        return None
+    if media.filter != filter:
+        logger.info("Media %s: refiltering with %r, not %r (changed since queued)", media_id, media.filter, filter)
+    written = []
+    try:
+        result = _refilter_image(media, written)
+    except StorageUnavailable:
+        _delete_quietly(written)
+        raise
+    except MediaProcessingError as exc:
+        _delete_quietly(written)
+        return media_fail(media_id=media.id, message=str(exc))
+    except Exception:  # noqa: BLE001 - never leave a row processing forever
+        logger.exception("Refiltering media %s failed", media_id)
+        _delete_quietly(written)
+        return media_fail(media_id=media.id, message="Something went wrong while processing this file.")
+    return _finish_refilter(media, result)
+
+
+def _claim_refilter(media_id):
+    try:
+        media_id = uuid.UUID(str(media_id))
+    except ValueError:
+        return None
+    with transaction.atomic():
+        media = Media.objects.select_for_update().filter(pk=media_id).first()
+        if media is None or media.status != Media.Status.PROCESSING or not _refiltering(media):
+            return None
+        media.attempts += 1
+        media.save(update_fields=["attempts"])
+        return media
+
+
+def _read_stored_image(name, workdir):
+    with open(_download(name, workdir), "rb") as handle:
+        return decode_image(handle)
+
+
+def _refilter_image(media, written):
+    """Processed variants from "source" (or, for older media, the unfiltered "original")."""
+    source = media.variants.get("source") or {}
+    original = media.variants.get("original") or {}
+    stamp = uuid.uuid4().hex[:8]  # new names: the old files stay valid until the row commits
+    with tempfile.TemporaryDirectory(prefix="media-") as workdir:
+        if source.get("path"):
+            image = _read_stored_image(source["path"], workdir)
+            source_variant = source
+        elif original.get("path"):  # processed before "source"; unfiltered (see media_refilter)
+            image = _read_stored_image(original["path"], workdir)
+            source_variant = _store_image(media, f"source-{stamp}", image, written)
+        else:
+            raise MediaProcessingError("This image can't be processed again. Please upload it again.")
+    result = _image_variants(media, image, media.filter, written, stamp=stamp)
+    result.variants["source"] = source_variant
+    return result
+
+
+def _finish_refilter(media, result):
+    with transaction.atomic():
+        row = Media.objects.select_for_update().get(pk=media.pk)
+        if row.status != Media.Status.PROCESSING or row.filter != result.filter:
+            # Settled meanwhile, or the filter changed again while this run worked: go again.
+            stale = set(_paths(result.variants)) - set(_paths(row.variants))
+            transaction.on_commit(lambda: _delete_quietly(sorted(stale)))
+            if row.status == Media.Status.PROCESSING:
+                _refilter_on_commit(row)
+            return row
+        stale = set(_paths(row.variants)) - set(_paths(result.variants))
+        row.status = Media.Status.READY
+        row.error = ""
+        row.variants = result.variants
+        row.width, row.height = result.width, result.height
+        row.blurhash = result.blurhash
+        row.processed_at = timezone.now()
+        row.save()
+        transaction.on_commit(lambda: _delete_quietly(sorted(stale)))
+        _settle_on_commit(row)
+        return row
 
 
 def media_fail(*, media_id, message):
@@ -648,15 +771,24 @@ def _store_image(media, name, image, written):
 
 def _process_image(media, source, written):
     with open(source, "rb") as handle:
-        image = decode_image(handle)
-    image = apply_filter(image, media.filter)
+        image = _fit(decode_image(handle), IMAGE_VARIANTS[0][1])
+    # The unfiltered, metadata-free source a later filter change starts from (not in the API).
+    source_variant = _store_image(media, "source", image, written)
+    result = _image_variants(media, image, media.filter, written)
+    result.variants["source"] = source_variant
+    return result
+
+
+def _image_variants(media, image, filter, written, stamp=""):
+    """The filtered original, medium and thumbnail of an unfiltered `image`, and its blurhash."""
+    image = apply_filter(image, filter)
     variants = {}
     current = image
     for name, long_side in IMAGE_VARIANTS:  # largest first; each size is made from the previous one
         current = _fit(current, long_side)
-        variants[name] = _store_image(media, name, current, written)
+        variants[name] = _store_image(media, f"{name}-{stamp}" if stamp else name, current, written)
     original = variants["original"]
-    return Processed(variants, original["width"], original["height"], compute_blurhash(current))
+    return Processed(variants, original["width"], original["height"], compute_blurhash(current), filter=filter)
 
 
 # --- Videos -------------------------------------------------------------------------------------------

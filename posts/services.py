@@ -4,6 +4,8 @@ Every function is keyword-only and runs in one transaction. Counters move with F
 expressions so concurrent writers never lose an update.
 """
 
+import logging
+
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
@@ -16,6 +18,7 @@ from posts.models import Comment, Hashtag, Like, Media, Post, PostTag
 from socialsite.errors import ForbiddenError, NotFoundError, ServiceError
 
 User = get_user_model()
+logger = logging.getLogger(__name__)
 
 FILTERS = ("grayscale", "sepia", "vivid", "cool", "warm", "fade")
 MAX_IMAGES = 10
@@ -145,6 +148,24 @@ def _visible_published(user, post_id):
 # --- Posts ---------------------------------------------------------------------------------------
 
 
+def _takes_post_filter(item, filter):
+    """The post's filter, when it gives one, replaces an image's own (the upload's) filter.
+
+    An image still processing just gets the new filter: the worker reads it from the row when it
+    runs (and remakes the variants should it change mid-run). An image processed before the
+    unfiltered "source" variant existed can only be filtered from its "original" when that has
+    no filter yet; one that has a filter already is left as it is (logged), since its pixels
+    can't be un-filtered.
+    """
+    if not filter or item.kind != Media.Kind.IMAGE or item.filter == filter:
+        return False
+    if item.status == Media.Status.READY and item.filter and "source" not in (item.variants or {}):
+        logger.warning("Media %s has no source variant; keeping its filter %r, not %r", item.pk, item.filter, filter)
+        return False
+    # A ready image needs something to make the new variants from.
+    return item.status != Media.Status.READY or bool({"source", "original"} & set(item.variants or {}))
+
+
 @transaction.atomic
 def post_create(*, author, content_type, content="", media_ids=(), visibility="public", filter="", tagged_user_ids=()):
     """A new post; published at once, or pending until its media are ready."""
@@ -167,7 +188,8 @@ def post_create(*, author, content_type, content="", media_ids=(), visibility="p
     tagged = _tagged_users(author, tagged_user_ids)
     mentioned = _mentioned_users(author, content)
 
-    all_ready = all(item.status == Media.Status.READY for item in media)
+    new_filter = [item.pk for item in media if _takes_post_filter(item, filter)]
+    all_ready = not new_filter and all(item.status == Media.Status.READY for item in media)
     post = Post.objects.create(
         author=author,
         content_type=content_type,
@@ -182,9 +204,14 @@ def post_create(*, author, content_type, content="", media_ids=(), visibility="p
         item.post = post
         item.position = position
         fields = ["post", "position"]
-        if filter and item.kind == Media.Kind.IMAGE and not item.filter:
+        if item.pk in new_filter:
             item.filter = filter
             fields.append("filter")
+            if item.status == Media.Status.READY:  # processed already: back to processing, remade after commit
+                item.status = Media.Status.PROCESSING
+                fields.append("status")
+                media_id = str(item.pk)
+                transaction.on_commit(lambda media_id=media_id: tasks.refilter_media.delay(media_id, filter))
         item.save(update_fields=fields)
     PostTag.objects.bulk_create([PostTag(post=post, user=user, kind=PostTag.Kind.PHOTO) for user in tagged])
     _sync_mentions(post, mentioned)

@@ -36,6 +36,29 @@ def process_media(self, media_id):
             retries += 1
 
 
+@shared_task(bind=True, max_retries=MEDIA_MAX_RETRIES, acks_late=True)
+def refilter_media(self, media_id, filter):
+    """Remake a processed image's variants with a new filter (a post chose it). Idempotent: only
+    an image sent back to processing for this is touched; anything else is a no-op.
+
+    Retries storage errors like `process_media`; after the last retry the row is marked failed.
+    """
+    from posts import media
+
+    retries = self.request.retries or 0
+    while True:
+        try:
+            media.media_refilter(media_id=media_id, filter=filter)
+            return
+        except media.StorageUnavailable as exc:
+            if retries >= self.max_retries:
+                media.media_fail(media_id=media_id, message=STORAGE_FAILED_MESSAGE)
+                return
+            if not self.request.is_eager:
+                raise self.retry(exc=exc, countdown=retry_delay(retries))
+            retries += 1
+
+
 LINK_PREVIEW_MAX_RETRIES = 2
 
 

@@ -60,6 +60,7 @@ def media_body(media, request):
             "content_type": variant.get("content_type"),
         }
         for name, variant in (media.variants or {}).items()
+        if name != "source"  # the unfiltered copy kept for re-filtering, never shown
     }
     return MediaDetailOutput(
         {

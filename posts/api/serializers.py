@@ -50,6 +50,8 @@ class MediaOutput(serializers.Serializer):
         request = self.context.get("request")
         urls = {}
         for name, variant in (media.variants or {}).items():
+            if name == "source":  # the unfiltered copy kept for re-filtering, never shown
+                continue
             url = storage_url(variant.get("path") if isinstance(variant, dict) else None, request)
             if url:
                 urls[name] = url

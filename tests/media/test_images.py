@@ -59,7 +59,7 @@ class TestImagePipeline:
         media = upload_and_process(user_api, data, "camera.jpg", django_capture_on_commit_callbacks)
         assert media.status == Media.Status.READY, media.error
         assert (media.width, media.height) == (200, 400)
-        assert set(media.variants) == {"original", "medium", "thumbnail"}
+        assert set(media.variants) == {"original", "medium", "thumbnail", "source"}
         for variant in media.variants.values():
             image = stored_image(variant["path"])
             assert image.format == "JPEG" and variant["content_type"] == "image/jpeg"
@@ -80,6 +80,7 @@ class TestImagePipeline:
             response = post_file(user_api, data, "big.png")
         media = processed(response.json()["id"])
         sizes = {name: (v["width"], v["height"]) for name, v in media.variants.items()}
+        assert sizes.pop("source") == (2048, 1365)  # the unfiltered copy kept for a later filter
         assert sizes == {"original": (2048, 1365), "medium": (1080, 720), "thumbnail": (320, 213)}
         assert (settings.MEDIA_ROOT / "uploads").exists()
         assert not any(p.is_file() for p in (settings.MEDIA_ROOT / "uploads").rglob("*"))

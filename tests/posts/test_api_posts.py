@@ -55,7 +55,7 @@ class TestCreate:
         assert isinstance(body["id"], str)
 
     def test_image_post_with_filter_and_photo_tags(self, user_api, user, other_user):
-        media = [MediaFactory(owner=user), MediaFactory(owner=user), MediaFactory(owner=user)]
+        media = [MediaFactory(owner=user, filter="sepia") for _ in range(3)]  # already filtered: published at once
         response = create(
             user_api,
             content_type="image",

@@ -46,13 +46,13 @@ class TestMediaSettling:
         assert Post.objects.get(pk=post.pk).status == Post.Status.PENDING_MEDIA
         assert services.post_media_settled(post_id="nope") is None
 
-    def test_filter_goes_to_images_without_their_own(self, user):
+    def test_the_posts_filter_replaces_the_images_own(self, user):
         own = processing(user, filter="cool")
         plain = processing(user)
         services.post_create(author=user, content_type="image", media_ids=[own.pk, plain.pk], filter="sepia")
         own.refresh_from_db()
         plain.refresh_from_db()
-        assert (own.filter, plain.filter) == ("cool", "sepia")
+        assert (own.filter, plain.filter) == ("sepia", "sepia")
 
     def test_failed_media_are_refused(self, user):
         failed = MediaFactory(owner=user, status=Media.Status.FAILED)

@@ -85,7 +85,7 @@ def test_compose_empty_text_post_is_refused(client, user):
 
 
 def test_compose_with_uploaded_media_ids(client, user):
-    media = [MediaFactory(owner=user) for _ in range(3)]
+    media = [MediaFactory(owner=user, filter="sepia") for _ in range(3)]  # already filtered: published at once
     client.force_login(user)
 
     response = client.post(
