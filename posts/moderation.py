@@ -48,7 +48,7 @@ def reports_queryset(*, reporter):
     return Report.objects.filter(reporter=reporter).order_by("-created_at")
 
 
-def _visible_target(reporter, target_type, target_id):
+def report_target_get(reporter, target_type, target_id):
     """(target, owner id) when the reporter may see the target; else NotFoundError."""
     if target_type == "post":
         post = selectors.post_get_bare(viewer=reporter, post_id=target_id)
@@ -81,7 +81,7 @@ def report_create(*, reporter, target_type, target_id, reason, details=""):
     if len(details) > DETAILS_MAX_CHARS:
         message = f"At most {DETAILS_MAX_CHARS} characters."
         raise ServiceError(message, code="too_long", fields={"details": [message]})
-    target, owner_id = _visible_target(reporter, target_type, target_id)
+    target, owner_id = report_target_get(reporter, target_type, target_id)
     if owner_id == reporter.pk:
         what = "yourself" if target_type == "user" else f"your own {target_type}"
         raise ServiceError(f"You can't report {what}.", code="own_content")

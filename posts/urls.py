@@ -1,6 +1,6 @@
 from django.urls import path
 
-from posts import views
+from posts import report_views, views
 
 urlpatterns = [
     path("posts/new/", views.post_create, name="post_create"),
@@ -16,4 +16,5 @@ urlpatterns = [
     path("posts/<uuid:post_id>/comments/<uuid:comment_id>/edit/", views.comment_edit, name="comment_edit"),
     path("posts/<uuid:post_id>/comments/<uuid:comment_id>/delete/", views.comment_delete, name="comment_delete"),
     path("tags/<str:name>/", views.hashtag, name="hashtag"),
+    path("report/<str:target_type>/<str:target_id>/", report_views.report, name="report"),
 ]
