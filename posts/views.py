@@ -18,7 +18,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts import selectors as account_selectors
-from posts import selectors, services
+from posts import selectors, services, text
 from posts.forms import CommentForm, PostEditForm, PostForm, QuoteForm
 from posts.models import Post
 from posts.text import normalize_hashtag
@@ -99,7 +99,9 @@ def _create(request, form, media_ids):
     if media_ids and content_type == Post.ContentType.TEXT:
         content_type = Post.ContentType.IMAGE
     elif not media_ids:
-        content_type = Post.ContentType.TEXT
+        # A text post with a link becomes a link post, so the worker fetches its preview card.
+        has_link = bool(text.first_url(data["content"]))
+        content_type = Post.ContentType.LINK if has_link else Post.ContentType.TEXT
     try:
         return services.post_create(
             author=request.user,

@@ -57,6 +57,14 @@ def test_compose_text_post_with_hashtag_and_tag(client, user):
     assert "Your post is live." in page and 'href="/tags/world/"' in page and "@grace" in page
 
 
+def test_compose_text_with_a_link_makes_a_link_post(client, user, django_capture_on_commit_callbacks):
+    client.force_login(user)
+    with django_capture_on_commit_callbacks(execute=False):  # no fetch: only the post's shape matters here
+        client.post(reverse("post_create"), {"content": "Read https://example.com/story", "visibility": "public"})
+    post = Post.objects.get(author=user)
+    assert post.content_type == "link" and post.link_url == "https://example.com/story"
+
+
 def test_compose_unknown_tag_is_a_form_error(client, user):
     client.force_login(user)
     response = client.post(reverse("post_create"), {"content": "hi", "visibility": "public", "tagged": "nobody"})
