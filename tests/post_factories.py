@@ -55,3 +55,29 @@ class CommentFactory(factory.django.DjangoModelFactory):
     author = factory.SubFactory(UserFactory)
     content = factory.Sequence(lambda n: f"comment {n}")
     content_html = factory.LazyAttribute(lambda c: c.content)
+
+
+def busy_posts(user, n):
+    """n posts of every shape by `user`: images with tags and hashtags (#busy), and quotes of a friend's post.
+
+    Returns the friend. Used to show that list queries don't grow with the page.
+    """
+    from posts import services
+    from tests.factories import UserFactory
+
+    friend = UserFactory()
+    original = services.post_create(
+        author=friend, content_type="image", content="#orig", media_ids=[MediaFactory(owner=friend).pk]
+    )
+    for i in range(n):
+        if i % 2:
+            services.share_create(user=user, post_id=original.pk, content=f"quote {i} #busy @{friend.username}")
+        else:
+            services.post_create(
+                author=user,
+                content_type="image",
+                content=f"#busy #n{i} @{friend.username}",
+                media_ids=[MediaFactory(owner=user).pk, MediaFactory(owner=user).pk],
+                tagged_user_ids=[UserFactory().pk],
+            )
+    return friend

@@ -2,36 +2,17 @@
 the friend comments, the author replies, a third user shares; profile and hashtag pages show it."""
 
 import re
-from pathlib import Path
 
 import pytest
 
 from posts.models import Media, Post, PostTag
-from tests.conftest import image_bytes, launch_chromium, require_chromium
+from tests.browser.conftest import SCREENSHOTS
+from tests.conftest import image_bytes
 from tests.factories import PASSWORD, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 POST_URL = re.compile(r"/posts/([0-9a-f-]{36})/$")
-
-
-@pytest.fixture(autouse=True)
-def _orm_beside_playwright(monkeypatch):
-    # Playwright's sync API runs an event loop in this thread; Django's ORM would otherwise refuse to run.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-
-@pytest.fixture
-def browser():
-    require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        yield browser
-        browser.close()
 
 
 def open_page(browser, live_server, username):

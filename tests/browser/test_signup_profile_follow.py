@@ -1,23 +1,16 @@
 """End to end in Chromium: sign up, sign out, sign in, edit the profile with an avatar, follow someone."""
 
 import re
-from pathlib import Path
 
 import pytest
 
+from tests.browser.conftest import SCREENSHOTS
 from tests.conftest import image_bytes, launch_chromium, require_chromium
 from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 PASSWORD = "a-long-browser-password-42"
-
-
-@pytest.fixture(autouse=True)
-def _orm_beside_playwright(monkeypatch):
-    # Playwright's sync API runs an event loop in this thread; Django's ORM would otherwise refuse to run.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
 @pytest.fixture

@@ -4,25 +4,18 @@
 import re
 import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 
 from posts.models import Media, Post
-from tests.conftest import launch_chromium, require, require_chromium
+from tests.browser.conftest import SCREENSHOTS
+from tests.conftest import require
 from tests.factories import PASSWORD, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 POST_URL = re.compile(r"/posts/([0-9a-f-]{36})/$")
 MP4_AVC_AAC = 'video/mp4; codecs="avc1.42E01E, mp4a.40.2"'
-
-
-@pytest.fixture(autouse=True)
-def _orm_beside_playwright(monkeypatch):
-    # Playwright's sync API runs an event loop in this thread; Django's ORM would otherwise refuse to run.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
 @pytest.fixture
@@ -42,18 +35,6 @@ def clip(tmp_path):
         timeout=120,
     )
     return path
-
-
-@pytest.fixture
-def browser():
-    require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        yield browser
-        browser.close()
 
 
 def test_video_post_shows_a_poster_and_plays(browser, live_server, clip):

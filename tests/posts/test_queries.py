@@ -5,7 +5,7 @@ import pytest
 from accounts import services as accounts_services
 from posts import services
 from tests.factories import UserFactory
-from tests.post_factories import MediaFactory
+from tests.post_factories import busy_posts
 
 pytestmark = pytest.mark.django_db
 
@@ -14,27 +14,7 @@ MAX_QUERIES = 11
 
 @pytest.fixture
 def busy_author(user):
-    """Posts of every shape: images with tags and hashtags, quotes of others' posts, likes."""
-
-    def build(n):
-        friend = UserFactory()
-        original = services.post_create(
-            author=friend, content_type="image", content="#orig", media_ids=[MediaFactory(owner=friend).pk]
-        )
-        for i in range(n):
-            if i % 2:
-                services.share_create(user=user, post_id=original.pk, content=f"quote {i} #busy @{friend.username}")
-            else:
-                services.post_create(
-                    author=user,
-                    content_type="image",
-                    content=f"#busy #n{i} @{friend.username}",
-                    media_ids=[MediaFactory(owner=user).pk, MediaFactory(owner=user).pk],
-                    tagged_user_ids=[UserFactory().pk],
-                )
-        return friend
-
-    return build
+    return lambda n: busy_posts(user, n)
 
 
 @pytest.mark.parametrize("n", [3, 30])

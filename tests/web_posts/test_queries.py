@@ -5,7 +5,7 @@ from django.urls import reverse
 
 from posts import services
 from tests.factories import UserFactory
-from tests.post_factories import MediaFactory
+from tests.post_factories import MediaFactory, busy_posts
 
 pytestmark = pytest.mark.django_db
 
@@ -45,25 +45,7 @@ def test_post_detail_queries(client, user, n, django_assert_max_num_queries):
 
 @pytest.fixture
 def busy_tag(user):
-    def build(n):
-        friend = UserFactory()
-        original = services.post_create(
-            author=friend, content_type="image", content="#orig", media_ids=[MediaFactory(owner=friend).pk]
-        )
-        for i in range(n):
-            if i % 2:
-                services.share_create(user=user, post_id=original.pk, content=f"quote {i} #busy @{friend.username}")
-            else:
-                services.post_create(
-                    author=user,
-                    content_type="image",
-                    content=f"#busy #n{i} @{friend.username}",
-                    media_ids=[MediaFactory(owner=user).pk, MediaFactory(owner=user).pk],
-                    tagged_user_ids=[UserFactory().pk],
-                )
-        return friend
-
-    return build
+    return lambda n: busy_posts(user, n)
 
 
 @pytest.mark.parametrize("n", [3, 20])
