@@ -240,9 +240,7 @@ class UserAdmin(DjangoUserAdmin):
         formset.new_objects, formset.changed_objects, formset.deleted_objects = [], changed, []
 
     def delete_model(self, request, obj):
-        # Erase first, so the counters of everyone this account followed stay right.
-        services.user_deactivate(user=obj)
-        obj.delete()
+        services.user_delete(user=obj)
 
     def delete_queryset(self, request, queryset):
         for user in queryset:

@@ -208,6 +208,13 @@ def user_deactivate(*, user):
     return user
 
 
+@transaction.atomic
+def user_delete(*, user):
+    """Remove the account row for good (admins only): erase first, so others' counters stay right."""
+    user_deactivate(user=user)
+    User.objects.filter(pk=user.pk).delete()
+
+
 # --- Follows -------------------------------------------------------------------------------
 
 

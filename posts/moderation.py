@@ -11,11 +11,10 @@ it off the count, restoring it puts it back. Hiding doesn't touch counters.
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.utils import timezone
 
 from accounts import selectors as account_selectors
-from posts import selectors
+from posts import selectors, services
 from posts.models import Comment, ModerationAction, Post, Report
 from socialsite.errors import ForbiddenError, NotFoundError, ServiceError
 from socialsite.realtime.events import close_sockets_on_commit, send_event_on_commit
@@ -173,29 +172,6 @@ def _lock_user(user, report):
     return User.objects.select_for_update().get(pk=user_id)
 
 
-def _count_comment(comment, delta):
-    """Move the post's comments_count (and the parent's replies_count) by one, never below zero."""
-    if delta > 0:
-        Post.objects.filter(pk=comment.post_id).update(comments_count=F("comments_count") + 1)
-        if comment.parent_id:
-            Comment.objects.filter(pk=comment.parent_id).update(replies_count=F("replies_count") + 1)
-    else:
-        Post.objects.filter(pk=comment.post_id, comments_count__gt=0).update(comments_count=F("comments_count") - 1)
-        if comment.parent_id:
-            Comment.objects.filter(pk=comment.parent_id, replies_count__gt=0).update(
-                replies_count=F("replies_count") - 1
-            )
-
-
-def _count_share(post, delta):
-    if not post.shared_post_id:
-        return
-    if delta > 0:
-        Post.objects.filter(pk=post.shared_post_id).update(shares_count=F("shares_count") + 1)
-    else:
-        Post.objects.filter(pk=post.shared_post_id, shares_count__gt=0).update(shares_count=F("shares_count") - 1)
-
-
 def _removed_by_moderator(content):
     kwargs = {"post": content} if isinstance(content, Post) else {"comment": content}
     return ModerationAction.objects.filter(action=ModerationAction.Action.REMOVE, **kwargs).exists()
@@ -233,9 +209,9 @@ def remove_content(*, moderator, reason, target=None, report=None):
         content.deleted_at = timezone.now()
         content.save(update_fields=["deleted_at", "updated_at"])
         if isinstance(content, Comment):
-            _count_comment(content, -1)
+            services.move_comment_counters(content, -1)
         else:
-            _count_share(content, -1)
+            services.move_share_counter(content, -1)
     _resolve(report, moderator, Report.Status.ACTIONED)
     return _audit(
         moderator=moderator,
@@ -259,9 +235,9 @@ def restore_content(*, moderator, reason, target=None, report=None):
         content.deleted_at = None
         fields.append("deleted_at")
         if isinstance(content, Comment):
-            _count_comment(content, +1)
+            services.move_comment_counters(content, +1)
         else:
-            _count_share(content, +1)
+            services.move_share_counter(content, +1)
     if content.hidden_at is not None:
         content.hidden_at = None
         fields.append("hidden_at")

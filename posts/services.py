@@ -289,8 +289,7 @@ def post_delete(*, post, actor):
         raise ForbiddenError("Only the author can delete this post.", code="not_owner")
     post.deleted_at = timezone.now()
     post.save(update_fields=["deleted_at", "updated_at"])
-    if post.shared_post_id:
-        Post.objects.filter(pk=post.shared_post_id, shares_count__gt=0).update(shares_count=F("shares_count") - 1)
+    move_share_counter(post, -1)
     return post
 
 
@@ -347,9 +346,7 @@ def comment_create(*, author, post_id, content, parent_comment_id=None):
     comment = Comment.objects.create(
         post=post, author=author, parent=parent, content=content, content_html=text.render(content, mentioned)
     )
-    Post.objects.filter(pk=post.pk).update(comments_count=F("comments_count") + 1)
-    if parent is not None:
-        Comment.objects.filter(pk=parent.pk).update(replies_count=F("replies_count") + 1)
+    move_comment_counters(comment, +1)
     return comment
 
 
@@ -388,9 +385,7 @@ def comment_delete(*, comment, actor):
         raise ForbiddenError("You can't delete this comment.", code="not_owner")
     comment.deleted_at = timezone.now()
     comment.save(update_fields=["deleted_at", "updated_at"])
-    Post.objects.filter(pk=comment.post_id, comments_count__gt=0).update(comments_count=F("comments_count") - 1)
-    if comment.parent_id:
-        Comment.objects.filter(pk=comment.parent_id, replies_count__gt=0).update(replies_count=F("replies_count") - 1)
+    move_comment_counters(comment, -1)
     return comment
 
 
@@ -426,5 +421,31 @@ def share_create(*, user, post_id, content=""):
     )
     _sync_mentions(share, mentioned)
     _sync_hashtags(share)
-    Post.objects.filter(pk=original.pk).update(shares_count=F("shares_count") + 1)
+    move_share_counter(share, +1)
     return share, True
+
+
+# --- Counters (shared with posts.moderation) ---------------------------------------------------------
+
+
+def move_comment_counters(comment, delta):
+    """Move the post's comments_count, and the parent's replies_count, by ±1; never below zero."""
+    post_counts = Post.objects.filter(pk=comment.post_id)
+    replies = Comment.objects.filter(pk=comment.parent_id) if comment.parent_id else Comment.objects.none()
+    if delta > 0:
+        post_counts.update(comments_count=F("comments_count") + 1)
+        replies.update(replies_count=F("replies_count") + 1)
+    else:
+        post_counts.filter(comments_count__gt=0).update(comments_count=F("comments_count") - 1)
+        replies.filter(replies_count__gt=0).update(replies_count=F("replies_count") - 1)
+
+
+def move_share_counter(post, delta):
+    """Move the shares_count of the post that `post` shares by ±1; never below zero."""
+    if not post.shared_post_id:
+        return
+    original = Post.objects.filter(pk=post.shared_post_id)
+    if delta > 0:
+        original.update(shares_count=F("shares_count") + 1)
+    else:
+        original.filter(shares_count__gt=0).update(shares_count=F("shares_count") - 1)

@@ -145,9 +145,7 @@ class Command(BaseCommand):
     def reset(self):
         demo_users = list(User.objects.filter(email__iendswith=f"@{DEMO_EMAIL_DOMAIN}"))
         for user in demo_users:
-            # Deactivating first unfollows through the services, so non-demo counters stay right.
-            services.user_deactivate(user=user)
-            user.delete()
+            services.user_delete(user=user)
         self.stdout.write(f"Removed {len(demo_users)} demo accounts.")
 
     def load_accounts(self, people):
