@@ -26,25 +26,19 @@ def send_event_on_commit(user_ids, event, data):
 
 def send_event_now_unsafe(user_ids, event, data):
     """Send immediately. Unsafe inside a transaction: the data may never commit."""
-    layer = get_channel_layer()
-    message = {"type": "event.push", "event": event, "data": data}
-    for user_id in user_ids:
-        try:
-            async_to_sync(layer.group_send)(user_group(user_id), message)
-        except Exception:  # the commit stands; clients resync over REST
-            logger.exception("Could not send %s to user %s", event, user_id)
+    _send_to_groups(user_ids, {"type": "event.push", "event": event, "data": data})
 
 
 def close_sockets_on_commit(user_ids):
     """Close every open socket of these users once the transaction commits (e.g. deactivation)."""
     recipients = [str(user_id) for user_id in user_ids]
+    transaction.on_commit(lambda: _send_to_groups(recipients, {"type": "session.close"}))
 
-    def close():
-        layer = get_channel_layer()
-        for user_id in recipients:
-            try:
-                async_to_sync(layer.group_send)(user_group(user_id), {"type": "session.close"})
-            except Exception:
-                logger.exception("Could not close sockets of user %s", user_id)
 
-    transaction.on_commit(close)
+def _send_to_groups(user_ids, message):
+    layer = get_channel_layer()
+    for user_id in user_ids:
+        try:
+            async_to_sync(layer.group_send)(user_group(user_id), message)
+        except Exception:  # the commit stands; clients resync over REST
+            logger.exception("Could not send %s to user %s", message["type"], user_id)
