@@ -111,6 +111,11 @@ REPORT_ACTIONS = {
         "Suspend the reported accounts or the authors of the reported content: they can't sign in "
         "and their content disappears until unsuspended.",
     ),
+    "unsuspend_author": (
+        moderation.unsuspend_user,
+        "Unsuspend",
+        "Lift the suspension of the reported accounts or the authors of the reported content (after an appeal).",
+    ),
     "dismiss_reports": (moderation.dismiss_report, "Dismiss", "Close the reports without acting on anything."),
 }
 
@@ -200,6 +205,10 @@ class ReportAdmin(admin.ModelAdmin):
     @admin.action(description="Suspend the author", permissions=["change"])
     def suspend_author(self, request, queryset):
         return self._run(request, queryset, "suspend_author")
+
+    @admin.action(description="Unsuspend the author", permissions=["change"])
+    def unsuspend_author(self, request, queryset):
+        return self._run(request, queryset, "unsuspend_author")
 
     @admin.action(description="Dismiss reports", permissions=["change"])
     def dismiss_reports(self, request, queryset):

@@ -90,12 +90,14 @@ def hashtag_posts_queryset(*, viewer, name):
 
 
 def comments_queryset(*, viewer, post, parent_id=None):
-    """Top-level comments of a post, or the direct replies to `parent_id`, oldest first."""
+    """Top-level comments of a post, or the direct replies to `parent_id` (a comment the viewer
+    may see, else NotFoundError), oldest first."""
     queryset = Comment.objects.visible_to(viewer).filter(post=post)
     if parent_id is None:
         queryset = queryset.filter(parent__isnull=True)
     else:
-        queryset = queryset.filter(parent_id=parse_id(parent_id, "No such comment."))
+        parent = comment_get(viewer=viewer, post=post, comment_id=parent_id)
+        queryset = queryset.filter(parent=parent)
     return queryset.select_related("author__profile").order_by("created_at")
 
 

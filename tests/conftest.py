@@ -1,5 +1,7 @@
 import io
 import os
+import shutil
+import subprocess
 
 import pytest
 from channels.layers import channel_layers
@@ -132,3 +134,34 @@ def image_bytes(fmt="PNG", size=(640, 480), color=(200, 40, 90), exif=None):
     kwargs = {"exif": exif} if exif is not None else {}
     image.save(buffer, format=fmt, **kwargs)
     return buffer.getvalue()
+
+
+def run_ffmpeg(*args):
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", *args], check=True, timeout=120)
+
+
+@pytest.fixture
+def ffmpeg():
+    require(shutil.which("ffmpeg") and shutil.which("ffprobe"), "ffmpeg not installed (apt-get install ffmpeg)")
+
+
+@pytest.fixture
+def clip(ffmpeg, tmp_path):
+    """clip(seconds=2, size="640x360") -> bytes of an MP4 with H.264 video, AAC audio and metadata tags.
+
+    `baseline=True` uses the H.264 baseline profile, which every browser plays."""
+
+    def make(seconds=2, size="640x360", name="clip.mp4", baseline=False):
+        path = tmp_path / name
+        profile = ("-profile:v", "baseline") if baseline else ()
+        run_ffmpeg(
+            *("-f", "lavfi", "-i", f"testsrc=size={size}:rate=25"),
+            *("-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100"),
+            *("-t", str(seconds), "-c:v", "libx264", *profile, "-pix_fmt", "yuv420p", "-c:a", "aac"),
+            *("-metadata", "title=Secret title", "-metadata", "creation_time=2020-01-02T03:04:05Z"),
+            *("-metadata", "location=+52.3700+004.8900/", "-metadata", "comment=private"),
+            str(path),
+        )
+        return path.read_bytes()
+
+    return make

@@ -74,7 +74,9 @@ def _tagged(post, context):
 def _media_urls(post, request):
     urls = []
     for media in post.media.all():
-        original = (media.variants or {}).get("original")
+        # The full-size file: "original" for an image, "video" (the MP4) for a video.
+        variants = media.variants or {}
+        original = variants.get("video" if media.kind == Media.Kind.VIDEO else "original")
         if media.status == Media.Status.READY and isinstance(original, dict):
             url = storage_url(original.get("path"), request)
             if url:

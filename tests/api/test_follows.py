@@ -216,3 +216,20 @@ class TestBlocksAndMutes:
             f"/api/v1/users/{user.pk}/blocks", {"blocked_user_id": str(other_user.pk)}, format="json"
         )
         assert_error(response, 403)
+
+
+@pytest.mark.parametrize("n", [3, 30])
+@pytest.mark.parametrize("kind", ["follow-requests", "blocks", "mutes"])
+def test_own_lists_run_a_bounded_number_of_queries(client_for, kind, n, django_assert_max_num_queries):
+    owner = UserFactory(private=True)
+    for other in UserFactory.create_batch(n):
+        if kind == "follow-requests":
+            services.follow_create(follower=other, followed_user_id=owner.pk)
+        elif kind == "blocks":
+            services.block_create(blocker=owner, blocked_user_id=other.pk)
+        else:
+            services.mute_create(muter=owner, muted_user_id=other.pk)
+    client = client_for(owner)
+    with django_assert_max_num_queries(4):
+        response = client.get(f"/api/v1/users/{owner.pk}/{kind}?limit=50")
+    assert len(response.json()["results"]) == n

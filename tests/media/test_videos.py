@@ -3,6 +3,7 @@ from django.core.files.storage import default_storage
 
 from posts import media as media_code
 from posts.models import Media
+from tests.conftest import run_ffmpeg
 from tests.media.conftest import post_file, probe, processed, stored_image
 
 pytestmark = pytest.mark.django_db
@@ -83,7 +84,6 @@ def test_fit_video_rule():
 def test_webm_input_uploaded_to_a_temporary_file(
     user_api, ffmpeg, tmp_path, django_capture_on_commit_callbacks, settings
 ):
-    from tests.media.conftest import run_ffmpeg
 
     settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 1024  # Django spools the upload to disk; ffprobe reads that file
 
@@ -98,7 +98,6 @@ def test_webm_input_uploaded_to_a_temporary_file(
 
 
 def test_phone_rotation_is_applied(user_api, clip, tmp_path, django_capture_on_commit_callbacks):
-    from tests.media.conftest import run_ffmpeg
 
     source = tmp_path / "landscape.mp4"
     source.write_bytes(clip(seconds=1))

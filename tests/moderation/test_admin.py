@@ -5,9 +5,10 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.auth.models import Permission
 from django.urls import reverse
 
-from posts import moderation
+from posts import moderation, services
 from posts.models import ModerationAction, Report
 from tests.admin.conftest import logged_in
+from tests.api.helpers import assert_error
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -101,6 +102,23 @@ class TestActions:
         post.refresh_from_db()
         assert comment.deleted_at is not None and post.comments_count == 0
 
+    def test_hide_then_restore_comment(self, queue_client, moderator_user, reporter, post, comment, client_for):
+        reply = services.comment_create(
+            author=post.author, post_id=post.pk, content="thanks", parent_comment_id=comment.pk
+        )
+        report = make_report(reporter, "comment", comment)
+        comments_url = f"/api/v1/posts/{post.pk}/comments"
+        assert run_action(queue_client, "hide_content", [report], reason="insult").status_code == 302
+        assert_logged(moderator_user, "hide", "insult", report, comment=comment, user=comment.author)
+        assert client_for(reporter).get(comments_url).json()["results"] == []
+        # A reply under the hidden comment stays out of reach through its parent.
+        assert_error(client_for(reporter).get(f"{comments_url}?parent_comment_id={comment.pk}"), 404)
+        run_action(queue_client, "restore_content", [report], reason="appeal")
+        ids = [c["id"] for c in client_for(reporter).get(comments_url).json()["results"]]
+        assert ids == [str(comment.pk)]
+        replies = client_for(reporter).get(f"{comments_url}?parent_comment_id={comment.pk}").json()["results"]
+        assert [c["id"] for c in replies] == [str(reply.pk)]
+
     def test_warn_author(self, queue_client, moderator_user, reporter, comment):
         report = make_report(reporter, "comment", comment)
         assert run_action(queue_client, "warn_author", [report], reason="Be kind.").status_code == 302
@@ -113,6 +131,16 @@ class TestActions:
         post.author.refresh_from_db()
         assert not post.author.is_active and post.author.deactivated_at is None
         assert client_for(reporter).get(f"/api/v1/posts/{post.pk}").status_code == 404
+        # After an appeal the same report lifts it; a second lift is refused and changes nothing.
+        assert run_action(queue_client, "unsuspend_author", [report], reason="appeal granted").status_code == 302
+        row = ModerationAction.objects.get(action="unsuspend")
+        assert (row.moderator, row.user, row.reason) == (moderator_user, post.author, "appeal granted")
+        post.author.refresh_from_db()
+        assert post.author.is_active
+        assert client_for(reporter).get(f"/api/v1/posts/{post.pk}").status_code == 200
+        response = run_action(queue_client, "unsuspend_author", [report], reason="again")
+        assert any("isn't suspended" in str(m) for m in response.wsgi_request._messages)
+        assert ModerationAction.objects.filter(action="unsuspend").count() == 1
 
     def test_dismiss(self, queue_client, moderator_user, reporter, author):
         report = make_report(reporter, "user", author)
