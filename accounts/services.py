@@ -8,7 +8,6 @@ from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
-from django.core.cache import cache
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
@@ -17,6 +16,8 @@ from django.utils import timezone
 
 from accounts.images import avatar_from_upload
 from accounts.models import Block, Follow, FollowRequest, Interest, Mute, Profile
+from accounts.signals import relationship_changed
+from socialsite import safe_cache
 from socialsite.errors import ConflictError, ForbiddenError, NotFoundError, ServiceError
 from socialsite.realtime.events import close_sockets_on_commit, send_event_on_commit
 
@@ -158,7 +159,7 @@ def _delete_file_on_commit(name):
 
 def user_touch_last_active(*, user):
     """Record activity at most once per LAST_ACTIVE_RESOLUTION_SECONDS per user."""
-    if cache.add(f"last_active:{user.pk}", 1, LAST_ACTIVE_RESOLUTION_SECONDS):
+    if safe_cache.add(f"last_active:{user.pk}", 1, LAST_ACTIVE_RESOLUTION_SECONDS):
         User.objects.filter(pk=user.pk).update(last_active=timezone.now())
 
 
@@ -240,13 +241,19 @@ def _follow(follower, followed):
     if created:
         Profile.objects.filter(user=follower).update(following_count=F("following_count") + 1)
         Profile.objects.filter(user=followed).update(followers_count=F("followers_count") + 1)
+        _relationship_changed("follow", follower.pk, followed.pk)
     return follow, created
+
+
+def _relationship_changed(kind, user_id, other_id):
+    relationship_changed.send(sender=User, kind=kind, user_id=user_id, other_id=other_id)
 
 
 def _unfollow(follow):
     Profile.objects.filter(user_id=follow.follower_id).update(following_count=F("following_count") - 1)
     Profile.objects.filter(user_id=follow.followed_id).update(followers_count=F("followers_count") - 1)
     follow.delete()
+    _relationship_changed("unfollow", follow.follower_id, follow.followed_id)
 
 
 def _approve(follow_request):
@@ -337,12 +344,16 @@ def block_create(*, blocker, blocked_user_id):
     ).select_for_update():
         _unfollow(follow)
     FollowRequest.objects.filter(Q(requester=blocker, target=blocked) | Q(requester=blocked, target=blocker)).delete()
+    if created:
+        _relationship_changed("block", blocker.pk, blocked.pk)
     return block, created
 
 
 @transaction.atomic
 def block_delete(*, blocker, blocked_user_id):
     deleted, _ = Block.objects.filter(blocker=blocker, blocked_id=blocked_user_id).delete()
+    if deleted:
+        _relationship_changed("unblock", blocker.pk, blocked_user_id)
     return bool(deleted)
 
 
@@ -351,10 +362,15 @@ def mute_create(*, muter, muted_user_id):
     muted = _active_target(muted_user_id)
     if muted.pk == muter.pk:
         raise ServiceError("You can't mute yourself.", code="self_mute")
-    return Mute.objects.get_or_create(muter=muter, muted=muted)
+    mute, created = Mute.objects.get_or_create(muter=muter, muted=muted)
+    if created:
+        _relationship_changed("mute", muter.pk, muted.pk)
+    return mute, created
 
 
 @transaction.atomic
 def mute_delete(*, muter, muted_user_id):
     deleted, _ = Mute.objects.filter(muter=muter, muted_id=muted_user_id).delete()
+    if deleted:
+        _relationship_changed("unmute", muter.pk, muted_user_id)
     return bool(deleted)

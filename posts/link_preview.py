@@ -561,7 +561,10 @@ def build_preview(meta, *, page_url, url):
 
 def _store(post_id, url, data):
     """Write the card only while the post still links to `url` and is not deleted."""
-    return Post.objects.filter(pk=post_id, link_url=url, deleted_at__isnull=True).update(link_preview=data)
+    # updated_at moves so cached payloads (keyed by it) pick up the card.
+    return Post.objects.filter(pk=post_id, link_url=url, deleted_at__isnull=True).update(
+        link_preview=data, updated_at=timezone.now()
+    )
 
 
 def post_link_preview(*, post_id, final=True):

@@ -16,6 +16,7 @@ from django.utils import timezone
 from accounts import selectors as account_selectors
 from posts import selectors, services
 from posts.models import Comment, ModerationAction, Post, Report
+from posts.signals import post_published, post_withdrawn
 from socialsite.errors import ForbiddenError, NotFoundError, ServiceError
 from socialsite.realtime.events import close_sockets_on_commit, send_event_on_commit
 
@@ -189,6 +190,8 @@ def hide_content(*, moderator, reason, target=None, report=None):
     if content.hidden_at is None:
         content.hidden_at = timezone.now()
         content.save(update_fields=["hidden_at", "updated_at"])
+        if isinstance(content, Post):
+            post_withdrawn.send(sender=Post, post=content)
     _resolve(report, moderator, Report.Status.ACTIONED)
     return _audit(
         moderator=moderator,
@@ -212,6 +215,7 @@ def remove_content(*, moderator, reason, target=None, report=None):
             services.move_comment_counters(content, -1)
         else:
             services.move_share_counter(content, -1)
+            post_withdrawn.send(sender=Post, post=content)
     _resolve(report, moderator, Report.Status.ACTIONED)
     return _audit(
         moderator=moderator,
@@ -243,6 +247,9 @@ def restore_content(*, moderator, reason, target=None, report=None):
         fields.append("hidden_at")
     if fields:
         content.save(update_fields=[*fields, "updated_at"])
+        visible_again = content.deleted_at is None and content.hidden_at is None
+        if isinstance(content, Post) and visible_again and content.status == Post.Status.PUBLISHED:
+            post_published.send(sender=Post, post=content)
     _resolve(report, moderator, Report.Status.ACTIONED)
     return _audit(
         moderator=moderator,

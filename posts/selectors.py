@@ -38,6 +38,11 @@ def _media():
     return Prefetch("media", queryset=Media.objects.order_by("position", "created_at"))
 
 
+def payload_queryset(queryset):
+    """What a post's own payload shows, without the viewer's bits: author, hashtags, tags, media."""
+    return queryset.select_related("author__profile").prefetch_related("hashtags", _tags(), _media())
+
+
 def with_payload(queryset, viewer):
     """What a post payload shows: author, hashtags, tags, media, the shared post, liked_by_me."""
     shared = (

@@ -15,6 +15,7 @@ from django.utils import timezone
 from accounts.models import Block
 from posts import selectors, tasks, text
 from posts.models import Comment, Hashtag, Like, Media, Post, PostTag
+from posts.signals import post_published, post_withdrawn
 from socialsite.errors import ForbiddenError, NotFoundError, ServiceError
 
 User = get_user_model()
@@ -218,6 +219,8 @@ def post_create(*, author, content_type, content="", media_ids=(), visibility="p
     _sync_hashtags(post)
     if link_url:
         transaction.on_commit(lambda: tasks.fetch_link_preview.delay(post.pk))
+    if post.status == Post.Status.PUBLISHED:
+        post_published.send(sender=Post, post=post)
     return post
 
 
@@ -240,6 +243,8 @@ def post_media_settled(*, post_id):
     if post.status != new_status:
         post.status = new_status
         post.save(update_fields=["status", "updated_at"])
+        if new_status == Post.Status.PUBLISHED:
+            post_published.send(sender=Post, post=post)
     return post
 
 
@@ -290,6 +295,7 @@ def post_delete(*, post, actor):
     post.deleted_at = timezone.now()
     post.save(update_fields=["deleted_at", "updated_at"])
     move_share_counter(post, -1)
+    post_withdrawn.send(sender=Post, post=post)
     return post
 
 
@@ -422,6 +428,7 @@ def share_create(*, user, post_id, content=""):
     _sync_mentions(share, mentioned)
     _sync_hashtags(share)
     move_share_counter(share, +1)
+    post_published.send(sender=Post, post=share)
     return share, True
 
 

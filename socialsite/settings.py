@@ -156,11 +156,27 @@ CELERY_TASK_QUEUES = [
 ]
 CELERY_TASK_ROUTES = {
     "accounts.tasks.*": {"queue": "default"},
+    "feeds.tasks.push_batch": {"queue": "fanout_high"},  # callers pick fanout_low per batch
+    "feeds.tasks.*": {"queue": "fanout_low"},
     "posts.tasks.process_media": {"queue": "media"},
     "posts.tasks.*": {"queue": "default"},
 }
-CELERY_BEAT_SCHEDULE = {}
+CELERY_BEAT_SCHEDULE = {
+    "feeds-sync-tiers": {"task": "feeds.tasks.sync_tiers", "schedule": 15 * 60},
+}
 CELERY_TIMEZONE = "UTC"
+
+# --- Home feed (feeds/) -------------------------------------------------------------
+# Authors with at least this many followers are celebrities: their posts are pulled at read
+# time instead of pushed into every follower's timeline.
+FEED_FANOUT_THRESHOLD = env.int("FEED_FANOUT_THRESHOLD", default=10_000)
+FEED_TIMELINE_CAP = env.int("FEED_TIMELINE_CAP", default=800)  # ids kept per home timeline
+FEED_AUTHOR_TIMELINE_CAP = env.int("FEED_AUTHOR_TIMELINE_CAP", default=800)  # per celebrity
+FEED_ACTIVE_DAYS = env.int("FEED_ACTIVE_DAYS", default=7)  # fan-out skips users idle longer
+FEED_HOT_HOURS = env.int("FEED_HOT_HOURS", default=24)  # active this recently: high-priority queue
+FEED_FANOUT_BATCH = env.int("FEED_FANOUT_BATCH", default=500)  # followers per fan-out task
+# Timelines live in Redis (FEED_REDIS_URL, default REDIS_URL); without it, in process memory.
+FEED_REDIS_URL = env.str("FEED_REDIS_URL", default=REDIS_URL)
 
 # --- Auth --------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"

@@ -67,6 +67,9 @@ def _release_test_database(django_db_setup, django_db_blocker):
 @pytest.fixture(autouse=True)
 def _isolation(settings, tmp_path):
     cache.clear()
+    from feeds.store import get_store
+
+    get_store().flush()
     # A fresh channel layer per test: the Redis layer binds its locks to the first event loop
     # that uses it, and each test drives its sockets from its own loop.
     channel_layers.backends = {}

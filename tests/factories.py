@@ -4,6 +4,7 @@ import factory
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
+from django.utils import timezone
 
 from accounts.models import Block, Follow, FollowRequest, Mute
 
@@ -22,6 +23,7 @@ class UserFactory(factory.django.DjangoModelFactory):
 
     username = factory.Sequence(lambda n: f"user{n}")
     email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
+    last_active = factory.LazyFunction(timezone.now)  # fan-out skips users idle for days
 
     @classmethod
     def _create(cls, model_class, *args, **kwargs):

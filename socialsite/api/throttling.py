@@ -4,12 +4,14 @@ Rates read "count/period" where the period is a number and a unit: "25/5m", "300
 "5/30m". Each rate comes from a THROTTLE_* environment variable (see settings).
 """
 
+import logging
 import re
 
 from rest_framework import throttling
 
 RATE_RE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*([smhd])\s*$")
 UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+logger = logging.getLogger(__name__)
 
 
 def parse_rate(rate):
@@ -25,6 +27,14 @@ def parse_rate(rate):
 class RateParsingMixin:
     def parse_rate(self, rate):
         return parse_rate(rate)
+
+    def allow_request(self, request, view):
+        # Fail open: with the cache (Redis) down, serving beats refusing everyone.
+        try:
+            return super().allow_request(request, view)
+        except Exception as exc:
+            logger.warning("throttle %s skipped: cache unavailable (%s)", self.__class__.__name__, exc)
+            return True
 
 
 class UserAPIThrottle(RateParsingMixin, throttling.SimpleRateThrottle):

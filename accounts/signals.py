@@ -1,0 +1,11 @@
+"""Signals other apps listen to, sent explicitly by accounts.services (never from save()).
+
+accounts sits below feeds and notifications, so it can't call them; they connect receivers in
+their AppConfig.ready. Receivers run inside the sender's transaction and must defer real work
+to `transaction.on_commit`.
+"""
+
+from django.dispatch import Signal
+
+# kind: "follow" | "unfollow" | "block" | "unblock" | "mute" | "unmute"; user_id acts on other_id.
+relationship_changed = Signal()

@@ -1,0 +1,284 @@
+"""The home feed read: the viewer's pushed timeline merged with the celebrities they follow.
+
+`home_feed` reads the home timeline and the author timeline of each celebrity followee in one
+store round trip, k-way merges them newest first without duplicates, and lets
+`Post.objects.visible_to(viewer)` plus the cached graph decide what stays: deleted, hidden,
+blocked, muted and unfollowed authors' posts drop out at read time, whatever the timelines
+still hold. Past the end of a full timeline, and whenever the store is down, the feed is
+pulled from PostgreSQL instead, so it is never wrong, only slower.
+
+Cursors are opaque strings "<score>.<post id>", score being created_at in microseconds.
+"""
+
+import heapq
+import logging
+import math
+import secrets
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from django.conf import settings
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from feeds import graph, services
+from feeds.store import Entry, Unavailable, author_key, get_store, home_key, home_ttl, score_of
+from posts.models import Comment, Like, Post
+from posts.selectors import _liked_by, parse_id
+from socialsite import safe_cache
+from socialsite.errors import NotFoundError, ServiceError
+
+logger = logging.getLogger(__name__)
+
+ORDERS = ("latest", "top")
+MAX_ROUNDS = 4  # store reads per page before falling back to the database
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+# ?order=top: see docs/api.md for the formula.
+TOP_CANDIDATES = 200
+TOP_WINDOW = timedelta(days=3)
+TOP_HALF_LIFE_HOURS = 24
+TOP_AFFINITY_DAYS = 30
+TOP_RANKING_TTL = 15 * 60
+
+
+@dataclass
+class FeedPage:
+    rows: list  # visible Post rows (values) in order, see _visible_rows
+    next_cursor: str | None
+    newest_cursor: str | None
+    source: str  # "store", "database" (fallback) or "mixed"
+    extra: dict = field(default_factory=dict)
+
+
+def cursor_of(entry):
+    return f"{entry.score}.{entry.post_id}"
+
+
+def parse_cursor(value, *, viewer, name="cursor"):
+    """A cursor string, or a post id the viewer may see; None for empty. Else a 400."""
+    if not value:
+        return None
+    score, _, post_id = value.partition(".")
+    try:
+        if post_id and score.isdigit():
+            return (int(score), str(parse_id(post_id)))
+        post = Post.objects.visible_to(viewer).only("id", "created_at").get(pk=parse_id(value))
+        return (score_of(post.created_at), str(post.pk))
+    except (NotFoundError, Post.DoesNotExist):
+        pass
+    raise ServiceError("Not a valid cursor or post id.", code="invalid_cursor", fields={name: ["Invalid cursor."]})
+
+
+def _created_at(score):
+    return EPOCH + timedelta(microseconds=score)
+
+
+# --- Candidates ----------------------------------------------------------------------------------
+
+
+def _keep(row, viewer_id, user_graph):
+    author = str(row["author_id"])
+    return author == viewer_id or (author in user_graph.followees and author not in user_graph.muted)
+
+
+def _visible_rows(viewer, ids):
+    """{id: row} of the ids the viewer may see now, with fresh counters and liked_by_me."""
+    if not ids:
+        return {}
+    rows = (
+        Post.objects.visible_to(viewer)
+        .filter(pk__in=ids, status=Post.Status.PUBLISHED)
+        .annotate(liked_by_me=_liked_by(viewer))
+        .values(
+            "id",
+            "author_id",
+            "created_at",
+            "updated_at",
+            "shared_post_id",
+            "likes_count",
+            "comments_count",
+            "shares_count",
+            "liked_by_me",
+            "author__profile__updated_at",
+        )
+    )
+    return {str(row["id"]): row for row in rows}
+
+
+def _store_candidates(viewer, user_graph, *, before, after, count):
+    """Merged entries, newest first, and whether the home timeline ran out at its cap."""
+    store = get_store()
+    viewer_id = str(viewer.pk)
+    pulled = sorted(user_graph.celebrity_followees() - user_graph.muted)
+    keys = [home_key(viewer_id)] + [author_key(pk) for pk in pulled]
+    lists = store.range_many(keys, before=before, after=after, count=count)
+    if lists[0] is None:
+        services.rebuild_home(user=viewer)
+    for index, author_id in enumerate(pulled, start=1):
+        if lists[index] is None:
+            services.rebuild_author(author_id=author_id)
+    if any(found is None for found in lists):
+        lists = store.range_many(keys, before=before, after=after, count=count)
+    else:
+        store.touch(keys[0], home_ttl())
+    merged, seen = [], set()
+    for entry in heapq.merge(*[found or [] for found in lists], reverse=True):
+        if entry.post_id not in seen:
+            seen.add(entry.post_id)
+            merged.append(entry)
+    home_full = store.size(keys[0]) >= settings.FEED_TIMELINE_CAP
+    exhausted = all(len(found or []) < count for found in lists)
+    return merged[:count], exhausted, home_full
+
+
+def _database_candidates(viewer, user_graph, *, before, after, count):
+    """The pull-only path: the newest visible posts by followees and the viewer, from PostgreSQL."""
+    authors = (user_graph.followees - user_graph.muted) | {str(viewer.pk)}
+    queryset = Post.objects.visible_to(viewer).filter(status=Post.Status.PUBLISHED, author_id__in=authors)
+    if before is not None:
+        at = _created_at(before[0])
+        queryset = queryset.filter(Q(created_at__lt=at) | Q(created_at=at, id__lt=before[1]))
+    if after is not None:
+        at = _created_at(after[0])
+        queryset = queryset.filter(Q(created_at__gt=at) | Q(created_at=at, id__gt=after[1]))
+    rows = queryset.order_by("-created_at", "-id").values_list("id", "created_at")[:count]
+    return [services.entry_of(pk, created) for pk, created in rows]
+
+
+def _collect(viewer, user_graph, *, before, after, limit, pull_only=False):
+    """Up to `limit` (entry, row) pairs newest first, and where they came from."""
+    viewer_id = str(viewer.pk)
+    picked, source = [], "store"
+    bound = before
+    if not pull_only:
+        try:
+            for _ in range(MAX_ROUNDS):
+                want = limit - len(picked)
+                entries, exhausted, home_full = _store_candidates(
+                    viewer, user_graph, before=bound, after=after, count=want + 10
+                )
+                rows = _visible_rows(viewer, [e.post_id for e in entries])
+                for entry in entries:
+                    row = rows.get(entry.post_id)
+                    if row is not None and _keep(row, viewer_id, user_graph) and len(picked) < limit:
+                        picked.append((entry, row))
+                if entries:
+                    bound = (entries[-1].score, entries[-1].post_id) if len(picked) < limit else bound
+                if len(picked) >= limit or exhausted:
+                    break
+            else:
+                exhausted, home_full = True, True  # too much filtered out: let the database finish
+            if len(picked) >= limit or not (exhausted and home_full) or after is not None:
+                return picked, source
+            source = "mixed"  # older than anything the timelines hold
+        except Unavailable as exc:
+            logger.warning("feed store unavailable (%s): serving %s from the database", exc, viewer_id)
+            picked, bound, source = [], before, "database"
+    else:
+        source = "database"
+    entries = _database_candidates(viewer, user_graph, before=bound, after=after, count=limit - len(picked))
+    rows = _visible_rows(viewer, [e.post_id for e in entries])
+    picked += [(e, rows[e.post_id]) for e in entries if e.post_id in rows]
+    return picked, source
+
+
+def home_feed(*, viewer, limit=20, cursor=None, since=None, order="latest", pull_only=False):
+    """One page of the viewer's home feed. `cursor` pages back; `since` returns only newer posts."""
+    if order not in ORDERS:
+        raise ServiceError("Unknown order.", code="invalid", fields={"order": [f"One of: {', '.join(ORDERS)}."]})
+    user_graph = graph.graph_for(viewer.pk)
+    if order == "top":
+        return _top_feed(viewer, user_graph, limit=limit, cursor=cursor, pull_only=pull_only)
+    before = parse_cursor(cursor, viewer=viewer) if cursor else None
+    after = parse_cursor(since, viewer=viewer, name="since") if since else None
+    picked, source = _collect(viewer, user_graph, before=before, after=after, limit=limit + 1, pull_only=pull_only)
+    more = len(picked) > limit
+    picked = picked[:limit]
+    return FeedPage(
+        rows=[row for _, row in picked],
+        next_cursor=cursor_of(picked[-1][0]) if more and after is None else None,
+        newest_cursor=cursor_of(picked[0][0]) if picked else (since or None),
+        source=source,
+    )
+
+
+# --- ?order=top ------------------------------------------------------------------------------------
+
+
+def top_score(row, affinity, now):
+    """Recency decay × engagement × affinity; see docs/api.md."""
+    engagement = row["likes_count"] + 2 * row["comments_count"] + 3 * row["shares_count"]
+    age_hours = max((now - row["created_at"]).total_seconds() / 3600, 0)
+    decay = 0.5 ** (age_hours / TOP_HALF_LIFE_HOURS)
+    return (1 + math.log1p(engagement)) * (1 + math.log1p(affinity)) * decay
+
+
+def affinities(viewer, author_ids, now):
+    """How much the viewer engaged with each author lately: likes + 2 × comments on their posts."""
+    since = now - timedelta(days=TOP_AFFINITY_DAYS)
+    scores = dict.fromkeys(author_ids, 0)
+    likes = (
+        Like.objects.filter(user=viewer, created_at__gte=since, post__author_id__in=author_ids)
+        .values("post__author_id")
+        .annotate(n=Count("id"))
+    )
+    for row in likes:
+        scores[str(row["post__author_id"])] += row["n"]
+    comments = (
+        Comment.objects.filter(author=viewer, created_at__gte=since, deleted_at__isnull=True)
+        .filter(post__author_id__in=author_ids)
+        .values("post__author_id")
+        .annotate(n=Count("id"))
+    )
+    for row in comments:
+        scores[str(row["post__author_id"])] += 2 * row["n"]
+    return scores
+
+
+def _top_feed(viewer, user_graph, *, limit, cursor, pull_only):
+    """Rank the recent candidates once, keep the order under a token, and page through it."""
+    token, offset, ranking = None, 0, None
+    if cursor:
+        token, _, offset_text = cursor.partition(":")
+        ranking = safe_cache.get(f"feed:top:{viewer.pk}:{token}") if offset_text.isdigit() else None
+        if ranking is None:
+            raise ServiceError(
+                "This ranking expired; load the feed again.", code="invalid_cursor", fields={"cursor": ["Expired."]}
+            )
+        offset = int(offset_text)
+    if ranking is None:
+        now = timezone.now()
+        picked, _ = _collect(viewer, user_graph, before=None, after=None, limit=TOP_CANDIDATES, pull_only=pull_only)
+        picked = [(e, row) for e, row in picked if now - row["created_at"] <= TOP_WINDOW]
+        weights = affinities(viewer, {str(row["author_id"]) for _, row in picked}, now)
+        ranked = sorted(
+            picked,
+            key=lambda pair: (top_score(pair[1], weights[str(pair[1]["author_id"])], now), pair[0]),
+            reverse=True,
+        )
+        ranking = [e.post_id for e, _ in ranked]
+        token = secrets.token_urlsafe(8)
+        safe_cache.set(f"feed:top:{viewer.pk}:{token}", ranking, TOP_RANKING_TTL)
+    ids = ranking[offset : offset + limit]
+    rows = _visible_rows(viewer, ids)
+    page = [rows[pk] for pk in ids if pk in rows and _keep(rows[pk], str(viewer.pk), user_graph)]
+    more = offset + limit < len(ranking)
+    return FeedPage(
+        rows=page,
+        next_cursor=f"{token}:{offset + limit}" if more else None,
+        newest_cursor=None,
+        source="ranked",
+    )
+
+
+def entry_for_row(row):
+    return Entry(score_of(row["created_at"]), str(row["id"]))
+
+
+def page_payloads(page, *, viewer, request):
+    """The post payloads of a page, as PostOutput has them, counters fresh."""
+    from posts import payloads
+
+    shared_ids = [str(row["shared_post_id"]) for row in page.rows if row["shared_post_id"]]
+    return payloads.build(page.rows, _visible_rows(viewer, shared_ids), request)

@@ -1,0 +1,268 @@
+"""Writes for the home feed: fan-out, timeline maintenance and author tiers.
+
+Hybrid fan-out: a post by an author below FEED_FANOUT_THRESHOLD followers is pushed into the
+home timeline of each recently active follower, in batches on the fan-out queues. A
+celebrity's post (a `Celebrity` row) goes only into its author timeline, and readers pull it
+(feeds.selectors). Either way the author's own timeline gets it, and followers who are online
+get a `feed.new_post` event.
+
+PostgreSQL stays the truth: every timeline can be rebuilt from it (`rebuild_home`), and a
+timeline the store lost is rebuilt on its next read. Everything here is idempotent: timeline
+writes are set operations, so a retried task changes nothing twice.
+"""
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from accounts.models import Follow, Profile
+from feeds import graph
+from feeds.models import Celebrity, Fanout
+from feeds.store import Entry, author_key, get_store, home_key, home_ttl, score_of
+from posts.models import Post
+from socialsite.realtime.events import send_event_on_commit
+
+logger = logging.getLogger(__name__)
+
+# Followers who were active this recently are probably online: they get feed.new_post.
+LIVE_MINUTES = 30
+# How many of an author's latest posts a follow, a demotion or a restore pushes.
+BACKFILL_POSTS = 100
+
+
+def entry_of(post_id, created_at):
+    return Entry(score_of(created_at), str(post_id))
+
+
+def _published(queryset):
+    return queryset.filter(
+        status=Post.Status.PUBLISHED, deleted_at__isnull=True, hidden_at__isnull=True, author__is_active=True
+    )
+
+
+def _recent_entries(author_id, count):
+    rows = (
+        _published(Post.objects.filter(author_id=author_id))
+        .order_by("-created_at", "-id")
+        .values_list("id", "created_at")[:count]
+    )
+    return [entry_of(pk, created) for pk, created in rows]
+
+
+def _event(post):
+    return {"post_id": str(post.id), "author_id": str(post.author_id), "created_at": post.created_at.isoformat()}
+
+
+# --- Tiers ------------------------------------------------------------------------------------------
+
+
+def is_celebrity_count(followers_count):
+    return followers_count >= settings.FEED_FANOUT_THRESHOLD
+
+
+@transaction.atomic
+def tier_sync(*, author_id):
+    """Move the author across the threshold if their follower count did. Returns the fan-out mode."""
+    count = Profile.objects.filter(user_id=author_id).values_list("followers_count", flat=True).first() or 0
+    row = Celebrity.objects.select_for_update().filter(author_id=author_id).first()
+    if is_celebrity_count(count):
+        if row is None or row.state != Celebrity.State.CELEBRITY:
+            Celebrity.objects.update_or_create(author_id=author_id, defaults={"state": Celebrity.State.CELEBRITY})
+            transaction.on_commit(graph.forget_celebrities)
+            logger.info("feed: %s is a celebrity (%s followers)", author_id, count)
+        return Fanout.Mode.PULL
+    if row is not None and row.state == Celebrity.State.CELEBRITY:
+        row.state = Celebrity.State.DEMOTING
+        row.save(update_fields=["state"])
+        from feeds import tasks
+
+        transaction.on_commit(lambda: tasks.finish_demotion.delay(str(author_id)))
+        logger.info("feed: %s is no longer a celebrity (%s followers); pushing recent posts", author_id, count)
+    return Fanout.Mode.PUSH
+
+
+def finish_demotion(*, author_id):
+    """Push a former celebrity's recent posts to their followers, then stop pulling them."""
+    if not Celebrity.objects.filter(author_id=author_id, state=Celebrity.State.DEMOTING).exists():
+        return
+    entries = _recent_entries(author_id, BACKFILL_POSTS)
+    for batch in _follower_batches(author_id, active_since=_active_since()):
+        get_store().add_many([home_key(pk) for pk in batch], entries, settings.FEED_TIMELINE_CAP)
+    # Only now stop pulling: a concurrent re-promotion (state back to CELEBRITY) wins.
+    if Celebrity.objects.filter(author_id=author_id, state=Celebrity.State.DEMOTING).delete()[0]:
+        graph.forget_celebrities()
+
+
+def sync_all_tiers():
+    """Catch up with a changed FEED_FANOUT_THRESHOLD or a missed event (periodic)."""
+    threshold = settings.FEED_FANOUT_THRESHOLD
+    promote = Profile.objects.filter(followers_count__gte=threshold).exclude(
+        user__celebrity__state=Celebrity.State.CELEBRITY
+    )
+    demote = Celebrity.objects.filter(state=Celebrity.State.CELEBRITY, author__profile__followers_count__lt=threshold)
+    ids = {*promote.values_list("user_id", flat=True), *demote.values_list("author_id", flat=True)}
+    for author_id in ids:
+        tier_sync(author_id=author_id)
+    return len(ids)
+
+
+# --- Fan-out ----------------------------------------------------------------------------------------
+
+
+def _active_since():
+    return timezone.now() - timedelta(days=settings.FEED_ACTIVE_DAYS)
+
+
+def _follower_batches(author_id, *, active_since, only=None):
+    """Ids (str) of the author's followers active since then, in batches of FEED_FANOUT_BATCH."""
+    followers = Follow.objects.filter(followed_id=author_id, follower__last_active__gte=active_since)
+    if only is not None:
+        followers = followers.filter(follower_id__in=only)
+    ids = [str(pk) for pk in followers.order_by("follower_id").values_list("follower_id", flat=True).iterator()]
+    size = max(settings.FEED_FANOUT_BATCH, 1)
+    return [ids[i : i + size] for i in range(0, len(ids), size)]
+
+
+def fanout_post(*, post_id):
+    """Plan a published post's fan-out: returns [(queue, follower ids, mode)] for push_batch.
+
+    Idempotent: a post already planned returns no batches.
+    """
+    post = _published(Post.objects.filter(pk=post_id)).first()
+    if post is None:
+        return []
+    mode = tier_sync(author_id=post.author_id)
+    with transaction.atomic():
+        fanout, created = Fanout.objects.get_or_create(post=post, defaults={"mode": mode})
+        if not created and fanout.status != Fanout.Status.PENDING:
+            return []
+        entry = entry_of(post.pk, post.created_at)
+        store = get_store()
+        store.add_many([home_key(post.author_id)], [entry], settings.FEED_TIMELINE_CAP)
+        if mode == Fanout.Mode.PULL:
+            store.add_many([author_key(post.author_id)], [entry], settings.FEED_AUTHOR_TIMELINE_CAP)
+        # A post for the people it mentions goes only to them.
+        only = None
+        if post.visibility == Post.Visibility.MENTIONED:
+            only = list(post.tags.values_list("user_id", flat=True))
+        now = timezone.now()
+        if mode == Fanout.Mode.PUSH:
+            hot = _follower_batches(
+                post.author_id, active_since=now - timedelta(hours=settings.FEED_HOT_HOURS), only=only
+            )
+            hot_ids = {pk for batch in hot for pk in batch}
+            warm = [
+                [pk for pk in batch if pk not in hot_ids]
+                for batch in _follower_batches(post.author_id, active_since=_active_since(), only=only)
+            ]
+            plan = [("fanout_high", batch, mode) for batch in hot] + [
+                ("fanout_low", batch, mode) for batch in warm if batch
+            ]
+        else:  # pulled: no writes, only the live event for followers who are online
+            live = _follower_batches(post.author_id, active_since=now - timedelta(minutes=LIVE_MINUTES), only=only)
+            plan = [("fanout_low", batch, mode) for batch in live]
+        fanout.mode = mode
+        fanout.batches_total = len(plan)
+        fanout.attempts = F("attempts") + 1
+        if plan:
+            fanout.status = Fanout.Status.RUNNING
+        else:
+            fanout.status, fanout.finished_at = Fanout.Status.DONE, now
+        fanout.save()
+    send_event_on_commit([post.author_id], "feed.new_post", _event(post))
+    return plan
+
+
+def push_batch(*, post_id, follower_ids, mode):
+    """Put the post into these followers' timelines (push mode) and tell the online ones."""
+    post = _published(Post.objects.filter(pk=post_id)).first()
+    if post is None:
+        return 0
+    touched = 0
+    if mode == Fanout.Mode.PUSH:
+        touched = get_store().add_many(
+            [home_key(pk) for pk in follower_ids], [entry_of(post.pk, post.created_at)], settings.FEED_TIMELINE_CAP
+        )
+    live_since = timezone.now() - timedelta(minutes=LIVE_MINUTES)
+    live = Follow.objects.filter(
+        followed_id=post.author_id, follower_id__in=follower_ids, follower__last_active__gte=live_since
+    ).values_list("follower_id", flat=True)
+    send_event_on_commit(list(live), "feed.new_post", _event(post))
+    with transaction.atomic():
+        Fanout.objects.filter(post_id=post.pk, batches_done__lt=F("batches_total")).update(
+            batches_done=F("batches_done") + 1, timelines=F("timelines") + touched
+        )
+        Fanout.objects.filter(
+            post_id=post.pk, status=Fanout.Status.RUNNING, batches_done__gte=F("batches_total")
+        ).update(status=Fanout.Status.DONE, finished_at=timezone.now())
+    return touched
+
+
+def withdraw_post(*, post_id):
+    """Take a deleted or hidden post out of every timeline it went into."""
+    post = Post.objects.filter(pk=post_id).only("id", "author_id").first()
+    if post is None:
+        return
+    ids = [str(post.pk)]
+    store = get_store()
+    store.remove_many([home_key(post.author_id), author_key(post.author_id)], ids)
+    for batch in _follower_batches(post.author_id, active_since=_active_since()):
+        store.remove_many([home_key(pk) for pk in batch], ids)
+    # A restore fans it out again.
+    Fanout.objects.filter(post_id=post.pk).delete()
+
+
+# --- Relationships ----------------------------------------------------------------------------------
+
+
+def follow_merge(*, follower_id, followed_id):
+    """A new follow: the followed author's recent posts join the follower's timeline."""
+    mode = tier_sync(author_id=followed_id)
+    if mode == Fanout.Mode.PUSH:
+        get_store().add_many(
+            [home_key(follower_id)], _recent_entries(followed_id, BACKFILL_POSTS), settings.FEED_TIMELINE_CAP
+        )
+
+
+def unfollow_purge(*, follower_id, followed_id):
+    """An unfollow (or a block): the author's posts leave the former follower's timeline."""
+    tier_sync(author_id=followed_id)
+    ids = [
+        str(pk)
+        for pk in Post.objects.filter(author_id=followed_id)
+        .order_by("-created_at")
+        .values_list("id", flat=True)[: settings.FEED_TIMELINE_CAP]
+    ]
+    get_store().remove_many([home_key(follower_id)], ids)
+
+
+# --- Rebuild ----------------------------------------------------------------------------------------
+
+
+def home_sources(user_id, user_graph):
+    """Authors whose posts are pushed to this user: non-celebrity followees (unmuted) and the user."""
+    return (user_graph.followees - graph.celebrities()) | {str(user_id)}
+
+
+def rebuild_home(*, user):
+    """Build the user's home timeline from the database, as fan-out would have made it."""
+    user_graph = graph.graph_for(user.pk)
+    rows = (
+        Post.objects.visible_to(user)
+        .filter(status=Post.Status.PUBLISHED, author_id__in=home_sources(user.pk, user_graph))
+        .order_by("-created_at", "-id")
+        .values_list("id", "created_at")[: settings.FEED_TIMELINE_CAP]
+    )
+    entries = [entry_of(pk, created) for pk, created in rows]
+    get_store().replace(home_key(user.pk), entries, settings.FEED_TIMELINE_CAP, ttl=home_ttl())
+    return entries
+
+
+def rebuild_author(*, author_id):
+    entries = _recent_entries(author_id, settings.FEED_AUTHOR_TIMELINE_CAP)
+    get_store().replace(author_key(author_id), entries, settings.FEED_AUTHOR_TIMELINE_CAP)
+    return entries

@@ -1,0 +1,263 @@
+"""Timeline store: per-user home timelines and per-celebrity author timelines, ids only.
+
+A timeline is a set of post ids scored by the post's `created_at` in microseconds, newest
+first; equal scores order by id (UUIDv7 strings sort by time). Each is trimmed to a cap on
+insert. With FEED_REDIS_URL each is a Redis sorted set; without, `MemoryStore` behaves the
+same inside one process (the embedded default).
+
+A home timeline exists only once built from the database (`replace`). Inserts go only into
+timelines that exist, so a partial timeline never passes for a whole one: a missing one is
+rebuilt on the next read. Home timelines expire after FEED_ACTIVE_DAYS unread.
+"""
+
+import heapq
+import threading
+import time
+from dataclasses import dataclass
+from functools import cache
+
+from django.conf import settings
+
+# Keeps an emptied timeline in existence: "built, holds nothing".
+SENTINEL = "-"
+SENTINEL_SCORE = 0
+
+
+@dataclass(frozen=True, order=True)
+class Entry:
+    score: int
+    post_id: str
+
+
+def score_of(created_at):
+    return int(created_at.timestamp() * 1_000_000)
+
+
+def home_key(user_id):
+    return f"feed:home:{user_id}"
+
+
+def author_key(author_id):
+    return f"feed:author:{author_id}"
+
+
+def _newer(entry, bound):
+    return (entry.score, entry.post_id) > bound
+
+
+def _older(entry, bound):
+    return (entry.score, entry.post_id) < bound
+
+
+class Unavailable(Exception):
+    """The store can't be reached; callers fall back to the database."""
+
+
+class MemoryStore:
+    """In-process timelines for the embedded default (one Daphne, tasks in process)."""
+
+    def __init__(self):
+        self._sets = {}
+        self._lock = threading.Lock()
+
+    def flush(self):
+        with self._lock:
+            self._sets.clear()
+
+    def exists(self, key):
+        with self._lock:
+            return key in self._sets
+
+    def replace(self, key, entries, cap, ttl=None):
+        with self._lock:
+            members = {SENTINEL: SENTINEL_SCORE}
+            members.update({e.post_id: e.score for e in heapq.nlargest(cap, entries)})
+            self._sets[key] = members
+
+    def add_many(self, keys, entries, cap):
+        """Add `entries` to each of `keys` that exists; returns how many timelines took them."""
+        touched = 0
+        with self._lock:
+            for key in keys:
+                members = self._sets.get(key)
+                if members is None:
+                    continue
+                touched += 1
+                members.update({e.post_id: e.score for e in entries})
+                if len(members) > cap:
+                    keep = heapq.nlargest(cap, members.items(), key=lambda item: (item[1], item[0]))
+                    self._sets[key] = dict(keep)
+        return touched
+
+    def remove_many(self, keys, post_ids):
+        with self._lock:
+            for key in keys:
+                members = self._sets.get(key)
+                if members is not None:
+                    for post_id in post_ids:
+                        members.pop(post_id, None)
+
+    def range_many(self, keys, *, before=None, after=None, count):
+        """For each key, up to `count` entries newest first, strictly older than `before` or
+        newer than `after` ((score, id) bounds); None for a key that doesn't exist."""
+        with self._lock:
+            snapshots = [dict(self._sets[k]) if k in self._sets else None for k in keys]
+        results = []
+        for members in snapshots:
+            if members is None:
+                results.append(None)
+                continue
+            entries = [Entry(score, pid) for pid, score in members.items() if pid != SENTINEL]
+            if before is not None:
+                entries = [e for e in entries if _older(e, before)]
+            if after is not None:
+                entries = [e for e in entries if _newer(e, after)]
+            results.append(heapq.nlargest(count, entries))
+        return results
+
+    def size(self, key):
+        with self._lock:
+            members = self._sets.get(key) or {}
+            return len(members) - (SENTINEL in members)
+
+    def memory_usage(self, key):
+        return None
+
+    def touch(self, key, ttl):
+        pass
+
+
+# Add to a timeline only if it exists, then trim it to the cap (lowest scores go first).
+_ADD_IF_EXISTS = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('ZADD', KEYS[1], unpack(ARGV, 2))
+redis.call('ZREMRANGEBYRANK', KEYS[1], 0, -tonumber(ARGV[1]) - 1)
+return 1
+"""
+
+
+class RedisStore:
+    """Timelines as Redis sorted sets. Every call is one round trip (pipelined)."""
+
+    # Ties at one score can hide entries past `count`; read this many extra to cover them.
+    TIE_SLACK = 16
+
+    def __init__(self, url):
+        import redis
+
+        self._errors = (redis.exceptions.RedisError, OSError)
+        self.client = redis.Redis.from_url(
+            url, socket_timeout=0.5, socket_connect_timeout=0.5, retry_on_timeout=False, health_check_interval=30
+        )
+        self._add = self.client.register_script(_ADD_IF_EXISTS)
+
+    def _run(self, call):
+        try:
+            return call()
+        except self._errors as exc:
+            raise Unavailable(str(exc)) from exc
+
+    def flush(self):
+        def flush():
+            for key in self.client.scan_iter(match="feed:*", count=1000):
+                self.client.delete(key)
+
+        self._run(flush)
+
+    def exists(self, key):
+        return self._run(lambda: bool(self.client.exists(key)))
+
+    def replace(self, key, entries, cap, ttl=None):
+        mapping = {SENTINEL: SENTINEL_SCORE}
+        mapping.update({e.post_id: e.score for e in heapq.nlargest(cap, entries)})
+
+        def replace():
+            pipe = self.client.pipeline(transaction=True)
+            pipe.delete(key)
+            pipe.zadd(key, mapping)
+            if ttl:
+                pipe.expire(key, ttl)
+            pipe.execute()
+
+        self._run(replace)
+
+    def add_many(self, keys, entries, cap):
+        if not keys or not entries:
+            return 0
+        args = [cap]
+        for e in entries:
+            args += [e.score, e.post_id]
+
+        def add():
+            pipe = self.client.pipeline(transaction=False)
+            for key in keys:
+                self._add(keys=[key], args=args, client=pipe)
+            return sum(pipe.execute())
+
+        return self._run(add)
+
+    def remove_many(self, keys, post_ids):
+        if not keys or not post_ids:
+            return
+
+        def remove():
+            pipe = self.client.pipeline(transaction=False)
+            for key in keys:
+                pipe.zrem(key, *post_ids)
+            pipe.execute()
+
+        self._run(remove)
+
+    def range_many(self, keys, *, before=None, after=None, count):
+        if not keys:
+            return []
+        high = "+inf" if before is None else before[0]
+        low = "-inf" if after is None else after[0]
+        fetch = count + self.TIE_SLACK
+
+        def read():
+            pipe = self.client.pipeline(transaction=False)
+            for key in keys:
+                pipe.exists(key)
+                pipe.zrevrangebyscore(key, high, low, start=0, num=fetch, withscores=True)
+            return pipe.execute()
+
+        replies = self._run(read)
+        results = []
+        for exists, rows in zip(replies[::2], replies[1::2], strict=True):
+            if not exists:
+                results.append(None)
+                continue
+            entries = [Entry(int(score), member.decode()) for member, score in rows if member != SENTINEL.encode()]
+            if before is not None:
+                entries = [e for e in entries if _older(e, before)]
+            if after is not None:
+                entries = [e for e in entries if _newer(e, after)]
+            results.append(entries[:count])
+        return results
+
+    def size(self, key):
+        return self._run(lambda: max(self.client.zcard(key) - bool(self.client.zscore(key, SENTINEL)), 0))
+
+    def memory_usage(self, key):
+        return self._run(lambda: self.client.memory_usage(key))
+
+    def touch(self, key, ttl):
+        self._run(lambda: self.client.expire(key, ttl))
+
+
+@cache
+def _store_for(url):
+    return RedisStore(url) if url else MemoryStore()
+
+
+def get_store():
+    return _store_for(settings.FEED_REDIS_URL)
+
+
+def home_ttl():
+    return settings.FEED_ACTIVE_DAYS * 86400
+
+
+def now_score():
+    return int(time.time() * 1_000_000)

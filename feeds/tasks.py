@@ -1,0 +1,60 @@
+"""Thin Celery tasks for the feed: load by id, call a service. All idempotent and retry-safe.
+
+Queues: push_batch runs on fanout_high for followers active in the last FEED_HOT_HOURS and on
+fanout_low for the rest, so one author's big fan-out waits behind nobody's small one; the
+other tasks run on fanout_low.
+"""
+
+from celery import shared_task
+
+RETRY = {"autoretry_for": (Exception,), "retry_backoff": True, "retry_backoff_max": 60, "max_retries": 5}
+
+
+@shared_task(**RETRY)
+def fanout_post(post_id):
+    from feeds import services
+
+    for queue, follower_ids, mode in services.fanout_post(post_id=post_id):
+        push_batch.apply_async((post_id, follower_ids, mode), queue=queue)
+
+
+@shared_task(**RETRY)
+def push_batch(post_id, follower_ids, mode):
+    from feeds import services
+
+    services.push_batch(post_id=post_id, follower_ids=follower_ids, mode=mode)
+
+
+@shared_task(**RETRY)
+def withdraw_post(post_id):
+    from feeds import services
+
+    services.withdraw_post(post_id=post_id)
+
+
+@shared_task(**RETRY)
+def follow_merge(follower_id, followed_id):
+    from feeds import services
+
+    services.follow_merge(follower_id=follower_id, followed_id=followed_id)
+
+
+@shared_task(**RETRY)
+def unfollow_purge(follower_id, followed_id):
+    from feeds import services
+
+    services.unfollow_purge(follower_id=follower_id, followed_id=followed_id)
+
+
+@shared_task(**RETRY)
+def finish_demotion(author_id):
+    from feeds import services
+
+    services.finish_demotion(author_id=author_id)
+
+
+@shared_task
+def sync_tiers():
+    from feeds import services
+
+    return services.sync_all_tiers()

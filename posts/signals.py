@@ -1,0 +1,13 @@
+"""Signals other apps listen to, sent explicitly by posts services (never from save()).
+
+posts sits below feeds, notifications and search, so it can't call them; they connect
+receivers in their AppConfig.ready. Receivers run inside the sender's transaction and must
+defer real work to `transaction.on_commit`.
+"""
+
+from django.dispatch import Signal
+
+# A post became visible to its audience: published at once, after its media, or restored. post=Post
+post_published = Signal()
+# A published post stopped being visible: deleted by its author, hidden or removed. post=Post
+post_withdrawn = Signal()
