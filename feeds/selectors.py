@@ -190,14 +190,22 @@ def home_feed(*, viewer, limit=20, cursor=None, since=None, order="latest", pull
     user_graph = graph.graph_for(viewer.pk)
     if order == "top":
         return _top_feed(viewer, user_graph, limit=limit, cursor=cursor, pull_only=pull_only)
-    before = parse_cursor(cursor, viewer=viewer) if cursor else None
-    after = parse_cursor(since, viewer=viewer, name="since") if since else None
-    picked, source = _collect(viewer, user_graph, before=before, after=after, limit=limit + 1, pull_only=pull_only)
-    more = len(picked) > limit
-    picked = picked[:limit]
+    if since:
+        # The oldest `limit` posts newer than `since`, newest first; `previous` then continues
+        # from the newest of them, so polling never skips a post.
+        after = parse_cursor(since, viewer=viewer, name="since")
+        cap = settings.FEED_TIMELINE_CAP
+        picked, source = _collect(viewer, user_graph, before=None, after=after, limit=cap, pull_only=pull_only)
+        picked = picked[-limit:]
+        next_cursor = None
+    else:
+        before = parse_cursor(cursor, viewer=viewer) if cursor else None
+        picked, source = _collect(viewer, user_graph, before=before, after=None, limit=limit + 1, pull_only=pull_only)
+        next_cursor = cursor_of(picked[limit - 1][0]) if len(picked) > limit else None
+        picked = picked[:limit]
     return FeedPage(
         rows=[row for _, row in picked],
-        next_cursor=cursor_of(picked[-1][0]) if more and after is None else None,
+        next_cursor=next_cursor,
         newest_cursor=cursor_of(picked[0][0]) if picked else (since or None),
         source=source,
     )

@@ -1,7 +1,14 @@
 import pytest
 from django.test import Client
 
+from tests.factories import UserFactory
+
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def user(db):
+    return UserFactory(last_active=None)  # never seen yet
 
 
 def test_token_calls_mark_the_user_active_once_per_window(user_api, user):

@@ -1,0 +1,56 @@
+import pytest
+
+from accounts import services as accounts_services
+from posts import services as posts_services
+from tests.factories import UserFactory
+
+
+@pytest.fixture
+def settle(django_capture_on_commit_callbacks):
+    """settle(fn, *args, **kwargs): run a service and the tasks it queues on commit, as a worker would."""
+
+    def run(fn, *args, **kwargs):
+        with django_capture_on_commit_callbacks(execute=True):
+            return fn(*args, **kwargs)
+
+    return run
+
+
+@pytest.fixture
+def follow(settle):
+    def make(follower, followed):
+        return settle(accounts_services.follow_create, follower=follower, followed_user_id=followed.pk)
+
+    return make
+
+
+@pytest.fixture
+def post(settle):
+    def make(author, content="hello", **fields):
+        return settle(posts_services.post_create, author=author, content_type="text", content=content, **fields)
+
+    return make
+
+
+@pytest.fixture
+def threshold(settings):
+    """Celebrities from 3 followers up, as in the issue's walk-through."""
+    settings.FEED_FANOUT_THRESHOLD = 3
+    return 3
+
+
+@pytest.fixture
+def celebrity(follow, threshold):
+    """An author with exactly `threshold` followers; followers are made by the test via `fans`."""
+    return UserFactory(username="star")
+
+
+@pytest.fixture
+def fans(follow):
+    def make(author, n):
+        users = UserFactory.create_batch(n)
+        for user in users:
+            follow(user, author)
+        return users
+
+    return make
