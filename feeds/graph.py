@@ -1,8 +1,8 @@
 """The social graph the feed reads, cached: whom a user follows and mutes, and who is a celebrity.
 
-TTLs: a user's followees and mutes live GRAPH_TTL (10 min) and are deleted on every follow,
+TTLs: a user's followees and mutes live GRAPH_TTL (10 min) and are replaced on every follow,
 unfollow, block and mute that involves them (feeds.receivers), so the TTL only bounds memory.
-The celebrity set is global and small; it lives CELEBRITIES_TTL (60 s) and is deleted when a
+The celebrity set is global and small; it lives CELEBRITIES_TTL (60 s) and is replaced when a
 tier changes (feeds.services.tier_sync). If the cache is down, both are read from the database.
 """
 
@@ -30,32 +30,47 @@ class Graph:
         return self.followees & celebrities()
 
 
-def graph_for(user_id):
-    cached = safe_cache.get(_graph_key(user_id))
-    if cached is not None:
-        return cached
-    graph = Graph(
+def _load_graph(user_id):
+    return Graph(
         followees=frozenset(
             str(pk) for pk in Follow.objects.filter(follower_id=user_id).values_list("followed_id", flat=True)
         ),
         muted=frozenset(str(pk) for pk in Mute.objects.filter(muter_id=user_id).values_list("muted_id", flat=True)),
     )
-    safe_cache.set(_graph_key(user_id), graph, GRAPH_TTL)
+
+
+# Readers fill a missing entry with add(), writers replace it with set() after their commit:
+# a reader that loaded the graph just before a change can't overwrite the fresh one.
+
+
+def graph_for(user_id):
+    cached = safe_cache.get(_graph_key(user_id))
+    if cached is not None:
+        return cached
+    graph = _load_graph(user_id)
+    safe_cache.add(_graph_key(user_id), graph, GRAPH_TTL)
     return graph
 
 
-def forget_graph(*user_ids):
-    safe_cache.delete_many([_graph_key(pk) for pk in user_ids])
+def refresh_graph(*user_ids):
+    """After a follow, unfollow, block or mute has committed."""
+    for user_id in user_ids:
+        safe_cache.set(_graph_key(user_id), _load_graph(user_id), GRAPH_TTL)
+
+
+def _load_celebrities():
+    return frozenset(str(pk) for pk in Celebrity.objects.values_list("author_id", flat=True))
 
 
 def celebrities():
     cached = safe_cache.get(CELEBRITIES_KEY)
     if cached is not None:
         return cached
-    ids = frozenset(str(pk) for pk in Celebrity.objects.values_list("author_id", flat=True))
-    safe_cache.set(CELEBRITIES_KEY, ids, CELEBRITIES_TTL)
+    ids = _load_celebrities()
+    safe_cache.add(CELEBRITIES_KEY, ids, CELEBRITIES_TTL)
     return ids
 
 
-def forget_celebrities():
-    safe_cache.delete_many([CELEBRITIES_KEY])
+def refresh_celebrities():
+    """After a tier change has committed."""
+    safe_cache.set(CELEBRITIES_KEY, _load_celebrities(), CELEBRITIES_TTL)

@@ -28,7 +28,7 @@ def withdraw(sender, post, **kwargs):
 def follow_graph_changed(sender, kind, user_id, other_id, **kwargs):
     user_id, other_id = str(user_id), str(other_id)
     # Blocks change what both sides see; follows and mutes only the actor's view.
-    transaction.on_commit(lambda: graph.forget_graph(user_id, other_id))
+    transaction.on_commit(lambda: graph.refresh_graph(user_id, other_id))
     if kind == "follow":
         transaction.on_commit(lambda: tasks.follow_merge.delay(user_id, other_id))
     elif kind == "unfollow":

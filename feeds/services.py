@@ -72,7 +72,7 @@ def tier_sync(*, author_id):
     if is_celebrity_count(count):
         if row is None or row.state != Celebrity.State.CELEBRITY:
             Celebrity.objects.update_or_create(author_id=author_id, defaults={"state": Celebrity.State.CELEBRITY})
-            transaction.on_commit(graph.forget_celebrities)
+            transaction.on_commit(graph.refresh_celebrities)
             logger.info("feed: %s is a celebrity (%s followers)", author_id, count)
         return Fanout.Mode.PULL
     if row is not None and row.state == Celebrity.State.CELEBRITY:
@@ -94,7 +94,7 @@ def finish_demotion(*, author_id):
         get_store().add_many([home_key(pk) for pk in batch], entries, settings.FEED_TIMELINE_CAP)
     # Only now stop pulling: a concurrent re-promotion (state back to CELEBRITY) wins.
     if Celebrity.objects.filter(author_id=author_id, state=Celebrity.State.DEMOTING).delete()[0]:
-        graph.forget_celebrities()
+        graph.refresh_celebrities()
 
 
 def sync_all_tiers():

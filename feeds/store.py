@@ -5,9 +5,11 @@ first; equal scores order by id (UUIDv7 strings sort by time). Each is trimmed t
 insert. With FEED_REDIS_URL each is a Redis sorted set; without, `MemoryStore` behaves the
 same inside one process (the embedded default).
 
-A home timeline exists only once built from the database (`replace`). Inserts go only into
-timelines that exist, so a partial timeline never passes for a whole one: a missing one is
-rebuilt on the next read. Home timelines expire after FEED_ACTIVE_DAYS unread.
+A home timeline exists only once built from the database (`replace`, which also stores a
+sentinel so that "built, holds nothing" exists). Inserts go only into timelines that exist, so
+a partial timeline never passes for a whole one: a missing one is rebuilt on the next read, and
+so is one emptied by removals after trimming dropped its sentinel. Home timelines expire after
+FEED_ACTIVE_DAYS unread.
 """
 
 import heapq
@@ -96,6 +98,8 @@ class MemoryStore:
                 if members is not None:
                     for post_id in post_ids:
                         members.pop(post_id, None)
+                    if not members:  # as in Redis, an empty set is gone: rebuilt on the next read
+                        del self._sets[key]
 
     def range_many(self, keys, *, before=None, after=None, count):
         """For each key, up to `count` entries newest first, strictly older than `before` or
