@@ -21,14 +21,6 @@ from posts import selectors as post_selectors
 from socialsite.errors import ForbiddenError, NotFoundError, ServiceError
 
 PAGE_SIZE = 20
-PEOPLE_TO_FOLLOW = 10
-
-
-def home(request):
-    people = (
-        selectors.people_to_follow(viewer=request.user, limit=PEOPLE_TO_FOLLOW) if request.user.is_authenticated else []
-    )
-    return render(request, "home.html", {"people": people})
 
 
 # --- Profiles and connections -------------------------------------------------------------------

@@ -56,18 +56,33 @@ class Unavailable(Exception):
 
 
 class MemoryStore:
-    """In-process timelines for the embedded default (one Daphne, tasks in process)."""
+    """In-process timelines for the embedded default (one Daphne, tasks in process).
+
+    Other processes (`manage.py load_demo_posts`, a shell) can't write here, so a timeline
+    counts as missing MAX_AGE seconds after it was built, and the next read rebuilds it.
+    """
+
+    MAX_AGE = 300
 
     def __init__(self):
         self._sets = {}
+        self._built = {}
         self._lock = threading.Lock()
+
+    def _expire(self, key):
+        built = self._built.get(key)
+        if built is not None and time.monotonic() - built > self.MAX_AGE:
+            self._sets.pop(key, None)
+            self._built.pop(key, None)
 
     def flush(self):
         with self._lock:
             self._sets.clear()
+            self._built.clear()
 
     def exists(self, key):
         with self._lock:
+            self._expire(key)
             return key in self._sets
 
     def replace(self, key, entries, cap, ttl=None):
@@ -75,12 +90,14 @@ class MemoryStore:
             members = {SENTINEL: SENTINEL_SCORE}
             members.update({e.post_id: e.score for e in heapq.nlargest(cap, entries)})
             self._sets[key] = members
+            self._built[key] = time.monotonic()
 
     def add_many(self, keys, entries, cap):
         """Add `entries` to each of `keys` that exists; returns how many timelines took them."""
         touched = 0
         with self._lock:
             for key in keys:
+                self._expire(key)
                 members = self._sets.get(key)
                 if members is None:
                     continue
@@ -100,11 +117,14 @@ class MemoryStore:
                         members.pop(post_id, None)
                     if not members:  # as in Redis, an empty set is gone: rebuilt on the next read
                         del self._sets[key]
+                        self._built.pop(key, None)
 
     def range_many(self, keys, *, before=None, after=None, count):
         """For each key, up to `count` entries newest first, strictly older than `before` or
         newer than `after` ((score, id) bounds); None for a key that doesn't exist."""
         with self._lock:
+            for key in keys:
+                self._expire(key)
             snapshots = [dict(self._sets[k]) if k in self._sets else None for k in keys]
         results = []
         for members in snapshots:

@@ -7,7 +7,9 @@ other tasks run on fanout_low.
 
 from celery import shared_task
 
-RETRY = {"autoretry_for": (Exception,), "retry_backoff": True, "retry_backoff_max": 60, "max_retries": 5}
+# Retried with backoff for about 45 minutes, so a Redis or database outage delays fan-out
+# instead of losing it; a timeline lost with Redis's memory is rebuilt on its next read.
+RETRY = {"autoretry_for": (Exception,), "retry_backoff": True, "retry_backoff_max": 300, "max_retries": 12}
 
 
 @shared_task(**RETRY)

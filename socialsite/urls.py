@@ -27,6 +27,7 @@ urlpatterns = [
     re_path(r"^api/", views.page_not_found),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
+    path("", include("feeds.urls")),
     path("", include("posts.urls")),
     path("", include("accounts.urls")),
 ]

@@ -154,3 +154,16 @@ def test_store_contract(store):
     store.replace(key, [Entry(5, "x")], cap=3)
     store.remove_many([key], ["x"])
     assert store.exists(key) and store.range_many([key], count=5) == [[]]  # built, emptied, still built
+
+
+def test_memory_timelines_are_rebuilt_after_max_age(monkeypatch):
+    import feeds.store
+
+    store, clock = MemoryStore(), [1000.0]
+    monkeypatch.setattr(feeds.store.time, "monotonic", lambda: clock[0])
+    store.replace("feed:home:x", [Entry(1, "a")], cap=5)
+    clock[0] += MemoryStore.MAX_AGE - 1
+    assert store.range_many(["feed:home:x"], count=5) == [[Entry(1, "a")]]
+    clock[0] += 2  # another process may have posted meanwhile: read it afresh from the database
+    assert store.range_many(["feed:home:x"], count=5) == [None]
+    assert store.add_many(["feed:home:x"], [Entry(2, "b")], cap=5) == 0

@@ -1,0 +1,82 @@
+"""Web pages for the home feed: the signed-in home page, older pages and the newer posts.
+
+The same selector as GET /api/v1/feed (`feeds.selectors.home_feed`) picks the posts; the rows
+it returns are values, so the cards are rendered from real Post objects loaded with their
+payload in one batch, in the feed's order. Signed-out visitors get the landing page.
+"""
+
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import render
+from django.views.decorators.http import require_safe
+
+from accounts import selectors as account_selectors
+from feeds import selectors
+from posts.models import Post
+from posts.selectors import with_payload
+from socialsite.errors import ServiceError
+
+PAGE_SIZE = 20
+NEW_POSTS_MAX = 50  # the "N new posts" button loads at most this many at once
+PEOPLE_TO_FOLLOW = 10
+
+
+def _posts(page, viewer):
+    """The page's posts as Post objects with their payload, in the feed's order."""
+    ids = [row["id"] for row in page.rows]
+    if not ids:
+        return []
+    found = {post.pk: post for post in with_payload(Post.objects.filter(pk__in=ids), viewer)}
+    return [found[pk] for pk in ids if pk in found]
+
+
+def _is_htmx(request):
+    return request.headers.get("HX-Request") == "true"
+
+
+def _bad_request(request, exc, fragment):
+    if fragment:
+        return render(request, "feeds/_error.html", {"message": exc.message}, status=400)
+    return render(request, "errors/400.html", {"message": exc.message}, status=400)
+
+
+@require_safe
+def home(request):
+    if not request.user.is_authenticated:
+        return render(request, "home.html")  # the landing page
+    cursor = request.GET.get("cursor") or None
+    fragment = bool(cursor) and _is_htmx(request)
+    try:
+        page = selectors.home_feed(viewer=request.user, limit=PAGE_SIZE, cursor=cursor)
+    except ServiceError as exc:
+        return _bad_request(request, exc, fragment)
+    context = {"posts": _posts(page, request.user), "next_cursor": page.next_cursor}
+    if fragment:  # "Older posts": the cards and the next button, appended in place
+        return render(request, "feeds/_page.html", context)
+    context.update(
+        paged=bool(cursor),
+        newest_cursor=page.newest_cursor or "",
+        people=account_selectors.people_to_follow(viewer=request.user, limit=PEOPLE_TO_FOLLOW),
+    )
+    return render(request, "feeds/home.html", context)
+
+
+@require_safe
+@login_required
+def new_posts(request):
+    """The cards of the posts newer than `since` (a feed cursor or a post id), newest first.
+
+    With more than NEW_POSTS_MAX of them, the fragment holds no cards and asks feed.js to reload
+    the page instead (the first page and "Older posts" then show them all, none skipped).
+    """
+    since = request.GET.get("since") or None
+    try:
+        page = selectors.home_feed(viewer=request.user, limit=NEW_POSTS_MAX + 1, since=since)
+    except ServiceError as exc:
+        return _bad_request(request, exc, fragment=True)
+    if len(page.rows) > NEW_POSTS_MAX:
+        return render(request, "feeds/_new_posts.html", {"posts": [], "newest_cursor": since or "", "reload": True})
+    return render(
+        request,
+        "feeds/_new_posts.html",
+        {"posts": _posts(page, request.user), "newest_cursor": page.newest_cursor or ""},
+    )
