@@ -7,7 +7,7 @@ blocked, muted and unfollowed authors' posts drop out at read time, whatever the
 still hold. Past the end of a full timeline, and whenever the store is down, the feed is
 pulled from PostgreSQL instead, so it is never wrong, only slower.
 
-Cursors are opaque strings "<score>.<post id>", score being created_at in microseconds.
+Cursors are opaque strings "<score>.<post id>", score being published_at in microseconds.
 """
 
 import heapq
@@ -15,14 +15,14 @@ import logging
 import math
 import secrets
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from django.conf import settings
 from django.db.models import Count, Q
 from django.utils import timezone
 
 from feeds import graph, services
-from feeds.store import Entry, Unavailable, author_key, get_store, home_key, home_ttl, score_of
+from feeds.store import Entry, Unavailable, author_key, get_store, home_key, home_ttl, moment_of, score_of
 from posts.models import Comment, Like, Post
 from posts.selectors import _liked_by, parse_id
 from socialsite import safe_cache
@@ -32,7 +32,6 @@ logger = logging.getLogger(__name__)
 
 ORDERS = ("latest", "top")
 MAX_ROUNDS = 4  # store reads per page before falling back to the database
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 # ?order=top: see docs/api.md for the formula.
 TOP_CANDIDATES = 200
@@ -63,15 +62,16 @@ def parse_cursor(value, *, viewer, name="cursor"):
     try:
         if post_id and score.isdigit():
             return (int(score), str(parse_id(post_id)))
-        post = Post.objects.visible_to(viewer).only("id", "created_at").get(pk=parse_id(value))
-        return (score_of(post.created_at), str(post.pk))
+        post = (
+            Post.objects.visible_to(viewer)
+            .filter(status=Post.Status.PUBLISHED)
+            .only("id", "published_at")
+            .get(pk=parse_id(value))
+        )
+        return (score_of(post.published_at), str(post.pk))
     except (NotFoundError, Post.DoesNotExist):
         pass
     raise ServiceError("Not a valid cursor or post id.", code="invalid_cursor", fields={name: ["Invalid cursor."]})
-
-
-def _created_at(score):
-    return EPOCH + timedelta(microseconds=score)
 
 
 # --- Candidates ----------------------------------------------------------------------------------
@@ -93,7 +93,7 @@ def _visible_rows(viewer, ids):
         .values(
             "id",
             "author_id",
-            "created_at",
+            "published_at",
             "updated_at",
             "shared_post_id",
             "likes_count",
@@ -137,12 +137,12 @@ def _database_candidates(viewer, user_graph, *, before, after, count):
     authors = (user_graph.followees - user_graph.muted) | {str(viewer.pk)}
     queryset = Post.objects.visible_to(viewer).filter(status=Post.Status.PUBLISHED, author_id__in=authors)
     if before is not None:
-        at = _created_at(before[0])
-        queryset = queryset.filter(Q(created_at__lt=at) | Q(created_at=at, id__lt=before[1]))
+        at = moment_of(before[0])
+        queryset = queryset.filter(Q(published_at__lt=at) | Q(published_at=at, id__lt=before[1]))
     if after is not None:
-        at = _created_at(after[0])
-        queryset = queryset.filter(Q(created_at__gt=at) | Q(created_at=at, id__gt=after[1]))
-    rows = queryset.order_by("-created_at", "-id").values_list("id", "created_at")[:count]
+        at = moment_of(after[0])
+        queryset = queryset.filter(Q(published_at__gt=at) | Q(published_at=at, id__gt=after[1]))
+    rows = queryset.order_by("-published_at", "-id").values_list("id", "published_at")[:count]
     return [services.entry_of(pk, created) for pk, created in rows]
 
 
@@ -217,7 +217,7 @@ def home_feed(*, viewer, limit=20, cursor=None, since=None, order="latest", pull
 def top_score(row, affinity, now):
     """Recency decay × engagement × affinity; see docs/api.md."""
     engagement = row["likes_count"] + 2 * row["comments_count"] + 3 * row["shares_count"]
-    age_hours = max((now - row["created_at"]).total_seconds() / 3600, 0)
+    age_hours = max((now - row["published_at"]).total_seconds() / 3600, 0)
     decay = 0.5 ** (age_hours / TOP_HALF_LIFE_HOURS)
     return (1 + math.log1p(engagement)) * (1 + math.log1p(affinity)) * decay
 
@@ -258,7 +258,7 @@ def _top_feed(viewer, user_graph, *, limit, cursor, pull_only):
     if ranking is None:
         now = timezone.now()
         picked, _ = _collect(viewer, user_graph, before=None, after=None, limit=TOP_CANDIDATES, pull_only=pull_only)
-        picked = [(e, row) for e, row in picked if now - row["created_at"] <= TOP_WINDOW]
+        picked = [(e, row) for e, row in picked if now - row["published_at"] <= TOP_WINDOW]
         weights = affinities(viewer, {str(row["author_id"]) for _, row in picked}, now)
         ranked = sorted(
             picked,
@@ -281,7 +281,7 @@ def _top_feed(viewer, user_graph, *, limit, cursor, pull_only):
 
 
 def entry_for_row(row):
-    return Entry(score_of(row["created_at"]), str(row["id"]))
+    return Entry(score_of(row["published_at"]), str(row["id"]))
 
 
 def page_payloads(page, *, viewer, request):

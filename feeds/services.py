@@ -34,21 +34,25 @@ LIVE_MINUTES = 30
 BACKFILL_POSTS = 100
 
 
-def entry_of(post_id, created_at):
-    return Entry(score_of(created_at), str(post_id))
+def entry_of(post_id, published_at):
+    return Entry(score_of(published_at), str(post_id))
 
 
 def _published(queryset):
     return queryset.filter(
-        status=Post.Status.PUBLISHED, deleted_at__isnull=True, hidden_at__isnull=True, author__is_active=True
+        status=Post.Status.PUBLISHED,
+        published_at__isnull=False,
+        deleted_at__isnull=True,
+        hidden_at__isnull=True,
+        author__is_active=True,
     )
 
 
 def _recent_entries(author_id, count):
     rows = (
         _published(Post.objects.filter(author_id=author_id))
-        .order_by("-created_at", "-id")
-        .values_list("id", "created_at")[:count]
+        .order_by("-published_at", "-id")
+        .values_list("id", "published_at")[:count]
     )
     return [entry_of(pk, created) for pk, created in rows]
 
@@ -140,7 +144,7 @@ def fanout_post(*, post_id):
         fanout, created = Fanout.objects.get_or_create(post=post, defaults={"mode": mode})
         if not created and fanout.status != Fanout.Status.PENDING:
             return []
-        entry = entry_of(post.pk, post.created_at)
+        entry = entry_of(post.pk, post.published_at)
         store = get_store()
         store.add_many([home_key(post.author_id)], [entry], settings.FEED_TIMELINE_CAP)
         if mode == Fanout.Mode.PULL:
@@ -185,7 +189,7 @@ def push_batch(*, post_id, follower_ids, mode):
     touched = 0
     if mode == Fanout.Mode.PUSH:
         touched = get_store().add_many(
-            [home_key(pk) for pk in follower_ids], [entry_of(post.pk, post.created_at)], settings.FEED_TIMELINE_CAP
+            [home_key(pk) for pk in follower_ids], [entry_of(post.pk, post.published_at)], settings.FEED_TIMELINE_CAP
         )
     live_since = timezone.now() - timedelta(minutes=LIVE_MINUTES)
     live = Follow.objects.filter(
@@ -254,8 +258,8 @@ def rebuild_home(*, user):
     rows = (
         Post.objects.visible_to(user)
         .filter(status=Post.Status.PUBLISHED, author_id__in=home_sources(user.pk, user_graph))
-        .order_by("-created_at", "-id")
-        .values_list("id", "created_at")[: settings.FEED_TIMELINE_CAP]
+        .order_by("-published_at", "-id")
+        .values_list("id", "published_at")[: settings.FEED_TIMELINE_CAP]
     )
     entries = [entry_of(pk, created) for pk, created in rows]
     get_store().replace(home_key(user.pk), entries, settings.FEED_TIMELINE_CAP, ttl=home_ttl())

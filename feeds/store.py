@@ -1,6 +1,6 @@
 """Timeline store: per-user home timelines and per-celebrity author timelines, ids only.
 
-A timeline is a set of post ids scored by the post's `created_at` in microseconds, newest
+A timeline is a set of post ids scored by the post's `published_at` in microseconds, newest
 first; equal scores order by id (UUIDv7 strings sort by time). Each is trimmed to a cap on
 insert. With FEED_REDIS_URL each is a Redis sorted set; without, `MemoryStore` behaves the
 same inside one process (the embedded default).
@@ -16,6 +16,7 @@ import heapq
 import threading
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from functools import cache
 
 from django.conf import settings
@@ -31,8 +32,16 @@ class Entry:
     post_id: str
 
 
-def score_of(created_at):
-    return int(created_at.timestamp() * 1_000_000)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def score_of(moment):
+    """Microseconds since the epoch, exactly (no float rounding: cursors compare by it)."""
+    return (moment - EPOCH) // timedelta(microseconds=1)
+
+
+def moment_of(score):
+    return EPOCH + timedelta(microseconds=score)
 
 
 def home_key(user_id):

@@ -124,6 +124,9 @@ class Post(models.Model):
     edited = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # When it first became visible (a post waiting for its media is composed earlier); feeds
+    # order by it, so a slow video still arrives as new.
+    published_at = models.DateTimeField(null=True, blank=True)
     deleted_at = models.DateTimeField(null=True, blank=True)
     hidden_at = models.DateTimeField(null=True, blank=True, help_text="Hidden by a moderator.")
 
@@ -132,6 +135,7 @@ class Post(models.Model):
     class Meta:
         indexes = [
             models.Index(fields=["author", "-created_at"], name="posts_post_author_created_idx"),
+            models.Index(fields=["author", "-published_at", "-id"], name="posts_post_author_pub_idx"),
         ]
 
     def __str__(self):

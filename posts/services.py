@@ -198,6 +198,7 @@ def post_create(*, author, content_type, content="", media_ids=(), visibility="p
         content_html=text.render(content, mentioned),
         visibility=visibility,
         status=Post.Status.PUBLISHED if all_ready else Post.Status.PENDING_MEDIA,
+        published_at=timezone.now() if all_ready else None,
         filter=filter,
         link_url=link_url,
     )
@@ -242,7 +243,11 @@ def post_media_settled(*, post_id):
         return post
     if post.status != new_status:
         post.status = new_status
-        post.save(update_fields=["status", "updated_at"])
+        fields = ["status", "updated_at"]
+        if new_status == Post.Status.PUBLISHED and post.published_at is None:
+            post.published_at = timezone.now()
+            fields.append("published_at")
+        post.save(update_fields=fields)
         if new_status == Post.Status.PUBLISHED:
             post_published.send(sender=Post, post=post)
     return post
@@ -424,6 +429,7 @@ def share_create(*, user, post_id, content=""):
         content_html=text.render(content, mentioned),
         visibility=Post.Visibility.PUBLIC,
         shared_post=original,
+        published_at=timezone.now(),
     )
     _sync_mentions(share, mentioned)
     _sync_hashtags(share)

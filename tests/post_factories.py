@@ -1,6 +1,7 @@
 """Post-related factories. Rows only: counters and rendering are the services' job."""
 
 import factory
+from django.utils import timezone
 
 from posts.models import Comment, Hashtag, Media, Post
 from tests.factories import UserFactory
@@ -37,6 +38,7 @@ class PostFactory(factory.django.DjangoModelFactory):
     author = factory.SubFactory(UserFactory)
     content = factory.Sequence(lambda n: f"post number {n}")
     content_html = factory.LazyAttribute(lambda p: p.content)
+    published_at = factory.LazyFunction(timezone.now)
 
 
 class HashtagFactory(factory.django.DjangoModelFactory):

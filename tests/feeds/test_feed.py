@@ -170,6 +170,23 @@ def test_visibility_is_checked_at_read_time(reader, reader_api, follow, post, se
     assert ids(reader_api) == [str(to_me.pk)]
 
 
+def test_a_post_waiting_for_its_media_arrives_as_new_when_published(reader, reader_api, follow, post, settle):
+    from posts.models import Media
+    from tests.post_factories import MediaFactory
+
+    friend = UserFactory()
+    follow(reader, friend)
+    video = MediaFactory(owner=friend, kind="video", status="processing")
+    slow = settle(posts_services.post_create, author=friend, content_type="video", content="clip", media_ids=[video.pk])
+    quick = post(friend, "composed later, published first")
+    cursor = feed(reader_api)["previous"]
+    assert ids(reader_api) == [str(quick.pk)]
+    Media.objects.filter(pk=video.pk).update(status="ready", variants={"video": {"path": "v.mp4"}})
+    settle(posts_services.post_media_settled, post_id=slow.pk)
+    assert ids(reader_api) == [str(slow.pk), str(quick.pk)]
+    assert [p["id"] for p in reader_api.get(cursor).json()["results"]] == [str(slow.pk)]  # shows as new
+
+
 def test_inactive_reader_is_skipped_then_rebuilt_on_first_read(reader, reader_api, follow, post):
     friend = UserFactory()
     follow(reader, friend)

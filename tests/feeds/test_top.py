@@ -16,9 +16,9 @@ pytestmark = pytest.mark.django_db
 
 def test_the_formula():
     now = timezone.now()
-    row = {"likes_count": 0, "comments_count": 0, "shares_count": 0, "created_at": now}
+    row = {"likes_count": 0, "comments_count": 0, "shares_count": 0, "published_at": now}
     assert top_score(row, 0, now) == 1
-    assert top_score({**row, "created_at": now - timedelta(hours=24)}, 0, now) == pytest.approx(0.5)
+    assert top_score({**row, "published_at": now - timedelta(hours=24)}, 0, now) == pytest.approx(0.5)
     busy = {**row, "likes_count": 3, "comments_count": 1, "shares_count": 1}  # engagement 3 + 2 + 3 = 8
     assert top_score(busy, 0, now) == pytest.approx(1 + 2.1972245773)  # 1 + ln(9)
     assert top_score(row, 8, now) == pytest.approx(1 + 2.1972245773)
