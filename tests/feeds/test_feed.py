@@ -270,3 +270,20 @@ def test_queries_are_bounded(reader, reader_api, follow, post, n, django_assert_
         assert len(ids(reader_api, limit=50)) == n
     with django_assert_max_num_queries(6):  # payloads cached, graph cached
         assert len(ids(reader_api, limit=50)) == n
+
+
+def test_redis_down_home_page_still_renders(reader, follow, post, settings, caplog):
+    from django.test import Client
+
+    friend = UserFactory()
+    follow(reader, friend)
+    item = post(friend, "still here")
+    settings.FEED_REDIS_URL = "redis://127.0.0.1:9/0"
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:9/0"}
+    }
+    client = Client()
+    client.force_login(reader)
+    response = client.get("/")
+    assert response.status_code == 200
+    assert f"/posts/{item.pk}/" in response.content.decode()
