@@ -107,7 +107,7 @@ def _visible_rows(viewer, ids):
 
 
 def _store_candidates(viewer, user_graph, *, before, after, count):
-    """Merged entries, newest first, and whether the home timeline ran out at its cap."""
+    """Merged entries newest first; whether all timelines ran out; whether one ran out at its cap."""
     store = get_store()
     viewer_id = str(viewer.pk)
     pulled = sorted(user_graph.celebrity_followees() - user_graph.muted)
@@ -127,9 +127,11 @@ def _store_candidates(viewer, user_graph, *, before, after, count):
         if entry.post_id not in seen:
             seen.add(entry.post_id)
             merged.append(entry)
-    home_full = store.size(keys[0]) >= settings.FEED_TIMELINE_CAP
     exhausted = all(len(found or []) < count for found in lists)
-    return merged[:count], exhausted, home_full
+    # Only when everything ran out: did a timeline drop older posts at its cap?
+    caps = [settings.FEED_TIMELINE_CAP] + [settings.FEED_AUTHOR_TIMELINE_CAP] * len(pulled)
+    trimmed = exhausted and any(store.size(key) >= cap for key, cap in zip(keys, caps, strict=True))
+    return merged[:count], exhausted, trimmed
 
 
 def _database_candidates(viewer, user_graph, *, before, after, count):

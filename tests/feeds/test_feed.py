@@ -233,6 +233,17 @@ def test_reading_past_a_full_timeline_continues_from_the_database(reader, reader
     assert all_pages(reader_api, 3) == [str(p.pk) for p in reversed(made)]
 
 
+def test_reading_past_a_full_celebrity_timeline_continues_from_the_database(
+    reader, reader_api, follow, post, fans, threshold, settings
+):
+    settings.FEED_AUTHOR_TIMELINE_CAP = 3
+    star = UserFactory()
+    follow(reader, star)
+    fans(star, threshold - 1)
+    made = [post(star, f"p{i}") for i in range(7)]
+    assert all_pages(reader_api, 2) == [str(p.pk) for p in reversed(made)]
+
+
 def test_redis_down_serves_from_the_database(reader, reader_api, follow, post, settings, caplog):
     friend = UserFactory()
     follow(reader, friend)
