@@ -121,14 +121,23 @@ def _active_since():
     return timezone.now() - timedelta(days=settings.FEED_ACTIVE_DAYS)
 
 
-def _follower_batches(author_id, *, active_since, only=None):
-    """Ids (str) of the author's followers active since then, in batches of FEED_FANOUT_BATCH."""
+def _batches(ids):
+    size = max(settings.FEED_FANOUT_BATCH, 1)
+    return [ids[i : i + size] for i in range(0, len(ids), size)]
+
+
+def _active_followers(author_id, *, active_since, only=None):
+    """[(follower id as str, last_active)] of the author's followers active since then."""
     followers = Follow.objects.filter(followed_id=author_id, follower__last_active__gte=active_since)
     if only is not None:
         followers = followers.filter(follower_id__in=only)
-    ids = [str(pk) for pk in followers.order_by("follower_id").values_list("follower_id", flat=True).iterator()]
-    size = max(settings.FEED_FANOUT_BATCH, 1)
-    return [ids[i : i + size] for i in range(0, len(ids), size)]
+    rows = followers.order_by("follower_id").values_list("follower_id", "follower__last_active")
+    return [(str(pk), last_active) for pk, last_active in rows.iterator(chunk_size=5000)]
+
+
+def _follower_batches(author_id, *, active_since, only=None):
+    """Ids (str) of the author's followers active since then, in batches of FEED_FANOUT_BATCH."""
+    return _batches([pk for pk, _ in _active_followers(author_id, active_since=active_since, only=only)])
 
 
 def fanout_post(*, post_id):
@@ -155,17 +164,12 @@ def fanout_post(*, post_id):
             only = list(post.tags.values_list("user_id", flat=True))
         now = timezone.now()
         if mode == Fanout.Mode.PUSH:
-            hot = _follower_batches(
-                post.author_id, active_since=now - timedelta(hours=settings.FEED_HOT_HOURS), only=only
-            )
-            hot_ids = {pk for batch in hot for pk in batch}
-            warm = [
-                [pk for pk in batch if pk not in hot_ids]
-                for batch in _follower_batches(post.author_id, active_since=_active_since(), only=only)
-            ]
-            plan = [("fanout_high", batch, mode) for batch in hot] + [
-                ("fanout_low", batch, mode) for batch in warm if batch
-            ]
+            hot_since = now - timedelta(hours=settings.FEED_HOT_HOURS)
+            followers = _active_followers(post.author_id, active_since=_active_since(), only=only)
+            hot = [pk for pk, last_active in followers if last_active >= hot_since]
+            warm = [pk for pk, last_active in followers if last_active < hot_since]
+            plan = [("fanout_high", batch, mode) for batch in _batches(hot)]
+            plan += [("fanout_low", batch, mode) for batch in _batches(warm)]
         else:  # pulled: no writes, only the live event for followers who are online
             live = _follower_batches(post.author_id, active_since=now - timedelta(minutes=LIVE_MINUTES), only=only)
             plan = [("fanout_low", batch, mode) for batch in live]

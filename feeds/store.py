@@ -160,12 +160,19 @@ class MemoryStore:
         pass
 
 
-# Add to a timeline only if it exists, then trim it to the cap (lowest scores go first).
+# For each key that exists: add the entries, then trim to the cap (lowest scores go first).
+# One call per batch of keys, so Redis runs the loop; all keys must live on one Redis node.
 _ADD_IF_EXISTS = """
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-redis.call('ZADD', KEYS[1], unpack(ARGV, 2))
-redis.call('ZREMRANGEBYRANK', KEYS[1], 0, -tonumber(ARGV[1]) - 1)
-return 1
+local cap = tonumber(ARGV[1])
+local touched = 0
+for _, key in ipairs(KEYS) do
+  if redis.call('EXISTS', key) == 1 then
+    redis.call('ZADD', key, unpack(ARGV, 2))
+    redis.call('ZREMRANGEBYRANK', key, 0, -cap - 1)
+    touched = touched + 1
+  end
+end
+return touched
 """
 
 
@@ -221,13 +228,7 @@ class RedisStore:
         for e in entries:
             args += [e.score, e.post_id]
 
-        def add():
-            pipe = self.client.pipeline(transaction=False)
-            for key in keys:
-                self._add(keys=[key], args=args, client=pipe)
-            return sum(pipe.execute())
-
-        return self._run(add)
+        return self._run(lambda: self._add(keys=list(keys), args=args))
 
     def remove_many(self, keys, post_ids):
         if not keys or not post_ids:

@@ -5,6 +5,7 @@ forwards what reaches the user's group. Delivery is best effort: a client that w
 offline resyncs through REST.
 """
 
+import asyncio
 import logging
 
 from asgiref.sync import async_to_sync
@@ -36,9 +37,17 @@ def close_sockets_on_commit(user_ids):
 
 
 def _send_to_groups(user_ids, message):
-    layer = get_channel_layer()
-    for user_id in user_ids:
-        try:
-            async_to_sync(layer.group_send)(user_group(user_id), message)
-        except Exception:  # the commit stands; clients resync over REST
-            logger.exception("Could not send %s to user %s", message["type"], user_id)
+    if user_ids:
+        async_to_sync(_send_all)(get_channel_layer(), list(user_ids), message)
+
+
+async def _send_all(layer, user_ids, message):
+    # One event loop hop for the lot (a fan-out batch may hold hundreds of users), a few at a time.
+    for start in range(0, len(user_ids), 50):
+        chunk = user_ids[start : start + 50]
+        results = await asyncio.gather(
+            *(layer.group_send(user_group(user_id), message) for user_id in chunk), return_exceptions=True
+        )
+        for user_id, result in zip(chunk, results, strict=True):
+            if isinstance(result, Exception):  # the commit stands; clients resync over REST
+                logger.error("Could not send %s to user %s: %r", message["type"], user_id, result)
