@@ -37,8 +37,12 @@ def close_sockets_on_commit(user_ids):
 
 
 def _send_to_groups(user_ids, message):
-    if user_ids:
+    if not user_ids:
+        return
+    try:
         async_to_sync(_send_all)(get_channel_layer(), list(user_ids), message)
+    except Exception:  # e.g. called from a thread running an event loop; clients resync over REST
+        logger.exception("Could not send %s to %d users", message["type"], len(user_ids))
 
 
 async def _send_all(layer, user_ids, message):
