@@ -1,14 +1,11 @@
 import io
 import json
-import shutil
 import subprocess
 
-import pytest
 from django.core.files.storage import default_storage
 from PIL import Image
 
 from posts.models import Media
-from tests.conftest import require
 
 MEDIA_URL = "/api/v1/media"
 

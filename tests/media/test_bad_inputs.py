@@ -9,8 +9,7 @@ from PIL import Image
 
 from posts.models import Media
 from tests.api.helpers import assert_error
-from tests.conftest import image_bytes
-from tests.conftest import run_ffmpeg
+from tests.conftest import image_bytes, run_ffmpeg
 from tests.media.conftest import MEDIA_URL, post_file
 
 pytestmark = pytest.mark.django_db
