@@ -14,7 +14,7 @@ import heapq
 import logging
 import math
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
@@ -22,9 +22,9 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from feeds import graph, services
-from feeds.store import Entry, Unavailable, author_key, get_store, home_key, home_ttl, moment_of, score_of
+from feeds.store import Unavailable, author_key, get_store, home_key, home_ttl, moment_of, score_of
 from posts.models import Comment, Like, Post
-from posts.selectors import _liked_by, parse_id
+from posts.selectors import liked_by, parse_id
 from socialsite import safe_cache
 from socialsite.errors import NotFoundError, ServiceError
 
@@ -47,7 +47,6 @@ class FeedPage:
     next_cursor: str | None
     newest_cursor: str | None
     source: str  # "store", "database" (fallback) or "mixed"
-    extra: dict = field(default_factory=dict)
 
 
 def cursor_of(entry):
@@ -89,7 +88,7 @@ def _visible_rows(viewer, ids):
     rows = (
         Post.objects.visible_to(viewer)
         .filter(pk__in=ids, status=Post.Status.PUBLISHED)
-        .annotate(liked_by_me=_liked_by(viewer))
+        .annotate(liked_by_me=liked_by(viewer))
         .values(
             "id",
             "author_id",
@@ -166,7 +165,7 @@ def _collect(viewer, user_graph, *, before, after, limit, pull_only=False):
                     if row is not None and _keep(row, viewer_id, user_graph) and len(picked) < limit:
                         picked.append((entry, row))
                 if entries:
-                    bound = (entries[-1].score, entries[-1].post_id) if len(picked) < limit else bound
+                    bound = (entries[-1].score, entries[-1].post_id)
                 if len(picked) >= limit or exhausted:
                     break
             else:
@@ -280,10 +279,6 @@ def _top_feed(viewer, user_graph, *, limit, cursor, pull_only):
         newest_cursor=None,
         source="ranked",
     )
-
-
-def entry_for_row(row):
-    return Entry(score_of(row["published_at"]), str(row["id"]))
 
 
 def page_payloads(page, *, viewer, request):

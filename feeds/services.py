@@ -242,7 +242,7 @@ def unfollow_purge(*, follower_id, followed_id):
     ids = [
         str(pk)
         for pk in Post.objects.filter(author_id=followed_id)
-        .order_by("-created_at")
+        .order_by("-published_at")
         .values_list("id", flat=True)[: settings.FEED_TIMELINE_CAP]
     ]
     get_store().remove_many([home_key(follower_id)], ids)
@@ -252,7 +252,8 @@ def unfollow_purge(*, follower_id, followed_id):
 
 
 def home_sources(user_id, user_graph):
-    """Authors whose posts are pushed to this user: non-celebrity followees (unmuted) and the user."""
+    """Authors whose posts are pushed to this user: non-celebrity followees and the user (mutes
+    are applied at read time, so unmuting needs no rebuild)."""
     return (user_graph.followees - graph.celebrities()) | {str(user_id)}
 
 

@@ -291,7 +291,3 @@ def get_store():
 
 def home_ttl():
     return settings.FEED_ACTIVE_DAYS * 86400
-
-
-def now_score():
-    return int(time.time() * 1_000_000)

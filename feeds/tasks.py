@@ -7,9 +7,16 @@ other tasks run on fanout_low.
 
 from celery import shared_task
 
-# Retried with backoff for about 45 minutes, so a Redis or database outage delays fan-out
-# instead of losing it; a timeline lost with Redis's memory is rebuilt on its next read.
-RETRY = {"autoretry_for": (Exception,), "retry_backoff": True, "retry_backoff_max": 300, "max_retries": 12}
+# Retried with backoff (1 s doubling to 5 min, 16 times: about 44 minutes in all), so a Redis
+# or database outage delays fan-out instead of losing it; a timeline lost with Redis's memory
+# is rebuilt on its next read.
+RETRY = {
+    "autoretry_for": (Exception,),
+    "retry_backoff": True,
+    "retry_backoff_max": 300,
+    "retry_jitter": False,
+    "max_retries": 16,
+}
 
 
 @shared_task(**RETRY)

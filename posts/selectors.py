@@ -21,7 +21,7 @@ def parse_id(value, message="Not found."):
         raise NotFoundError(message)
 
 
-def _liked_by(viewer):
+def liked_by(viewer):
     if viewer is None or not viewer.is_authenticated:
         return Value(False, output_field=BooleanField())
     return Exists(Like.objects.filter(post=OuterRef("pk"), user=viewer))
@@ -54,7 +54,7 @@ def with_payload(queryset, viewer):
     return (
         queryset.select_related("author__profile")
         .prefetch_related("hashtags", _tags(), _media(), Prefetch("shared_post", queryset=shared))
-        .annotate(liked_by_me=_liked_by(viewer))
+        .annotate(liked_by_me=liked_by(viewer))
     )
 
 

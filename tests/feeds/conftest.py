@@ -40,12 +40,6 @@ def threshold(settings):
 
 
 @pytest.fixture
-def celebrity(follow, threshold):
-    """An author with exactly `threshold` followers; followers are made by the test via `fans`."""
-    return UserFactory(username="star")
-
-
-@pytest.fixture
 def fans(follow):
     def make(author, n):
         users = UserFactory.create_batch(n)
