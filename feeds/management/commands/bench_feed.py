@@ -663,35 +663,23 @@ class Command(BaseCommand):
         def mark(ok):
             return "met" if ok else "MISSED"
 
+        def across(label, cell, target=""):
+            """One metric for the three modes, in the table's column order."""
+            return (label, cell(push), cell(pull), cell(hybrid), target)
+
         rows = [
             ("metric", "push-only", "pull-only", "hybrid", "target (hybrid)"),
             None,
-            (
-                f"post-create p50, {small_n}-follower author",
-                create(push, "create_small", 50),
-                create(pull, "create_small", 50),
-                create(hybrid, "create_small", 50),
-                "",
-            ),
-            (
+            across(f"post-create p50, {small_n}-follower author", lambda r: create(r, "create_small", 50)),
+            across(
                 f"post-create p99, {small_n}-follower author",
-                create(push, "create_small", 99),
-                create(pull, "create_small", 99),
-                create(hybrid, "create_small", 99),
+                lambda r: create(r, "create_small", 99),
                 f"≤ 30 ms: {mark(percentile(hybrid['create_small'], 99) <= 0.030)}",
             ),
-            (
-                f"post-create p50, celebrity ({celeb_n:,} flw)",
-                create(push, "create_celebrity", 50),
-                create(pull, "create_celebrity", 50),
-                create(hybrid, "create_celebrity", 50),
-                "",
-            ),
-            (
+            across(f"post-create p50, celebrity ({celeb_n:,} flw)", lambda r: create(r, "create_celebrity", 50)),
+            across(
                 f"post-create p99, celebrity ({celeb_n:,} flw)",
-                create(push, "create_celebrity", 99),
-                create(pull, "create_celebrity", 99),
-                create(hybrid, "create_celebrity", 99),
+                lambda r: create(r, "create_celebrity", 99),
                 f"≤ 30 ms: {mark(create_p99 <= 0.030)}",
             ),
             (
@@ -708,13 +696,7 @@ class Command(BaseCommand):
                 ms(hybrid["fanout_push"]["plan"]),
                 "",
             ),
-            (
-                f"in every follower's timeline, {celeb_n:,} flw",
-                fan_total(push, "fanout_celebrity"),
-                fan_total(pull, "fanout_celebrity"),
-                fan_total(hybrid, "fanout_celebrity"),
-                "",
-            ),
+            across(f"in every follower's timeline, {celeb_n:,} flw", lambda r: fan_total(r, "fanout_celebrity")),
             (
                 "timeline inserts/s per worker (push_batch)",
                 inserts(push),
@@ -723,12 +705,10 @@ class Command(BaseCommand):
                 f"≥ 50,000/s: {mark(rate >= 50_000)}",
             ),
             ("raw store add_many, 500 keys/call", raw_text, "—", raw_text, ""),
-            ("feed read p50 (20 posts + payloads)", read(push, 50), read(pull, 50), read(hybrid, 50), ""),
-            (
+            across("feed read p50 (20 posts + payloads)", lambda r: read(r, 50)),
+            across(
                 f"feed read p99, {len(data.followees[data.reader]):,} followees",
-                read(push, 99),
-                read(pull, 99),
-                read(hybrid, 99),
+                lambda r: read(r, 99),
                 f"≤ 15 ms: {mark(hybrid_read_p99 <= 0.015)}",
             ),
             (
