@@ -5,8 +5,20 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import launch_chromium, require_chromium
+from tests.factories import PASSWORD
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+
+
+def sign_in(page, base_url, username, password=PASSWORD):
+    """Log in through the allauth form and wait until the page shows the signed-in nav."""
+    from playwright.sync_api import expect
+
+    page.goto(f"{base_url}/accounts/login/")
+    page.fill("#id_login", username)
+    page.fill("#id_password", password)
+    page.get_by_role("button", name="Sign In").click()
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
 
 
 @pytest.fixture(autouse=True)

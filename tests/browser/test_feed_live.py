@@ -15,10 +15,10 @@ import requests
 
 from accounts.services import follow_create
 from posts.services import post_create
-from tests.browser.conftest import SCREENSHOTS
+from tests.browser.conftest import SCREENSHOTS, sign_in
 from tests.conftest import bearer
 from tests.e2e.conftest import celery_worker, service_env, spawn, start_daphne  # noqa: F401  (fixtures)
-from tests.factories import PASSWORD, UserFactory
+from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pytest.mark.timeout(120)]
 
@@ -55,11 +55,7 @@ def test_new_posts_button_prepends_pushed_and_celebrity_posts(browser, server, s
     page = browser.new_page(viewport={"width": 1100, "height": 900})
     csp_errors = []
     page.on("console", lambda msg: "Content Security Policy" in msg.text and csp_errors.append(msg.text))
-    page.goto(f"{server.url}/accounts/login/")
-    page.fill("#id_login", "reader")
-    page.fill("#id_password", PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
-    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+    sign_in(page, server.url, "reader")
     page.goto(f"{server.url}/")
     feed = page.locator("[data-feed-posts] > article.post")
     expect(feed).to_have_count(1)
@@ -122,11 +118,7 @@ def test_older_posts_append_in_place(browser, live_server):
         post_create(author=friend, content_type="text", content=f"Post number {i}")
 
     page = browser.new_page(viewport={"width": 1100, "height": 900})
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("#id_login", "reader")
-    page.fill("#id_password", PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
-    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+    sign_in(page, live_server.url, "reader")
     page.goto(f"{live_server.url}/")
     feed = page.locator("[data-feed-posts] > article.post")
     expect(feed).to_have_count(20)

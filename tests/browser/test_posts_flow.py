@@ -6,9 +6,9 @@ import re
 import pytest
 
 from posts.models import Media, Post, PostTag
-from tests.browser.conftest import SCREENSHOTS
+from tests.browser.conftest import SCREENSHOTS, sign_in
 from tests.conftest import image_bytes
-from tests.factories import PASSWORD, UserFactory
+from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -17,17 +17,12 @@ POST_URL = re.compile(r"/posts/([0-9a-f-]{36})/$")
 
 def open_page(browser, live_server, username):
     """A separate browser context signed in through the login page."""
-    from playwright.sync_api import expect
 
     context = browser.new_context(viewport={"width": 1100, "height": 900})
     page = context.new_page()
     page.csp_errors = []
     page.on("console", lambda msg: "Content Security Policy" in msg.text and page.csp_errors.append(msg.text))
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("#id_login", username)
-    page.fill("#id_password", PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
-    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+    sign_in(page, live_server.url, username)
     return page
 
 

@@ -6,8 +6,8 @@ import re
 import pytest
 
 from posts.models import Media, Post
-from tests.browser.conftest import SCREENSHOTS
-from tests.factories import PASSWORD, UserFactory
+from tests.browser.conftest import SCREENSHOTS, sign_in
+from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -31,11 +31,7 @@ def test_video_post_shows_a_poster_and_plays(browser, live_server, clip_file):
     page = context.new_page()
     csp_errors = []
     page.on("console", lambda msg: "Content Security Policy" in msg.text and csp_errors.append(msg.text))
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("#id_login", "ada")
-    page.fill("#id_password", PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
-    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+    sign_in(page, live_server.url, "ada")
 
     # Compose: the clip previews as a video, then uploads when the post is sent.
     page.goto(f"{live_server.url}/posts/new/")

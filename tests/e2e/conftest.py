@@ -218,6 +218,16 @@ class Account:
         return {"Authorization": f"Bearer {self.access_token}"}
 
 
+def wait_until(condition, timeout=15):
+    """Poll `condition` every 0.1 s until it holds or `timeout` seconds pass; its last answer."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return condition()
+
+
 def register_and_login(base_url):
     username = f"e2e{uuid.uuid4().hex[:10]}"
     response = requests.post(

@@ -17,7 +17,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from accounts.models import Follow
 from tests.conftest import image_bytes, require
-from tests.e2e.conftest import open_socket, ready_socket, receive, register_and_login
+from tests.e2e.conftest import open_socket, ready_socket, receive, register_and_login, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True), pytest.mark.timeout(60)]
 
@@ -122,15 +122,6 @@ def test_readyz_over_http_names_an_unreachable_cache_and_broker(start_daphne):
 
 def media_files(root):
     return sorted(path for path in Path(root).rglob("*") if path.is_file())
-
-
-def wait_until(condition, timeout=15):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return condition()
 
 
 def test_worker_deletes_replaced_and_erased_avatars_through_the_broker(request, service_env):

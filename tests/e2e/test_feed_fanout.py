@@ -17,7 +17,7 @@ from django.conf import settings as django_settings
 
 from feeds.models import Celebrity, Fanout
 from tests.conftest import require
-from tests.e2e.conftest import ready_socket, receive, register_and_login
+from tests.e2e.conftest import ready_socket, receive, register_and_login, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True), pytest.mark.timeout(90)]
 
@@ -42,15 +42,6 @@ def timelines():
     client = redis.Redis.from_url(django_settings.FEED_REDIS_URL, decode_responses=True)
     yield client
     client.close()
-
-
-def wait_until(condition, timeout=WAIT_SECONDS):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return condition()
 
 
 def api(method, daphne, account, path, **kwargs):
