@@ -42,13 +42,6 @@ def set_many(values, timeout):
         _down("set_many", exc)
 
 
-def delete_many(keys):
-    try:
-        cache.delete_many(keys)
-    except Exception as exc:
-        _down("delete_many", exc)
-
-
 def add(key, value, timeout):
     """cache.add; None when the cache is down."""
     try:
