@@ -4,7 +4,8 @@
 store round trip, k-way merges them newest first without duplicates, and lets
 `Post.objects.visible_to(viewer)` plus the cached graph decide what stays: deleted, hidden,
 blocked, muted and unfollowed authors' posts drop out at read time, whatever the timelines
-still hold. Past the end of a full timeline, and whenever the store is down, the feed is
+still hold. A missing timeline is rebuilt from PostgreSQL on the way (a cache fill, not a
+data write). Past the end of a full timeline, and whenever the store is down, the feed is
 pulled from PostgreSQL instead, so it is never wrong, only slower.
 
 Cursors are opaque strings "<score>.<post id>", score being published_at in microseconds.
