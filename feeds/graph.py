@@ -3,10 +3,11 @@
 TTLs: a user's followees and mutes live GRAPH_TTL (10 min) and are replaced on every follow,
 unfollow, block and mute that involves them (feeds.receivers), so the TTL only bounds memory.
 The celebrity set is global and small; it lives CELEBRITIES_TTL (60 s) and is replaced when a
-tier changes (feeds.services.tier_sync). If the cache is down, both are read from the database.
+tier changes (feeds.services.tier_sync). Both come in one cache round trip; if the cache is
+down, both are read from the database.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from accounts.models import Follow, Mute
 from feeds.models import Celebrity
@@ -25,9 +26,10 @@ def _graph_key(user_id):
 class Graph:
     followees: frozenset  # ids (str) the user follows
     muted: frozenset  # ids (str) the user muted
+    celebrities: frozenset = frozenset()  # every celebrity's id (str); filled on read, cached apart
 
     def celebrity_followees(self):
-        return self.followees & celebrities()
+        return self.followees & self.celebrities
 
 
 def _load_graph(user_id):
@@ -44,12 +46,18 @@ def _load_graph(user_id):
 
 
 def graph_for(user_id):
-    cached = safe_cache.get(_graph_key(user_id))
-    if cached is not None:
-        return cached
-    graph = _load_graph(user_id)
-    safe_cache.add(_graph_key(user_id), graph, GRAPH_TTL)
-    return graph
+    """The user's graph with the current celebrity set."""
+    key = _graph_key(user_id)
+    found = safe_cache.get_many([key, CELEBRITIES_KEY])
+    graph = found.get(key)
+    if graph is None:
+        graph = _load_graph(user_id)
+        safe_cache.add(key, graph, GRAPH_TTL)
+    ids = found.get(CELEBRITIES_KEY)
+    if ids is None:
+        ids = _load_celebrities()
+        safe_cache.add(CELEBRITIES_KEY, ids, CELEBRITIES_TTL)
+    return replace(graph, celebrities=ids)
 
 
 def refresh_graph(*user_ids):
@@ -60,15 +68,6 @@ def refresh_graph(*user_ids):
 
 def _load_celebrities():
     return frozenset(str(pk) for pk in Celebrity.objects.values_list("author_id", flat=True))
-
-
-def celebrities():
-    cached = safe_cache.get(CELEBRITIES_KEY)
-    if cached is not None:
-        return cached
-    ids = _load_celebrities()
-    safe_cache.add(CELEBRITIES_KEY, ids, CELEBRITIES_TTL)
-    return ids
 
 
 def refresh_celebrities():

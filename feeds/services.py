@@ -16,7 +16,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
 from accounts.models import Follow, Profile
@@ -24,12 +24,11 @@ from feeds import graph
 from feeds.models import Celebrity, Fanout
 from feeds.store import Entry, author_key, get_store, home_key, home_ttl, score_of
 from posts.models import Post
+from socialsite.realtime import presence
 from socialsite.realtime.events import send_event_on_commit
 
 logger = logging.getLogger(__name__)
 
-# Followers who were active this recently are probably online: they get feed.new_post.
-LIVE_MINUTES = 30
 # How many of an author's latest posts a follow, a demotion or a restore pushes.
 BACKFILL_POSTS = 100
 
@@ -143,6 +142,9 @@ def _follower_batches(author_id, *, active_since, only=None):
 def fanout_post(*, post_id):
     """Plan a published post's fan-out: returns [(queue, follower ids, mode)] for push_batch.
 
+    Pushed (below the threshold): followers active in the last FEED_HOT_HOURS on fanout_high,
+    the rest active in the last FEED_ACTIVE_DAYS on fanout_low. Pulled (a celebrity): nothing
+    is written, and the batches of hot followers only look for those online, for the event.
     Idempotent: a post already planned returns no batches.
     """
     post = _published(Post.objects.filter(pk=post_id)).first()
@@ -163,16 +165,16 @@ def fanout_post(*, post_id):
         if post.visibility == Post.Visibility.MENTIONED:
             only = list(post.tags.values_list("user_id", flat=True))
         now = timezone.now()
+        hot_since = now - timedelta(hours=settings.FEED_HOT_HOURS)
         if mode == Fanout.Mode.PUSH:
-            hot_since = now - timedelta(hours=settings.FEED_HOT_HOURS)
             followers = _active_followers(post.author_id, active_since=_active_since(), only=only)
             hot = [pk for pk, last_active in followers if last_active >= hot_since]
             warm = [pk for pk, last_active in followers if last_active < hot_since]
             plan = [("fanout_high", batch, mode) for batch in _batches(hot)]
             plan += [("fanout_low", batch, mode) for batch in _batches(warm)]
-        else:  # pulled: no writes, only the live event for followers who are online
-            live = _follower_batches(post.author_id, active_since=now - timedelta(minutes=LIVE_MINUTES), only=only)
-            plan = [("fanout_low", batch, mode) for batch in live]
+        else:  # a socket keeps its user active, so whoever is online is among the hot followers
+            hot = _follower_batches(post.author_id, active_since=hot_since, only=only)
+            plan = [("fanout_low", batch, mode) for batch in hot]
         fanout.mode = mode
         fanout.batches_total = len(plan)
         fanout.attempts = F("attempts") + 1
@@ -186,8 +188,13 @@ def fanout_post(*, post_id):
 
 
 def push_batch(*, post_id, follower_ids, mode):
-    """Put the post into these followers' timelines (push mode) and tell the online ones."""
-    post = _published(Post.objects.filter(pk=post_id)).first()
+    """Put the post into these followers' timelines (push mode), then tell those online."""
+    # Still there? (A withdrawn post's own task takes it out of the timelines it reached.)
+    post = (
+        Post.objects.filter(pk=post_id, status=Post.Status.PUBLISHED, deleted_at__isnull=True, hidden_at__isnull=True)
+        .only("id", "author_id", "created_at", "published_at")
+        .first()
+    )
     if post is None:
         return 0
     touched = 0
@@ -195,18 +202,15 @@ def push_batch(*, post_id, follower_ids, mode):
         touched = get_store().add_many(
             [home_key(pk) for pk in follower_ids], [entry_of(post.pk, post.published_at)], settings.FEED_TIMELINE_CAP
         )
-    live_since = timezone.now() - timedelta(minutes=LIVE_MINUTES)
-    live = Follow.objects.filter(
-        followed_id=post.author_id, follower_id__in=follower_ids, follower__last_active__gte=live_since
-    ).values_list("follower_id", flat=True)
-    send_event_on_commit(list(live), "feed.new_post", _event(post))
-    with transaction.atomic():
-        Fanout.objects.filter(post_id=post.pk, batches_done__lt=F("batches_total")).update(
-            batches_done=F("batches_done") + 1, timelines=F("timelines") + touched
-        )
-        Fanout.objects.filter(
-            post_id=post.pk, status=Fanout.Status.RUNNING, batches_done__gte=F("batches_total")
-        ).update(status=Fanout.Status.DONE, finished_at=timezone.now())
+    send_event_on_commit(presence.online_among(follower_ids), "feed.new_post", _event(post))
+    # Count the batch once (a retry doesn't), and the last one finishes the fan-out.
+    last = Q(batches_done__gte=F("batches_total") - 1)
+    Fanout.objects.filter(post_id=post.pk, batches_done__lt=F("batches_total")).update(
+        batches_done=F("batches_done") + 1,
+        timelines=F("timelines") + touched,
+        status=Case(When(last, then=Value(Fanout.Status.DONE)), default=F("status")),
+        finished_at=Case(When(last, then=Value(timezone.now())), default=F("finished_at")),
+    )
     return touched
 
 
@@ -254,7 +258,7 @@ def unfollow_purge(*, follower_id, followed_id):
 def home_sources(user_id, user_graph):
     """Authors whose posts are pushed to this user: non-celebrity followees and the user (mutes
     are applied at read time, so unmuting needs no rebuild)."""
-    return (user_graph.followees - graph.celebrities()) | {str(user_id)}
+    return (user_graph.followees - user_graph.celebrities) | {str(user_id)}
 
 
 def rebuild_home(*, user):

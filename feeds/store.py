@@ -128,9 +128,10 @@ class MemoryStore:
                         del self._sets[key]
                         self._built.pop(key, None)
 
-    def range_many(self, keys, *, before=None, after=None, count):
+    def range_many(self, keys, *, before=None, after=None, count, ttls=None):
         """For each key, up to `count` entries newest first, strictly older than `before` or
-        newer than `after` ((score, id) bounds); None for a key that doesn't exist."""
+        newer than `after` ((score, id) bounds); None for a key that doesn't exist. `ttls`
+        ({key: seconds}) renews those keys' expiry in the same round trip."""
         with self._lock:
             for key in keys:
                 self._expire(key)
@@ -156,9 +157,6 @@ class MemoryStore:
     def memory_usage(self, key):
         return None
 
-    def touch(self, key, ttl):
-        pass
-
 
 # For each key that exists: add the entries, then trim to the cap (lowest scores go first).
 # One call per batch of keys, so Redis runs the loop; all keys must live on one Redis node.
@@ -181,6 +179,8 @@ class RedisStore:
 
     # Ties at one score can hide entries past `count`; read this many extra to cover them.
     TIE_SLACK = 16
+    # Redis runs one script at a time: bound how long a fan-out write holds it.
+    KEYS_PER_SCRIPT = 200
 
     def __init__(self, url):
         import redis
@@ -224,11 +224,19 @@ class RedisStore:
     def add_many(self, keys, entries, cap):
         if not keys or not entries:
             return 0
+        keys = list(keys)
         args = [cap]
         for e in entries:
             args += [e.score, e.post_id]
 
-        return self._run(lambda: self._add(keys=list(keys), args=args))
+        def add():
+            # One round trip; several short scripts so readers get a turn in between.
+            pipe = self.client.pipeline(transaction=False)
+            for start in range(0, len(keys), self.KEYS_PER_SCRIPT):
+                self._add(keys=keys[start : start + self.KEYS_PER_SCRIPT], args=args, client=pipe)
+            return sum(pipe.execute())
+
+        return self._run(add)
 
     def remove_many(self, keys, post_ids):
         if not keys or not post_ids:
@@ -242,21 +250,24 @@ class RedisStore:
 
         self._run(remove)
 
-    def range_many(self, keys, *, before=None, after=None, count):
+    def range_many(self, keys, *, before=None, after=None, count, ttls=None):
         if not keys:
             return []
         high = "+inf" if before is None else before[0]
         low = "-inf" if after is None else after[0]
         fetch = count + self.TIE_SLACK
+        ttls = ttls or {}
 
         def read():
             pipe = self.client.pipeline(transaction=False)
             for key in keys:
                 pipe.exists(key)
                 pipe.zrevrangebyscore(key, high, low, start=0, num=fetch, withscores=True)
+            for key, ttl in ttls.items():
+                pipe.expire(key, ttl)
             return pipe.execute()
 
-        replies = self._run(read)
+        replies = self._run(read)[: 2 * len(keys)]
         results = []
         for exists, rows in zip(replies[::2], replies[1::2], strict=True):
             if not exists:
@@ -275,9 +286,6 @@ class RedisStore:
 
     def memory_usage(self, key):
         return self._run(lambda: self.client.memory_usage(key))
-
-    def touch(self, key, ttl):
-        self._run(lambda: self.client.expire(key, ttl))
 
 
 @cache

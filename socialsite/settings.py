@@ -174,7 +174,7 @@ FEED_TIMELINE_CAP = env.int("FEED_TIMELINE_CAP", default=800)  # ids kept per ho
 FEED_AUTHOR_TIMELINE_CAP = env.int("FEED_AUTHOR_TIMELINE_CAP", default=800)  # per celebrity
 FEED_ACTIVE_DAYS = env.int("FEED_ACTIVE_DAYS", default=7)  # fan-out skips users idle longer
 FEED_HOT_HOURS = env.int("FEED_HOT_HOURS", default=24)  # active this recently: high-priority queue
-FEED_FANOUT_BATCH = env.int("FEED_FANOUT_BATCH", default=500)  # followers per fan-out task
+FEED_FANOUT_BATCH = env.int("FEED_FANOUT_BATCH", default=1000)  # followers per fan-out task
 # Timelines live in Redis (FEED_REDIS_URL, default REDIS_URL); without it, in process memory.
 FEED_REDIS_URL = env.str("FEED_REDIS_URL", default=REDIS_URL)
 

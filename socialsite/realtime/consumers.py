@@ -5,11 +5,14 @@ Apps add client actions with `register_action`; the consumer never queries to de
 who receives an event: services send to user groups (see events.py).
 """
 
+import asyncio
 import json
 import logging
 
+from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
+from socialsite.realtime import presence
 from socialsite.realtime.events import user_group
 
 logger = logging.getLogger(__name__)
@@ -52,9 +55,24 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         self.user = user
         self.group = user_group(user.pk)
         await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.mark_online()  # before session.ready: from then on, events reach this socket
+        self.heartbeat = asyncio.create_task(self.stay_online())
         await self.send_event("session.ready", {"user_id": str(user.pk)})
 
+    async def mark_online(self):
+        try:
+            await database_sync_to_async(presence.mark_online)(self.user)
+        except Exception:  # the socket works without presence; some events may skip it
+            logger.exception("Could not mark user %s online", self.user.pk)
+
+    async def stay_online(self):
+        while True:
+            await asyncio.sleep(presence.HEARTBEAT)
+            await self.mark_online()
+
     async def disconnect(self, code):
+        if hasattr(self, "heartbeat"):
+            self.heartbeat.cancel()
         if hasattr(self, "group"):
             await self.channel_layer.group_discard(self.group, self.channel_name)
 

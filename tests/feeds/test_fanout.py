@@ -1,5 +1,6 @@
 """Fan-out planning, queues, idempotency, the live event, and the timeline store contract."""
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -80,25 +81,31 @@ def test_sync_all_tiers_follows_a_changed_threshold(fans, settings, settle):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_followers_online_and_the_author_get_feed_new_post(threshold):
-    author, star, reader, offline = UserFactory(), UserFactory(), UserFactory(), UserFactory()
-    from accounts import services as accounts_services
+def test_followers_with_a_socket_open_and_the_author_get_feed_new_post(threshold):
+    """Pushed and celebrity posts alike; an idle open tab too; nothing for followers without a socket."""
+    from channels.db import database_sync_to_async
+    from channels.layers import get_channel_layer
 
-    for user in (reader, offline, *UserFactory.create_batch(2)):
+    from accounts import services as accounts_services
+    from socialsite.realtime.events import user_group
+
+    author, star, reader, idler, away = UserFactory(), UserFactory(), UserFactory(), UserFactory(), UserFactory()
+    for user in (reader, idler, away, UserFactory()):
         accounts_services.follow_create(follower=user, followed_user_id=star.pk)
-    accounts_services.follow_create(follower=reader, followed_user_id=author.pk)
-    accounts_services.follow_create(follower=offline, followed_user_id=author.pk)
-    idle(offline, hours=3)
-    headers = {user: bearer(user) for user in (author, reader, offline)}
+    for user in (reader, idler, away):
+        accounts_services.follow_create(follower=user, followed_user_id=author.pk)
+    headers = {user: bearer(user) for user in (author, reader, idler)}
 
     async def scenario():
-        from channels.db import database_sync_to_async
-
         sockets = {user: (await open_ready(headers[user]))[0] for user in headers}
+        await database_sync_to_async(idle)(idler, hours=3)  # a tab left open, no requests lately
+        layer = get_channel_layer()
+        away_channel = await layer.new_channel()  # listens to the group of a user with no socket
+        await layer.group_add(user_group(away.pk), away_channel)
         pushed = await database_sync_to_async(posts_services.post_create)(
             author=author, content_type="text", content="pushed"
         )
-        for user in (author, reader):
+        for user in (author, reader, idler):
             frame = await receive(sockets[user])
             assert frame == {
                 "event": "feed.new_post",
@@ -111,9 +118,12 @@ def test_followers_online_and_the_author_get_feed_new_post(threshold):
         pulled = await database_sync_to_async(posts_services.post_create)(
             author=star, content_type="text", content="pulled"
         )
-        frame = await receive(sockets[reader])
-        assert frame["event"] == "feed.new_post" and frame["data"]["post_id"] == str(pulled.pk)
-        assert await nothing_arrives(sockets[offline])  # not online lately: reads the feed later
+        for user in (reader, idler):
+            frame = await receive(sockets[user])
+            assert frame["event"] == "feed.new_post" and frame["data"]["post_id"] == str(pulled.pk)
+        assert await nothing_arrives(sockets[author])
+        with pytest.raises(TimeoutError):  # not online: reads the feed later
+            await asyncio.wait_for(layer.receive(away_channel), 0.5)
         for ws in sockets.values():
             await ws.disconnect()
 

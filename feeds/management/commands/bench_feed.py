@@ -59,6 +59,7 @@ from feeds.store import Entry, MemoryStore, author_key, get_store, home_key, hom
 from posts.models import Post
 from posts.services import post_create
 from posts.signals import post_published
+from socialsite.realtime import presence
 
 PREFIX = "bench_"
 UNUSABLE_PASSWORD = "!bench-feed-unusable"  # noqa: S105 -- marks the password unusable, no secret
@@ -362,12 +363,13 @@ class Command(BaseCommand):
 
         self.step("inserting users and profiles")
         rng = data.rng
-        user_rows, profile_rows = [], []
+        user_rows, profile_rows, self.online = [], [], []
         for index, pk in enumerate(data.ids):
             roll = rng.random()
             # 2% online (feed.new_post events), ~half active today (fanout_high), all within FEED_ACTIVE_DAYS.
             if roll < 0.02:
                 active = now - timedelta(minutes=rng.random() * 20)
+                self.online.append(str(pk))
             elif roll < 0.5:
                 active = now - timedelta(hours=1 + rng.random() * 22)
             else:
@@ -486,6 +488,7 @@ class Command(BaseCommand):
                     _refresh_celebrities()
                     for author in data.celebrities:
                         services.rebuild_author(author_id=ids[author])
+                presence.set_online(self.online)  # as if their sockets were open
                 result["create_small"] = self.creates(small, options["creates"], mode)
                 result["create_celebrity"] = self.creates(celebrity, options["creates"], mode)
                 if mode != "pull-only":

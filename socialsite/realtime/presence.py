@@ -1,0 +1,93 @@
+"""Who has a socket open now, so events meant for listeners go only to them.
+
+Each open socket marks its user online until ONLINE_TTL seconds from now and renews the mark
+every HEARTBEAT seconds while it stays open. With REDIS_URL the marks are one sorted set
+(user id → online until), so one ZMSCORE answers for a whole fan-out batch; without it, the
+embedded default keeps them in process, where its one Daphne runs every socket. A closed
+socket's mark runs out: for up to ONLINE_TTL an event may go to a user with no socket, and
+nothing receives it. If Redis is down nobody looks online; clients catch up over REST.
+"""
+
+import logging
+import threading
+import time
+from functools import cache
+
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+
+HEARTBEAT = 60
+ONLINE_TTL = 2 * HEARTBEAT + 30
+
+
+class _MemoryMarks:
+    def __init__(self):
+        self._until = {}
+        self._lock = threading.Lock()
+
+    def mark(self, user_ids, until):
+        with self._lock:
+            now = time.time()
+            self._until = {pk: t for pk, t in self._until.items() if t > now}
+            self._until.update(dict.fromkeys(user_ids, until))
+
+    def among(self, user_ids, now):
+        with self._lock:
+            return [pk for pk in user_ids if self._until.get(pk, 0) > now]
+
+
+class _RedisMarks:
+    KEY = "realtime:online"
+
+    def __init__(self, url):
+        import redis
+
+        self.client = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
+
+    def mark(self, user_ids, until):
+        pipe = self.client.pipeline(transaction=False)
+        pipe.zadd(self.KEY, dict.fromkeys(user_ids, until))
+        pipe.zremrangebyscore(self.KEY, "-inf", time.time())  # marks that ran out
+        pipe.execute()
+
+    def among(self, user_ids, now):
+        scores = self.client.zmscore(self.KEY, user_ids)
+        return [pk for pk, until in zip(user_ids, scores, strict=True) if until is not None and until > now]
+
+
+@cache
+def _marks_for(url):
+    return _RedisMarks(url) if url else _MemoryMarks()
+
+
+def _marks():
+    return _marks_for(settings.REDIS_URL)
+
+
+def set_online(user_ids):
+    ids = [str(pk) for pk in user_ids]
+    if ids:
+        try:
+            _marks().mark(ids, time.time() + ONLINE_TTL)
+        except Exception as exc:
+            logger.warning("presence unavailable (%s); %d users not marked online", exc, len(ids))
+
+
+def mark_online(user):
+    """An open socket: online for now, and active (so fan-out puts the user on its hot queue)."""
+    from accounts.services import user_touch_last_active
+
+    set_online([user.pk])
+    user_touch_last_active(user=user)
+
+
+def online_among(user_ids):
+    """The ones of these user ids (str) that have a socket open."""
+    if not user_ids:
+        return []
+    try:
+        return _marks().among(list(user_ids), time.time())
+    except Exception as exc:
+        logger.warning("presence unavailable (%s); treating %d users as offline", exc, len(user_ids))
+        return []
