@@ -205,6 +205,9 @@ THROTTLE_ANON = env.str("THROTTLE_ANON", default="300/5m")
 THROTTLE_PASSWORD_RESET = env.str("THROTTLE_PASSWORD_RESET", default="5/30m")
 THROTTLE_PHONE_CODE = env.str("THROTTLE_PHONE_CODE", default="5/30m")
 THROTTLE_REPORT = env.str("THROTTLE_REPORT", default="20/h")
+THROTTLE_MESSAGE = env.str("THROTTLE_MESSAGE", default="30/m")  # messages sent per user, REST and socket
+MESSAGE_MAX_LENGTH = env.int("MESSAGE_MAX_LENGTH", default=4000)  # characters
+MESSAGE_GROUP_MAX_MEMBERS = env.int("MESSAGE_GROUP_MAX_MEMBERS", default=50)
 
 # django-allauth
 ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"

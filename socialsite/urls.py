@@ -10,6 +10,7 @@ api_v1 = [
     path("", include("accounts.api.urls")),
     path("", include("posts.api.urls")),
     path("", include("feeds.api.urls")),
+    path("", include("messaging.api.urls")),
 ]
 
 urlpatterns = [

@@ -45,7 +45,10 @@ def _flatten(detail):
 
 def exception_handler(exc, context):
     if isinstance(exc, ServiceError):
-        return Response(error_body(exc.code, exc.message, exc.fields), status=exc.status_code)
+        response = Response(error_body(exc.code, exc.message, exc.fields), status=exc.status_code)
+        if getattr(exc, "retry_after", None):
+            response["Retry-After"] = str(exc.retry_after)
+        return response
     if isinstance(exc, RequestDataTooBig):
         return Response(error_body("too_large", "The request body is too large."), status=413)
     if isinstance(exc, Http404):

@@ -12,6 +12,7 @@ import logging
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
+from socialsite.errors import ServiceError
 from socialsite.realtime import presence
 from socialsite.realtime.events import user_group
 
@@ -89,6 +90,10 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         except ActionError as exc:
             await self.send_error(exc.code, exc.message, ref=ref)
             return
+        except ServiceError as exc:  # a service refused: the same code and message the API gives
+            extra = {"fields": exc.fields, "retry_after": getattr(exc, "retry_after", None)}
+            await self.send_error(exc.code, exc.message, ref=ref, **extra)
+            return
         except Exception:
             logger.exception("Socket action failed")
             await self.send_error("server_error", "Something went wrong on our side.", ref=ref)
@@ -119,8 +124,12 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
     async def send_event(self, event, data):
         await self.send(text_data=json.dumps({"event": event, "data": data}))
 
-    async def send_error(self, code, message, ref=None):
+    async def send_error(self, code, message, ref=None, fields=None, retry_after=None):
         data = {"code": code, "message": message}
+        if fields:
+            data["fields"] = fields
+        if retry_after:
+            data["retry_after"] = retry_after
         if ref is not None:
             data["ref"] = ref
         await self.send_event("error", data)

@@ -11,6 +11,7 @@ from tests.factories import UserFactory
 
 moderators_migration = importlib.import_module("accounts.migrations.0002_moderators_group")
 posts_permissions_migration = importlib.import_module("posts.migrations.0002_moderator_permissions")
+messaging_permissions_migration = importlib.import_module("messaging.migrations.0002_moderators_see_reports")
 
 
 @pytest.fixture(autouse=True)
@@ -26,6 +27,7 @@ def moderators_group(db):
         schema_editor = SimpleNamespace(connection=connection)
         moderators_migration.create_moderators_group(apps, schema_editor)
         posts_permissions_migration.grant(apps, schema_editor)
+        messaging_permissions_migration.grant(apps, schema_editor)
     return Group.objects.get(name=moderators_migration.GROUP_NAME)
 
 

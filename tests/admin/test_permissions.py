@@ -12,7 +12,13 @@ from django.urls import reverse
 
 from accounts import services
 from accounts.models import Block, Follow, User
-from tests.admin.conftest import form_data, logged_in, moderators_migration, posts_permissions_migration
+from tests.admin.conftest import (
+    form_data,
+    logged_in,
+    messaging_permissions_migration,
+    moderators_migration,
+    posts_permissions_migration,
+)
 from tests.factories import PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -38,6 +44,8 @@ def test_moderators_group_has_exactly_the_intended_permissions(moderators_group)
         ("posts", "view_report"),
         ("posts", "change_report"),
         ("posts", "view_moderationaction"),
+        ("messaging", "view_messagereport"),
+        ("messaging", "change_messagereport"),
     }
 
 
@@ -45,6 +53,9 @@ def test_moderators_migration_is_idempotent_and_reversible(moderators_group):
     schema_editor = SimpleNamespace(connection=connection)
     moderators_migration.create_moderators_group(apps, schema_editor)
     posts_permissions_migration.grant(apps, schema_editor)
+    messaging_permissions_migration.grant(apps, schema_editor)
+    assert Group.objects.get(name="moderators").permissions.count() == 19
+    messaging_permissions_migration.revoke(apps, schema_editor)
     assert Group.objects.get(name="moderators").permissions.count() == 17
     posts_permissions_migration.revoke(apps, schema_editor)
     assert Group.objects.get(name="moderators").permissions.count() == 10

@@ -1,0 +1,137 @@
+"""One input and one output serializer per call."""
+
+from django.conf import settings
+from rest_framework import serializers
+
+from accounts.api.serializers import UserSummaryOutput
+from messaging.models import Membership, MessageReport, Preferences
+
+
+class MessageSendInput(serializers.Serializer):
+    receiver_id = serializers.CharField(required=False, help_text="Send to this user (their 1:1, made on first use).")
+    conversation_id = serializers.CharField(required=False, help_text="Or to this conversation.")
+    content = serializers.CharField(trim_whitespace=False, allow_blank=True, max_length=settings.MESSAGE_MAX_LENGTH)
+    client_id = serializers.CharField(
+        required=False, allow_blank=True, max_length=64, help_text="Your id for this send: a retry returns the first."
+    )
+
+    def validate(self, data):
+        if ("receiver_id" in data) == ("conversation_id" in data):
+            raise serializers.ValidationError("Name either receiver_id or conversation_id.")
+        return data
+
+
+class MessageEditInput(serializers.Serializer):
+    content = serializers.CharField(trim_whitespace=False, allow_blank=True, max_length=settings.MESSAGE_MAX_LENGTH)
+
+
+class SenderOutput(serializers.Serializer):
+    id = serializers.CharField()
+    username = serializers.CharField()
+    display_name = serializers.CharField(source="profile.display_name")
+
+
+class MessageOutput(serializers.Serializer):
+    id = serializers.CharField()
+    conversation_id = serializers.CharField()
+    seq = serializers.IntegerField(help_text="Order in the conversation; `after=` takes it too.")
+    sender_id = serializers.CharField()
+    sender = SenderOutput()
+    content = serializers.SerializerMethodField()
+    client_id = serializers.SerializerMethodField()
+    created_at = serializers.DateTimeField()
+    edited = serializers.SerializerMethodField()
+    deleted = serializers.SerializerMethodField()
+    status = serializers.ChoiceField(choices=["sent", "delivered", "read"])
+
+    def get_content(self, message) -> str:
+        return "" if message.deleted_at else message.content
+
+    def get_client_id(self, message) -> str | None:
+        request = self.context.get("request")
+        mine = request is not None and message.sender_id == request.user.pk
+        return (message.client_id or None) if mine else None
+
+    def get_edited(self, message) -> bool:
+        return message.edited_at is not None
+
+    def get_deleted(self, message) -> bool:
+        return message.deleted_at is not None
+
+
+class MemberOutput(UserSummaryOutput):
+    role = serializers.ChoiceField(choices=Membership.Role.choices)
+
+
+class ConversationOutput(serializers.Serializer):
+    id = serializers.CharField(source="conversation_id")
+    kind = serializers.CharField(source="conversation.kind")
+    title = serializers.CharField(source="conversation.title")
+    members = serializers.SerializerMethodField()
+    last_message = serializers.SerializerMethodField()
+    unread_count = serializers.IntegerField()
+    folder = serializers.ChoiceField(choices=Membership.Folder.choices)
+    role = serializers.ChoiceField(choices=Membership.Role.choices, help_text="Yours.")
+    created_at = serializers.DateTimeField(source="conversation.created_at")
+    last_message_at = serializers.DateTimeField()
+
+    def get_members(self, membership) -> MemberOutput(many=True):
+        rows = []
+        for member in membership.conversation.active_members:
+            member.user.role = member.role
+            rows.append(member.user)
+        return MemberOutput(rows, many=True, context=self.context).data
+
+    def get_last_message(self, membership) -> MessageOutput(allow_null=True):
+        message = membership.last_message
+        if message is None:
+            return None
+        return MessageOutput(message, context=self.context).data
+
+
+class GroupCreateInput(serializers.Serializer):
+    title = serializers.CharField(max_length=100, allow_blank=True, required=False, default="")
+    member_ids = serializers.ListField(child=serializers.CharField(max_length=64), min_length=1, max_length=100)
+
+
+class RenameInput(serializers.Serializer):
+    title = serializers.CharField(max_length=100, allow_blank=True)
+
+
+class MembersAddInput(serializers.Serializer):
+    user_ids = serializers.ListField(child=serializers.CharField(max_length=64), min_length=1, max_length=100)
+
+
+class ReadInput(serializers.Serializer):
+    message_id = serializers.CharField(required=False, help_text="Read up to this message; default: the latest.")
+
+
+class ReadOutput(serializers.Serializer):
+    conversation_id = serializers.CharField()
+    read_seq = serializers.IntegerField()
+    unread_count = serializers.IntegerField()
+
+
+class UnreadOutput(serializers.Serializer):
+    inbox = serializers.IntegerField(help_text="Unread messages in the inbox.")
+    requests = serializers.IntegerField(help_text="Message requests waiting.")
+
+
+class ReportInput(serializers.Serializer):
+    reason = serializers.ChoiceField(choices=MessageReport.Reason.choices)
+    details = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
+
+
+class ReportOutput(serializers.Serializer):
+    id = serializers.CharField()
+    message_id = serializers.CharField()
+    reason = serializers.CharField()
+    status = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class PreferencesIO(serializers.Serializer):
+    direct_from = serializers.ChoiceField(
+        choices=Preferences.DirectFrom.choices,
+        help_text="everyone: all new conversations reach the inbox; following: others wait in requests.",
+    )

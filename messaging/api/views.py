@@ -1,0 +1,267 @@
+"""Thin API entry points for direct messages."""
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.api.views import _own, _valid, errors
+from messaging import selectors, services
+from messaging.api import serializers as s
+from messaging.models import Preferences
+from socialsite.api.pagination import CursorPagination
+from socialsite.errors import ServiceError
+
+
+def message_data(request, message):
+    return s.MessageOutput(selectors.with_status([message])[0], context={"request": request}).data
+
+
+def conversation_data(request, membership):
+    selectors.for_display([membership])
+    return s.ConversationOutput(membership, context={"request": request}).data
+
+
+class NewestFirst(CursorPagination):
+    ordering = ("-created_at", "-id")
+
+
+class NewestSeqFirst(CursorPagination):
+    ordering = "-seq"
+
+
+class InboxOrder(CursorPagination):
+    ordering = ("-last_message_at", "-id")
+
+
+# --- Messages -------------------------------------------------------------------------------------
+
+
+class MessagesView(APIView):
+    @extend_schema(
+        request=s.MessageSendInput,
+        responses={201: s.MessageOutput, 200: s.MessageOutput, **errors(400, 401, 403, 404, 429)},
+        tags=["messages"],
+        description="Send a message. The sender is the caller. A first message to a user opens (or reuses) "
+        "your 1:1 with them. A retry with the same `client_id` answers 200 with the first message.",
+    )
+    def post(self, request):
+        data = _valid(s.MessageSendInput, request)
+        message, created = services.message_send(sender=request.user, **data)
+        return Response(message_data(request, message), status=status.HTTP_201_CREATED if created else 200)
+
+
+class MessageDetailView(APIView):
+    @extend_schema(
+        request=s.MessageEditInput,
+        responses={200: s.MessageOutput, **errors(400, 401, 403, 404, 409)},
+        tags=["messages"],
+    )
+    def patch(self, request, message_id):
+        data = _valid(s.MessageEditInput, request)
+        message = services.message_edit(editor=request.user, message_id=message_id, content=data["content"])
+        return Response(message_data(request, message))
+
+    @extend_schema(responses={204: None, **errors(401, 403, 404, 409)}, tags=["messages"])
+    def delete(self, request, message_id):
+        services.message_delete(actor=request.user, message_id=message_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MessageReportsView(APIView):
+    @extend_schema(
+        request=s.ReportInput,
+        responses={201: s.ReportOutput, 200: s.ReportOutput, **errors(400, 401, 404, 429)},
+        tags=["messages"],
+        description="Report a message to the moderators; they see it with a little of its conversation around it.",
+    )
+    def post(self, request, message_id):
+        data = _valid(s.ReportInput, request)
+        report, created = services.report_create(reporter=request.user, message_id=message_id, **data)
+        body = {**s.ReportOutput(report).data, "message_id": str(report.message_id)}
+        return Response(body, status=status.HTTP_201_CREATED if created else 200)
+
+
+class UserMessagesView(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("conversation_id", str, description="Only this conversation's messages."),
+            OpenApiParameter("cursor", str, description="The `next` cursor of the previous page (older messages)."),
+            OpenApiParameter("limit", int, description="Page size, 20 by default, at most 50."),
+            OpenApiParameter(
+                "after",
+                str,
+                description="With conversation_id: a message id or seq; only newer messages, oldest first "
+                "(a reconnecting client resyncs from the last one it holds).",
+            ),
+        ],
+        responses={200: s.MessageOutput(many=True), **errors(400, 401, 403, 404)},
+        tags=["messages"],
+        description="Your own messages only, newest first. Fetching counts as delivered.",
+    )
+    def get(self, request, user_id):
+        user = _own(request, user_id)
+        conversation_id = request.query_params.get("conversation_id") or None
+        after = request.query_params.get("after")
+        queryset = selectors.messages(user=user, conversation_id=conversation_id)
+        if after is not None:
+            return self._after(request, user, queryset, conversation_id, after)
+        paginator = NewestSeqFirst() if conversation_id else NewestFirst()
+        page = selectors.with_status(paginator.paginate_queryset(queryset, request, view=self))
+        if conversation_id and page:
+            services.conversation_delivered(user=user, conversation_id=conversation_id, seq=page[0].seq)
+        data = s.MessageOutput(page, many=True, context={"request": request}).data
+        return paginator.get_paginated_response(data)
+
+    def _after(self, request, user, queryset, conversation_id, after):
+        if conversation_id is None:
+            raise ServiceError(
+                "after= needs conversation_id.", code="invalid", fields={"after": ["Needs conversation_id."]}
+            )
+        seq = selectors.seq_of(queryset, after)
+        limit = NewestSeqFirst().get_page_size(request)
+        page = selectors.with_status(list(queryset.filter(seq__gt=seq).order_by("seq")[: limit + 1]))
+        more = len(page) > limit
+        page = page[:limit]
+        if page:
+            services.conversation_delivered(user=user, conversation_id=conversation_id, seq=page[-1].seq)
+        data = s.MessageOutput(page, many=True, context={"request": request}).data
+        next_url = None
+        if more:
+            query = request.query_params.copy()
+            query["after"] = str(page[-1].seq)
+            next_url = request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
+        return Response({"results": data, "next": next_url, "previous": None})
+
+
+# --- Conversations --------------------------------------------------------------------------------
+
+
+class ConversationsView(APIView):
+    @extend_schema(
+        parameters=[OpenApiParameter("folder", str, enum=["inbox", "requests"], description="inbox by default.")],
+        responses={200: s.ConversationOutput(many=True), **errors(400, 401)},
+        tags=["conversations"],
+        description="Your conversations, latest activity first, each with its last message and unread count.",
+    )
+    def get(self, request):
+        queryset = selectors.conversations(user=request.user, folder=request.query_params.get("folder") or "inbox")
+        paginator = InboxOrder()
+        page = selectors.for_display(paginator.paginate_queryset(queryset, request, view=self))
+        return paginator.get_paginated_response(
+            s.ConversationOutput(page, many=True, context={"request": request}).data
+        )
+
+    @extend_schema(
+        request=s.GroupCreateInput,
+        responses={201: s.ConversationOutput, **errors(400, 401, 403)},
+        tags=["conversations"],
+        description="Start a group with these users; you are its admin.",
+    )
+    def post(self, request):
+        data = _valid(s.GroupCreateInput, request)
+        membership = services.conversation_group_create(creator=request.user, **data)
+        membership = selectors.conversation_get(user=request.user, conversation_id=membership.conversation_id)
+        return Response(conversation_data(request, membership), status=status.HTTP_201_CREATED)
+
+
+class UnreadView(APIView):
+    @extend_schema(responses={200: s.UnreadOutput, **errors(401)}, tags=["conversations"])
+    def get(self, request):
+        return Response(selectors.unread_totals(user=request.user))
+
+
+class ConversationDetailView(APIView):
+    @extend_schema(responses={200: s.ConversationOutput, **errors(401, 404)}, tags=["conversations"])
+    def get(self, request, conversation_id):
+        return Response(
+            conversation_data(request, selectors.conversation_get(user=request.user, conversation_id=conversation_id))
+        )
+
+    @extend_schema(
+        request=s.RenameInput,
+        responses={200: s.ConversationOutput, **errors(400, 401, 403, 404)},
+        tags=["conversations"],
+    )
+    def patch(self, request, conversation_id):
+        data = _valid(s.RenameInput, request)
+        services.conversation_rename(actor=request.user, conversation_id=conversation_id, title=data["title"])
+        return self.get(request, conversation_id)
+
+
+class MembersView(APIView):
+    @extend_schema(
+        request=s.MembersAddInput,
+        responses={200: s.ConversationOutput, **errors(400, 401, 403, 404)},
+        tags=["conversations"],
+        description="Add members to a group (admins). They see the messages from now on.",
+    )
+    def post(self, request, conversation_id):
+        data = _valid(s.MembersAddInput, request)
+        services.members_add(actor=request.user, conversation_id=conversation_id, user_ids=data["user_ids"])
+        return Response(
+            conversation_data(request, selectors.conversation_get(user=request.user, conversation_id=conversation_id))
+        )
+
+
+class MemberDetailView(APIView):
+    @extend_schema(
+        responses={204: None, **errors(400, 401, 403, 404)},
+        tags=["conversations"],
+        description="Remove a member (admins), or leave: `me` or your own id.",
+    )
+    def delete(self, request, conversation_id, user_id):
+        services.member_remove(actor=request.user, conversation_id=conversation_id, user_id=user_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ReadView(APIView):
+    @extend_schema(
+        request=s.ReadInput,
+        responses={200: s.ReadOutput, **errors(400, 401, 404)},
+        tags=["conversations"],
+        description="Mark read up to a message (default: the latest). The senders get `message.read`.",
+    )
+    def post(self, request, conversation_id):
+        data = _valid(s.ReadInput, request)
+        membership = services.conversation_read(
+            reader=request.user, conversation_id=conversation_id, message_id=data.get("message_id")
+        )
+        return Response(
+            {
+                "conversation_id": str(membership.conversation_id),
+                "read_seq": membership.read_seq,
+                "unread_count": membership.unread_count,
+            }
+        )
+
+
+class AcceptView(APIView):
+    @extend_schema(
+        request=None,
+        responses={200: s.ConversationOutput, **errors(401, 404)},
+        tags=["conversations"],
+        description="Move a message request into your inbox.",
+    )
+    def post(self, request, conversation_id):
+        services.conversation_accept(user=request.user, conversation_id=conversation_id)
+        return Response(
+            conversation_data(request, selectors.conversation_get(user=request.user, conversation_id=conversation_id))
+        )
+
+
+class PreferencesView(APIView):
+    @extend_schema(responses={200: s.PreferencesIO, **errors(401, 403)}, tags=["conversations"])
+    def get(self, request, user_id):
+        user = _own(request, user_id)
+        direct_from = Preferences.objects.filter(user=user).values_list("direct_from", flat=True).first()
+        return Response({"direct_from": direct_from or Preferences.DirectFrom.EVERYONE})
+
+    @extend_schema(
+        request=s.PreferencesIO, responses={200: s.PreferencesIO, **errors(400, 401, 403)}, tags=["conversations"]
+    )
+    def put(self, request, user_id):
+        user = _own(request, user_id)
+        data = _valid(s.PreferencesIO, request)
+        preferences = services.preferences_update(user=user, direct_from=data["direct_from"])
+        return Response({"direct_from": preferences.direct_from})

@@ -1,0 +1,55 @@
+"""Socket actions for direct messages: send, delivered receipts, typing.
+
+Each handler parses its frame and calls a service through database_sync_to_async; services
+decide who hears about it and send the events after commit.
+"""
+
+from channels.db import database_sync_to_async
+
+from messaging import services
+from socialsite.realtime.consumers import ActionError, register_action
+
+
+def _text(data, name, *, required=True):
+    value = data.get(name)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or (required and not value):
+        raise ActionError("invalid", f'"{name}" must be a non-empty string.')
+    return value
+
+
+@register_action("message.send")
+async def message_send(consumer, data):
+    """{"conversation_id", "content", "client_id"?} -> {"event": "message.sent", "data": <message>}."""
+    message, created = await database_sync_to_async(services.message_send)(
+        sender=consumer.user,
+        conversation_id=_text(data, "conversation_id"),
+        content=data.get("content"),
+        client_id=_text(data, "client_id", required=False) or "",
+    )
+    return {"event": "message.sent", "data": {**services.message_payload(message), "replayed": not created}}
+
+
+@register_action("message.delivered")
+async def message_delivered(consumer, data):
+    """{"conversation_id", "message_id"}: this client received messages up to that one."""
+    await database_sync_to_async(services.conversation_delivered)(
+        user=consumer.user, conversation_id=_text(data, "conversation_id"), message_id=_text(data, "message_id")
+    )
+
+
+async def _typing(consumer, data, state):
+    await database_sync_to_async(services.typing)(
+        user=consumer.user, conversation_id=_text(data, "conversation_id"), state=state
+    )
+
+
+@register_action("typing.start")
+async def typing_start(consumer, data):
+    await _typing(consumer, data, "start")
+
+
+@register_action("typing.stop")
+async def typing_stop(consumer, data):
+    await _typing(consumer, data, "stop")

@@ -1,0 +1,154 @@
+"""Reads for direct messages: conversations, messages a member may see, and receipt status.
+
+A member sees a conversation's messages after `joined_seq` and, once they left, up to
+`left_seq`. A message's status is the least advanced of its recipients' cursors: "read" when
+every recipient has read it, "delivered" when every one has received it, else "sent".
+"""
+
+import uuid
+
+from django.db.models import Exists, OuterRef, Prefetch, Q, Sum
+
+from messaging.models import Membership, Message
+from socialsite.errors import NotFoundError, ServiceError
+
+
+def parse_uuid(value, message="Not found."):
+    try:
+        return uuid.UUID(str(value))
+    except (ValueError, TypeError, AttributeError):
+        raise NotFoundError(message)
+
+
+def membership_for(user, conversation_id, *, lock=False, active=True):
+    """The user's membership, or 404: a non-member can't tell whether the conversation exists."""
+    memberships = Membership.objects.select_related("conversation")
+    if lock:
+        memberships = memberships.select_for_update(of=("self",))
+    membership = memberships.filter(conversation_id=parse_uuid(conversation_id), user=user).first()
+    if membership is None or (active and not membership.active):
+        raise NotFoundError("No such conversation.", code="conversation_not_found")
+    return membership
+
+
+def _active_members():
+    return Membership.objects.filter(left_at__isnull=True).select_related("user__profile").order_by("joined_at")
+
+
+def _with_conversation(memberships):
+    return memberships.select_related("conversation__last_message__sender__profile").prefetch_related(
+        Prefetch("conversation__memberships", queryset=_active_members(), to_attr="active_members")
+    )
+
+
+def conversations(*, user, folder=Membership.Folder.INBOX):
+    """The user's conversations in a folder, latest activity first."""
+    if folder not in Membership.Folder.values:
+        raise ServiceError("Unknown folder.", code="invalid", fields={"folder": ["inbox or requests."]})
+    return _with_conversation(Membership.objects.filter(user=user, left_at__isnull=True, folder=folder)).order_by(
+        "-last_message_at", "-id"
+    )
+
+
+def conversation_get(*, user, conversation_id):
+    membership = _with_conversation(
+        Membership.objects.filter(user=user, left_at__isnull=True, conversation_id=parse_uuid(conversation_id))
+    ).first()
+    if membership is None:
+        raise NotFoundError("No such conversation.", code="conversation_not_found")
+    return membership
+
+
+def unread_totals(*, user):
+    """{"inbox": unread messages, "requests": conversations waiting in requests}."""
+    mine = Membership.objects.filter(user=user, left_at__isnull=True)
+    inbox = mine.filter(folder=Membership.Folder.INBOX).aggregate(n=Sum("unread_count"))["n"] or 0
+    requests = mine.filter(folder=Membership.Folder.REQUESTS, unread_count__gt=0).count()
+    return {"inbox": inbox, "requests": requests}
+
+
+def _visible_range(membership):
+    seen = Q(conversation_id=membership.conversation_id, seq__gt=membership.joined_seq)
+    if membership.left_seq is not None:
+        seen &= Q(seq__lte=membership.left_seq)
+    return seen
+
+
+def messages(*, user, conversation_id=None):
+    """Messages the user may read: in one conversation (also one they left), or in all of theirs."""
+    queryset = Message.objects.select_related("sender__profile")
+    if conversation_id is not None:
+        return queryset.filter(_visible_range(membership_for(user, conversation_id, active=False)))
+    member = Membership.objects.filter(
+        conversation_id=OuterRef("conversation_id"), user=user, joined_seq__lt=OuterRef("seq")
+    )
+    member = member.filter(Q(left_seq__isnull=True) | Q(left_seq__gte=OuterRef("seq")))
+    return queryset.filter(Exists(member))
+
+
+def with_status(messages):
+    """Set `status` on each message (a list) from its recipients' cursors: one query in all."""
+    conversation_ids = {m.conversation_id for m in messages}
+    members = {}
+    for row in Membership.objects.filter(conversation_id__in=conversation_ids).values(
+        "conversation_id", "user_id", "joined_seq", "left_seq", "delivered_seq", "read_seq"
+    ):
+        members.setdefault(row["conversation_id"], []).append(row)
+    for message in messages:
+        message.status = status_of(message, members.get(message.conversation_id, []))
+    return messages
+
+
+def status_of(message, members):
+    recipients = [
+        m
+        for m in members
+        if m["user_id"] != message.sender_id
+        and m["joined_seq"] < message.seq
+        and (m["left_seq"] is None or m["left_seq"] >= message.seq)
+    ]
+    if not recipients:
+        return "sent"
+    if all(m["read_seq"] >= message.seq for m in recipients):
+        return "read"
+    if all(m["delivered_seq"] >= message.seq for m in recipients):
+        return "delivered"
+    return "sent"
+
+
+def for_display(memberships):
+    """Set `last_message` (with its status) on each of these memberships (a list), no queries."""
+    for membership in memberships:
+        conversation = membership.conversation
+        message = conversation.last_message
+        if message is None or message.seq <= membership.joined_seq:
+            membership.last_message = None
+            continue
+        rows = [
+            {
+                "user_id": m.user_id,
+                "joined_seq": m.joined_seq,
+                "left_seq": m.left_seq,
+                "delivered_seq": m.delivered_seq,
+                "read_seq": m.read_seq,
+            }
+            for m in conversation.active_members
+        ]
+        message.status = status_of(message, rows)
+        membership.last_message = message
+    return memberships
+
+
+def seq_of(messages, after):
+    """A resync point: a seq, or the id of a message among these."""
+    if str(after).isdigit():
+        return int(after)
+    try:
+        seq = messages.filter(pk=parse_uuid(after)).values_list("seq", flat=True).first()
+    except NotFoundError:
+        seq = None
+    if seq is None:
+        raise ServiceError(
+            "Not a message of this conversation.", code="invalid", fields={"after": ["Unknown message."]}
+        )
+    return seq

@@ -1,0 +1,600 @@
+"""Writes for direct messages. Each runs in one transaction; events go to sockets after commit.
+
+Who may talk to whom: only members read or post in a conversation; two users who block each
+other (either way) can't start or use a 1:1, and can't add each other to a group. A first
+message from someone the recipient doesn't follow lands in the recipient's requests folder when
+the recipient accepts messages only from people they follow; replying or accepting moves it to
+the inbox.
+
+Message content is never logged: log lines name ids only.
+"""
+
+import logging
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from accounts.models import Block, Follow, User
+from messaging.models import Conversation, Membership, Message, MessageReport, Preferences
+from messaging.selectors import membership_for, parse_uuid
+from socialsite import ratelimit
+from socialsite.errors import ConflictError, ForbiddenError, NotFoundError, ServiceError
+from socialsite.realtime.events import send_event_on_commit
+
+logger = logging.getLogger(__name__)
+
+TYPING_EXPIRES_SECONDS = 6  # a client shows "typing…" this long unless renewed
+TYPING_MIN_INTERVAL_SECONDS = 2  # typing.start more often than this is dropped
+
+
+def _blocked(user_id, other_id):
+    return Block.objects.filter(
+        Q(blocker_id=user_id, blocked_id=other_id) | Q(blocker_id=other_id, blocked_id=user_id)
+    ).exists()
+
+
+def _active_user(user_id, *, viewer):
+    user = User.objects.visible_to(viewer).filter(pk=parse_uuid(user_id, "No such user.")).first()
+    if user is None:
+        raise NotFoundError("No such user.", code="user_not_found")
+    return user
+
+
+def _folder_for(recipient_id, sender_id):
+    """Inbox, unless the recipient takes messages only from people they follow and not this sender."""
+    prefers = Preferences.objects.filter(user_id=recipient_id).values_list("direct_from", flat=True).first()
+    if (
+        prefers == Preferences.DirectFrom.FOLLOWING
+        and not Follow.objects.filter(follower_id=recipient_id, followed_id=sender_id).exists()
+    ):
+        return Membership.Folder.REQUESTS
+    return Membership.Folder.INBOX
+
+
+def _lock_conversation(conversation_id):
+    return Conversation.objects.select_for_update().get(pk=conversation_id)
+
+
+def _member_ids(conversation_id):
+    return [
+        str(pk)
+        for pk in Membership.objects.filter(conversation_id=conversation_id, left_at__isnull=True).values_list(
+            "user_id", flat=True
+        )
+    ]
+
+
+def _conversation_event(conversation, event, extra=None):
+    """conversation.new / conversation.updated to its members: they refetch it over REST."""
+    data = {"conversation_id": str(conversation.pk), **(extra or {})}
+    send_event_on_commit(_member_ids(conversation.pk), event, data)
+
+
+def message_payload(message, *, status="sent"):
+    """What sockets receive in message.new (the REST payload, as the message was created)."""
+    sender = message.sender
+    return {
+        "id": str(message.pk),
+        "conversation_id": str(message.conversation_id),
+        "seq": message.seq,
+        "sender_id": str(message.sender_id),
+        "sender": {
+            "id": str(sender.pk),
+            "username": sender.username,
+            "display_name": getattr(getattr(sender, "profile", None), "display_name", "") or sender.username,
+        },
+        "content": "" if message.deleted_at else message.content,
+        "client_id": message.client_id or None,
+        "created_at": message.created_at.isoformat(),
+        "edited": message.edited_at is not None,
+        "deleted": message.deleted_at is not None,
+        "status": status,
+    }
+
+
+# --- Conversations --------------------------------------------------------------------------------
+
+
+def _direct_key(a, b):
+    low, high = sorted([str(a), str(b)])
+    return f"{low}:{high}"
+
+
+def _direct_get_or_create(user, other):
+    key = _direct_key(user.pk, other.pk)
+    conversation = Conversation.objects.filter(direct_key=key).first()
+    if conversation is not None:
+        return conversation, False
+    try:
+        with transaction.atomic():
+            conversation = Conversation.objects.create(kind=Conversation.Kind.DIRECT, direct_key=key, created_by=user)
+            Membership.objects.bulk_create(
+                [
+                    Membership(conversation=conversation, user=user),
+                    Membership(conversation=conversation, user=other, folder=_folder_for(other.pk, user.pk)),
+                ]
+            )
+    except IntegrityError:  # the other side created it at the same moment
+        return Conversation.objects.get(direct_key=key), False
+    return conversation, True
+
+
+@transaction.atomic
+def conversation_direct(*, user, other_user_id):
+    """The 1:1 conversation with another user, made on first use."""
+    other = _active_user(other_user_id, viewer=user)
+    if other.pk == user.pk:
+        raise ServiceError("You can't message yourself.", code="self_message")
+    if _blocked(user.pk, other.pk):
+        raise ForbiddenError("You can't message this account.", code="blocked")
+    conversation, created = _direct_get_or_create(user, other)
+    membership = Membership.objects.get(conversation=conversation, user=user)
+    if created:
+        _conversation_event(conversation, "conversation.new")
+    return membership
+
+
+def _check_group_members(creator, users):
+    for other in users:
+        if other.pk == creator.pk:
+            continue
+        if _blocked(creator.pk, other.pk):
+            raise ForbiddenError(
+                f"You can't add {other.username}.", code="blocked", fields={"member_ids": ["Blocked."]}
+            )
+
+
+def _users(ids, *, viewer):
+    try:
+        wanted = {parse_uuid(pk) for pk in ids}
+    except NotFoundError:
+        raise ServiceError("Unknown user ids.", code="invalid", fields={"member_ids": ["Not a user id."]})
+    users = list(User.objects.visible_to(viewer).filter(pk__in=wanted).select_related("profile"))
+    if len(users) != len(wanted):
+        raise ServiceError("Some of these users don't exist.", code="invalid", fields={"member_ids": ["Unknown user."]})
+    return users
+
+
+def _clean_title(title):
+    title = (title or "").strip()
+    if len(title) > 100:
+        raise ServiceError("Titles are at most 100 characters.", code="invalid", fields={"title": ["Too long."]})
+    return title
+
+
+@transaction.atomic
+def conversation_group_create(*, creator, title, member_ids):
+    """A group of the creator (its admin) and these users."""
+    title = _clean_title(title)
+    users = [u for u in _users(member_ids, viewer=creator) if u.pk != creator.pk]
+    if not users:
+        raise ServiceError("Add at least one other member.", code="invalid", fields={"member_ids": ["Empty."]})
+    if len(users) + 1 > settings.MESSAGE_GROUP_MAX_MEMBERS:
+        raise ServiceError(
+            f"A group has at most {settings.MESSAGE_GROUP_MAX_MEMBERS} members.",
+            code="invalid",
+            fields={"member_ids": ["Too many."]},
+        )
+    _check_group_members(creator, users)
+    conversation = Conversation.objects.create(kind=Conversation.Kind.GROUP, title=title, created_by=creator)
+    Membership.objects.bulk_create(
+        [Membership(conversation=conversation, user=creator, role=Membership.Role.ADMIN)]
+        + [Membership(conversation=conversation, user=u, folder=_folder_for(u.pk, creator.pk)) for u in users]
+    )
+    _conversation_event(conversation, "conversation.new")
+    return Membership.objects.select_related("conversation").get(conversation=conversation, user=creator)
+
+
+def _lock_as_member(user, conversation_id):
+    """Lock the conversation, then the user's membership: the order sending takes them in."""
+    conversation_id = membership_for(user, conversation_id).conversation_id  # 404 for non-members
+    conversation = _lock_conversation(conversation_id)
+    membership = membership_for(user, conversation_id, lock=True)
+    membership.conversation = conversation
+    return membership
+
+
+def _group_admin(actor, conversation_id):
+    membership = _lock_as_member(actor, conversation_id)
+    if membership.conversation.kind != Conversation.Kind.GROUP:
+        raise ServiceError("Only group conversations have members to manage.", code="not_a_group")
+    if membership.role != Membership.Role.ADMIN:
+        raise ForbiddenError("Only the group's admins can do this.", code="not_admin")
+    return membership
+
+
+@transaction.atomic
+def conversation_rename(*, actor, conversation_id, title):
+    membership = _group_admin(actor, conversation_id)
+    conversation = membership.conversation
+    conversation.title = _clean_title(title)
+    conversation.save(update_fields=["title"])
+    _conversation_event(conversation, "conversation.updated")
+    return membership
+
+
+@transaction.atomic
+def members_add(*, actor, conversation_id, user_ids):
+    membership = _group_admin(actor, conversation_id)
+    conversation = membership.conversation
+    users = _users(user_ids, viewer=actor)
+    _check_group_members(actor, users)
+    existing = {m.user_id: m for m in Membership.objects.filter(conversation=conversation, user__in=users)}
+    joining = [u for u in users if u.pk not in existing or not existing[u.pk].active]
+    active = Membership.objects.filter(conversation=conversation, left_at__isnull=True).count()
+    if active + len(joining) > settings.MESSAGE_GROUP_MAX_MEMBERS:
+        raise ServiceError(
+            f"A group has at most {settings.MESSAGE_GROUP_MAX_MEMBERS} members.",
+            code="invalid",
+            fields={"user_ids": ["Too many."]},
+        )
+    now = timezone.now()
+    for user in joining:
+        fields = {
+            "role": Membership.Role.MEMBER,
+            "folder": _folder_for(user.pk, actor.pk),
+            "joined_seq": conversation.last_seq,  # history before joining stays private
+            "delivered_seq": conversation.last_seq,
+            "read_seq": conversation.last_seq,
+            "unread_count": 0,
+            "left_at": None,
+            "left_seq": None,
+            "last_message_at": now,
+        }
+        Membership.objects.update_or_create(conversation=conversation, user=user, defaults=fields)
+    if joining:
+        _conversation_event(conversation, "conversation.updated")
+        send_event_on_commit([u.pk for u in joining], "conversation.new", {"conversation_id": str(conversation.pk)})
+    return membership
+
+
+@transaction.atomic
+def member_remove(*, actor, conversation_id, user_id):
+    """Remove a member (admins), or leave (anyone, naming themselves)."""
+    actor_membership = _lock_as_member(actor, conversation_id)
+    conversation = actor_membership.conversation
+    if conversation.kind != Conversation.Kind.GROUP:
+        raise ServiceError("You can't leave a 1:1 conversation.", code="not_a_group")
+    leaving = str(user_id) in ("me", str(actor.pk))
+    if leaving:
+        target = actor_membership
+    else:
+        if actor_membership.role != Membership.Role.ADMIN:
+            raise ForbiddenError("Only the group's admins can remove members.", code="not_admin")
+        target = Membership.objects.filter(
+            conversation=conversation, user_id=parse_uuid(user_id, "Not a member."), left_at__isnull=True
+        ).first()
+        if target is None:
+            raise NotFoundError("Not a member of this conversation.", code="member_not_found")
+    recipients = _member_ids(conversation.pk)
+    target.left_at, target.left_seq, target.unread_count = timezone.now(), conversation.last_seq, 0
+    target.save(update_fields=["left_at", "left_seq", "unread_count"])
+    if (
+        target.role == Membership.Role.ADMIN
+        and not Membership.objects.filter(
+            conversation=conversation, role=Membership.Role.ADMIN, left_at__isnull=True
+        ).exists()
+    ):
+        # The last admin left: the longest-standing member takes over.
+        heir = Membership.objects.filter(conversation=conversation, left_at__isnull=True).order_by("joined_at").first()
+        if heir is not None:
+            heir.role = Membership.Role.ADMIN
+            heir.save(update_fields=["role"])
+    send_event_on_commit(
+        recipients, "conversation.updated", {"conversation_id": str(conversation.pk), "left": str(target.user_id)}
+    )
+
+
+@transaction.atomic
+def conversation_accept(*, user, conversation_id):
+    """Move a message request into the inbox."""
+    membership = membership_for(user, conversation_id, lock=True)
+    if membership.folder != Membership.Folder.INBOX:
+        membership.folder = Membership.Folder.INBOX
+        membership.save(update_fields=["folder"])
+    return membership
+
+
+def preferences_update(*, user, direct_from):
+    if direct_from not in Preferences.DirectFrom.values:
+        raise ServiceError(
+            "Unknown choice.", code="invalid", fields={"direct_from": [f"One of: {', '.join(Preferences.DirectFrom)}."]}
+        )
+    preferences, _ = Preferences.objects.update_or_create(user=user, defaults={"direct_from": direct_from})
+    return preferences
+
+
+# --- Messages -------------------------------------------------------------------------------------
+
+
+def _clean_content(content):
+    if not isinstance(content, str) or not content.strip():
+        raise ServiceError("Write something first.", code="invalid", fields={"content": ["Empty message."]})
+    if len(content) > settings.MESSAGE_MAX_LENGTH:
+        raise ServiceError(
+            f"Messages are at most {settings.MESSAGE_MAX_LENGTH} characters.",
+            code="too_long",
+            fields={"content": [f"At most {settings.MESSAGE_MAX_LENGTH} characters."]},
+        )
+    return content
+
+
+def _clean_client_id(client_id):
+    client_id = client_id or ""
+    if not isinstance(client_id, str) or len(client_id) > 64:
+        raise ServiceError(
+            "client_id is a string of at most 64 characters.", code="invalid", fields={"client_id": ["Bad."]}
+        )
+    return client_id
+
+
+def _replayed(sender, client_id):
+    if not client_id:
+        return None
+    return Message.objects.select_related("sender__profile").filter(sender=sender, client_id=client_id).first()
+
+
+def message_send(*, sender, content, conversation_id=None, receiver_id=None, client_id=""):
+    """Send a message to a conversation, or to a user (their 1:1, made on first use).
+
+    Returns (message, created). A retried send with the same client_id returns the first
+    message, created False, and sends nothing again.
+    """
+    client_id = _clean_client_id(client_id)
+    content = _clean_content(content)
+    if (conversation_id is None) == (receiver_id is None):
+        raise ServiceError("Name either receiver_id or conversation_id.", code="invalid")
+    replay = _replayed(sender, client_id)
+    if replay is not None:
+        return replay, False
+    ratelimit.hit(
+        "message_send", sender.pk, settings.THROTTLE_MESSAGE, message="You're sending too fast; wait a moment."
+    )
+    try:
+        message = _send(sender, content, conversation_id, receiver_id, client_id)
+    except IntegrityError:  # the same client_id, sent twice at once: the first one won
+        replay = _replayed(sender, client_id)
+        if replay is None:
+            raise
+        return replay, False
+    logger.info("message %s sent in %s", message.pk, message.conversation_id)
+    return message, True
+
+
+@transaction.atomic
+def _send(sender, content, conversation_id, receiver_id, client_id):
+    if receiver_id is not None:
+        membership = conversation_direct(user=sender, other_user_id=receiver_id)
+    else:
+        membership = membership_for(sender, conversation_id)
+    conversation = _lock_conversation(membership.conversation_id)
+    if conversation.kind == Conversation.Kind.DIRECT:
+        other = (
+            Membership.objects.filter(conversation=conversation).exclude(user=sender).values_list("user_id", flat=True)
+        )
+        if _blocked(sender.pk, other.first()):
+            raise ForbiddenError("You can't message this account.", code="blocked")
+    seq = conversation.last_seq + 1
+    message = Message.objects.create(
+        conversation=conversation, seq=seq, sender=sender, content=content, client_id=client_id
+    )
+    conversation.last_seq, conversation.last_message = seq, message
+    conversation.save(update_fields=["last_seq", "last_message"])
+    members = Membership.objects.filter(conversation=conversation, left_at__isnull=True)
+    members.exclude(user=sender).update(unread_count=F("unread_count") + 1, last_message_at=message.created_at)
+    # Sending reads everything before it, and a reply accepts a request.
+    members.filter(user=sender).update(
+        read_seq=seq,
+        delivered_seq=seq,
+        unread_count=0,
+        folder=Membership.Folder.INBOX,
+        last_message_at=message.created_at,
+    )
+    message.sender = sender
+    send_event_on_commit(list(members.values_list("user_id", flat=True)), "message.new", message_payload(message))
+    return message
+
+
+def _own_message(user, message_id, *, lock=True):
+    messages = Message.objects.select_related("sender__profile")
+    if lock:
+        messages = messages.select_for_update(of=("self",))
+    message = messages.filter(pk=parse_uuid(message_id)).first()
+    if (
+        message is None
+        or not Membership.objects.filter(
+            conversation_id=message.conversation_id, user=user, left_at__isnull=True
+        ).exists()
+    ):
+        raise NotFoundError("No such message.", code="message_not_found")
+    if message.sender_id != user.pk:
+        raise ForbiddenError("You can only change your own messages.", code="not_owner")
+    if message.deleted_at is not None:
+        raise ConflictError("This message was deleted.", code="deleted")
+    return message
+
+
+@transaction.atomic
+def message_edit(*, editor, message_id, content):
+    message = _own_message(editor, message_id)
+    message.content = _clean_content(content)
+    message.edited_at = timezone.now()
+    message.save(update_fields=["content", "edited_at"])
+    send_event_on_commit(_member_ids(message.conversation_id), "message.updated", message_payload(message))
+    return message
+
+
+@transaction.atomic
+def message_delete(*, actor, message_id):
+    """Erase one's own message; its place in the thread stays, marked deleted."""
+    message = _own_message(actor, message_id)
+    message.content, message.deleted_at = "", timezone.now()
+    message.save(update_fields=["content", "deleted_at"])
+    # Nobody has to read a deleted message any more.
+    Membership.objects.filter(
+        conversation_id=message.conversation_id,
+        left_at__isnull=True,
+        read_seq__lt=message.seq,
+        joined_seq__lt=message.seq,
+        unread_count__gt=0,
+    ).exclude(user=actor).update(unread_count=F("unread_count") - 1)
+    send_event_on_commit(_member_ids(message.conversation_id), "message.deleted", message_payload(message))
+    return message
+
+
+# --- Receipts -------------------------------------------------------------------------------------
+
+
+def _seq_of(membership, message_id):
+    """The seq of a message in the member's conversation (default: the latest)."""
+    conversation = membership.conversation
+    if message_id in (None, ""):
+        return conversation.last_seq
+    seq = (
+        Message.objects.filter(conversation=conversation, pk=parse_uuid(message_id, "No such message."))
+        .values_list("seq", flat=True)
+        .first()
+    )
+    if seq is None:
+        raise NotFoundError("No such message in this conversation.", code="message_not_found")
+    return seq
+
+
+def _senders_between(conversation_id, low, high, *, but):
+    return list(
+        Message.objects.filter(conversation_id=conversation_id, seq__gt=low, seq__lte=high)
+        .exclude(sender_id=but)
+        .values_list("sender_id", flat=True)
+        .distinct()
+    )
+
+
+def _receipt(membership, seq):
+    return {
+        "conversation_id": str(membership.conversation_id),
+        "user_id": str(membership.user_id),
+        "up_to_seq": seq,
+    }
+
+
+@transaction.atomic
+def conversation_read(*, reader, conversation_id, message_id=None):
+    """The reader has read up to this message (default: the latest). Returns the membership."""
+    membership = membership_for(reader, conversation_id, lock=True)
+    seq = _seq_of(membership, message_id)
+    if seq <= membership.read_seq:
+        return membership
+    before = membership.read_seq
+    membership.read_seq = seq
+    membership.delivered_seq = max(membership.delivered_seq, seq)
+    membership.unread_count = (
+        Message.objects.filter(conversation_id=membership.conversation_id, seq__gt=seq, deleted_at__isnull=True)
+        .exclude(sender=reader)
+        .count()
+    )
+    membership.save(update_fields=["read_seq", "delivered_seq", "unread_count"])
+    senders = _senders_between(membership.conversation_id, before, seq, but=reader.pk)
+    # The senders see their ticks turn; the reader's other devices clear their badges.
+    send_event_on_commit([*senders, reader.pk], "message.read", _receipt(membership, seq))
+    return membership
+
+
+@transaction.atomic
+def conversation_delivered(*, user, conversation_id, message_id=None, seq=None):
+    """The user's client received messages up to this one (or this seq; default: the latest)."""
+    membership = membership_for(user, conversation_id, lock=True, active=False)
+    seq = min(seq, membership.conversation.last_seq) if seq is not None else _seq_of(membership, message_id)
+    if not membership.active or seq <= membership.delivered_seq:  # a former member receives nothing new
+        return membership
+    before = membership.delivered_seq
+    membership.delivered_seq = seq
+    membership.save(update_fields=["delivered_seq"])
+    senders = _senders_between(membership.conversation_id, before, seq, but=user.pk)
+    send_event_on_commit(senders, "message.delivered", _receipt(membership, seq))
+    return membership
+
+
+# --- Typing ---------------------------------------------------------------------------------------
+
+
+def typing(*, user, conversation_id, state):
+    """typing.start / typing.stop: relayed to the other members, never stored."""
+    if state not in ("start", "stop"):
+        raise ServiceError("state is start or stop.", code="invalid")
+    membership = membership_for(user, conversation_id)
+    if state == "start" and not cache.add(
+        f"typing:{membership.conversation_id}:{user.pk}", 1, TYPING_MIN_INTERVAL_SECONDS
+    ):
+        return False  # said lately: the others still show it
+    others = [pk for pk in _member_ids(membership.conversation_id) if pk != str(user.pk)]
+    data = {
+        "conversation_id": str(membership.conversation_id),
+        "user_id": str(user.pk),
+        "username": user.username,
+        "state": state,
+        "expires_in": TYPING_EXPIRES_SECONDS if state == "start" else 0,
+    }
+    send_event_on_commit(others, "typing", data)
+    return True
+
+
+# --- Reports --------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def report_create(*, reporter, message_id, reason, details=""):
+    """A member reports a message of someone else's; a repeated report is the same report."""
+    if reason not in MessageReport.Reason.values:
+        raise ServiceError("Unknown reason.", code="invalid", fields={"reason": ["Unknown reason."]})
+    message = Message.objects.filter(pk=parse_uuid(message_id)).first()
+    visible = (
+        message is not None
+        and Membership.objects.filter(
+            Q(left_seq__isnull=True) | Q(left_seq__gte=message.seq),
+            conversation_id=message.conversation_id,
+            user=reporter,
+            joined_seq__lt=message.seq,
+        ).exists()
+    )
+    if not visible:
+        raise NotFoundError("No such message.", code="message_not_found")
+    if message.sender_id == reporter.pk:
+        raise ServiceError("You can't report your own message.", code="own_message")
+    existing = MessageReport.objects.filter(
+        reporter=reporter, message=message, status=MessageReport.Status.OPEN
+    ).first()
+    if existing is not None:
+        return existing, False
+    ratelimit.hit("report", reporter.pk, settings.THROTTLE_REPORT, message="Too many reports; try again later.")
+    report = MessageReport.objects.create(reporter=reporter, message=message, reason=reason, details=details[:1000])
+    logger.info("message %s reported (%s)", message.pk, report.pk)
+    return report, True
+
+
+@transaction.atomic
+def report_resolve(*, moderator, report_id, remove_message, resolution):
+    """Close an open report; with remove_message, the message is erased for everyone."""
+    resolution = (resolution or "").strip()
+    if not resolution:
+        raise ServiceError("Say why.", code="invalid", fields={"resolution": ["Required."]})
+    report = MessageReport.objects.select_for_update().select_related("message").filter(pk=report_id).first()
+    if report is None:
+        raise NotFoundError("No such report.")
+    if report.status != MessageReport.Status.OPEN:
+        raise ServiceError("This report is already resolved.", code="already_resolved")
+    message = report.message
+    if remove_message and message.deleted_at is None:
+        message.content, message.deleted_at = "", timezone.now()
+        message.save(update_fields=["content", "deleted_at"])
+        send_event_on_commit(_member_ids(message.conversation_id), "message.deleted", message_payload(message))
+    now = timezone.now()
+    status = MessageReport.Status.ACTIONED if remove_message else MessageReport.Status.DISMISSED
+    # Every open report of this message is settled by the one decision.
+    MessageReport.objects.filter(message=message, status=MessageReport.Status.OPEN).update(
+        status=status, resolved_at=now, resolved_by=moderator, resolution=resolution[:500]
+    )
+    logger.info("message report %s resolved by %s: %s", report.pk, moderator.pk, status)
+    return report

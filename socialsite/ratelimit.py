@@ -1,0 +1,44 @@
+"""Rate limits that services enforce themselves, for writes that arrive by more than one door
+(REST and the socket): a fixed window per scope and identity in the shared cache.
+
+Rates read like the THROTTLE_* settings: "30/m", "25/5m". With the cache down, limits fail
+open, as the API throttles do.
+"""
+
+import logging
+import time
+
+from django.core.cache import cache
+
+from socialsite.api.throttling import parse_rate
+from socialsite.errors import ServiceError
+
+logger = logging.getLogger(__name__)
+
+
+class RateLimitedError(ServiceError):
+    status_code = 429
+    default_code = "throttled"
+
+    def __init__(self, message, *, retry_after, **kwargs):
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
+def hit(scope, ident, rate, *, message="Too many requests; slow down."):
+    """Count one event; raise RateLimitedError once the window's count is spent."""
+    count, period = parse_rate(rate)
+    now = time.time()
+    window = int(now // period)
+    key = f"ratelimit:{scope}:{ident}:{window}"
+    try:
+        cache.add(key, 0, period + 1)
+        used = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, period + 1)
+        used = 1
+    except Exception as exc:
+        logger.warning("rate limit %s skipped: cache unavailable (%s)", scope, exc)
+        return
+    if used > count:
+        raise RateLimitedError(message, retry_after=max(1, int((window + 1) * period - now)))
