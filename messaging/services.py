@@ -84,7 +84,7 @@ def message_payload(message, *, status="sent"):
         "sender": {
             "id": str(sender.pk),
             "username": sender.username,
-            "display_name": getattr(getattr(sender, "profile", None), "display_name", "") or sender.username,
+            "display_name": sender.profile.name,
         },
         "content": "" if message.deleted_at else message.content,
         "client_id": message.client_id or None,
@@ -372,10 +372,13 @@ def _send(sender, content, conversation_id, receiver_id, client_id):
         membership = membership_for(sender, conversation_id)
     conversation = _lock_conversation(membership.conversation_id)
     if conversation.kind == Conversation.Kind.DIRECT:
-        other = (
-            Membership.objects.filter(conversation=conversation).exclude(user=sender).values_list("user_id", flat=True)
+        other_id = (
+            Membership.objects.filter(conversation=conversation)
+            .exclude(user=sender)
+            .values_list("user_id", flat=True)[0]
         )
-        if _blocked(sender.pk, other.first()):
+        reachable = User.objects.visible_to(sender).filter(pk=other_id).exists()  # active, not blocking the sender
+        if not reachable or _blocked(sender.pk, other_id):
             raise ForbiddenError("You can't message this account.", code="blocked")
     seq = conversation.last_seq + 1
     message = Message.objects.create(

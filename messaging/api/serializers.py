@@ -28,7 +28,7 @@ class MessageEditInput(serializers.Serializer):
 class SenderOutput(serializers.Serializer):
     id = serializers.CharField()
     username = serializers.CharField()
-    display_name = serializers.CharField(source="profile.display_name")
+    display_name = serializers.CharField(source="profile.name")
 
 
 class MessageOutput(serializers.Serializer):

@@ -96,6 +96,13 @@ class TestSend:
         assert_error(send(bo, "and back", conversation=conversation), 403, "blocked")
         assert Message.objects.count() == 1
 
+    def test_a_suspended_or_deactivated_member_gets_no_more_messages(self, ana, bo, send):
+        conversation = send(ana, "before", to=bo).json()["conversation_id"]
+        type(bo).objects.filter(pk=bo.pk).update(is_active=False)
+        assert_error(send(ana, "after", conversation=conversation), 403, "blocked")
+        assert_error(send(ana, "after", to=bo), 404)
+        assert Message.objects.count() == 1
+
     def test_anonymous_and_bad_tokens(self, api, bo):
         assert_error(api.post(MESSAGES, {"content": "x", "receiver_id": str(bo.pk)}, format="json"), 401)
         api.credentials(HTTP_AUTHORIZATION="Bearer not.a.token")
