@@ -16,7 +16,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Case, F, Q, Value, When
+from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import Follow, Profile
@@ -140,11 +140,12 @@ def _follower_batches(author_id, *, active_since, only=None):
 
 
 def fanout_post(*, post_id):
-    """Plan a published post's fan-out: returns [(queue, follower ids, mode)] for push_batch.
+    """Plan a published post's fan-out: returns [(queue, follower ids, mode, announce)] for push_batch.
 
     Pushed (below the threshold): followers active in the last FEED_HOT_HOURS on fanout_high,
     the rest active in the last FEED_ACTIVE_DAYS on fanout_low. Pulled (a celebrity): nothing
     is written, and the batches of hot followers only look for those online, for the event.
+    `announce`: whether the batch may hold followers with a socket open (only hot ones can).
     Idempotent: a post already planned returns no batches.
     """
     post = _published(Post.objects.filter(pk=post_id)).first()
@@ -170,11 +171,12 @@ def fanout_post(*, post_id):
             followers = _active_followers(post.author_id, active_since=_active_since(), only=only)
             hot = [pk for pk, last_active in followers if last_active >= hot_since]
             warm = [pk for pk, last_active in followers if last_active < hot_since]
-            plan = [("fanout_high", batch, mode) for batch in _batches(hot)]
-            plan += [("fanout_low", batch, mode) for batch in _batches(warm)]
-        else:  # a socket keeps its user active, so whoever is online is among the hot followers
+            # A socket keeps its user active, so whoever is online is among the hot followers.
+            plan = [("fanout_high", batch, mode, True) for batch in _batches(hot)]
+            plan += [("fanout_low", batch, mode, False) for batch in _batches(warm)]
+        else:
             hot = _follower_batches(post.author_id, active_since=hot_since, only=only)
-            plan = [("fanout_low", batch, mode) for batch in hot]
+            plan = [("fanout_low", batch, mode, True) for batch in hot]
         fanout.mode = mode
         fanout.batches_total = len(plan)
         fanout.attempts = F("attempts") + 1
@@ -187,7 +189,7 @@ def fanout_post(*, post_id):
     return plan
 
 
-def push_batch(*, post_id, follower_ids, mode):
+def push_batch(*, post_id, follower_ids, mode, announce=True):
     """Put the post into these followers' timelines (push mode), then tell those online."""
     # Still there? (A withdrawn post's own task takes it out of the timelines it reached.)
     post = (
@@ -202,14 +204,14 @@ def push_batch(*, post_id, follower_ids, mode):
         touched = get_store().add_many(
             [home_key(pk) for pk in follower_ids], [entry_of(post.pk, post.published_at)], settings.FEED_TIMELINE_CAP
         )
-    send_event_on_commit(presence.online_among(follower_ids), "feed.new_post", _event(post))
+    if announce:
+        send_event_on_commit(presence.online_among(follower_ids), "feed.new_post", _event(post))
     # Count the batch once (a retry doesn't), and the last one finishes the fan-out.
-    last = Q(batches_done__gte=F("batches_total") - 1)
     Fanout.objects.filter(post_id=post.pk, batches_done__lt=F("batches_total")).update(
-        batches_done=F("batches_done") + 1,
-        timelines=F("timelines") + touched,
-        status=Case(When(last, then=Value(Fanout.Status.DONE)), default=F("status")),
-        finished_at=Case(When(last, then=Value(timezone.now())), default=F("finished_at")),
+        batches_done=F("batches_done") + 1, timelines=F("timelines") + touched
+    )
+    Fanout.objects.filter(post_id=post.pk, status=Fanout.Status.RUNNING, batches_done__gte=F("batches_total")).update(
+        status=Fanout.Status.DONE, finished_at=timezone.now()
     )
     return touched
 

@@ -23,15 +23,15 @@ RETRY = {
 def fanout_post(post_id):
     from feeds import services
 
-    for queue, follower_ids, mode in services.fanout_post(post_id=post_id):
-        push_batch.apply_async((post_id, follower_ids, mode), queue=queue)
+    for queue, follower_ids, mode, announce in services.fanout_post(post_id=post_id):
+        push_batch.apply_async((post_id, follower_ids, mode, announce), queue=queue)
 
 
 @shared_task(**RETRY)
-def push_batch(post_id, follower_ids, mode):
+def push_batch(post_id, follower_ids, mode, announce=True):
     from feeds import services
 
-    services.push_batch(post_id=post_id, follower_ids=follower_ids, mode=mode)
+    services.push_batch(post_id=post_id, follower_ids=follower_ids, mode=mode, announce=announce)
 
 
 @shared_task(**RETRY)

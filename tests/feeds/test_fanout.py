@@ -34,8 +34,8 @@ def test_hot_followers_go_high_warm_low_idle_nowhere(follow, settings):
     post = posts_services.post_create(author=author, content_type="text", content="hi")  # on_commit not run
     plan = services.fanout_post(post_id=post.pk)
     by_queue = {}
-    for queue, batch, mode in plan:
-        assert mode == "push" and len(batch) <= 2
+    for queue, batch, mode, announce in plan:
+        assert mode == "push" and len(batch) <= 2 and announce == (queue == "fanout_high")
         by_queue.setdefault(queue, set()).update(batch)
     assert by_queue == {"fanout_high": {str(u.pk) for u in hot}, "fanout_low": {str(u.pk) for u in warm}}
     fanout = Fanout.objects.get(post=post)
@@ -50,7 +50,7 @@ def test_batches_are_idempotent_and_finish_the_fanout(follow, client_for):
         client_for(fan).get("/api/v1/feed")  # builds their timelines
     post = posts_services.post_create(author=author, content_type="text", content="hi")
     (plan,) = services.fanout_post(post_id=post.pk)
-    _, batch, mode = plan
+    _, batch, mode, _ = plan
     assert services.push_batch(post_id=post.pk, follower_ids=batch, mode=mode) == 3
     services.push_batch(post_id=post.pk, follower_ids=batch, mode=mode)  # a retry
     fanout = Fanout.objects.get(post=post)

@@ -517,8 +517,10 @@ class Command(BaseCommand):
         plan = services.fanout_post(post_id=str(post.pk))
         planned = time.perf_counter()
         written = 0
-        for _queue, follower_ids, mode in plan:
-            written += services.push_batch(post_id=str(post.pk), follower_ids=follower_ids, mode=mode)
+        for _queue, follower_ids, mode, announce in plan:
+            written += services.push_batch(
+                post_id=str(post.pk), follower_ids=follower_ids, mode=mode, announce=announce
+            )
         finished = time.perf_counter()
         fanout = Fanout.objects.get(post=post)
         return {
