@@ -336,6 +336,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Two report reason lists (posts and messages) would otherwise both be named "ReasonEnum".
+    "ENUM_NAME_OVERRIDES": {
+        "PostReportReasonEnum": "posts.models.Report.Reason",
+        "MessageReportReasonEnum": "messaging.models.MessageReport.Reason",
+    },
 }
 
 # --- Static and media -----------------------------------------------------------------

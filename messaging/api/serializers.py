@@ -117,12 +117,12 @@ class UnreadOutput(serializers.Serializer):
     requests = serializers.IntegerField(help_text="Message requests waiting.")
 
 
-class ReportInput(serializers.Serializer):
+class MessageReportInput(serializers.Serializer):
     reason = serializers.ChoiceField(choices=MessageReport.Reason.choices)
     details = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
 
 
-class ReportOutput(serializers.Serializer):
+class MessageReportOutput(serializers.Serializer):
     id = serializers.CharField()
     message_id = serializers.CharField()
     reason = serializers.CharField()

@@ -70,15 +70,15 @@ class MessageDetailView(APIView):
 
 class MessageReportsView(APIView):
     @extend_schema(
-        request=s.ReportInput,
-        responses={201: s.ReportOutput, 200: s.ReportOutput, **errors(400, 401, 404, 429)},
+        request=s.MessageReportInput,
+        responses={201: s.MessageReportOutput, 200: s.MessageReportOutput, **errors(400, 401, 404, 429)},
         tags=["messages"],
         description="Report a message to the moderators; they see it with a little of its conversation around it.",
     )
     def post(self, request, message_id):
-        data = _valid(s.ReportInput, request)
+        data = _valid(s.MessageReportInput, request)
         report, created = services.report_create(reporter=request.user, message_id=message_id, **data)
-        body = {**s.ReportOutput(report).data, "message_id": str(report.message_id)}
+        body = {**s.MessageReportOutput(report).data, "message_id": str(report.message_id)}
         return Response(body, status=status.HTTP_201_CREATED if created else 200)
 
 
