@@ -1,13 +1,19 @@
 """Socket actions for direct messages: send, delivered receipts, typing.
 
-Each handler parses its frame and calls a service through database_sync_to_async; services
-decide who hears about it and send the events after commit.
+Each handler parses its frame and calls a service; services decide who hears about it and send
+the events after commit. The services run on the executor's thread pool rather than channels'
+one shared database thread, so one socket's send doesn't queue behind every other socket's
+(each socket's frames are still handled in order).
 """
+
+from functools import partial
 
 from channels.db import database_sync_to_async
 
 from messaging import services
 from socialsite.realtime.consumers import ActionError, register_action
+
+in_thread_pool = partial(database_sync_to_async, thread_sensitive=False)
 
 
 def _text(data, name, *, required=True):
@@ -22,7 +28,7 @@ def _text(data, name, *, required=True):
 @register_action("message.send")
 async def message_send(consumer, data):
     """{"conversation_id", "content", "client_id"?} -> {"event": "message.sent", "data": <message>}."""
-    message, created = await database_sync_to_async(services.message_send)(
+    message, created = await in_thread_pool(services.message_send)(
         sender=consumer.user,
         conversation_id=_text(data, "conversation_id"),
         content=data.get("content"),
@@ -34,13 +40,13 @@ async def message_send(consumer, data):
 @register_action("message.delivered")
 async def message_delivered(consumer, data):
     """{"conversation_id", "message_id"}: this client received messages up to that one."""
-    await database_sync_to_async(services.conversation_delivered)(
+    await in_thread_pool(services.conversation_delivered)(
         user=consumer.user, conversation_id=_text(data, "conversation_id"), message_id=_text(data, "message_id")
     )
 
 
 async def _typing(consumer, data, state):
-    await database_sync_to_async(services.typing)(
+    await in_thread_pool(services.typing)(
         user=consumer.user, conversation_id=_text(data, "conversation_id"), state=state
     )
 

@@ -14,7 +14,7 @@ import logging
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from accounts.models import Block, Follow, User
@@ -364,21 +364,33 @@ def message_send(*, sender, content, conversation_id=None, receiver_id=None, cli
     return message, True
 
 
+def _reachable(sender, other_id):
+    """The other side of a 1:1 is active and neither of the two blocks the other."""
+    blocks = Block.objects.filter(
+        Q(blocker_id=OuterRef("pk"), blocked_id=sender.pk) | Q(blocker_id=sender.pk, blocked_id=OuterRef("pk"))
+    )
+    return User.objects.filter(pk=other_id, is_active=True).exclude(Exists(blocks)).exists()
+
+
 @transaction.atomic
 def _send(sender, content, conversation_id, receiver_id, client_id):
     if receiver_id is not None:
-        membership = conversation_direct(user=sender, other_user_id=receiver_id)
-    else:
-        membership = membership_for(sender, conversation_id)
-    conversation = _lock_conversation(membership.conversation_id)
+        conversation_id = conversation_direct(user=sender, other_user_id=receiver_id).conversation_id
+    # The sender's membership, locking the conversation row: seq is handed out in commit order.
+    membership = (
+        Membership.objects.select_related("conversation")
+        .select_for_update(of=("conversation",))
+        .filter(conversation_id=parse_uuid(conversation_id), user=sender, left_at__isnull=True)
+        .first()
+    )
+    if membership is None:
+        raise NotFoundError("No such conversation.", code="conversation_not_found")
+    conversation = membership.conversation
+    members = Membership.objects.filter(conversation=conversation, left_at__isnull=True)
+    recipients = list(members.values_list("user_id", flat=True))
     if conversation.kind == Conversation.Kind.DIRECT:
-        other_id = (
-            Membership.objects.filter(conversation=conversation)
-            .exclude(user=sender)
-            .values_list("user_id", flat=True)[0]
-        )
-        reachable = User.objects.visible_to(sender).filter(pk=other_id).exists()  # active, not blocking the sender
-        if not reachable or _blocked(sender.pk, other_id):
+        other_id = next((pk for pk in recipients if pk != sender.pk), None)
+        if not _reachable(sender, other_id):
             raise ForbiddenError("You can't message this account.", code="blocked")
     seq = conversation.last_seq + 1
     message = Message.objects.create(
@@ -386,7 +398,6 @@ def _send(sender, content, conversation_id, receiver_id, client_id):
     )
     conversation.last_seq, conversation.last_message = seq, message
     conversation.save(update_fields=["last_seq", "last_message"])
-    members = Membership.objects.filter(conversation=conversation, left_at__isnull=True)
     members.exclude(user=sender).update(unread_count=F("unread_count") + 1, last_message_at=message.created_at)
     # Sending reads everything before it, and a reply accepts a request.
     members.filter(user=sender).update(
@@ -397,7 +408,7 @@ def _send(sender, content, conversation_id, receiver_id, client_id):
         last_message_at=message.created_at,
     )
     message.sender = sender
-    send_event_on_commit(list(members.values_list("user_id", flat=True)), "message.new", message_payload(message))
+    send_event_on_commit(recipients, "message.new", message_payload(message))
     return message
 
 

@@ -8,7 +8,7 @@ open, as the API throttles do.
 import logging
 import time
 
-from django.core.cache import cache
+from django.core.cache import cache, caches
 
 from socialsite.api.throttling import parse_rate
 from socialsite.errors import ServiceError
@@ -25,6 +25,15 @@ class RateLimitedError(ServiceError):
         self.retry_after = retry_after
 
 
+def _count(key, timeout):
+    shared = getattr(caches["default"], "incr_with_expiry", None)  # Redis: one round trip
+    if shared is not None:
+        return shared(key, timeout)
+    if cache.add(key, 1, timeout):
+        return 1
+    return cache.incr(key)
+
+
 def hit(scope, ident, rate, *, message="Too many requests; slow down."):
     """Count one event; raise RateLimitedError once the window's count is spent."""
     count, period = parse_rate(rate)
@@ -32,11 +41,7 @@ def hit(scope, ident, rate, *, message="Too many requests; slow down."):
     window = int(now // period)
     key = f"ratelimit:{scope}:{ident}:{window}"
     try:
-        cache.add(key, 0, period + 1)
-        used = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, period + 1)
-        used = 1
+        used = _count(key, period + 1)
     except Exception as exc:
         logger.warning("rate limit %s skipped: cache unavailable (%s)", scope, exc)
         return

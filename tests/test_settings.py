@@ -88,7 +88,7 @@ def test_engines_follow_the_environment():
     cache_backend = settings.CACHES["default"]["BACKEND"]
     layer_backend = settings.CHANNEL_LAYERS["default"]["BACKEND"]
     if os.environ.get("REDIS_URL"):
-        assert cache_backend == "django.core.cache.backends.redis.RedisCache"
+        assert cache_backend == "socialsite.cache.SharedPoolRedisCache"
         assert layer_backend == "channels_redis.core.RedisChannelLayer"
     else:
         assert cache_backend == "django.core.cache.backends.locmem.LocMemCache"
