@@ -34,7 +34,8 @@ async def message_send(consumer, data):
         content=data.get("content"),
         client_id=_text(data, "client_id", required=False) or "",
     )
-    return {"event": "message.sent", "data": {**services.message_payload(message), "replayed": not created}}
+    payload = services.message_payload(message, for_sender=True)
+    return {"event": "message.sent", "data": {**payload, "replayed": not created}}
 
 
 @register_action("message.delivered")

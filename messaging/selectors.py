@@ -1,15 +1,17 @@
 """Reads for direct messages: conversations, messages a member may see, and receipt status.
 
 A member sees a conversation's messages after `joined_seq` and, once they left, up to
-`left_seq`. A message's status is the least advanced of its recipients' cursors: "read" when
-every recipient has read it, "delivered" when every one has received it, else "sent".
+`left_seq`. A message's status is the least advanced cursor among its recipients (the members
+who were there when it was sent and still are): "read" when every one has read it,
+"delivered" when every one has received it, else "sent".
 """
 
 import uuid
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, Sum
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, Sum
 
-from messaging.models import Membership, Message
+from accounts.models import Block
+from messaging.models import Conversation, Membership, Message, Preferences
 from socialsite.errors import NotFoundError, ServiceError
 
 
@@ -32,7 +34,7 @@ def membership_for(user, conversation_id, *, lock=False, active=True):
 
 
 def _active_members():
-    return Membership.objects.filter(left_at__isnull=True).select_related("user__profile").order_by("joined_at")
+    return Membership.objects.filter(left_at__isnull=True).select_related("user__profile").order_by("joined_at", "pk")
 
 
 def _with_conversation(memberships):
@@ -60,11 +62,33 @@ def conversation_get(*, user, conversation_id):
 
 
 def unread_totals(*, user):
-    """{"inbox": unread messages, "requests": conversations waiting in requests}."""
-    mine = Membership.objects.filter(user=user, left_at__isnull=True)
-    inbox = mine.filter(folder=Membership.Folder.INBOX).aggregate(n=Sum("unread_count"))["n"] or 0
-    requests = mine.filter(folder=Membership.Folder.REQUESTS, unread_count__gt=0).count()
-    return {"inbox": inbox, "requests": requests}
+    """{"inbox": unread messages, "requests": conversations waiting in requests}, in one query."""
+    totals = Membership.objects.filter(user=user, left_at__isnull=True).aggregate(
+        inbox=Sum("unread_count", filter=Q(folder=Membership.Folder.INBOX)),
+        requests=Count("pk", filter=Q(folder=Membership.Folder.REQUESTS, unread_count__gt=0)),
+    )
+    return {"inbox": totals["inbox"] or 0, "requests": totals["requests"] or 0}
+
+
+def direct_with(*, user, other):
+    """The user's 1:1 membership with `other`, or None."""
+    return (
+        Membership.objects.filter(user=user, left_at__isnull=True, conversation__kind=Conversation.Kind.DIRECT)
+        .filter(conversation__memberships__user=other)
+        .first()
+    )
+
+
+def direct_from(*, user):
+    """Who may start a conversation in the user's inbox (Preferences.DirectFrom)."""
+    value = Preferences.objects.filter(user=user).values_list("direct_from", flat=True).first()
+    return value or Preferences.DirectFrom.EVERYONE
+
+
+def blocked_between(user, other):
+    return Block.objects.filter(
+        Q(blocker_id=user.pk, blocked_id=other.pk) | Q(blocker_id=other.pk, blocked_id=user.pk)
+    ).exists()
 
 
 def _visible_range(membership):
@@ -90,7 +114,7 @@ def with_status(messages):
     """Set `status` on each message (a list) from its recipients' cursors: one query in all."""
     conversation_ids = {m.conversation_id for m in messages}
     members = {}
-    for row in Membership.objects.filter(conversation_id__in=conversation_ids).values(
+    for row in Membership.objects.filter(conversation_id__in=conversation_ids, left_at__isnull=True).values(
         "conversation_id", "user_id", "joined_seq", "left_seq", "delivered_seq", "read_seq"
     ):
         members.setdefault(row["conversation_id"], []).append(row)
@@ -100,12 +124,11 @@ def with_status(messages):
 
 
 def status_of(message, members):
+    """From the cursors of the members who were there when it was sent and still are."""
     recipients = [
         m
         for m in members
-        if m["user_id"] != message.sender_id
-        and m["joined_seq"] < message.seq
-        and (m["left_seq"] is None or m["left_seq"] >= message.seq)
+        if m["user_id"] != message.sender_id and m["joined_seq"] < message.seq and m["left_seq"] is None
     ]
     if not recipients:
         return "sent"

@@ -73,8 +73,9 @@ def _conversation_event(conversation, event, extra=None):
     send_event_on_commit(_member_ids(conversation.pk), event, data)
 
 
-def message_payload(message, *, status="sent"):
-    """What sockets receive in message.new (the REST payload, as the message was created)."""
+def message_payload(message, *, status="sent", for_sender=False):
+    """What sockets receive in message.new (the REST payload, as the message was created).
+    Only the sender's own devices see its client_id, as over REST."""
     sender = message.sender
     return {
         "id": str(message.pk),
@@ -87,7 +88,7 @@ def message_payload(message, *, status="sent"):
             "display_name": sender.profile.name,
         },
         "content": "" if message.deleted_at else message.content,
-        "client_id": message.client_id or None,
+        "client_id": (message.client_id or None) if for_sender else None,
         "created_at": message.created_at.isoformat(),
         "edited": message.edited_at is not None,
         "deleted": message.deleted_at is not None,
@@ -341,15 +342,13 @@ def message_send(*, sender, content, conversation_id=None, receiver_id=None, cli
     """Send a message to a conversation, or to a user (their 1:1, made on first use).
 
     Returns (message, created). A retried send with the same client_id returns the first
-    message, created False, and sends nothing again.
+    message, created False, and sends nothing again: the insert trips the unique constraint on
+    (sender, client_id), so a first send costs no extra lookup. A retry counts for the rate limit.
     """
     client_id = _clean_client_id(client_id)
     content = _clean_content(content)
     if (conversation_id is None) == (receiver_id is None):
         raise ServiceError("Name either receiver_id or conversation_id.", code="invalid")
-    replay = _replayed(sender, client_id)
-    if replay is not None:
-        return replay, False
     ratelimit.hit(
         "message_send", sender.pk, settings.THROTTLE_MESSAGE, message="You're sending too fast; wait a moment."
     )
@@ -362,14 +361,6 @@ def message_send(*, sender, content, conversation_id=None, receiver_id=None, cli
         return replay, False
     logger.info("message %s sent in %s", message.pk, message.conversation_id)
     return message, True
-
-
-def _reachable(sender, other_id):
-    """The other side of a 1:1 is active and neither of the two blocks the other."""
-    blocks = Block.objects.filter(
-        Q(blocker_id=OuterRef("pk"), blocked_id=sender.pk) | Q(blocker_id=sender.pk, blocked_id=OuterRef("pk"))
-    )
-    return User.objects.filter(pk=other_id, is_active=True).exclude(Exists(blocks)).exists()
 
 
 @transaction.atomic
@@ -387,11 +378,17 @@ def _send(sender, content, conversation_id, receiver_id, client_id):
         raise NotFoundError("No such conversation.", code="conversation_not_found")
     conversation = membership.conversation
     members = Membership.objects.filter(conversation=conversation, left_at__isnull=True)
-    recipients = list(members.values_list("user_id", flat=True))
-    if conversation.kind == Conversation.Kind.DIRECT:
-        other_id = next((pk for pk in recipients if pk != sender.pk), None)
-        if not _reachable(sender, other_id):
-            raise ForbiddenError("You can't message this account.", code="blocked")
+    blocks = Block.objects.filter(
+        Q(blocker_id=OuterRef("user_id"), blocked_id=sender.pk)
+        | Q(blocker_id=sender.pk, blocked_id=OuterRef("user_id"))
+    )
+    rows = members.annotate(blocked=Exists(blocks)).values_list("user_id", "user__is_active", "blocked")
+    recipients = [user_id for user_id, _, _ in rows]
+    # A 1:1 needs the other side active and neither of the two blocking the other.
+    if conversation.kind == Conversation.Kind.DIRECT and any(
+        user_id != sender.pk and (blocked or not active) for user_id, active, blocked in rows
+    ):
+        raise ForbiddenError("You can't message this account.", code="blocked")
     seq = conversation.last_seq + 1
     message = Message.objects.create(
         conversation=conversation, seq=seq, sender=sender, content=content, client_id=client_id
@@ -408,7 +405,9 @@ def _send(sender, content, conversation_id, receiver_id, client_id):
         last_message_at=message.created_at,
     )
     message.sender = sender
-    send_event_on_commit(recipients, "message.new", message_payload(message))
+    others = [pk for pk in recipients if pk != sender.pk]
+    send_event_on_commit([sender.pk], "message.new", message_payload(message, for_sender=True))
+    send_event_on_commit(others, "message.new", message_payload(message))
     return message
 
 

@@ -31,6 +31,7 @@ urlpatterns = [
     path("", include("feeds.urls")),
     path("", include("posts.urls")),
     path("", include("accounts.urls")),
+    path("", include("messaging.urls")),
 ]
 
 if settings.SERVE_MEDIA:

@@ -8,7 +8,6 @@ from rest_framework.views import APIView
 from accounts.api.views import _own, _valid, errors
 from messaging import selectors, services
 from messaging.api import serializers as s
-from messaging.models import Preferences
 from socialsite.api.pagination import CursorPagination
 from socialsite.errors import ServiceError
 
@@ -253,9 +252,7 @@ class AcceptView(APIView):
 class PreferencesView(APIView):
     @extend_schema(responses={200: s.PreferencesIO, **errors(401, 403)}, tags=["conversations"])
     def get(self, request, user_id):
-        user = _own(request, user_id)
-        direct_from = Preferences.objects.filter(user=user).values_list("direct_from", flat=True).first()
-        return Response({"direct_from": direct_from or Preferences.DirectFrom.EVERYONE})
+        return Response({"direct_from": selectors.direct_from(user=_own(request, user_id))})
 
     @extend_schema(
         request=s.PreferencesIO, responses={200: s.PreferencesIO, **errors(400, 401, 403)}, tags=["conversations"]

@@ -56,9 +56,9 @@ def test_a_socket_send_reaches_every_member_and_every_device_once():
             if got["event"] == "message.sent":
                 reply = got
         assert reply["ref"] == 7 and reply["data"]["content"] == "hey" and reply["data"]["replayed"] is False
-        for ws in (bo_ws, ana_laptop):
+        for ws, client_id in ((bo_ws, None), (ana_laptop, "k1")):  # the client_id is the sender's own
             new = await expect_event(ws, "message.new")
-            assert new["data"]["id"] == reply["data"]["id"]
+            assert new["data"]["id"] == reply["data"]["id"] and new["data"]["client_id"] == client_id
             assert new["data"]["sender"]["username"] == ana.username and new["data"]["seq"] == 2
         # A retried send (same client_id) answers with the first message and tells nobody again.
         await send_frame(ana_phone, frame)
