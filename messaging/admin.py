@@ -1,16 +1,14 @@
 """Moderators see direct messages only through a report: the reported message with a few of
 its neighbours for context. Conversations and messages have no admin pages of their own."""
 
-from django.contrib import admin, messages
-from django.contrib.admin import helpers
+from django.contrib import admin
 from django.db.models import Case, Value, When
-from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from messaging import services
 from messaging.models import Message, MessageReport
-from socialsite.errors import ServiceError
+from socialsite.admin_actions import act_with_reason
 
 CONTEXT_MESSAGES = 5  # shown before and after the reported one
 
@@ -82,39 +80,22 @@ class MessageReportAdmin(admin.ModelAdmin):
 
     def _run(self, request, queryset, name):
         remove, verb, explanation = ACTIONS[name]
-        reports = list(queryset.select_related("reporter", "message__sender").order_by("created_at"))
-        resolution = (request.POST.get("reason") or "").strip()
-        if request.POST.get("post") != "yes" or not resolution:
-            context = {
-                **self.admin_site.each_context(request),
-                "title": f"{verb} — give a reason",
-                "opts": self.model._meta,
-                "reports": reports,
-                "action": name,
-                "verb": verb,
-                "explanation": explanation,
-                "reason": resolution,
-                "reason_missing": request.POST.get("post") == "yes",
-                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-            }
-            request.current_app = self.admin_site.name
-            return TemplateResponse(request, "admin/messaging/messagereport/action_confirmation.html", context)
-        done, failed = 0, []
-        for report in reports:
-            try:
-                services.report_resolve(
-                    moderator=request.user, report_id=report.pk, remove_message=remove, resolution=resolution
-                )
-            except ServiceError as exc:
-                failed.append(f"{report.pk}: {exc.message}")
-                continue
-            self.log_change(request, report, f"{verb}: {resolution}")
-            done += 1
-        if done:
-            self.message_user(request, f"{verb}: {done} report{'s' if done != 1 else ''} done.", messages.SUCCESS)
-        if failed:
-            self.message_user(request, "Skipped " + "; ".join(failed), messages.WARNING)
-        return None
+
+        def resolve(report, reason):
+            services.report_resolve(
+                moderator=request.user, report_id=report.pk, remove_message=remove, resolution=reason
+            )
+
+        return act_with_reason(
+            self,
+            request,
+            list(queryset.select_related("reporter", "message__sender").order_by("created_at")),
+            action=name,
+            verb=verb,
+            explanation=explanation,
+            template="admin/messaging/messagereport/action_confirmation.html",
+            act=resolve,
+        )
 
     @admin.action(description="Remove the reported messages", permissions=["change"])
     def remove_messages(self, request, queryset):

@@ -1,16 +1,14 @@
 """Moderators' view of posts, comments and media, the reports queue and the moderation audit log."""
 
-from django.contrib import admin, messages
-from django.contrib.admin import helpers
+from django.contrib import admin
 from django.db import models
 from django.db.models import Case, Value, When
-from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
 from posts import moderation
 from posts.models import Comment, Hashtag, Media, ModerationAction, Post, Report
-from socialsite.errors import ServiceError
+from socialsite.admin_actions import act_with_reason
 
 
 class MediaInline(admin.TabularInline):
@@ -154,37 +152,16 @@ class ReportAdmin(admin.ModelAdmin):
 
     def _run(self, request, queryset, name):
         service, verb, explanation = REPORT_ACTIONS[name]
-        reports = list(queryset.select_related("post", "comment", "user").order_by("created_at"))
-        reason = (request.POST.get("reason") or "").strip()
-        if request.POST.get("post") != "yes" or not reason:
-            context = {
-                **self.admin_site.each_context(request),
-                "title": f"{verb} — give a reason",
-                "opts": self.model._meta,
-                "reports": reports,
-                "action": name,
-                "verb": verb,
-                "explanation": explanation,
-                "reason": reason,
-                "reason_missing": request.POST.get("post") == "yes",
-                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-            }
-            request.current_app = self.admin_site.name
-            return TemplateResponse(request, "admin/posts/report/action_confirmation.html", context)
-        done, failed = 0, []
-        for report in reports:
-            try:
-                service(moderator=request.user, report=report, reason=reason)
-            except ServiceError as exc:
-                failed.append(f"{report.pk}: {exc.message}")
-                continue
-            self.log_change(request, report, f"{verb}: {reason}")
-            done += 1
-        if done:
-            self.message_user(request, f"{verb}: {done} report{'s' if done != 1 else ''} done.", messages.SUCCESS)
-        if failed:
-            self.message_user(request, "Skipped " + "; ".join(failed), messages.WARNING)
-        return None
+        return act_with_reason(
+            self,
+            request,
+            list(queryset.select_related("post", "comment", "user").order_by("created_at")),
+            action=name,
+            verb=verb,
+            explanation=explanation,
+            template="admin/posts/report/action_confirmation.html",
+            act=lambda report, reason: service(moderator=request.user, report=report, reason=reason),
+        )
 
     @admin.action(description="Hide reported content", permissions=["change"])
     def hide_content(self, request, queryset):

@@ -1,28 +1,13 @@
 import pytest
 
 from messaging import services
-from tests.factories import UserFactory
+from tests.messaging.conftest import ana, bo, cy  # noqa: F401  (the same three people)
 
 
 @pytest.fixture(autouse=True)
 def _no_send_limit(settings):
     # Some tests send more than the per-minute limit from one account.
     settings.THROTTLE_MESSAGE = "10000/m"
-
-
-@pytest.fixture
-def ana(db):
-    return UserFactory(username="ana")
-
-
-@pytest.fixture
-def bo(db):
-    return UserFactory(username="bo")
-
-
-@pytest.fixture
-def cy(db):
-    return UserFactory(username="cy")
 
 
 @pytest.fixture

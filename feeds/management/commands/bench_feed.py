@@ -46,7 +46,7 @@ from datetime import timedelta
 from itertools import islice
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.db import connection, transaction
 from django.db.models import Q
 from django.test.utils import override_settings
@@ -59,6 +59,7 @@ from feeds.store import Entry, MemoryStore, author_key, get_store, home_key, hom
 from posts.models import Post
 from posts.services import post_create
 from posts.signals import post_published
+from socialsite.benchmarks import BenchmarkCommand, percentile
 from socialsite.realtime import presence
 
 PREFIX = "bench_"
@@ -71,12 +72,6 @@ POST_DAYS = 14
 PREFILL_ENTRY_BUDGET = 16_000_000
 INFINITE_THRESHOLD = 10**12
 MODES = ("push-only", "pull-only", "hybrid")
-
-
-def percentile(samples, q):
-    """The q-th percentile (0-100) by nearest rank."""
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, max(0, math.ceil(q / 100 * len(ordered)) - 1))]
 
 
 def uuid7_at(moment, rng):
@@ -280,7 +275,7 @@ class Dataset:
         return [Entry(*pair) for pair in islice(heapq.merge(*sources, reverse=True), cap)]
 
 
-class Command(BaseCommand):
+class Command(BenchmarkCommand):
     help = "Build a power-law social graph and compare push-only, pull-only and hybrid home feeds."
 
     def add_arguments(self, parser):
@@ -298,19 +293,6 @@ class Command(BaseCommand):
         parser.add_argument("--warmup", type=int, default=10, help="Untimed feed reads per mode first.")
         parser.add_argument("--sample", type=int, default=100, help="Home timelines sampled for memory.")
         parser.add_argument("--reset", action="store_true", help="Delete a previous run's bench_* data first.")
-
-    # --- Output ---------------------------------------------------------------------------------
-
-    def say(self, text=""):
-        self.stdout.write(text)
-        self.stdout.flush()
-
-    def step(self, text):
-        self._step_started = time.perf_counter()
-        self.say(f"… {text}")
-
-    def done(self, text=""):
-        self.say(f"  done in {time.perf_counter() - self._step_started:.1f} s {text}".rstrip())
 
     # --- Entry ----------------------------------------------------------------------------------
 

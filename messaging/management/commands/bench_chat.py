@@ -37,7 +37,6 @@ import asyncio
 import contextlib
 import ctypes
 import json
-import math
 import os
 import platform
 import resource
@@ -56,13 +55,14 @@ from urllib.parse import quote
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.db import connection
 from django.utils import timezone
 
 from accounts.models import Profile, User
 from messaging import services
 from messaging.models import Conversation, Message
+from socialsite.benchmarks import BenchmarkCommand, percentile
 
 PREFIX = "benchchat_"
 LATENCY_TARGET = 0.020  # p99 send → message.new on the other process
@@ -71,12 +71,6 @@ STARTUP_SECONDS = 60
 GENEROUS_RATE = "1000000/m"
 # Rate limits the Daphne processes get: the bench sends far faster than a person.
 THROTTLES = ("THROTTLE_MESSAGE", "THROTTLE_API", "THROTTLE_ANON", "THROTTLE_LOGIN", "THROTTLE_SIGNUP")
-
-
-def percentile(samples, q):
-    """The q-th percentile (0-100) by nearest rank (as bench_feed's)."""
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, max(0, math.ceil(q / 100 * len(ordered)) - 1))]
 
 
 def ms(seconds):
@@ -215,7 +209,7 @@ def _frame(action, data, ref=None):
     return json.dumps(frame)
 
 
-class Command(BaseCommand):
+class Command(BenchmarkCommand):
     help = "Two real Daphne processes: message latency across them, and idle sockets held by one."
 
     def add_arguments(self, parser):
@@ -231,19 +225,6 @@ class Command(BaseCommand):
         parser.add_argument("--idle", type=float, default=30.0, help="Seconds the sockets stay idle.")
         parser.add_argument("--check", type=int, default=20, help="Idle users' conversations sent a message after.")
         parser.add_argument("--reset", action="store_true", help="Delete a previous run's benchchat_* users first.")
-
-    # --- Output ---------------------------------------------------------------------------------
-
-    def say(self, text=""):
-        self.stdout.write(text)
-        self.stdout.flush()
-
-    def step(self, text):
-        self._step_started = time.perf_counter()
-        self.say(f"… {text}")
-
-    def done(self, text=""):
-        self.say(f"  done in {time.perf_counter() - self._step_started:.1f} s {text}".rstrip())
 
     # --- Entry ----------------------------------------------------------------------------------
 
