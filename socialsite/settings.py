@@ -133,7 +133,7 @@ if REDIS_URL:
     }
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": "socialsite.realtime.layers.RedisChannelLayer",  # channels_redis's, plus group_send_many
             # redis-py 8 reads with a 5 s socket timeout, as long as channels_redis's blocking
             # receive: idle sockets would drop (django/channels_redis#422). Give it headroom.
             "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 15}], "prefix": "socialsite:ws"},

@@ -89,7 +89,7 @@ def test_engines_follow_the_environment():
     layer_backend = settings.CHANNEL_LAYERS["default"]["BACKEND"]
     if os.environ.get("REDIS_URL"):
         assert cache_backend == "socialsite.cache.SharedPoolRedisCache"
-        assert layer_backend == "channels_redis.core.RedisChannelLayer"
+        assert layer_backend == "socialsite.realtime.layers.RedisChannelLayer"
     else:
         assert cache_backend == "django.core.cache.backends.locmem.LocMemCache"
         assert layer_backend == "channels.layers.InMemoryChannelLayer"
