@@ -298,8 +298,10 @@ class Command(BenchmarkCommand):
             raise CommandError(
                 "bench_chat needs PostgreSQL: set DATABASE_URL=postgres://… (two Daphne processes share the database)."
             )
-        layer = settings.CHANNEL_LAYERS.get("default", {}).get("BACKEND", "")
-        if not settings.REDIS_URL or "channels_redis" not in layer:
+        from channels.layers import get_channel_layer
+        from channels_redis.core import RedisChannelLayer
+
+        if not settings.REDIS_URL or not isinstance(get_channel_layer(), RedisChannelLayer):
             raise CommandError(
                 "bench_chat needs Redis: set REDIS_URL=redis://… (the Redis channel layer carries messages "
                 "between the two Daphne processes)."
