@@ -10,11 +10,12 @@ Message content is never logged: log lines name ids only.
 """
 
 import logging
+import uuid
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.models import Block, Follow, User
@@ -363,51 +364,99 @@ def message_send(*, sender, content, conversation_id=None, receiver_id=None, cli
     return message, True
 
 
+# Sending is the hottest write there is, and the ORM spent more time building its queries than
+# the database spent running them (bench_chat, docs/performance.md): the send path below is
+# three plain SQL statements plus the ORM's INSERT, portable between PostgreSQL and SQLite.
+
+
+def _db(model, field, value):
+    """A value as this database stores it (SQLite keeps UUIDs as hex strings)."""
+    return model._meta.get_field(field).get_db_prep_value(value, connection)
+
+
+def _lock_for_send(sender, conversation_id):
+    """(kind, last_seq, {member id: whether they can't be messaged}) of a conversation's current
+    members, locking the conversation row: seq is handed out in commit order. A member can't be
+    messaged when deactivated or when they and the sender block each other either way.
+    """
+    sender_id = _db(Membership, "user", sender.pk)
+    lock = " FOR UPDATE OF c" if connection.features.has_select_for_update_of else ""  # SQLite: IMMEDIATE
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""SELECT c.kind, c.last_seq, m.user_id, NOT u.is_active OR EXISTS (
+                    SELECT 1 FROM {Block._meta.db_table} b
+                    WHERE (b.blocker_id = m.user_id AND b.blocked_id = %s)
+                       OR (b.blocker_id = %s AND b.blocked_id = m.user_id)
+                )
+            FROM {Membership._meta.db_table} m
+            JOIN {Conversation._meta.db_table} c ON c.id = m.conversation_id
+            JOIN {User._meta.db_table} u ON u.id = m.user_id
+            WHERE m.conversation_id = %s AND m.left_at IS NULL{lock}""",  # noqa: S608 -- names from _meta
+            [sender_id, sender_id, _db(Membership, "conversation", conversation_id)],
+        )
+        rows = cursor.fetchall()
+    if not rows:
+        return None, 0, {}
+    kind, last_seq = rows[0][0], rows[0][1]
+    return kind, last_seq, {_as_uuid(user_id): bool(unreachable) for _, _, user_id, unreachable in rows}
+
+
+def _as_uuid(value):  # SQLite hands back UUIDs as hex strings
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(value)
+
+
+def _record_sent(message, sender):
+    """The conversation's latest message, and each current member's cursors and unread count:
+    sending reads everything before it, and a reply accepts a request; others get one more unread.
+    """
+    seq, conversation_id = message.seq, _db(Membership, "conversation", message.conversation_id)
+    sender_id = _db(Membership, "user", sender.pk)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {Conversation._meta.db_table} SET last_seq = %s, last_message_id = %s WHERE id = %s",  # noqa: S608
+            [seq, _db(Conversation, "last_message", message.pk), conversation_id],
+        )
+        cursor.execute(
+            f"""UPDATE {Membership._meta.db_table} SET
+                last_message_at = %s,
+                unread_count = CASE WHEN user_id = %s THEN 0 ELSE unread_count + 1 END,
+                read_seq = CASE WHEN user_id = %s THEN %s ELSE read_seq END,
+                delivered_seq = CASE WHEN user_id = %s THEN %s ELSE delivered_seq END,
+                folder = CASE WHEN user_id = %s THEN %s ELSE folder END
+            WHERE conversation_id = %s AND left_at IS NULL""",  # noqa: S608
+            [
+                _db(Membership, "last_message_at", message.created_at),
+                sender_id,
+                sender_id,
+                seq,
+                sender_id,
+                seq,
+                sender_id,
+                Membership.Folder.INBOX.value,
+                conversation_id,
+            ],
+        )
+
+
 @transaction.atomic
 def _send(sender, content, conversation_id, receiver_id, client_id):
     if receiver_id is not None:
         conversation_id = conversation_direct(user=sender, other_user_id=receiver_id).conversation_id
-    # The sender's membership, locking the conversation row: seq is handed out in commit order.
-    membership = (
-        Membership.objects.select_related("conversation")
-        .select_for_update(of=("conversation",))
-        .filter(conversation_id=parse_uuid(conversation_id), user=sender, left_at__isnull=True)
-        .first()
-    )
-    if membership is None:
+    kind, last_seq, members = _lock_for_send(sender, parse_uuid(conversation_id))
+    if sender.pk not in members:
         raise NotFoundError("No such conversation.", code="conversation_not_found")
-    conversation = membership.conversation
-    members = Membership.objects.filter(conversation=conversation, left_at__isnull=True)
-    blocks = Block.objects.filter(
-        Q(blocker_id=OuterRef("user_id"), blocked_id=sender.pk)
-        | Q(blocker_id=sender.pk, blocked_id=OuterRef("user_id"))
-    )
-    rows = members.annotate(blocked=Exists(blocks)).values_list("user_id", "user__is_active", "blocked")
-    recipients = [user_id for user_id, _, _ in rows]
+    others = [user_id for user_id in members if user_id != sender.pk]
     # A 1:1 needs the other side active and neither of the two blocking the other.
-    if conversation.kind == Conversation.Kind.DIRECT and any(
-        user_id != sender.pk and (blocked or not active) for user_id, active, blocked in rows
-    ):
+    if kind == Conversation.Kind.DIRECT and any(members[user_id] for user_id in others):
         raise ForbiddenError("You can't message this account.", code="blocked")
-    seq = conversation.last_seq + 1
+    seq = last_seq + 1
     message = Message.objects.create(
-        conversation=conversation, seq=seq, sender=sender, content=content, client_id=client_id
+        conversation_id=conversation_id, seq=seq, sender=sender, content=content, client_id=client_id
     )
-    conversation.last_seq, conversation.last_message = seq, message
-    conversation.save(update_fields=["last_seq", "last_message"])
-    members.exclude(user=sender).update(unread_count=F("unread_count") + 1, last_message_at=message.created_at)
-    # Sending reads everything before it, and a reply accepts a request.
-    members.filter(user=sender).update(
-        read_seq=seq,
-        delivered_seq=seq,
-        unread_count=0,
-        folder=Membership.Folder.INBOX,
-        last_message_at=message.created_at,
-    )
-    message.sender = sender
-    others = [pk for pk in recipients if pk != sender.pk]
-    send_event_on_commit([sender.pk], "message.new", message_payload(message, for_sender=True))
+    _record_sent(message, sender)
+    # Others first: the sender's own devices already hold the message.
     send_event_on_commit(others, "message.new", message_payload(message))
+    send_event_on_commit([sender.pk], "message.new", message_payload(message, for_sender=True))
     return message
 
 

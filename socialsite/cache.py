@@ -27,7 +27,7 @@ class SharedPoolRedisCache(RedisCache):
     def incr_with_expiry(self, key, timeout):
         """Add one to a counter, made with this timeout on its first hit: one round trip."""
         key = self.make_and_validate_key(key)
-        pipe = self._cache.get_client(key, write=True).pipeline()
+        pipe = self._cache.get_client(key, write=True).pipeline(transaction=False)
         pipe.incr(key)
         pipe.expire(key, timeout, nx=True)
         return pipe.execute()[0]

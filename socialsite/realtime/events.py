@@ -6,6 +6,7 @@ offline resyncs through REST.
 """
 
 import asyncio
+import atexit
 import logging
 import os
 import threading
@@ -46,27 +47,49 @@ def _send_to_groups(user_ids, message):
         if isinstance(layer, InMemoryChannelLayer):  # lives on the consumers' loop: send from there
             async_to_sync(_send_all)(layer, list(user_ids), message)
         else:
-            _sender_loop().run(_send_all(layer, list(user_ids), message))
+            _sender_loop().submit(layer, list(user_ids), message)
     except Exception:  # e.g. called from a thread running an event loop; clients resync over REST
         logger.exception("Could not send %s to %d users", message["type"], len(user_ids))
 
 
 class _SenderLoop:
-    """One event loop thread per process that sends for sync code (Celery tasks, views).
+    """One event loop thread per process that sends for sync code (Celery tasks, views, services
+    on the consumers' thread pool).
 
     async_to_sync outside an event loop starts a new loop for every call, and channels_redis
     opens new connections for every loop: ~4 ms per send. This loop keeps its connections.
+    Callers don't wait for Redis (a message's sender would otherwise wait for every member's
+    event); sends leave one at a time in the order they were queued, so a user's events keep
+    their order, and whatever is queued at exit still goes out.
     """
 
-    TIMEOUT = 30
+    DRAIN_SECONDS = 5
 
     def __init__(self):
         self.pid = os.getpid()
         self.loop = asyncio.new_event_loop()
+        self.queue = asyncio.Queue()
         threading.Thread(target=self.loop.run_forever, name="channel-layer-sender", daemon=True).start()
+        asyncio.run_coroutine_threadsafe(self._send_queued(), self.loop)
+        atexit.register(self.drain)
 
-    def run(self, coroutine):
-        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(self.TIMEOUT)
+    def submit(self, layer, user_ids, message):
+        self.loop.call_soon_threadsafe(self.queue.put_nowait, (layer, user_ids, message))
+
+    async def _send_queued(self):
+        while True:
+            layer, user_ids, message = await self.queue.get()
+            try:
+                await _send_all(layer, user_ids, message)
+            except Exception:  # the commit stands; clients resync over REST
+                logger.exception("Could not send %s to %d users", message["type"], len(user_ids))
+            finally:
+                self.queue.task_done()
+
+    def drain(self):
+        """Wait until everything queued so far is sent (at exit; tests)."""
+        if self.pid == os.getpid():
+            asyncio.run_coroutine_threadsafe(self.queue.join(), self.loop).result(self.DRAIN_SECONDS)
 
 
 _sender = None

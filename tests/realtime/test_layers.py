@@ -1,9 +1,13 @@
-"""group_send_many on the Redis layer: one event to many users' sockets, each socket exactly once."""
+"""The Redis layer's group_send_many (one event to many users' sockets, each socket exactly once)
+and the sender loop that sync code sends through."""
 
+import asyncio
 import os
+import sys
 
 import pytest
 from channels.layers import get_channel_layer
+from django.conf import settings
 
 from socialsite.realtime.events import send_event_now_unsafe
 from tests.conftest import require
@@ -35,5 +39,72 @@ def test_one_event_reaches_every_socket_of_every_named_user_once():
         for socket_list in sockets.values():
             for ws in socket_list:
                 await ws.disconnect()
+
+    run(scenario)
+
+
+def test_expired_messages_do_not_fill_a_channel():
+    """A channel whose queue is full of expired messages still gets the new one (the script drops them)."""
+    require(bool(os.environ.get("REDIS_URL")), "REDIS_URL not set: group_send_many is the Redis layer's")
+
+    async def scenario():
+        layer = get_channel_layer()
+        channel = await layer.new_channel()
+        await layer.group_add("user.expired-test", channel)
+        key = layer.prefix + layer.non_local_name(channel)
+        connection = layer.connection(layer.consistent_hash(channel))
+        stale = {f"stale-{n}".encode(): 1 for n in range(layer.get_capacity(channel))}  # score 1: 1970
+        await connection.zadd(key, stale)
+        await layer.group_send_many(["user.expired-test"], {"type": "event.push", "event": "fresh", "data": {}})
+        received = await asyncio.wait_for(layer.receive(channel), 3)
+        assert received["event"] == "fresh"
+        await layer.group_discard("user.expired-test", channel)
+        await connection.delete(key)
+
+    run(scenario)
+
+
+def test_events_from_sync_code_arrive_in_the_order_they_were_sent():
+    require(bool(os.environ.get("REDIS_URL")), "REDIS_URL not set: this is about the Redis sender loop")
+    ana = UserFactory()
+
+    async def scenario():
+        ws, _ = await open_ready(bearer(ana))
+        from channels.db import database_sync_to_async
+
+        def send_many():
+            for n in range(40):
+                send_event_now_unsafe([str(ana.pk)], "test.count", {"n": n})
+
+        await database_sync_to_async(send_many)()  # returns before Redis has them all
+        assert [(await receive(ws))["data"]["n"] for _ in range(40)] == list(range(40))
+        await ws.disconnect()
+
+    run(scenario)
+
+
+def test_events_queued_at_exit_still_go_out():
+    """A short-lived process (a management command, a script) exits right after a send: the
+    sender loop drains at exit, so the event isn't lost with the process."""
+    require(bool(os.environ.get("REDIS_URL")), "REDIS_URL not set: this is about the Redis sender loop")
+    ana = UserFactory()
+    script = (
+        "import django; django.setup()\n"
+        "from socialsite.realtime.events import send_event_now_unsafe\n"
+        f"send_event_now_unsafe([{str(ana.pk)!r}], 'test.bye', {{'n': 1}})\n"
+    )
+
+    async def scenario():
+        ws, _ = await open_ready(bearer(ana))
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-c",
+            script,
+            env={**os.environ, "DJANGO_SETTINGS_MODULE": "socialsite.settings"},
+            cwd=settings.BASE_DIR,
+        )
+        assert await process.wait() == 0
+        assert await receive(ws) == {"event": "test.bye", "data": {"n": 1}}
+        await ws.disconnect()
 
     run(scenario)
