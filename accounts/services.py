@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from accounts.images import avatar_from_upload
 from accounts.models import Block, Follow, FollowRequest, Interest, Mute, Profile
-from accounts.signals import relationship_changed
+from accounts.signals import follow_request_closed, follow_requested, relationship_changed
 from socialsite import safe_cache
 from socialsite.errors import ConflictError, ForbiddenError, NotFoundError, ServiceError
 from socialsite.realtime.events import close_sockets_on_commit, send_event_on_commit
@@ -236,17 +236,21 @@ def _active_target(user_id):
         raise NotFoundError("No such user.")
 
 
-def _follow(follower, followed):
+def _follow(follower, followed, *, via_request=False):
     follow, created = Follow.objects.get_or_create(follower=follower, followed=followed)
     if created:
         Profile.objects.filter(user=follower).update(following_count=F("following_count") + 1)
         Profile.objects.filter(user=followed).update(followers_count=F("followers_count") + 1)
-        _relationship_changed("follow", follower.pk, followed.pk)
+        _relationship_changed("follow", follower.pk, followed.pk, via_request=via_request)
     return follow, created
 
 
-def _relationship_changed(kind, user_id, other_id):
-    relationship_changed.send(sender=User, kind=kind, user_id=user_id, other_id=other_id)
+def _relationship_changed(kind, user_id, other_id, **extra):
+    relationship_changed.send(sender=User, kind=kind, user_id=user_id, other_id=other_id, **extra)
+
+
+def _request_closed(requester_id, target_id):
+    follow_request_closed.send(sender=User, requester_id=requester_id, target_id=target_id)
 
 
 def _unfollow(follow):
@@ -257,8 +261,9 @@ def _unfollow(follow):
 
 
 def _approve(follow_request):
-    follow, created = _follow(follow_request.requester, follow_request.target)
+    follow, created = _follow(follow_request.requester, follow_request.target, via_request=True)
     follow_request.delete()
+    _request_closed(follow_request.requester_id, follow_request.target_id)
     if created:
         send_event_on_commit(
             [follow_request.requester_id],
@@ -282,6 +287,7 @@ def follow_create(*, follower, followed_user_id):
         _, created = FollowRequest.objects.get_or_create(requester=follower, target=followed)
         if created:
             send_event_on_commit([followed.pk], "follow_request.new", {"user": _user_summary(follower)})
+            follow_requested.send(sender=User, requester_id=follower.pk, target_id=followed.pk)
         return FollowOutcome("requested", created=created)
     _, created = _follow(follower, followed)
     if created:
@@ -294,6 +300,8 @@ def follow_delete(*, follower, followed_user_id):
     """Unfollow, or withdraw a pending request. Idempotent; returns whether anything changed."""
     follow = Follow.objects.select_for_update().filter(follower=follower, followed_id=followed_user_id).first()
     withdrawn, _ = FollowRequest.objects.filter(requester=follower, target_id=followed_user_id).delete()
+    if withdrawn:
+        _request_closed(follower.pk, followed_user_id)
     if follow:
         _unfollow(follow)
     return bool(follow or withdrawn)
@@ -326,7 +334,9 @@ def follow_request_approve(*, target, request_id):
 
 @transaction.atomic
 def follow_request_reject(*, target, request_id):
-    _own_request(target, request_id).delete()
+    follow_request = _own_request(target, request_id)
+    follow_request.delete()
+    _request_closed(follow_request.requester_id, target.pk)
 
 
 # --- Blocks and mutes ------------------------------------------------------------------------------
@@ -343,7 +353,11 @@ def block_create(*, blocker, blocked_user_id):
         Q(follower=blocker, followed=blocked) | Q(follower=blocked, followed=blocker)
     ).select_for_update():
         _unfollow(follow)
-    FollowRequest.objects.filter(Q(requester=blocker, target=blocked) | Q(requester=blocked, target=blocker)).delete()
+    for follow_request in FollowRequest.objects.filter(
+        Q(requester=blocker, target=blocked) | Q(requester=blocked, target=blocker)
+    ):
+        follow_request.delete()
+        _request_closed(follow_request.requester_id, follow_request.target_id)
     if created:
         _relationship_changed("block", blocker.pk, blocked.pk)
     return block, created

@@ -8,4 +8,9 @@ to `transaction.on_commit`.
 from django.dispatch import Signal
 
 # kind: "follow" | "unfollow" | "block" | "unblock" | "mute" | "unmute"; user_id acts on other_id.
+# A follow made by approving a request has via_request=True.
 relationship_changed = Signal()
+# requester_id asked to follow the private account target_id.
+follow_requested = Signal()
+# That request is gone: approved, rejected, withdrawn or ended by a block. requester_id, target_id
+follow_request_closed = Signal()

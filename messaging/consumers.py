@@ -10,8 +10,8 @@ from functools import partial
 
 from channels.db import database_sync_to_async
 
-from messaging import services
-from socialsite.realtime.consumers import ActionError, register_action
+from messaging import selectors, services, viewing
+from socialsite.realtime.consumers import ActionError, register_action, register_disconnect
 
 in_thread_pool = partial(database_sync_to_async, thread_sensitive=False)
 
@@ -60,3 +60,29 @@ async def typing_start(consumer, data):
 @register_action("typing.stop")
 async def typing_stop(consumer, data):
     await _typing(consumer, data, "stop")
+
+
+def _switch_view(user, before, after, socket_id):
+    if after is not None:
+        selectors.membership_for(user, after)  # a non-member gets not_found, as over REST
+    if before is not None and before != after:
+        viewing.leave(user.pk, before, socket_id)
+    if after is not None:
+        viewing.view(user.pk, after, socket_id)
+
+
+@register_action("conversation.view")
+async def conversation_view(consumer, data):
+    """{"conversation_id": id | null}: this socket shows that conversation now (null: none).
+    Its members get no `message` notification while they look at it."""
+    after = data.get("conversation_id")
+    if after is not None:
+        after = str(selectors.parse_uuid(_text(data, "conversation_id"), "No such conversation."))
+    await in_thread_pool(_switch_view)(consumer.user, getattr(consumer, "viewing", None), after, consumer.channel_name)
+    consumer.viewing = after
+
+
+@register_disconnect
+async def stop_viewing(consumer):
+    if getattr(consumer, "viewing", None) is not None:
+        await in_thread_pool(viewing.leave)(consumer.user.pk, consumer.viewing, consumer.channel_name)

@@ -21,6 +21,7 @@ from django.utils import timezone
 from accounts.models import Block, Follow, User
 from messaging.models import Conversation, Membership, Message, MessageReport, Preferences
 from messaging.selectors import membership_for, parse_uuid
+from messaging.signals import message_sent
 from socialsite import ratelimit
 from socialsite.errors import ConflictError, ForbiddenError, NotFoundError, ServiceError
 from socialsite.realtime.events import send_event_on_commit
@@ -457,6 +458,7 @@ def _send(sender, content, conversation_id, receiver_id, client_id):
     # Others first: the sender's own devices already hold the message.
     send_event_on_commit(others, "message.new", message_payload(message))
     send_event_on_commit([sender.pk], "message.new", message_payload(message, for_sender=True))
+    message_sent.send(sender=Message, message=message)  # after the events: their on_commit runs first
     return message
 
 

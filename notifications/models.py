@@ -1,1 +1,128 @@
-# Models for this app arrive with its issue; see docs/ and the issue tracker.
+"""Notifications: what happened to a user, who did it, and to what; per-type preferences; bells.
+
+A row is made once per (recipient, key): `key` names the event ("like:<post>:<user>"), so a
+retried task or a repeated action can't notify twice. `group_key` puts rows that read as one line
+together ("Ana and 12 others liked your post"): the same type and target within a time bucket.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Exists, OuterRef, Q
+from uuid6 import uuid7
+
+
+class NotificationQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """The user's own notifications whose actor and target they may still see.
+
+        The one place that decides it: producers already skip blocked, muted and deactivated
+        actors, and this hides what changed since (a block, a deleted post or comment).
+        """
+        from accounts.models import Block, Mute
+        from posts.models import Post
+
+        if user is None or not user.is_authenticated:
+            return self.none()
+        blocked = Block.objects.filter(
+            Q(blocker=user, blocked=OuterRef("actor")) | Q(blocker=OuterRef("actor"), blocked=user)
+        )
+        muted = Mute.objects.filter(muter=user, muted=OuterRef("actor"))
+        return (
+            self.filter(recipient=user, actor__is_active=True)
+            .exclude(Exists(blocked) | Exists(muted))
+            .filter(
+                Q(post__isnull=True) | Q(post__in=Post.objects.visible_to(user).values("pk")),
+                Q(comment__isnull=True) | Q(comment__deleted_at__isnull=True, comment__hidden_at__isnull=True),
+            )
+        )
+
+    def unread(self):
+        return self.filter(read_at__isnull=True)
+
+
+class Notification(models.Model):
+    class Type(models.TextChoices):
+        FOLLOW = "follow"
+        FOLLOW_REQUEST = "follow_request"
+        FOLLOW_ACCEPTED = "follow_accepted"
+        LIKE = "like"
+        COMMENT = "comment"
+        REPLY = "reply"
+        MENTION = "mention"
+        SHARE = "share"
+        MESSAGE = "message"
+        NEW_POST = "new_post"
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    type = models.CharField(max_length=16, choices=Type.choices)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    post = models.ForeignKey("posts.Post", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    comment = models.ForeignKey("posts.Comment", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    conversation = models.ForeignKey(
+        "messaging.Conversation", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    payload = models.JSONField(default=dict, blank=True, help_text="What the line shows, e.g. a comment's excerpt.")
+    key = models.CharField(max_length=120, help_text="The event, once per recipient: retries don't duplicate.")
+    group_key = models.CharField(max_length=160, help_text="Rows with the same group_key show as one line.")
+    read_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField()
+
+    objects = NotificationQuerySet.as_manager()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["recipient", "key"], name="notifications_once_per_event")]
+        indexes = [
+            models.Index(fields=["recipient", "-created_at"], name="notifications_recipient_idx"),
+            models.Index(fields=["recipient", "group_key", "-created_at"], name="notifications_group_idx"),
+            models.Index(fields=["recipient"], condition=Q(read_at__isnull=True), name="notifications_unread_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.type} for {self.recipient_id} from {self.actor_id}"
+
+    @property
+    def read_status(self):
+        return self.read_at is not None
+
+
+class Preferences(models.Model):
+    """Which types a user wants; no row means all of them."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, primary_key=True, on_delete=models.CASCADE, related_name="notification_preferences"
+    )
+    follow = models.BooleanField(default=True)
+    follow_request = models.BooleanField(default=True)
+    follow_accepted = models.BooleanField(default=True)
+    like = models.BooleanField(default=True)
+    comment = models.BooleanField(default=True)
+    reply = models.BooleanField(default=True)
+    mention = models.BooleanField(default=True)
+    share = models.BooleanField(default=True)
+    message = models.BooleanField(default=True)
+    new_post = models.BooleanField(default=True)
+
+    class Meta:
+        verbose_name_plural = "preferences"
+
+    def __str__(self):
+        return f"notification preferences of {self.user_id}"
+
+    def as_dict(self):
+        return {kind: getattr(self, kind) for kind in Notification.Type.values}
+
+
+class Bell(models.Model):
+    """The bell on a follow: the subscriber hears about every new post of the author."""
+
+    subscriber = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="bells")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["subscriber", "author"], name="notifications_bell_unique")]
+        indexes = [models.Index(fields=["author", "id"], name="notifications_bell_author_idx")]
+
+    def __str__(self):
+        return f"{self.subscriber_id} 🔔 {self.author_id}"

@@ -15,7 +15,7 @@ from django.utils import timezone
 from accounts.models import Block
 from posts import selectors, tasks, text
 from posts.models import Comment, Hashtag, Like, Media, Post, PostTag
-from posts.signals import post_published, post_withdrawn
+from posts.signals import comment_posted, post_liked, post_published, post_unliked, post_withdrawn
 from socialsite.errors import ForbiddenError, NotFoundError, ServiceError
 
 User = get_user_model()
@@ -318,6 +318,7 @@ def like_create(*, user, post_id):
         return Like.objects.get(user=user, post=post), False
     if created:
         Post.objects.filter(pk=post.pk).update(likes_count=F("likes_count") + 1)
+        post_liked.send(sender=Post, user_id=user.pk, post_id=post.pk)
     return like, created
 
 
@@ -328,6 +329,7 @@ def like_delete(*, user, post_id):
     deleted, _ = Like.objects.filter(user=user, post=post).delete()
     if deleted:
         Post.objects.filter(pk=post.pk, likes_count__gt=0).update(likes_count=F("likes_count") - 1)
+        post_unliked.send(sender=Post, user_id=user.pk, post_id=post.pk)
     return bool(deleted)
 
 
@@ -358,6 +360,7 @@ def comment_create(*, author, post_id, content, parent_comment_id=None):
         post=post, author=author, parent=parent, content=content, content_html=text.render(content, mentioned)
     )
     move_comment_counters(comment, +1)
+    comment_posted.send(sender=Comment, comment=comment, mentioned_ids=[user.pk for user in mentioned.values()])
     return comment
 
 

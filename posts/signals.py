@@ -11,3 +11,8 @@ from django.dispatch import Signal
 post_published = Signal()
 # A published post stopped being visible: deleted by its author, hidden or removed. post=Post
 post_withdrawn = Signal()
+# A like was made, or taken back. user_id, post_id
+post_liked = Signal()
+post_unliked = Signal()
+# A comment or reply was posted. comment=Comment, mentioned_ids=[user ids it @mentions]
+comment_posted = Signal()

@@ -92,6 +92,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "csp.context_processors.nonce",
+                "notifications.context_processors.unread_notifications",
             ],
         },
     },
@@ -170,11 +171,21 @@ CELERY_TASK_ROUTES = {
     "feeds.tasks.*": {"queue": "fanout_low"},
     "posts.tasks.process_media": {"queue": "media"},
     "posts.tasks.*": {"queue": "default"},
+    "notifications.tasks.*": {"queue": "notifications"},
 }
 CELERY_BEAT_SCHEDULE = {
     "feeds-sync-tiers": {"task": "feeds.tasks.sync_tiers", "schedule": 15 * 60},
 }
 CELERY_TIMEZONE = "UTC"
+
+# --- Notifications (notifications/) ---------------------------------------------------
+# Likes, comments, shares, follows and messages about one target within this many seconds
+# read as one line ("Ana and 12 others liked your post").
+NOTIFICATION_GROUP_SECONDS = env.int("NOTIFICATION_GROUP_SECONDS", default=12 * 3600)
+NOTIFICATION_BATCH = env.int("NOTIFICATION_BATCH", default=1000)  # bell subscribers per task
+NOTIFICATION_POLL_SECONDS = env.int("NOTIFICATION_POLL_SECONDS", default=25)  # long-poll's longest wait
+NOTIFICATION_SSE_HEARTBEAT = env.int("NOTIFICATION_SSE_HEARTBEAT", default=15)  # seconds between pings
+NOTIFICATION_SSE_MAX_SECONDS = env.int("NOTIFICATION_SSE_MAX_SECONDS", default=300)  # then the client reconnects
 
 # --- Home feed (feeds/) -------------------------------------------------------------
 # Authors with at least this many followers are celebrities: their posts are pulled at read

@@ -11,6 +11,7 @@ api_v1 = [
     path("", include("posts.api.urls")),
     path("", include("feeds.api.urls")),
     path("", include("messaging.api.urls")),
+    path("", include("notifications.api.urls")),
 ]
 
 urlpatterns = [
@@ -32,6 +33,7 @@ urlpatterns = [
     path("", include("posts.urls")),
     path("", include("accounts.urls")),
     path("", include("messaging.urls")),
+    path("", include("notifications.urls")),
 ]
 
 if settings.SERVE_MEDIA:

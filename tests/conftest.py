@@ -2,6 +2,7 @@ import io
 import os
 import shutil
 import subprocess
+import time
 
 import pytest
 from channels.layers import channel_layers
@@ -43,6 +44,20 @@ def require_chromium():
 
 def launch_chromium(playwright):
     return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+
+
+def wait_for_js(page, expression, arg=None, timeout_ms=20_000):
+    """Poll a JS expression (or function of `arg`) from Python until it is truthy; its value.
+
+    Not page.wait_for_function: when its first check fails it polls with eval inside the page,
+    which the site's CSP (script-src 'self') refuses. page.evaluate isn't subject to the CSP.
+    """
+    deadline = time.monotonic() + timeout_ms / 1000
+    while not (value := page.evaluate(expression, arg)):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still false after {timeout_ms} ms: {expression}")
+        time.sleep(0.05)
+    return value
 
 
 @pytest.fixture(scope="session", autouse=True)

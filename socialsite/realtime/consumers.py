@@ -22,6 +22,13 @@ CLOSE_UNAUTHENTICATED = 4401
 MAX_FRAME_BYTES = 64 * 1024
 
 ACTIONS = {}
+DISCONNECT_HOOKS = []
+
+
+def register_disconnect(hook):
+    """Decorate `async def hook(consumer)`: run when a socket closes (e.g. to clear its marks)."""
+    DISCONNECT_HOOKS.append(hook)
+    return hook
 
 
 def register_action(name):
@@ -76,6 +83,12 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
             self.heartbeat.cancel()
         if hasattr(self, "group"):
             await self.channel_layer.group_discard(self.group, self.channel_name)
+        if hasattr(self, "user"):
+            for hook in DISCONNECT_HOOKS:
+                try:
+                    await hook(self)
+                except Exception:
+                    logger.exception("Socket disconnect hook %s failed", hook.__name__)
 
     async def receive(self, text_data=None, bytes_data=None):
         if not hasattr(self, "user"):

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.browser.conftest import SCREENSHOTS, sign_in
+from tests.conftest import wait_for_js
 from tests.e2e.conftest import service_env, spawn, start_daphne  # noqa: F401  (fixtures)
 from tests.factories import UserFactory
 
@@ -48,7 +49,7 @@ class Person:
         self.page.evaluate("window.__sameDocument = true")
 
     def wait_connected(self):
-        self.page.wait_for_function("() => window.realtime && window.realtime.connected", timeout=EVENT_WAIT_MS)
+        wait_for_js(self.page, "window.realtime && window.realtime.connected", timeout_ms=EVENT_WAIT_MS)
 
     def same_document(self):
         return self.page.evaluate("window.__sameDocument === true")

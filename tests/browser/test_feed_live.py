@@ -16,7 +16,7 @@ import requests
 from accounts.services import follow_create
 from posts.services import post_create
 from tests.browser.conftest import SCREENSHOTS, sign_in
-from tests.conftest import bearer
+from tests.conftest import bearer, wait_for_js
 from tests.e2e.conftest import celery_worker, service_env, spawn, start_daphne  # noqa: F401  (fixtures)
 from tests.factories import UserFactory
 
@@ -60,7 +60,7 @@ def test_new_posts_button_prepends_pushed_and_celebrity_posts(browser, server, s
     feed = page.locator("[data-feed-posts] > article.post")
     expect(feed).to_have_count(1)
     expect(feed.first).to_contain_text("An older post from a friend")
-    page.wait_for_function("window.realtime && window.realtime.connected", timeout=20000)
+    wait_for_js(page, "window.realtime && window.realtime.connected")
     page.evaluate("window.__sameDocument = true")
     button = page.locator("[data-feed-new]")
     expect(button).to_be_hidden()
@@ -98,7 +98,7 @@ def test_new_posts_button_prepends_pushed_and_celebrity_posts(browser, server, s
 
     # Posted while the socket was down: no event replay, the page counts it once it reconnects.
     server.process.stop()
-    page.wait_for_function("!window.realtime.connected", timeout=20000)
+    wait_for_js(page, "!window.realtime.connected")
     missed = post_create(author=friend, content_type="text", content="Posted while you were away")
     start_daphne(port=server.port)
     expect(button).to_have_text("1 new post", timeout=40000)

@@ -7,6 +7,7 @@ import pytest
 
 from posts.models import Media, Post
 from tests.browser.conftest import SCREENSHOTS, sign_in
+from tests.conftest import wait_for_js
 from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -79,7 +80,7 @@ def test_video_post_shows_a_poster_and_plays(browser, live_server, clip_file):
     if can_play:
         # Muted so autoplay policy can't refuse it.
         video.evaluate("v => { v.muted = true; return v.play(); }")
-        page.wait_for_function("v => v.currentTime > 0", arg=video.element_handle(), timeout=15_000)
+        wait_for_js(page, "v => v.currentTime > 0", video.element_handle(), 15_000)
         played = video.evaluate("v => { v.pause(); return v.currentTime; }")
         print(f"Chromium canPlayType({MP4_AVC_AAC!r}) = {can_play!r}; played to {played:.2f}s.")
     else:

@@ -3,7 +3,7 @@
 import pytest
 import requests
 
-from tests.conftest import launch_chromium, require_chromium
+from tests.conftest import launch_chromium, require_chromium, wait_for_js
 from tests.e2e.conftest import PASSWORD, register_and_login
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser, pytest.mark.django_db(transaction=True), pytest.mark.timeout(90)]
@@ -40,10 +40,11 @@ def events(page, name):
 
 
 def wait_for_event(page, name, count=1, timeout_ms=20000):
-    page.wait_for_function(
+    wait_for_js(
+        page,
         "([name, count]) => window.__realtime.filter((e) => e[0] === name).length >= count",
-        arg=[name, count],
-        timeout=timeout_ms,
+        [name, count],
+        timeout_ms,
     )
     return events(page, name)
 

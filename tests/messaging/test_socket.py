@@ -60,6 +60,8 @@ def test_a_socket_send_reaches_every_member_and_every_device_once():
             new = await expect_event(ws, "message.new")
             assert new["data"]["id"] == reply["data"]["id"] and new["data"]["client_id"] == client_id
             assert new["data"]["sender"]["username"] == ana.username and new["data"]["seq"] == 2
+        notified = await expect_event(bo_ws, "notification.new")  # bo isn't looking at the conversation
+        assert notified["data"]["type"] == "message" and notified["data"]["conversation_id"] == conversation
         # A retried send (same client_id) answers with the first message and tells nobody again.
         await send_frame(ana_phone, frame)
         again = await expect_event(ana_phone, "message.sent")

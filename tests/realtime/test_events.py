@@ -11,12 +11,39 @@ from accounts import services
 from accounts.models import Follow, FollowRequest
 from socialsite.realtime.consumers import CLOSE_UNAUTHENTICATED
 from tests.factories import UserFactory
-from tests.realtime.sockets import TIMEOUT, bearer, expect_close, nothing_arrives, open_ready, receive, run
+from tests.realtime import sockets
+from tests.realtime.sockets import TIMEOUT, bearer, expect_close, open_ready, run
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 # Longer than channels_redis's 5 s blocking receive, so a layer that cannot idle shows up.
 IDLE_SECONDS = 6.5
+
+
+# These tests are about the accounts events; the notification.* frames the same actions bring
+# (tests/notifications) are passed over here.
+
+
+def _notification(frame):
+    return frame["event"].startswith("notification.")
+
+
+async def receive(ws):
+    while _notification(frame := await sockets.receive(ws)):
+        pass
+    return frame
+
+
+async def nothing_arrives(ws, seconds=0.5):
+    """Nothing but notification.* frames within `seconds`."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while (left := deadline - loop.time()) > 0:
+        if await sockets.nothing_arrives(ws, left):
+            return True
+        if not _notification(await sockets.receive(ws)):
+            return False
+    return True
 
 
 def summary(user):

@@ -1,0 +1,179 @@
+"""For clients that can't hold a WebSocket: `GET /api/v1/notifications/stream` (server-sent
+events) and `GET /api/v1/notifications/poll?since=` (long-poll). Both are async views on
+Daphne's loop; docs/realtime.md has the wire format.
+
+Each request listens on a channel of its own in the user's channel-layer group, the group every
+socket of the user is in, so it hears what sockets hear, as soon as they do. While it listens,
+the user counts as online (presence), since notifications announce themselves only to users
+someone is listening for.
+"""
+
+import asyncio
+import json
+
+from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.http import JsonResponse, StreamingHttpResponse
+
+from notifications import selectors
+from socialsite import ratelimit
+from socialsite.api.errors import error_body
+from socialsite.realtime import presence
+from socialsite.realtime.auth import user_from_access_token
+from socialsite.realtime.events import user_group
+
+NOTIFICATION_EVENTS = ("notification.new", "notification.read", "notification.deleted")
+
+
+def _error(status, code, message, fields=None, **headers):
+    response = JsonResponse(error_body(code, message, fields), status=status)
+    for name, value in headers.items():
+        response[name] = value
+    return response
+
+
+async def _caller(request):
+    """The user from `Authorization: Bearer`, `?access_token=`, or the session cookie."""
+    authorization = request.headers.get("Authorization", "")
+    token = authorization[7:].strip() if authorization.lower().startswith("bearer ") else None
+    token = token or request.GET.get("access_token")
+    user = await user_from_access_token(token) if token else await request.auser()
+    return user if user.is_authenticated and user.is_active else None
+
+
+async def _refuse(request):
+    """(user, None) for a signed-in caller within its rate; else (None, error response)."""
+    if request.method != "GET":
+        return None, _error(405, "method_not_allowed", f'Method "{request.method}" not allowed.', Allow="GET")
+    user = await _caller(request)
+    if user is None:
+        return None, _error(401, "not_authenticated", "Sign in, or send an access token.")
+    try:
+        await sync_to_async(ratelimit.hit)("notifications_listen", user.pk, settings.THROTTLE_API)
+    except ratelimit.RateLimitedError as exc:
+        return None, _error(429, exc.code, exc.message, **{"Retry-After": str(exc.retry_after)})
+    return user, None
+
+
+class Listener:
+    """The user's group, heard on a channel of this request's own, while it is open."""
+
+    def __init__(self, user):
+        self.user = user
+        self.layer = get_channel_layer()
+
+    async def __aenter__(self):
+        self.channel = await self.layer.new_channel()
+        await self.layer.group_add(user_group(self.user.pk), self.channel)
+        await self.mark_online()
+        self.marked_at = asyncio.get_running_loop().time()
+        return self
+
+    async def __aexit__(self, *exc_info):
+        await self.layer.group_discard(user_group(self.user.pk), self.channel)
+
+    async def mark_online(self):
+        await sync_to_async(presence.set_online)([self.user.pk])
+
+    async def next_event(self, timeout):
+        """The next notification event ({"event", "data"}) within timeout seconds, else None."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while (left := deadline - loop.time()) > 0:
+            if loop.time() - self.marked_at > presence.HEARTBEAT:
+                await self.mark_online()
+                self.marked_at = loop.time()
+            try:
+                message = await asyncio.wait_for(self.layer.receive(self.channel), min(left, presence.HEARTBEAT))
+            except TimeoutError:
+                continue
+            if message.get("type") == "session.close":  # deactivated: stop listening
+                raise PermissionError
+            if message.get("type") == "event.push" and message.get("event") in NOTIFICATION_EVENTS:
+                return message
+        return None
+
+
+# --- SSE ---------------------------------------------------------------------------------------------
+
+
+def _sse(event, data, event_id=None):
+    lines = [f"id: {event_id}"] if event_id else []
+    lines += [f"event: {event}", f"data: {json.dumps(data, separators=(',', ':'))}"]
+    return "\n".join(lines) + "\n\n"
+
+
+async def _stream(user, last_event_id):
+    loop = asyncio.get_running_loop()
+    end = loop.time() + settings.NOTIFICATION_SSE_MAX_SECONDS
+    async with Listener(user) as listener:
+        yield "retry: 3000\n\n"
+        sent = set()
+        if last_event_id:
+            for row in await sync_to_async(selectors.newer_than)(user, last_event_id):
+                sent.add(str(row.pk))
+                yield _sse("notification.new", selectors.notification_payload(row), row.pk)
+        while (left := end - loop.time()) > 0:
+            try:
+                message = await listener.next_event(min(left, settings.NOTIFICATION_SSE_HEARTBEAT))
+            except PermissionError:
+                return
+            if message is None:
+                yield ": ping\n\n"
+                continue
+            event, data = message["event"], message["data"]
+            if event == "notification.new":
+                if data["id"] in sent:  # already sent while catching up
+                    continue
+                yield _sse(event, data, data["id"])
+            else:
+                yield _sse(event, data)
+
+
+async def stream(request):
+    user, refused = await _refuse(request)
+    if refused:
+        return refused
+    last_event_id = request.headers.get("Last-Event-ID") or request.GET.get("last_event_id") or ""
+    if last_event_id and selectors.parse_id(last_event_id) is None:
+        return _error(400, "invalid", "Last-Event-ID is a notification id.", {"Last-Event-ID": ["Not an id."]})
+    response = StreamingHttpResponse(_stream(user, last_event_id), content_type="text/event-stream")
+    response["Cache-Control"] = "no-cache"
+    response["X-Accel-Buffering"] = "no"  # a proxy in front must not hold the events back
+    return response
+
+
+# --- Long-poll -------------------------------------------------------------------------------------
+
+
+async def poll(request):
+    user, refused = await _refuse(request)
+    if refused:
+        return refused
+    since = request.GET.get("since") or None
+    if since is not None and selectors.parse_id(since) is None:
+        return _error(400, "invalid", "since is a notification id.", {"since": ["Not an id."]})
+    longest = settings.NOTIFICATION_POLL_SECONDS
+    try:
+        timeout = int(request.GET.get("timeout", longest))
+    except ValueError:
+        timeout = -1
+    if not 0 <= timeout <= longest:
+        return _error(400, "invalid", f"timeout is 0 to {longest} seconds.", {"timeout": [f"0 to {longest}."]})
+    async with Listener(user) as listener:  # listening before looking: nothing falls in between
+        if since is None:  # a first poll: what comes from now on
+            latest = await sync_to_async(selectors.latest_id)(user)
+            since = str(latest) if latest else None
+        rows = await sync_to_async(selectors.newer_than)(user, since)
+        loop = asyncio.get_running_loop()
+        end = loop.time() + timeout
+        while not rows and (left := end - loop.time()) > 0:
+            try:
+                message = await listener.next_event(left)
+            except PermissionError:
+                break
+            if message is not None and message["event"] == "notification.new":
+                rows = await sync_to_async(selectors.newer_than)(user, since)
+    results = [selectors.notification_payload(row) for row in rows]
+    return JsonResponse({"results": results, "since": str(rows[-1].pk) if rows else since})

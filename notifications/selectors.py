@@ -1,0 +1,169 @@
+"""Reads for notifications: the flat list, the grouped list, unread counts, and what one row says.
+
+Everything starts from Notification.objects.visible_to(user).
+"""
+
+import uuid
+
+from django.db.models import Count, F, Max, Q, Window
+from django.db.models.functions import RowNumber
+from django.urls import reverse
+
+from notifications.models import Notification
+
+Type = Notification.Type
+
+# Actors shown by name on a grouped line ("Ana, Bo and 11 others liked your post").
+GROUP_SAMPLE = 3
+
+_VERBS = {
+    Type.FOLLOW: "followed you",
+    Type.FOLLOW_REQUEST: "asked to follow you",
+    Type.FOLLOW_ACCEPTED: "accepted your follow request",
+    Type.LIKE: "liked your post",
+    Type.COMMENT: "commented on your post",
+    Type.REPLY: "replied to your comment",
+    Type.MENTION: "mentioned you",
+    Type.SHARE: "shared your post",
+    Type.MESSAGE: "sent you a message",
+    Type.NEW_POST: "posted",
+}
+
+
+def parse_id(value):
+    try:
+        return uuid.UUID(str(value))
+    except (ValueError, TypeError, AttributeError):
+        return None
+
+
+def notifications_for(user, *, read_status=None, kind=None):
+    """The user's notifications, newest first, with what a line shows joined in."""
+    rows = Notification.objects.visible_to(user).select_related("actor__profile")
+    if read_status is not None:
+        rows = rows.filter(read_at__isnull=not read_status)
+    if kind is not None:
+        rows = rows.filter(type=kind)
+    return rows.order_by("-created_at", "-id")
+
+
+def groups_for(user, *, read_status=None, kind=None):
+    """One row per group_key: {group_key, type, latest_at, count, actors, unread}, newest group first."""
+    return (
+        notifications_for(user, read_status=read_status, kind=kind)
+        .order_by()
+        .values("group_key", "type")
+        .annotate(
+            latest_at=Max("created_at"),
+            count=Count("id"),
+            actors=Count("actor", distinct=True),
+            unread=Count("id", filter=Q(read_at__isnull=True)),
+        )
+        .order_by("-latest_at")
+    )
+
+
+def group_samples(user, group_keys, *, read_status=None, kind=None):
+    """{group_key: its newest GROUP_SAMPLE notifications}, in one query."""
+    if not group_keys:
+        return {}
+    ranked = (
+        notifications_for(user, read_status=read_status, kind=kind)
+        .filter(group_key__in=group_keys)
+        .annotate(
+            rank=Window(RowNumber(), partition_by=F("group_key"), order_by=[F("created_at").desc(), F("id").desc()])
+        )
+        .filter(rank__lte=GROUP_SAMPLE)
+    )
+    samples = {}
+    for row in ranked:
+        samples.setdefault(row.group_key, []).append(row)
+    return samples
+
+
+def unread_count(user):
+    return Notification.objects.visible_to(user).unread().count()
+
+
+def _actor(user):
+    avatar = user.profile.avatar
+    return {
+        "id": str(user.pk),
+        "username": user.username,
+        "display_name": user.profile.name or user.username,
+        "avatar_url": avatar.url if avatar else None,
+    }
+
+
+def target_url(notification):
+    """Where a line links to on the site."""
+    kind = notification.type
+    if notification.comment_id:
+        return (
+            reverse("comment_thread", args=[notification.post_id, notification.comment_id])
+            + f"#comment-{notification.comment_id}"
+        )
+    if notification.post_id:
+        return reverse("post_detail", args=[notification.post_id])
+    if notification.conversation_id:
+        return reverse("conversation", args=[notification.conversation_id])
+    if kind == Type.FOLLOW_REQUEST:
+        return reverse("follow_requests")
+    return reverse("profile", args=[notification.actor.username])
+
+
+def notification_payload(notification):
+    """A notification as REST lists it and sockets, SSE and long-poll send it."""
+    return {
+        "id": str(notification.pk),
+        "type": notification.type,
+        "actor": _actor(notification.actor),
+        "text": f"{notification.actor.username} {_VERBS[notification.type]}",
+        "post_id": str(notification.post_id) if notification.post_id else None,
+        "comment_id": str(notification.comment_id) if notification.comment_id else None,
+        "conversation_id": str(notification.conversation_id) if notification.conversation_id else None,
+        "excerpt": notification.payload.get("excerpt", ""),
+        "url": target_url(notification),
+        "group_key": notification.group_key,
+        "read_status": notification.read_at is not None,
+        "created_at": notification.created_at.isoformat(),
+    }
+
+
+def group_payload(group, samples):
+    """A grouped line: its newest notification, the sample of actors, and the counts."""
+    latest = samples[0]
+    actors = []
+    for row in samples:
+        if all(actor["id"] != str(row.actor_id) for actor in actors):
+            actors.append(_actor(row.actor))
+    others = max(group["actors"] - len(actors), 0)
+    names = ", ".join(actor["username"] for actor in actors)
+    if others:
+        names += f" and {others} other{'s' if others != 1 else ''}"
+    verb = _VERBS[latest.type]
+    if latest.type == Type.MESSAGE and group["count"] > 1:
+        verb = f"sent you {group['count']} messages"
+    return {
+        "group_key": group["group_key"],
+        "type": group["type"],
+        "count": group["count"],
+        "unread_count": group["unread"],
+        "latest_at": group["latest_at"].isoformat(),
+        "actors": actors,
+        "text": f"{names} {verb}",
+        "latest": notification_payload(latest),
+    }
+
+
+def newer_than(user, notification_id, *, limit=100):
+    """The user's notifications after this one (ids grow with time), oldest first: for resume."""
+    rows = Notification.objects.visible_to(user).select_related("actor__profile")
+    after = parse_id(notification_id)
+    if after is not None:
+        rows = rows.filter(pk__gt=after)
+    return list(rows.order_by("id")[:limit])
+
+
+def latest_id(user):
+    return Notification.objects.filter(recipient=user).order_by("-id").values_list("pk", flat=True).first()

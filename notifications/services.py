@@ -1,0 +1,398 @@
+"""Writes for notifications: make them (tasks call notify), withdraw them, read them, preferences
+and bells.
+
+Producers never call these inside their own transaction: accounts, posts and messaging send
+explicit signals, notifications.receivers turns each into a Celery task after commit, and the
+task re-checks the state before it calls notify (tasks.py).
+"""
+
+import logging
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+
+from accounts.models import Block, Follow, Mute, User
+from notifications.models import Bell, Notification, Preferences
+from notifications.selectors import notification_payload, unread_count
+from socialsite.errors import ConflictError, NotFoundError, ServiceError
+from socialsite.realtime import presence
+from socialsite.realtime.events import send_event_on_commit
+
+logger = logging.getLogger(__name__)
+
+Type = Notification.Type
+
+# Types whose rows read as one line per target and time bucket ("Ana and 12 others liked your
+# post"); the others are one line each, since each asks for its own look (a reply, a request).
+GROUPED = {Type.FOLLOW: "", Type.LIKE: "post", Type.COMMENT: "post", Type.SHARE: "post", Type.MESSAGE: "conversation"}
+
+
+def _group_key(kind, key, created_at, targets):
+    if kind not in GROUPED:
+        return f"{kind}:{key}"
+    target = targets.get(GROUPED[kind]) or ""
+    bucket = int(created_at.timestamp()) // settings.NOTIFICATION_GROUP_SECONDS
+    return f"{kind}:{target}:{bucket}"
+
+
+def _reachable(kind, actor_id, recipient_ids):
+    """The recipients who want this type and neither block nor mute the actor (nor are blocked)."""
+    blocked = Block.objects.filter(
+        Q(blocker=OuterRef("pk"), blocked_id=actor_id) | Q(blocker_id=actor_id, blocked=OuterRef("pk"))
+    )
+    muted = Mute.objects.filter(muter=OuterRef("pk"), muted_id=actor_id)
+    turned_off = Preferences.objects.filter(user=OuterRef("pk"), **{kind: False})
+    return list(
+        User.objects.filter(pk__in=recipient_ids, is_active=True)
+        .exclude(pk=actor_id)
+        .exclude(Exists(blocked) | Exists(muted) | Exists(turned_off))
+        .values_list("pk", flat=True)
+    )
+
+
+@transaction.atomic
+def notify(*, kind, actor, recipient_ids, key, post=None, comment=None, conversation=None, payload=None):
+    """Tell these users about one event, each at most once (per `key`). -> the notifications made.
+
+    Rows go in with one bulk insert that skips the (recipient, key) pairs made before, so a
+    retried task or a repeated action adds nothing. `notification.new` goes to those with a
+    socket open, after commit.
+    """
+    if kind not in Type.values:
+        raise ValueError(f"unknown notification type {kind!r}")
+    recipients = _reachable(kind, actor.pk, list(recipient_ids))
+    if not recipients:
+        return []
+    now = timezone.now()
+    targets = {
+        "post": str(post.pk) if post else None,
+        "comment": str(comment.pk) if comment else None,
+        "conversation": str(conversation.pk) if conversation else None,
+    }
+    rows = [
+        Notification(
+            recipient_id=recipient_id,
+            type=kind,
+            actor=actor,
+            post=post,
+            comment=comment,
+            conversation=conversation,
+            payload=payload or {},
+            key=key,
+            group_key=_group_key(kind, key, now, targets),
+            created_at=now,
+        )
+        for recipient_id in recipients
+    ]
+    Notification.objects.bulk_create(rows, ignore_conflicts=True)
+    # The ids are made here, so the rows found by id are the ones this call inserted.
+    inserted = set(Notification.objects.filter(pk__in=[row.pk for row in rows]).values_list("pk", flat=True))
+    made = [row for row in rows if row.pk in inserted]
+    online = set(presence.online_among([str(row.recipient_id) for row in made]))
+    for row in made:
+        if str(row.recipient_id) in online:
+            send_event_on_commit([row.recipient_id], "notification.new", notification_payload(row))
+    return made
+
+
+@transaction.atomic
+def withdraw(*, key, recipient_ids):
+    """Take back what an undone action notified (unlike, unfollow, a withdrawn request)."""
+    gone = list(
+        Notification.objects.filter(key=key, recipient_id__in=list(recipient_ids)).values_list("pk", "recipient_id")
+    )
+    if not gone:
+        return 0
+    Notification.objects.filter(pk__in=[pk for pk, _ in gone]).delete()
+    for pk, recipient_id in gone:
+        send_event_on_commit([recipient_id], "notification.deleted", {"id": str(pk)})
+    return len(gone)
+
+
+@transaction.atomic
+def withdraw_like(*, user_id, post_id):
+    """An unlike, after it committed. A like notification being made at that moment held the like
+    row (on_like), so the unlike waited for it, and this finds it."""
+    from posts.models import Post
+
+    author_id = Post.objects.filter(pk=post_id).values_list("author_id", flat=True).first()
+    if author_id is None:
+        return 0
+    return withdraw(key=f"like:{post_id}:{user_id}", recipient_ids=[author_id])
+
+
+@transaction.atomic
+def forget_between(*, user_id, other_id):
+    """After a block: neither side keeps notifications from the other."""
+    Notification.objects.filter(
+        Q(recipient_id=user_id, actor_id=other_id) | Q(recipient_id=other_id, actor_id=user_id)
+    ).delete()
+    Bell.objects.filter(
+        Q(subscriber_id=user_id, author_id=other_id) | Q(subscriber_id=other_id, author_id=user_id)
+    ).delete()
+
+
+# --- Reading ----------------------------------------------------------------------------------------
+
+
+def _read_event(user, ids):
+    send_event_on_commit([user.pk], "notification.read", {"ids": ids, "unread_count": unread_count(user)})
+
+
+@transaction.atomic
+def mark_read(*, user, notification_id):
+    """Mark one of the user's notifications read; someone else's is not found. Idempotent."""
+    notification = (
+        Notification.objects.visible_to(user).select_for_update(of=("self",)).filter(pk=notification_id).first()
+    )
+    if notification is None:
+        raise NotFoundError("No such notification.", code="notification_not_found")
+    if notification.read_at is None:
+        notification.read_at = timezone.now()
+        notification.save(update_fields=["read_at"])
+        _read_event(user, [str(notification.pk)])
+    return notification
+
+
+@transaction.atomic
+def mark_all_read(*, user, group_key=None):
+    """Mark every unread notification read, or those of one group. -> how many changed."""
+    unread = Notification.objects.filter(recipient=user, read_at__isnull=True)
+    ids = None  # all of them
+    if group_key is not None:
+        unread = unread.filter(group_key=group_key)
+        ids = [str(pk) for pk in unread.values_list("pk", flat=True)]
+    changed = unread.update(read_at=timezone.now())
+    if changed:
+        _read_event(user, ids)
+    return changed
+
+
+# --- Preferences and bells -------------------------------------------------------------------------
+
+
+def preferences_for(user):
+    return Preferences.objects.filter(user=user).first() or Preferences(user=user)
+
+
+@transaction.atomic
+def preferences_update(*, user, changes):
+    """Turn types on or off: {"like": false, ...}. Unknown types and non-booleans are refused."""
+    if not isinstance(changes, dict) or not changes:
+        raise ServiceError("Send an object of type → true/false.", code="invalid")
+    unknown = sorted(set(changes) - set(Type.values))
+    bad = sorted(name for name, value in changes.items() if name in Type.values and not isinstance(value, bool))
+    if unknown or bad:
+        fields = {name: ["Unknown notification type."] for name in unknown}
+        fields.update({name: ["Must be true or false."] for name in bad})
+        raise ServiceError("Some preferences are not valid.", code="invalid", fields=fields)
+    preferences, _ = Preferences.objects.select_for_update().get_or_create(user=user)
+    for name, value in changes.items():
+        setattr(preferences, name, value)
+    preferences.save()
+    return preferences
+
+
+@transaction.atomic
+def bell_set(*, user, author_id, on):
+    """Turn the bell on a follow on or off. Only on someone the user follows. Idempotent."""
+    author = User.objects.filter(pk=author_id, is_active=True).first()
+    if author is None:
+        raise NotFoundError("No such user.")
+    if not on:
+        Bell.objects.filter(subscriber=user, author=author).delete()
+        return False
+    if author.pk == user.pk:
+        raise ServiceError("You can't ring your own bell.", code="self_bell")
+    if not Follow.objects.filter(follower=user, followed=author).exists():
+        raise ConflictError("Follow this account first, then turn its bell on.", code="not_following")
+    Bell.objects.get_or_create(subscriber=user, author=author)
+    return True
+
+
+@transaction.atomic
+def bells_drop(*, subscriber_id, author_id):
+    """An unfollow ends the bell."""
+    Bell.objects.filter(subscriber_id=subscriber_id, author_id=author_id).delete()
+
+
+# --- Producers: what each action notifies (called by tasks, after the action committed) ------------
+#
+# Each re-reads the state first: an action undone before its task ran notifies nobody.
+
+
+def _excerpt(text, limit=140):
+    text = " ".join((text or "").split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _user(user_id):
+    return User.objects.select_related("profile").filter(pk=user_id, is_active=True).first()
+
+
+def on_follow(*, follower_id, followed_id, via_request=False):
+    """A follow: "followed you" to the followed, or "accepted your request" to the follower."""
+    if not Follow.objects.filter(follower_id=follower_id, followed_id=followed_id).exists():
+        return []
+    if via_request:
+        actor = _user(followed_id)
+        kind, recipient_id, key = Type.FOLLOW_ACCEPTED, follower_id, f"follow_accepted:{followed_id}"
+    else:
+        actor = _user(follower_id)
+        kind, recipient_id, key = Type.FOLLOW, followed_id, f"follow:{follower_id}"
+    if actor is None:
+        return []
+    return notify(kind=kind, actor=actor, recipient_ids=[recipient_id], key=key)
+
+
+def on_follow_request(*, requester_id, target_id):
+    from accounts.models import FollowRequest
+
+    if not FollowRequest.objects.filter(requester_id=requester_id, target_id=target_id).exists():
+        return []
+    actor = _user(requester_id)
+    if actor is None:
+        return []
+    return notify(
+        kind=Type.FOLLOW_REQUEST, actor=actor, recipient_ids=[target_id], key=f"follow_request:{requester_id}"
+    )
+
+
+@transaction.atomic
+def on_like(*, user_id, post_id):
+    """A like, to the post's author. The like row stays locked until the notification is in, so
+    an unlike either comes first (nothing is made) or waits and then withdraws it."""
+    from posts.models import Like
+
+    like = Like.objects.select_for_update().select_related("post").filter(user_id=user_id, post_id=post_id).first()
+    actor = _user(user_id)
+    if like is None or actor is None or not _sees(like.post.author_id, like.post):
+        return []
+    return notify(
+        kind=Type.LIKE,
+        actor=actor,
+        recipient_ids=[like.post.author_id],
+        key=f"like:{post_id}:{user_id}",
+        post=like.post,
+    )
+
+
+def _sees(user_id, post):
+    from posts.models import Post
+
+    user = User.objects.filter(pk=user_id, is_active=True).first()
+    return user is not None and Post.objects.visible_to(user).filter(pk=post.pk).exists()
+
+
+def on_comment(*, comment_id, mentioned_ids=()):
+    """A comment: "commented" to the post's author, "replied" to the parent's author, and
+    "mentioned you" to those it @mentions who may see the post. One line each at most."""
+    from posts.models import Comment
+
+    comment = (
+        Comment.objects.select_related("post", "parent", "author__profile")
+        .filter(pk=comment_id, deleted_at__isnull=True, hidden_at__isnull=True)
+        .first()
+    )
+    if comment is None or not comment.author.is_active:
+        return []
+    post, actor, made, told = comment.post, comment.author, [], {comment.author_id}
+    excerpt = {"excerpt": _excerpt(comment.content)}
+    common = {"actor": actor, "post": post, "comment": comment, "payload": excerpt}
+    if comment.parent is not None and comment.parent.author_id not in told and _sees(comment.parent.author_id, post):
+        made += notify(kind=Type.REPLY, recipient_ids=[comment.parent.author_id], key=f"reply:{comment.pk}", **common)
+        told.add(comment.parent.author_id)
+    if post.author_id not in told:
+        made += notify(kind=Type.COMMENT, recipient_ids=[post.author_id], key=f"comment:{comment.pk}", **common)
+        told.add(post.author_id)
+    for user_id in mentioned_ids:
+        if str(user_id) not in {str(pk) for pk in told} and _sees(user_id, post):
+            made += notify(kind=Type.MENTION, recipient_ids=[user_id], key=f"mention:comment:{comment.pk}", **common)
+    return made
+
+
+def on_post_published(*, post_id):
+    """A post became visible: "shared your post" to the original's author, "mentioned you" to
+    those named in it, and the bell subscribers' "posted" in batches. -> [bell subscriber id
+    batches] for tasks.notify_new_post_batch."""
+    from posts.models import Post, PostTag
+
+    post = Post.objects.select_related("author__profile", "shared_post").filter(pk=post_id).first()
+    if post is None or post.status != Post.Status.PUBLISHED or post.deleted_at or post.hidden_at:
+        return []
+    actor = post.author
+    if not actor.is_active:
+        return []
+    excerpt = {"excerpt": _excerpt(post.content)}
+    original = post.shared_post
+    if original is not None and original.author_id != actor.pk and _sees(original.author_id, original):
+        notify(kind=Type.SHARE, actor=actor, recipient_ids=[original.author_id], key=f"share:{post.pk}", post=original)
+    for user_id in PostTag.objects.filter(post=post).values_list("user_id", flat=True):
+        if _sees(user_id, post):
+            notify(
+                kind=Type.MENTION,
+                actor=actor,
+                recipient_ids=[user_id],
+                key=f"mention:post:{post.pk}",
+                post=post,
+                payload=excerpt,
+            )
+    if post.visibility == Post.Visibility.MENTIONED:  # those named were just told
+        return []
+    subscribers = Bell.objects.filter(author=actor).order_by("id").values_list("subscriber_id", flat=True)
+    batch, batches = settings.NOTIFICATION_BATCH, []
+    ids = [str(pk) for pk in subscribers]
+    for start in range(0, len(ids), batch):
+        batches.append(ids[start : start + batch])
+    return batches
+
+
+def on_new_post_batch(*, post_id, subscriber_ids):
+    """ "Posted" to one batch of bell subscribers who still follow the author and see the post."""
+    from posts.models import Post
+
+    post = Post.objects.select_related("author__profile").filter(pk=post_id).first()
+    if post is None or post.status != Post.Status.PUBLISHED or post.deleted_at or post.hidden_at:
+        return []
+    following = Follow.objects.filter(followed=post.author, follower_id__in=subscriber_ids).values_list(
+        "follower_id", flat=True
+    )
+    return notify(
+        kind=Type.NEW_POST,
+        actor=post.author,
+        recipient_ids=list(following),
+        key=f"new_post:{post.pk}",
+        post=post,
+        payload={"excerpt": _excerpt(post.content)},
+    )
+
+
+def on_message(*, message_id):
+    """A message, to the members who were in the conversation then and aren't looking at it."""
+    from messaging import viewing
+    from messaging.models import Membership, Message
+
+    message = (
+        Message.objects.select_related("sender__profile", "conversation")
+        .filter(pk=message_id, deleted_at__isnull=True)
+        .first()
+    )
+    if message is None or not message.sender.is_active:
+        return []
+    members = Membership.objects.filter(
+        conversation_id=message.conversation_id, left_at__isnull=True, joined_seq__lt=message.seq
+    ).exclude(user_id=message.sender_id)
+    recipients = [
+        user_id
+        for user_id in members.values_list("user_id", flat=True)
+        if not viewing.is_viewing(user_id, message.conversation_id)
+    ]
+    return notify(
+        kind=Type.MESSAGE,
+        actor=message.sender,
+        recipient_ids=recipients,
+        key=f"message:{message.pk}",
+        conversation=message.conversation,
+    )
