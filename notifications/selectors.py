@@ -81,8 +81,12 @@ def group_samples(user, group_keys, *, read_status=None, kind=None):
     return samples
 
 
+# The bell counts this far ("999+" beyond), so its query stays bounded however much piles up.
+UNREAD_COUNT_MAX = 1000
+
+
 def unread_count(user):
-    return Notification.objects.visible_to(user).unread().count()
+    return Notification.objects.visible_to(user).unread()[:UNREAD_COUNT_MAX].count()
 
 
 def _actor(user):
@@ -167,3 +171,21 @@ def newer_than(user, notification_id, *, limit=100):
 
 def latest_id(user):
     return Notification.objects.filter(recipient=user).order_by("-id").values_list("pk", flat=True).first()
+
+
+def bells_of(user):
+    """The accounts whose bell the user turned on, with their profiles, newest bell first."""
+    from notifications.models import Bell
+
+    return (
+        Bell.objects.filter(subscriber=user, author__is_active=True).select_related("author__profile").order_by("-id")
+    )
+
+
+def bell_on(user, author):
+    """Whether the user hears about every new post of `author`."""
+    from notifications.models import Bell
+
+    if user is None or not user.is_authenticated:
+        return False
+    return Bell.objects.filter(subscriber=user, author=author).exists()

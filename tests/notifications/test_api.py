@@ -148,3 +148,22 @@ def test_lists_run_a_bounded_number_of_queries(ana, client_for, post_by, act, dj
         assert len(client.get("/api/v1/users/me/notifications?limit=50").json()["results"]) == 12
     with django_assert_max_num_queries(7):
         assert len(client.get("/api/v1/users/me/notifications/groups?limit=50").json()["results"]) == 4
+
+
+def test_a_block_with_the_posts_author_hides_a_mention_on_it(ana, bo, cy, client_for, post_by, act):
+    from accounts import services as accounts_services
+
+    post = post_by(bo)
+    act(posts_services.comment_create, author=cy, post_id=post.pk, content="look @ana")
+    assert [row["type"] for row in client_for(ana).get("/api/v1/users/me/notifications").json()["results"]] == [
+        "mention"
+    ]
+    act(accounts_services.block_create, blocker=ana, blocked_user_id=bo.pk)
+    assert client_for(ana).get("/api/v1/users/me/notifications").json()["results"] == []
+
+
+def test_hidden_comments_drop_out(ana, bo, client_for, post_by, act):
+    post = post_by(ana)
+    comment = act(posts_services.comment_create, author=bo, post_id=post.pk, content="rude")
+    type(comment).objects.filter(pk=comment.pk).update(hidden_at=comment.created_at)  # a moderator hid it
+    assert client_for(ana).get("/api/v1/users/me/notifications").json()["results"] == []
