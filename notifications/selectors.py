@@ -142,9 +142,10 @@ def group_payload(group, samples):
         if all(actor["id"] != str(row.actor_id) for actor in actors):
             actors.append(_actor(row.actor))
     others = max(group["actors"] - len(actors), 0)
-    names = ", ".join(actor["username"] for actor in actors)
+    names = [actor["username"] for actor in actors]
     if others:
-        names += f" and {others} other{'s' if others != 1 else ''}"
+        names.append(f"{others} other{'s' if others != 1 else ''}")
+    names = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
     verb = _VERBS[latest.type]
     if latest.type == Type.MESSAGE and group["count"] > 1:
         verb = f"sent you {group['count']} messages"

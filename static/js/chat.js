@@ -24,7 +24,10 @@
  *   - loads older pages when the top of the log scrolls into view (the page's own ?before=<seq>,
  *     as a fragment);
  *   - after a reconnect, fetches what was missed: GET /api/v1/users/me/messages?conversation_id=
- *     &after=<last seq held>, following `next`, then refreshes the newest page's statuses.
+ *     &after=<last seq held>, following `next`, then refreshes the newest page's statuses;
+ *   - tells the server it is looking at the conversation (`conversation.view` with its id, on every
+ *     socket open and every 60 s while the newest page is visible; `null` when hidden or left), so
+ *     its messages make no `message` notification for this viewer.
  * No inline code anywhere (the CSP is script-src 'self').
  */
 (function () {
@@ -35,6 +38,7 @@
 
   var UNREAD_URL = "/api/v1/conversations/unread";
   var TYPING_EVERY_MS = 2000;
+  var VIEW_EVERY_MS = 60000; // under messaging.viewing.VIEW_TTL (90 s)
   var STATUS_RANK = { sending: 0, sent: 1, delivered: 2, read: 3 };
   var STATUS_LABEL = { sending: "Sending", sent: "Sent", delivered: "Delivered", read: "Read" };
   var TICK_MARK = { sending: "…", sent: "✓", delivered: "✓✓", read: "✓✓" };
@@ -530,11 +534,50 @@
       openConversation = live && visible() && !root.hasAttribute("data-request") ? conversationId : null;
     }
     trackVisibility();
+
+    // Viewing: while the newest messages are on screen, the server hears `conversation.view` with this
+    // conversation (again every VIEW_EVERY_MS, as its mark expires), so no `message` notification is
+    // made for what the viewer sees arrive; `null` when the tab is hidden or left. A new socket knows
+    // nothing of it, so every (re)open says it again.
+    var viewTimer = null;
+
+    function sendView(id) {
+      if (!rt.connected) return; // the next realtime:open says it
+      try {
+        rt.send("conversation.view", { conversation_id: id });
+      } catch (err) {
+        // a socket closing under the page: the server forgets the mark when it closes
+      }
+    }
+
+    function updateView() {
+      clearInterval(viewTimer);
+      viewTimer = null;
+      if (live && visible()) {
+        sendView(conversationId);
+        viewTimer = setInterval(function () {
+          if (live && visible()) sendView(conversationId);
+        }, VIEW_EVERY_MS);
+      } else {
+        sendView(null);
+      }
+    }
+
+    function stopViewing() {
+      clearInterval(viewTimer);
+      viewTimer = null;
+      sendView(null);
+    }
+
     document.addEventListener("visibilitychange", function () {
       trackVisibility();
       if (visible()) markRead();
+      updateView();
     });
     window.addEventListener("focus", markRead);
+    window.addEventListener("pagehide", stopViewing);
+    rt.on("open", updateView);
+    updateView();
 
     // Typing -----------------------------------------------------------------------------------------
 

@@ -66,7 +66,7 @@ def test_grouped_view(ana, bo, client_for, liked, follow):
     follow_line, like_line = body["results"]
     assert follow_line["text"] == "bo followed you" and follow_line["count"] == 1
     assert like_line["count"] == 3 and like_line["unread_count"] == 3
-    assert like_line["text"] == "liker2, liker1, liker0 liked your post"
+    assert like_line["text"] == "liker2, liker1 and liker0 liked your post"
     assert [actor["username"] for actor in like_line["actors"]] == ["liker2", "liker1", "liker0"]
     assert like_line["latest"]["type"] == "like"
 
