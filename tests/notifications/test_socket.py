@@ -42,7 +42,10 @@ def test_new_read_and_deleted_reach_the_recipients_sockets():
                 "data": {"ids": [notification_id], "unread_count": 0},
             }
         await act(posts_services.like_delete, user=bo, post_id=post.pk)
-        assert await receive(phone) == {"event": "notification.deleted", "data": {"id": notification_id}}
+        assert await receive(phone) == {
+            "event": "notification.deleted",
+            "data": {"id": notification_id, "unread_count": 0},
+        }
         for ws in (phone, laptop, bo_ws):
             await ws.disconnect()
 

@@ -35,171 +35,38 @@ The data set is a function of the sizes; nothing is random.
 
 import asyncio
 import contextlib
-import ctypes
 import json
 import os
-import platform
 import resource
-import shutil
-import signal
-import socket
-import subprocess
-import sys
-import tempfile
 import time
-import urllib.error
-import urllib.request
 from collections import Counter
-from pathlib import Path
-from urllib.parse import quote
 
-from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.core.management.base import CommandError
-from django.db import connection
 from django.utils import timezone
 
 from accounts.models import Profile, User
 from messaging import services
 from messaging.models import Conversation, Message
-from socialsite.benchmarks import BenchmarkCommand, percentile
+from socialsite.benchmarks import (
+    BenchmarkCommand,
+    Processes,
+    machine_line,
+    mark,
+    open_socket,
+    pct_ms,
+    percentile,
+    process_env,
+    require_postgres_and_redis,
+)
 
 PREFIX = "benchchat_"
 LATENCY_TARGET = 0.020  # p99 send → message.new on the other process
 SOCKETS_TARGET = 5_000  # concurrent sockets per Daphne process
-STARTUP_SECONDS = 60
-GENEROUS_RATE = "1000000/m"
-# Rate limits the Daphne processes get: the bench sends far faster than a person.
-THROTTLES = ("THROTTLE_MESSAGE", "THROTTLE_API", "THROTTLE_ANON", "THROTTLE_LOGIN", "THROTTLE_SIGNUP")
-
-
-def ms(seconds):
-    return f"{seconds * 1000:.1f} ms"
-
-
-def pct_ms(samples, q):
-    return ms(percentile(samples, q)) if samples else "n/a"
 
 
 def mib(kib):
     return f"{kib / 1024:,.0f} MiB" if kib is not None else "n/a"
-
-
-def mark(ok):
-    return "met" if ok else "MISSED"
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def database_url():
-    """A DATABASE_URL naming the database this process is connected to.
-
-    Built from the live connection rather than copied from the environment, so the Daphne
-    processes always see what this command writes (under pytest, that is the test database).
-    """
-    conf = connection.settings_dict
-    credentials = quote(conf["USER"] or "", safe="")
-    if conf.get("PASSWORD"):
-        credentials += ":" + quote(conf["PASSWORD"], safe="")
-    host = conf["HOST"] or "localhost"
-    port = conf["PORT"] or 5432
-    return f"postgres://{credentials}@{host}:{port}/{quote(conf['NAME'], safe='')}"
-
-
-def _die_with_parent():  # pragma: no cover -- runs in the child between fork and exec
-    """Linux: the child gets SIGTERM if this process dies without stopping it (e.g. SIGKILL)."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-
-
-def _interrupt(signum, frame):
-    raise KeyboardInterrupt(f"signal {signum}")
-
-
-class Daphne:
-    """A Daphne process serving socialsite.asgi:application on a free local port."""
-
-    def __init__(self, name, env, log_dir):
-        self.name = name
-        self.port = free_port()
-        self.log_path = Path(log_dir) / f"{name}.log"
-        self._log = open(self.log_path, "wb")  # noqa: SIM115 -- a file, not a pipe: never blocks; closed in stop()
-        binary = Path(sys.executable).parent / "daphne"
-        if not binary.exists():
-            binary = shutil.which("daphne")
-        if not binary:
-            raise CommandError("daphne is not installed in this environment (pip install -r requirements.txt).")
-        self.popen = subprocess.Popen(  # noqa: S603 -- fixed argv, no shell
-            [str(binary), "-b", "127.0.0.1", "-p", str(self.port), "socialsite.asgi:application"],
-            cwd=settings.BASE_DIR,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
-        )
-
-    @property
-    def pid(self):
-        return self.popen.pid
-
-    @property
-    def alive(self):
-        return self.popen.poll() is None
-
-    @property
-    def ws_url(self):
-        return f"ws://127.0.0.1:{self.port}/ws/"
-
-    def tail(self, chars=4000):
-        self._log.flush()
-        return self.log_path.read_text(errors="replace")[-chars:]
-
-    def healthy(self):
-        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-        try:
-            with opener.open(f"http://127.0.0.1:{self.port}/healthz", timeout=2) as response:
-                return response.status == 200
-        except (urllib.error.URLError, OSError):
-            return False
-
-    def check_alive(self, when):
-        if not self.alive:
-            raise CommandError(
-                f"{self.name} (port {self.port}) exited with {self.popen.returncode} {when}:\n{self.tail()}"
-            )
-
-    def rss_kib(self):
-        """VmRSS of the process, in KiB."""
-        try:
-            for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-        except OSError:
-            pass
-        return None
-
-    def cpu_seconds(self):
-        """User + system CPU time of the process so far."""
-        try:
-            fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            return None
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-    def stop(self):
-        if self.alive:
-            self.popen.terminate()
-            try:
-                self.popen.wait(20)  # Daphne closes its sockets first
-            except subprocess.TimeoutExpired:
-                self.popen.kill()
-                self.popen.wait(5)
-        self._log.close()
 
 
 def _frame(action, data, ref=None):
@@ -234,7 +101,11 @@ class Command(BenchmarkCommand):
                 raise CommandError(f"--{name.replace('_', '-')} must be at least 1.")
         if options["warmup"] < 0 or options["idle"] < 0 or options["check"] < 0 or options["rate"] <= 0:
             raise CommandError("--warmup, --idle and --check can't be negative, --rate must be positive.")
-        self.require_services()
+        require_postgres_and_redis(
+            "bench_chat",
+            "two Daphne processes share the database",
+            "the Redis channel layer carries messages between the two Daphne processes",
+        )
         try:
             import websockets  # noqa: F401 -- a development dependency (requirements-dev.txt)
         except ImportError:
@@ -254,68 +125,19 @@ class Command(BenchmarkCommand):
         data = self.build(options)
         self.done(f"({len(data['users']):,} users, {len(data['conversations']):,} conversations)")
 
-        previous = None
-        if hasattr(signal, "SIGTERM"):
-            try:
-                previous = signal.signal(signal.SIGTERM, _interrupt)  # stop the Daphnes on `kill` too
-            except ValueError:  # not the main thread
-                previous = None
-        log_dir = tempfile.mkdtemp(prefix="bench_chat-")
-        daphnes = []
-        failed = True
-        try:
+        with Processes(self, "bench_chat") as running:
             self.step("starting two Daphne processes")
-            env = self.daphne_env()
-            daphnes = [Daphne("daphne-A", env, log_dir), Daphne("daphne-B", env, log_dir)]
-            self.wait_healthy(daphnes)
-            self.done(", ".join(f"{d.name} pid {d.pid} port {d.port}" for d in daphnes))
+            env = process_env()
+            daphnes = [running.daphne("daphne-A", env), running.daphne("daphne-B", env)]
+            running.wait_ready()
+            self.done(", ".join(d.describe() for d in daphnes))
             results = asyncio.run(self.measure(daphnes, data, options))
-            for daphne in daphnes:
-                daphne.check_alive("during the run")
-            failed = False
-        except KeyboardInterrupt:
-            raise CommandError("Interrupted; the Daphne processes are stopped.")
-        finally:
-            for daphne in daphnes:
-                daphne.stop()
-            if previous is not None:
-                signal.signal(signal.SIGTERM, previous)
-            if failed and daphnes:
-                self.stderr.write(f"Daphne logs kept in {log_dir}")
-            else:
-                shutil.rmtree(log_dir, ignore_errors=True)
-        self.say(
-            "Daphne processes stopped: "
-            + ", ".join(f"{d.name} pid {d.pid} port {d.port} (exit {d.popen.returncode})" for d in daphnes)
-        )
+            running.check_alive("during the run")
+        self.say(f"Daphne processes stopped: {running.summary()}")
         stored = Message.objects.filter(conversation_id__in=[c for c, _, _ in data["conversations"]]).count()
         self.report(data, options, results, stored, load_before, os.getloadavg())
 
     # --- Setup ----------------------------------------------------------------------------------
-
-    def require_services(self):
-        if connection.vendor != "postgresql":
-            raise CommandError(
-                "bench_chat needs PostgreSQL: set DATABASE_URL=postgres://… (two Daphne processes share the database)."
-            )
-        from channels.layers import get_channel_layer
-        from channels_redis.core import RedisChannelLayer
-
-        if not settings.REDIS_URL or not isinstance(get_channel_layer(), RedisChannelLayer):
-            raise CommandError(
-                "bench_chat needs Redis: set REDIS_URL=redis://… (the Redis channel layer carries messages "
-                "between the two Daphne processes)."
-            )
-        try:
-            connection.ensure_connection()
-        except Exception as exc:
-            raise CommandError(f"PostgreSQL is not reachable: {exc}")
-        import redis
-
-        try:
-            redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=2).ping()
-        except redis.RedisError as exc:
-            raise CommandError(f"Redis at REDIS_URL is not reachable: {exc}")
 
     def raise_fd_limit(self, sockets):
         """Raise the soft limit for this process and the Daphnes it starts (they inherit it).
@@ -368,61 +190,7 @@ class Command(BenchmarkCommand):
             "conversations": [(c, a, b) for c, a, b in latency_pairs + idle_pairs],
         }
 
-    def daphne_env(self):
-        env = dict(os.environ)
-        env.update(
-            DATABASE_URL=database_url(),
-            REDIS_URL=settings.REDIS_URL,
-            # Production-like: no per-query debug bookkeeping. Same keys, so this process's tokens verify.
-            DEBUG="false",
-            SECRET_KEY=settings.SECRET_KEY,
-            JWT_SIGNING_KEY=settings.SIMPLE_JWT["SIGNING_KEY"],
-            ALLOWED_HOSTS="127.0.0.1,localhost",
-            SECURE_HTTPS="false",
-            LOG_LEVEL="WARNING",
-            PYTHONUNBUFFERED="1",
-        )
-        env.update(dict.fromkeys(THROTTLES, GENEROUS_RATE))
-        return env
-
-    def wait_healthy(self, daphnes):
-        deadline = time.monotonic() + STARTUP_SECONDS
-        waiting = list(daphnes)
-        while waiting:
-            for daphne in list(waiting):
-                daphne.check_alive("before answering /healthz")
-                if daphne.healthy():
-                    waiting.remove(daphne)
-            if waiting and time.monotonic() > deadline:
-                raise CommandError(
-                    f"{waiting[0].name}: no answer on /healthz within {STARTUP_SECONDS} s:\n{waiting[0].tail()}"
-                )
-            if waiting:
-                time.sleep(0.2)
-
     # --- Measurements (asyncio; no ORM in here) -------------------------------------------------
-
-    async def open_socket(self, url, token, timeout=60):
-        """An authenticated socket, as a mobile app opens it (bearer header, no Origin), after session.ready."""
-        from websockets.asyncio.client import connect
-
-        ws = await connect(
-            url,
-            additional_headers={"Authorization": f"Bearer {token}"},
-            proxy=None,
-            open_timeout=timeout,
-            ping_interval=None,  # Daphne pings every 20 s; this client answers
-            close_timeout=2,
-        )
-        try:
-            first = json.loads(await asyncio.wait_for(ws.recv(), timeout))
-        except BaseException:
-            await ws.close()
-            raise
-        if first.get("event") != "session.ready":
-            await ws.close()
-            raise RuntimeError(f"expected session.ready, got {first!r}")
-        return ws
 
     async def measure(self, daphnes, data, options):
         results = {}
@@ -441,8 +209,8 @@ class Command(BenchmarkCommand):
         a, b = daphnes
         tokens = data["tokens"]
         pairs = data["latency_pairs"]
-        senders = [await self.open_socket(a.ws_url, tokens[s]) for _, s, _ in pairs]
-        receivers = [await self.open_socket(b.ws_url, tokens[r]) for _, _, r in pairs]
+        senders = [await open_socket(a.ws_url, tokens[s]) for _, s, _ in pairs]
+        receivers = [await open_socket(b.ws_url, tokens[r]) for _, _, r in pairs]
         total = options["warmup"] + options["messages"]
         sent, acked, received = {}, {}, {}
         wrong, errors = [], []
@@ -516,7 +284,7 @@ class Command(BenchmarkCommand):
             async with gate:
                 began = time.perf_counter()
                 try:
-                    ws = await self.open_socket(daphne.ws_url, tokens[user_id])
+                    ws = await open_socket(daphne.ws_url, tokens[user_id])
                 except Exception as exc:
                     failures[type(exc).__name__] += 1
                     return
@@ -625,25 +393,9 @@ class Command(BenchmarkCommand):
 
     def report(self, data, options, results, stored, load_before, load_after):
         lat, idle = results["latency"], results["idle"]
-        meminfo = Path("/proc/meminfo")
-        total_ram = "?"
-        if meminfo.exists():
-            for line in meminfo.read_text().splitlines():
-                if line.startswith("MemTotal:"):
-                    total_ram = f"{int(line.split()[1]) / 1024 / 1024:.0f} GiB"
-        with connection.cursor() as cursor:
-            cursor.execute("SHOW server_version")
-            pg_version = cursor.fetchone()[0].split()[0]
-        import redis
-
-        redis_version = redis.Redis.from_url(settings.REDIS_URL).info("server").get("redis_version", "?")
         self.say()
         self.say("Direct messages benchmark (bench_chat)")
-        self.say(
-            f"machine: {os.cpu_count()} cores, {total_ram} RAM, {platform.system()} {platform.release()};"
-            f" Python {platform.python_version()}; PostgreSQL {pg_version}, Redis {redis_version}, all on this host;"
-            f" load average {load_before[0]:.2f} before, {load_after[0]:.2f} after"
-        )
+        self.say(machine_line(load_before, load_after))
         self.say(
             f"data: {len(data['users']):,} {PREFIX}* users, {len(data['conversations']):,} 1:1 conversations,"
             f" {stored:,} messages stored; 2 Daphne processes (DEBUG=false, LOG_LEVEL=WARNING, limits off),"
@@ -731,12 +483,7 @@ class Command(BenchmarkCommand):
                 "",
             ),
         ]
-        widths = [max(len(row[i]) for row in rows if row) for i in range(3)]
-        for row in rows:
-            if row is None:
-                self.say("  ".join("-" * w for w in widths))
-            else:
-                self.say("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+        self.table(rows)
         self.say()
         self.say(
             "Latency: frame written on A's socket → message.new read on B's socket, both in this process;"
