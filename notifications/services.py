@@ -132,7 +132,7 @@ def _rows_from(inserted, values, related):
 
 @transaction.atomic
 def notify(*, kind, actor, recipient_ids, key, post=None, comment=None, conversation=None, payload=None):
-    """Tell these users about one event, each at most once (per `key`). -> the notifications made.
+    """Tell these users about one event, each at most once (per `key`). -> how many were made.
 
     Rows go in with one bulk insert that skips the (recipient, key) pairs made before, so a
     retried task or a repeated action adds nothing. `notification.new` goes to those with a
@@ -146,50 +146,37 @@ def notify(*, kind, actor, recipient_ids, key, post=None, comment=None, conversa
         "comment": str(comment.pk) if comment else None,
         "conversation": str(conversation.pk) if conversation else None,
     }
-    group_key = _group_key(kind, key, now, targets)
+    values = {
+        "type": kind,
+        "actor_id": actor.pk,
+        "post_id": post.pk if post else None,
+        "comment_id": comment.pk if comment else None,
+        "conversation_id": conversation.pk if conversation else None,
+        "payload": payload or {},
+        "key": key,
+        "group_key": _group_key(kind, key, now, targets),
+        "read_at": None,
+        "created_at": now,
+    }
     if connection.vendor == "postgresql":
-        values = {
-            "type": kind,
-            "actor_id": actor.pk,
-            "post_id": post.pk if post else None,
-            "comment_id": comment.pk if comment else None,
-            "conversation_id": conversation.pk if conversation else None,
-            "payload": payload or {},
-            "key": key,
-            "group_key": group_key,
-            "read_at": None,
-            "created_at": now,
-        }
-        related = {"actor": actor, "post": post, "comment": comment, "conversation": conversation}
-        made = _rows_from(_insert_reachable(kind, actor.pk, recipient_ids, values), values, related)
+        inserted = _insert_reachable(kind, actor.pk, recipient_ids, values)
     else:
-        recipients = _reachable(kind, actor.pk, list(recipient_ids))
-        if not recipients:
-            return []
         rows = [
-            Notification(
-                recipient_id=recipient_id,
-                type=kind,
-                actor=actor,
-                post=post,
-                comment=comment,
-                conversation=conversation,
-                payload=payload or {},
-                key=key,
-                group_key=group_key,
-                created_at=now,
-            )
-            for recipient_id in recipients
+            Notification(recipient_id=recipient_id, **values)
+            for recipient_id in _reachable(kind, actor.pk, list(recipient_ids))
         ]
         Notification.objects.bulk_create(rows, ignore_conflicts=True)
         # The ids are made here, so the rows found by id are the ones this call inserted.
-        inserted = set(Notification.objects.filter(pk__in=[row.pk for row in rows]).values_list("pk", flat=True))
-        made = [row for row in rows if row.pk in inserted]
-    online = set(presence.online_among([str(row.recipient_id) for row in made]))
-    for row in made:
-        if str(row.recipient_id) in online:
-            send_event_on_commit([row.recipient_id], "notification.new", notification_payload(row))
-    return made
+        kept = set(Notification.objects.filter(pk__in=[row.pk for row in rows]).values_list("pk", flat=True))
+        inserted = [(row.pk, row.recipient_id) for row in rows if row.pk in kept]
+    # Only those listening get the event (a few of a celebrity's thousands), so only their rows
+    # are built as objects.
+    online = set(presence.online_among([str(recipient_id) for _, recipient_id in inserted]))
+    listening = [(pk, recipient_id) for pk, recipient_id in inserted if str(recipient_id) in online]
+    related = {"actor": actor, "post": post, "comment": comment, "conversation": conversation}
+    for row in _rows_from(listening, values, related):
+        send_event_on_commit([row.recipient_id], "notification.new", notification_payload(row))
+    return len(inserted)
 
 
 @transaction.atomic
@@ -332,7 +319,7 @@ def _user(user_id):
 def on_follow(*, follower_id, followed_id, via_request=False):
     """A follow: "followed you" to the followed, or "accepted your request" to the follower."""
     if not Follow.objects.filter(follower_id=follower_id, followed_id=followed_id).exists():
-        return []
+        return 0
     if via_request:
         actor = _user(followed_id)
         kind, recipient_id, key = Type.FOLLOW_ACCEPTED, follower_id, f"follow_accepted:{followed_id}"
@@ -340,7 +327,7 @@ def on_follow(*, follower_id, followed_id, via_request=False):
         actor = _user(follower_id)
         kind, recipient_id, key = Type.FOLLOW, followed_id, f"follow:{follower_id}"
     if actor is None:
-        return []
+        return 0
     return notify(kind=kind, actor=actor, recipient_ids=[recipient_id], key=key)
 
 
@@ -348,10 +335,10 @@ def on_follow_request(*, requester_id, target_id):
     from accounts.models import FollowRequest
 
     if not FollowRequest.objects.filter(requester_id=requester_id, target_id=target_id).exists():
-        return []
+        return 0
     actor = _user(requester_id)
     if actor is None:
-        return []
+        return 0
     return notify(
         kind=Type.FOLLOW_REQUEST, actor=actor, recipient_ids=[target_id], key=f"follow_request:{requester_id}"
     )
@@ -366,7 +353,7 @@ def on_like(*, user_id, post_id):
     like = Like.objects.select_for_update().select_related("post").filter(user_id=user_id, post_id=post_id).first()
     actor = _user(user_id)
     if like is None or actor is None or not _sees(like.post.author_id, like.post):
-        return []
+        return 0
     return notify(
         kind=Type.LIKE,
         actor=actor,
@@ -394,8 +381,8 @@ def on_comment(*, comment_id, mentioned_ids=()):
         .first()
     )
     if comment is None or not comment.author.is_active:
-        return []
-    post, actor, made, told = comment.post, comment.author, [], {comment.author_id}
+        return 0
+    post, actor, made, told = comment.post, comment.author, 0, {comment.author_id}
     excerpt = {"excerpt": _excerpt(comment.content)}
     common = {"actor": actor, "post": post, "comment": comment, "payload": excerpt}
     if comment.parent is not None and comment.parent.author_id not in told and _sees(comment.parent.author_id, post):
@@ -438,7 +425,15 @@ def on_post_published(*, post_id):
             )
     if post.visibility == Post.Visibility.MENTIONED:  # those named were just told
         return []
-    subscribers = Bell.objects.filter(author=actor).order_by("id").values_list("subscriber_id", flat=True)
+    # Bells end with the follow (an unfollow or a block drops them), and this checks the follow
+    # too, so the batches needn't look again.
+    following = Follow.objects.filter(follower=OuterRef("subscriber"), followed=actor)
+    subscribers = (
+        Bell.objects.filter(author=actor)
+        .filter(Exists(following))
+        .order_by("id")
+        .values_list("subscriber_id", flat=True)
+    )
     batch, batches = settings.NOTIFICATION_BATCH, []
     ids = [str(pk) for pk in subscribers]
     for start in range(0, len(ids), batch):
@@ -447,19 +442,17 @@ def on_post_published(*, post_id):
 
 
 def on_new_post_batch(*, post_id, subscriber_ids):
-    """ "Posted" to one batch of bell subscribers who still follow the author and see the post."""
+    """ "Posted" to one batch of the author's bell subscribers (followers when the plan was made),
+    if the post is still up."""
     from posts.models import Post
 
     post = Post.objects.select_related("author__profile").filter(pk=post_id).first()
     if post is None or post.status != Post.Status.PUBLISHED or post.deleted_at or post.hidden_at:
-        return []
-    following = Follow.objects.filter(followed=post.author, follower_id__in=subscriber_ids).values_list(
-        "follower_id", flat=True
-    )
+        return 0
     return notify(
         kind=Type.NEW_POST,
         actor=post.author,
-        recipient_ids=list(following),
+        recipient_ids=subscriber_ids,
         key=f"new_post:{post.pk}",
         post=post,
         payload={"excerpt": _excerpt(post.content)},
@@ -477,7 +470,7 @@ def on_message(*, message_id):
         .first()
     )
     if message is None or not message.sender.is_active:
-        return []
+        return 0
     members = Membership.objects.filter(
         conversation_id=message.conversation_id, left_at__isnull=True, joined_seq__lt=message.seq
     ).exclude(user_id=message.sender_id)

@@ -173,7 +173,7 @@ def test_blocks_mutes_and_preferences_are_respected(ana, bo, cy, post_by, act):
 
 def test_a_blocked_actor_is_refused_even_if_the_task_runs(ana, bo, act):
     act(accounts_services.block_create, blocker=ana, blocked_user_id=bo.pk)
-    assert services.notify(kind=Type.FOLLOW, actor=bo, recipient_ids=[ana.pk], key="follow:x") == []
+    assert services.notify(kind=Type.FOLLOW, actor=bo, recipient_ids=[ana.pk], key="follow:x") == 0
 
 
 def test_preferences_default_on_and_refuse_junk(ana):
