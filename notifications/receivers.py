@@ -4,6 +4,8 @@ Each receiver runs inside the sender's transaction and only queues a task for af
 commit; the task re-reads the state and makes the notifications (services.on_*).
 """
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.dispatch import receiver
 
@@ -11,10 +13,20 @@ from accounts.signals import follow_request_closed, follow_requested, relationsh
 from messaging.signals import message_sent
 from notifications import tasks
 from posts.signals import comment_posted, post_liked, post_published, post_unliked
+from socialsite.realtime.events import after_events
 
 
 def _later(task, *args):
     transaction.on_commit(lambda: task.delay(*args))
+
+
+def _message_notification(message_id, conversation_id):
+    """At most one on_message task per conversation per NOTIFICATION_MESSAGE_SECONDS: a burst of
+    messages makes one notification, not one each (and costs the send path one cache write)."""
+    window = settings.NOTIFICATION_MESSAGE_SECONDS
+    if window > 0 and not cache.add(f"notifications:message-window:{conversation_id}", message_id, window):
+        return
+    tasks.on_message.delay(message_id)
 
 
 @receiver(relationship_changed)
@@ -60,4 +72,8 @@ def published(sender, post, **kwargs):
 
 @receiver(message_sent)
 def message(sender, message, **kwargs):
-    _later(tasks.on_message, str(message.pk))
+    args = str(message.pk), str(message.conversation_id)
+    if tasks.on_message.app.conf.task_always_eager:
+        transaction.on_commit(lambda: _message_notification(*args))
+    else:  # the hottest path: off the sender's thread, once the message's events have left
+        transaction.on_commit(lambda: after_events(_message_notification, *args))

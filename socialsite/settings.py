@@ -183,6 +183,8 @@ CELERY_TIMEZONE = "UTC"
 # read as one line ("Ana and 12 others liked your post").
 NOTIFICATION_GROUP_SECONDS = env.int("NOTIFICATION_GROUP_SECONDS", default=12 * 3600)
 NOTIFICATION_BATCH = env.int("NOTIFICATION_BATCH", default=1000)  # bell subscribers per task
+# A conversation's messages notify once per this many seconds (a burst is one notification); 0: each.
+NOTIFICATION_MESSAGE_SECONDS = env.int("NOTIFICATION_MESSAGE_SECONDS", default=10)
 NOTIFICATION_POLL_SECONDS = env.int("NOTIFICATION_POLL_SECONDS", default=25)  # long-poll's longest wait
 NOTIFICATION_SSE_HEARTBEAT = env.int("NOTIFICATION_SSE_HEARTBEAT", default=15)  # seconds between pings
 NOTIFICATION_SSE_MAX_SECONDS = env.int("NOTIFICATION_SSE_MAX_SECONDS", default=300)  # then the client reconnects

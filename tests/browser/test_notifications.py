@@ -30,7 +30,7 @@ EVENT_WAIT_MS = 20000  # an upper bound for an event to arrive, not a measuremen
 @pytest.fixture
 def server(service_env, start_daphne):  # noqa: F811
     service_env["THROTTLE_MESSAGE"] = "10000/1m"  # the Redis cache outlives runs
-    return start_daphne()
+    return start_daphne(NOTIFICATION_MESSAGE_SECONDS="0")  # each message notifies: the test sends a few
 
 
 class Person:

@@ -35,7 +35,8 @@ async def expect_event(ws, event):
     return frame
 
 
-def test_a_socket_send_reaches_every_member_and_every_device_once():
+def test_a_socket_send_reaches_every_member_and_every_device_once(settings):
+    settings.NOTIFICATION_MESSAGE_SECONDS = 0  # the first message doesn't hold back the second's
     ana, bo, cy = UserFactory(), UserFactory(), UserFactory()
     conversation = direct(ana, bo)
     headers = {"ana": bearer(ana), "bo": bearer(bo), "cy": bearer(cy)}

@@ -142,7 +142,8 @@ def test_mentioned_only_posts_tell_bell_followers_nothing(ana, bo, cy, follow, p
     assert len(of(cy, Type.MENTION)) == 1
 
 
-def test_message_notifies_unless_the_recipient_is_looking(ana, bo, dm):
+def test_message_notifies_unless_the_recipient_is_looking(ana, bo, dm, settings):
+    settings.NOTIFICATION_MESSAGE_SECONDS = 0  # every message on its own
     message = dm(ana, bo)
     [row] = of(bo, Type.MESSAGE)
     assert row.conversation_id == message.conversation_id
@@ -193,4 +194,15 @@ def test_messages_in_a_group_reach_members_who_joined_before(ana, bo, cy, act):
     conversation_id = conversation.conversation_id  # the creator's membership
     act(messaging_services.message_send, sender=ana, conversation_id=conversation_id, content="hi all")
     assert len(of(bo, Type.MESSAGE)) == 1
+    assert len(of(cy, Type.MESSAGE)) == 1
+
+
+def test_a_burst_of_messages_is_one_notification(ana, bo, cy, dm, settings):
+    settings.NOTIFICATION_MESSAGE_SECONDS = 60
+    dm(ana, bo, "one")
+    dm(ana, bo, "two")
+    dm(bo, ana, "three")  # the same conversation, the other way: still the same burst
+    assert len(of(bo, Type.MESSAGE)) == 1
+    assert of(ana) == []
+    dm(ana, cy, "elsewhere")  # another conversation has its own window
     assert len(of(cy, Type.MESSAGE)) == 1

@@ -52,7 +52,8 @@ def test_new_read_and_deleted_reach_the_recipients_sockets():
     run(scenario)
 
 
-def test_looking_at_a_conversation_silences_its_message_notifications():
+def test_looking_at_a_conversation_silences_its_message_notifications(settings):
+    settings.NOTIFICATION_MESSAGE_SECONDS = 0  # each message on its own
     ana, bo, stranger = UserFactory(), UserFactory(), UserFactory()
     message, _ = messaging_services.message_send(sender=ana, receiver_id=bo.pk, content="hi")
     conversation = str(message.conversation_id)
