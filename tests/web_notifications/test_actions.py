@@ -53,7 +53,8 @@ def test_a_comment_line_goes_to_the_comment(client, ana, bo, post_by, comment):
     assert unread(ana) == 0
 
 
-def test_a_message_line_goes_to_the_conversation(client, ana, bo, dm):
+def test_a_message_line_goes_to_the_conversation(client, ana, bo, dm, settings):
+    settings.NOTIFICATION_MESSAGE_SECONDS = 0  # both messages notify
     message = dm(bo, ana, "hi")
     dm(bo, ana, "still there?")
     client.force_login(ana)
