@@ -120,6 +120,22 @@ def other_user(db):
     return UserFactory()
 
 
+# The same three people in the messaging and notification tests (and their web pages').
+@pytest.fixture
+def ana(db):
+    return UserFactory(username="ana")
+
+
+@pytest.fixture
+def bo(db):
+    return UserFactory(username="bo")
+
+
+@pytest.fixture
+def cy(db):
+    return UserFactory(username="cy")
+
+
 @pytest.fixture
 def api():
     return APIClient()

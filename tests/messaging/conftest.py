@@ -1,22 +1,6 @@
 import pytest
 
 from accounts import services as accounts_services
-from tests.factories import UserFactory
-
-
-@pytest.fixture
-def ana(db):
-    return UserFactory(username="ana")
-
-
-@pytest.fixture
-def bo(db):
-    return UserFactory(username="bo")
-
-
-@pytest.fixture
-def cy(db):
-    return UserFactory(username="cy")
 
 
 @pytest.fixture

@@ -4,22 +4,6 @@ from accounts import services as accounts_services
 from messaging import services as messaging_services
 from notifications.models import Notification
 from posts import services as posts_services
-from tests.factories import UserFactory
-
-
-@pytest.fixture
-def ana(db):
-    return UserFactory(username="ana")
-
-
-@pytest.fixture
-def bo(db):
-    return UserFactory(username="bo")
-
-
-@pytest.fixture
-def cy(db):
-    return UserFactory(username="cy")
 
 
 @pytest.fixture

@@ -1,7 +1,6 @@
 import pytest
 
 from messaging import services
-from tests.messaging.conftest import ana, bo, cy  # noqa: F401  (the same three people)
 
 
 @pytest.fixture(autouse=True)
