@@ -20,7 +20,7 @@ from notifications import selectors
 from socialsite import ratelimit
 from socialsite.api.errors import error_body
 from socialsite.realtime import presence
-from socialsite.realtime.auth import user_from_access_token
+from socialsite.realtime.auth import bearer_token, user_from_access_token
 from socialsite.realtime.events import user_group
 
 NOTIFICATION_EVENTS = ("notification.new", "notification.read", "notification.deleted")
@@ -34,10 +34,8 @@ def _error(status, code, message, fields=None, **headers):
 
 
 async def _caller(request):
-    """The user from `Authorization: Bearer`, `?access_token=`, or the session cookie."""
-    authorization = request.headers.get("Authorization", "")
-    token = authorization[7:].strip() if authorization.lower().startswith("bearer ") else None
-    token = token or request.GET.get("access_token")
+    """The user from `Authorization: Bearer`, `?access_token=`, or the session cookie (as /ws/)."""
+    token = bearer_token(request.scope)
     user = await user_from_access_token(token) if token else await request.auser()
     return user if user.is_authenticated and user.is_active else None
 

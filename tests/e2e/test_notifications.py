@@ -130,6 +130,8 @@ def test_long_poll_waits_for_something_new(daphne, celery_worker):
     url = f"{daphne.url}/api/v1/notifications/poll"
 
     assert requests.get(url, timeout=10).status_code == 401
+    by_query = requests.get(f"{url}?timeout=0&access_token={ana.access_token}", timeout=10)
+    assert by_query.status_code == 200 and by_query.json() == {"results": [], "since": None}
     for query in ("timeout=99", "timeout=x", "since=nope"):
         response = requests.get(f"{url}?{query}", headers=ana.auth, timeout=10)
         assert response.status_code == 400 and response.json()["error"]["code"] == "invalid", query
