@@ -56,6 +56,22 @@ def test_like_and_unlike_leave_nothing_behind(ana, bo, post_by, act):
     assert len(of(ana, Type.LIKE)) == 1
 
 
+def test_deleting_a_user_or_post_deletes_their_notifications(ana, bo, cy, post_by, act):
+    # recipient, actor and post have no database constraint (bulk insert speed): Django's
+    # on_delete must still take the rows with them.
+    post = post_by(ana)
+    act(posts_services.like_create, user=bo, post_id=post.pk)
+    act(posts_services.like_create, user=cy, post_id=post.pk)
+    act(accounts_services.follow_create, follower=ana, followed_user_id=bo.pk)
+    assert Notification.objects.count() == 3
+    cy.delete()  # an actor
+    assert set(Notification.objects.values_list("actor_id", flat=True)) == {bo.pk, ana.pk}
+    post.delete()  # a target
+    assert list(Notification.objects.values_list("type", "recipient_id")) == [(Type.FOLLOW, bo.pk)]
+    bo.delete()  # a recipient
+    assert not Notification.objects.exists()
+
+
 def test_a_like_task_that_runs_after_the_unlike_notifies_nobody(
     ana, bo, post_by, act, django_capture_on_commit_callbacks
 ):
@@ -111,7 +127,7 @@ def test_bell_followers_hear_of_new_posts_in_batches(ana, follow, post_by, act, 
     quiet = UserFactory()
     follow(quiet, ana)  # follows without the bell
     post = post_by(ana, content="news")
-    assert services.on_post_published(post_id=post.pk) == [
+    assert list(services.on_post_published(post_id=post.pk)) == [
         [str(fan.pk) for fan in fans[:2]],
         [str(fan.pk) for fan in fans[2:4]],
         [str(fans[4].pk)],

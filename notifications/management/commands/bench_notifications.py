@@ -15,7 +15,8 @@ What it does, in one run, printing one table:
 2. Bulk: marks `--online` of the subscribers online (presence, as an open socket does) and runs
    in this process what one worker does for the celebrity's post, one step after the other:
    `notifications.services.on_post_published` (the plan: the bell subscribers in batches of
-   `--batch`, NOTIFICATION_BATCH by default) and `on_new_post_batch` for every batch (the body of
+   `--batch`, NOTIFICATION_BATCH by default, each read just before its task) and
+   `on_new_post_batch` for every batch (the body of
    the `on_new_post_batch` task: re-check the post and the follows, then `notify`, which filters
    the recipients, bulk-inserts the rows and sends `notification.new` to those online after
    commit), then waits until those events have left for Redis. Notifications/s = rows made /
@@ -355,10 +356,16 @@ class Command(BenchmarkCommand):
         )
         with override_settings(DEBUG=False, NOTIFICATION_BATCH=batch):
             started = time.perf_counter()
-            batches = services.on_post_published(post_id=post_id)
+            plan_batches = services.on_post_published(post_id=post_id)
             plan = time.perf_counter() - started
-            made, batch_times = 0, []
-            for subscriber_ids in batches:
+            made, batches, batch_times = 0, [], []
+            while True:  # the plan reads one batch ahead of its task, as the on_post_published task does
+                began = time.perf_counter()
+                subscriber_ids = next(plan_batches, None)
+                plan += time.perf_counter() - began
+                if subscriber_ids is None:
+                    break
+                batches.append(subscriber_ids)
                 began = time.perf_counter()
                 made += services.on_new_post_batch(post_id=post_id, subscriber_ids=subscriber_ids)
                 batch_times.append(time.perf_counter() - began)
