@@ -4,6 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
+SEARCH_CONTRACT := tests/search/test_search_api.py tests/search/test_reindex.py
 
 .PHONY: run test install install-dev migrate worker beat demo lint format check-deploy browsers clean
 
@@ -35,6 +36,11 @@ test: install-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+	@# With DATABASE_URL set the suite ran on PostgreSQL; the search contract runs on SQLite FTS5 too.
+	@if [ -n "$$DATABASE_URL" ] && [ -z "$(PYTEST_ARGS)" ]; then \
+		echo "search contract on the embedded default (SQLite FTS5):"; \
+		env -u DATABASE_URL -u REDIS_URL -u CELERY_BROKER_URL $(VENV)/bin/pytest -q $(SEARCH_CONTRACT); \
+	fi
 
 worker: install
 	$(PY) -m celery -A socialsite worker --loglevel=INFO

@@ -37,18 +37,6 @@ def user_get_by_username(*, viewer, username):
         raise NotFoundError("No such user.")
 
 
-def people_to_follow(*, viewer, limit=10):
-    """Recently joined accounts the viewer doesn't follow, hasn't asked to, and hasn't blocked."""
-    return (
-        user_list_queryset(viewer=viewer)
-        .exclude(pk=viewer.pk)
-        .exclude(Exists(Follow.objects.filter(follower=viewer, followed=OuterRef("pk"))))
-        .exclude(Exists(FollowRequest.objects.filter(requester=viewer, target=OuterRef("pk"))))
-        .exclude(Exists(Block.objects.filter(blocker=viewer, blocked=OuterRef("pk"))))
-        .order_by("-date_joined")[:limit]
-    )
-
-
 def relationship(*, viewer, user):
     """How the viewer relates to `user`; all false for anonymous viewers and oneself."""
     if not viewer.is_authenticated or viewer.pk == user.pk:

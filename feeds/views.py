@@ -9,7 +9,6 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
-from accounts import selectors as account_selectors
 from feeds import selectors
 from posts.models import Post
 from posts.selectors import with_payload
@@ -17,7 +16,6 @@ from socialsite.errors import ServiceError
 
 PAGE_SIZE = 20
 NEW_POSTS_MAX = 50  # the "N new posts" button loads at most this many at once
-PEOPLE_TO_FOLLOW = 10
 
 
 def _posts(page, viewer):
@@ -55,7 +53,6 @@ def home(request):
     context.update(
         paged=bool(cursor),
         newest_cursor=page.newest_cursor or "",
-        people=account_selectors.people_to_follow(viewer=request.user, limit=PEOPLE_TO_FOLLOW),
     )
     return render(request, "feeds/home.html", context)
 

@@ -15,7 +15,7 @@ from django.utils import timezone
 from accounts.models import Block
 from posts import selectors, tasks, text
 from posts.models import Comment, Hashtag, Like, Media, Post, PostTag
-from posts.signals import comment_posted, post_liked, post_published, post_unliked, post_withdrawn
+from posts.signals import comment_posted, post_edited, post_liked, post_published, post_unliked, post_withdrawn
 from socialsite.errors import ForbiddenError, NotFoundError, ServiceError
 
 User = get_user_model()
@@ -286,6 +286,7 @@ def post_update(*, post, editor, content=_UNSET, visibility=_UNSET):
     post.save()
     if content is not _UNSET:
         _sync_hashtags(post)
+    post_edited.send(sender=Post, post=post)
     return post
 
 

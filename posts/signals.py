@@ -9,6 +9,8 @@ from django.dispatch import Signal
 
 # A post became visible to its audience: published at once, after its media, or restored. post=Post
 post_published = Signal()
+# The author changed a post's text or audience. post=Post
+post_edited = Signal()
 # A published post stopped being visible: deleted by its author, hidden or removed. post=Post
 post_withdrawn = Signal()
 # A like was made, or taken back. user_id, post_id

@@ -39,12 +39,14 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.sites",
     "django.contrib.humanize",
+    "django.contrib.postgres",  # trigram lookups for search; unused on SQLite
     "rest_framework",
     "rest_framework_simplejwt.token_blacklist",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "channels",
     "django_htmx",
+    "django_elasticsearch_dsl",  # search documents; used only with ELASTICSEARCH_URL
     "phonenumber_field",
     "allauth",
     "allauth.account",
@@ -172,9 +174,11 @@ CELERY_TASK_ROUTES = {
     "posts.tasks.process_media": {"queue": "media"},
     "posts.tasks.*": {"queue": "default"},
     "notifications.tasks.*": {"queue": "notifications"},
+    "search.tasks.*": {"queue": "search"},
 }
 CELERY_BEAT_SCHEDULE = {
     "feeds-sync-tiers": {"task": "feeds.tasks.sync_tiers", "schedule": 15 * 60},
+    "search-compute-trends": {"task": "search.tasks.compute_trends", "schedule": 5 * 60},
 }
 CELERY_TIMEZONE = "UTC"
 
@@ -188,6 +192,27 @@ NOTIFICATION_MESSAGE_SECONDS = env.int("NOTIFICATION_MESSAGE_SECONDS", default=1
 NOTIFICATION_POLL_SECONDS = env.int("NOTIFICATION_POLL_SECONDS", default=25)  # long-poll's longest wait
 NOTIFICATION_SSE_HEARTBEAT = env.int("NOTIFICATION_SSE_HEARTBEAT", default=15)  # seconds between pings
 NOTIFICATION_SSE_MAX_SECONDS = env.int("NOTIFICATION_SSE_MAX_SECONDS", default=300)  # then the client reconnects
+
+# --- Search and discovery (search/) ---------------------------------------------------------
+SEARCH_QUERY_MAX = env.int("SEARCH_QUERY_MAX", default=200)  # characters; longer is a 400
+SEARCH_MAX_RESULTS = env.int("SEARCH_MAX_RESULTS", default=1000)  # how deep pages go, per query
+# PostgreSQL ranks a post search's newest this many matches (docs/search.md): a word in thousands
+# of posts would cost a read of every one.
+SEARCH_RANK_WINDOW = env.int("SEARCH_RANK_WINDOW", default=300)
+SEARCH_SQLITE_SCAN = env.int("SEARCH_SQLITE_SCAN", default=20_000)  # names compared per SQLite fuzzy search
+TRENDS_WINDOW_MINUTES = env.int("TRENDS_WINDOW_MINUTES", default=60)  # "recent" usage
+TRENDS_BASELINE_DAYS = env.int("TRENDS_BASELINE_DAYS", default=7)  # compared with this many days before
+TRENDS_MIN_AUTHORS = env.int("TRENDS_MIN_AUTHORS", default=3)  # distinct recent authors to trend
+TRENDS_KEEP = env.int("TRENDS_KEEP", default=50)  # trends kept per recompute
+# Elasticsearch answers searches when ELASTICSEARCH_URL is set (else the database does). Its
+# indexes are "<prefix>-posts", "-users", "-hashtags" (aliases); `manage.py reindex` rebuilds them.
+ELASTICSEARCH_URL = env.str("ELASTICSEARCH_URL", default="")
+ELASTICSEARCH_INDEX_PREFIX = env.str("ELASTICSEARCH_INDEX_PREFIX", default="socialsite")
+# The client is made lazily: nothing connects until a search or an index task runs.
+ELASTICSEARCH_DSL = {"default": {"hosts": ELASTICSEARCH_URL or "http://127.0.0.1:9200"}}
+ELASTICSEARCH_DSL_AUTOSYNC = False  # search tasks index after commit, not save() signals
+ELASTICSEARCH_DSL_AUTO_REFRESH = False  # searchable after the index's refresh interval (1 s)
+ELASTICSEARCH_DSL_SIGNAL_PROCESSOR = "django_elasticsearch_dsl.signals.BaseSignalProcessor"  # connects nothing
 
 # --- Home feed (feeds/) -------------------------------------------------------------
 # Authors with at least this many followers are celebrities: their posts are pulled at read
@@ -228,6 +253,7 @@ THROTTLE_ANON = env.str("THROTTLE_ANON", default="300/5m")
 THROTTLE_PASSWORD_RESET = env.str("THROTTLE_PASSWORD_RESET", default="5/30m")
 THROTTLE_PHONE_CODE = env.str("THROTTLE_PHONE_CODE", default="5/30m")
 THROTTLE_REPORT = env.str("THROTTLE_REPORT", default="20/h")
+THROTTLE_SEARCH = env.str("THROTTLE_SEARCH", default="120/m")  # searches and autocompletes per user or IP
 THROTTLE_MESSAGE = env.str("THROTTLE_MESSAGE", default="30/m")  # messages sent per user, REST and socket
 MESSAGE_MAX_LENGTH = env.int("MESSAGE_MAX_LENGTH", default=4000)  # characters
 MESSAGE_GROUP_MAX_MEMBERS = env.int("MESSAGE_GROUP_MAX_MEMBERS", default=50)
@@ -323,6 +349,7 @@ REST_FRAMEWORK = {
         "login": THROTTLE_LOGIN,
         "login_account": THROTTLE_LOGIN,
         "signup": THROTTLE_SIGNUP,
+        "search": THROTTLE_SEARCH,
     },
     "DEFAULT_PAGINATION_CLASS": "socialsite.api.pagination.CursorPagination",
     "PAGE_SIZE": 20,

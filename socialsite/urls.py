@@ -12,6 +12,7 @@ api_v1 = [
     path("", include("feeds.api.urls")),
     path("", include("messaging.api.urls")),
     path("", include("notifications.api.urls")),
+    path("", include("search.api.urls")),
 ]
 
 urlpatterns = [
@@ -34,6 +35,7 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("messaging.urls")),
     path("", include("notifications.urls")),
+    path("", include("search.urls")),
 ]
 
 if settings.SERVE_MEDIA:

@@ -80,17 +80,16 @@ def test_feed_shows_own_and_followed_posts_newest_first(client, user, post, foll
     assert 'data-new-url="/feed/new"' in html
     assert "Follow people to fill your feed" not in html
     assert "Older posts" not in html
-    # The people-to-follow panel stays beside the feed.
-    assert 'id="people-title"' in html and stranger in response.context["people"]
+    # Who to follow (search's panel, loaded after the page) stays beside the feed.
+    assert 'id="people-title"' in html and 'hx-get="/search/suggestions/"' in html
 
 
 def test_empty_feed_suggests_people_to_follow(client, user):
-    someone = UserFactory()
     client.force_login(user)
     response = client.get("/")
     html = response.content.decode()
     assert "Follow people to fill your feed" in html
-    assert someone in response.context["people"]
+    assert 'hx-get="/search/suggestions/"' in html
     assert cards(response) == []
     assert 'data-newest-cursor=""' in html
 

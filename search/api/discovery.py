@@ -1,0 +1,99 @@
+"""GET /api/v1/trends and GET /api/v1/users/{user_id}/suggestions: thin views over search.trends
+and search.suggestions."""
+
+from django.urls import reverse
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import permissions, serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.api.serializers import UserSummaryOutput
+from accounts.api.views import _own, errors
+from search import suggestions, trends
+from socialsite.errors import ServiceError
+
+LIMIT_MAX = 50
+
+
+def _query(serializer_class, request):
+    """The query parameters, validated; unknown names are a 400 like bad values."""
+    unknown = sorted(set(request.query_params) - set(serializer_class().fields))
+    if unknown:
+        raise ServiceError(
+            "Unknown parameter.", code="invalid", fields={name: ["Unknown parameter."] for name in unknown}
+        )
+    serializer = serializer_class(data=request.query_params)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+class TrendsInput(serializers.Serializer):
+    limit = serializers.IntegerField(min_value=1, max_value=LIMIT_MAX, default=10)
+
+
+class TrendOutput(serializers.Serializer):
+    name = serializers.CharField(help_text="The hashtag, normalized, without #.")
+    url = serializers.URLField(help_text="The hashtag's web page.")
+    posts_last_hour = serializers.IntegerField()
+    authors_last_hour = serializers.IntegerField()
+    score = serializers.FloatField(help_text="How far above its usual rate; higher trends more.")
+
+
+class TrendsOutput(serializers.Serializer):
+    results = TrendOutput(many=True)
+
+
+class SuggestionsInput(serializers.Serializer):
+    limit = serializers.IntegerField(min_value=1, max_value=LIMIT_MAX, default=20)
+
+
+class SuggestionOutput(serializers.Serializer):
+    user = UserSummaryOutput()
+    reason = serializers.ChoiceField(choices=[suggestions.FRIENDS_OF_FRIENDS, suggestions.SHARED_INTERESTS])
+    mutual_count = serializers.IntegerField(help_text="People you follow who follow this account.")
+    mutuals = serializers.ListField(child=serializers.CharField(), help_text="Up to 3 of their usernames.")
+
+
+class SuggestionsOutput(serializers.Serializer):
+    results = SuggestionOutput(many=True)
+
+
+class TrendsView(APIView):
+    permission_classes = [permissions.AllowAny]
+
+    @extend_schema(
+        parameters=[OpenApiParameter("limit", int, description="How many, 10 by default, at most 50.")],
+        responses={200: TrendsOutput, **errors(400)},
+        tags=["search"],
+        description="Hashtags used by several people much faster in the last hour than in the days before, "
+        "highest score first. Only public posts count. Recomputed every few minutes.",
+    )
+    def get(self, request):
+        limit = _query(TrendsInput, request)["limit"]
+        results = [
+            {
+                "name": trend.hashtag.name,
+                "url": request.build_absolute_uri(reverse("hashtag", args=[trend.hashtag.name])),
+                "posts_last_hour": trend.recent_posts,
+                "authors_last_hour": trend.recent_authors,
+                "score": trend.score,
+            }
+            for trend in trends.trending(limit)
+        ]
+        return Response(TrendsOutput({"results": results}).data)
+
+
+class SuggestionsView(APIView):
+    @extend_schema(
+        parameters=[OpenApiParameter("limit", int, description="How many, 20 by default, at most 50.")],
+        responses={200: SuggestionsOutput, **errors(400, 401, 403)},
+        tags=["search"],
+        description="Accounts you might follow (your own list only): first those followed by people you follow, "
+        "with how many of them and up to 3 usernames, then accounts popular among your interests. Never "
+        "accounts you follow, asked to follow, blocked, muted or that blocked you.",
+    )
+    def get(self, request, user_id):
+        user = _own(request, user_id)
+        limit = _query(SuggestionsInput, request)["limit"]
+        results = suggestions.suggestions_for(user, limit)
+        return Response(SuggestionsOutput({"results": results}, context={"request": request}).data)

@@ -1,0 +1,27 @@
+"""Search backends behind one interface. Each answers with ids, best first; `search.selectors`
+loads those ids through the same `visible_to` as every other read and builds the payloads, so
+the response is the same whatever answered.
+
+    posts(viewer, search, offset, limit)    -> [post id]
+    users(viewer, search, offset, limit)    -> [user id]
+    hashtags(viewer, search, offset, limit) -> [hashtag id]
+    complete_users(viewer, prefix, limit)   -> [user id]     @mention autocomplete
+    complete_hashtags(prefix, limit)        -> [hashtag id]  #hashtag autocomplete
+    index_post(post_id), remove_post(post_id), index_user(user_id), reindex(stdout)
+
+Which one: Elasticsearch when ELASTICSEARCH_URL is set (`search.backends.elastic`), else the
+database's own (PostgreSQL full-text and trigrams, or SQLite FTS5).
+"""
+
+from django.conf import settings
+from django.db import connection
+
+
+def backend():
+    if getattr(settings, "ELASTICSEARCH_URL", ""):
+        from search.backends.elastic import ElasticsearchBackend
+
+        return ElasticsearchBackend()
+    from search.backends import database
+
+    return database.PostgresBackend() if connection.vendor == "postgresql" else database.SQLiteBackend()

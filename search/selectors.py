@@ -1,0 +1,67 @@
+"""Reads for search: ask the backend for ids, then load them through `visible_to` (a stale index
+can't show what the viewer may not see) in a bounded number of queries, best first."""
+
+from django.db.models import Exists, IntegerField, OuterRef, Subquery
+
+from accounts.models import Follow
+from accounts.selectors import user_list_queryset
+from posts import selectors as posts_selectors
+from posts.models import Hashtag, Post
+from search.backends import backend
+
+HASHTAG_COUNT_MAX = 1000  # "1,000+ posts"
+
+
+def _in_order(ids, rows):
+    by_id = {row.pk: row for row in rows}
+    return [by_id[pk] for pk in ids if pk in by_id]
+
+
+def posts_by_id(viewer, ids):
+    return _in_order(
+        ids, posts_selectors.with_payload(posts_selectors.published_posts(viewer=viewer), viewer).filter(pk__in=ids)
+    )
+
+
+def users_by_id(viewer, ids):
+    users = user_list_queryset(viewer=viewer).filter(pk__in=ids)
+    if viewer.is_authenticated:
+        users = users.annotate(followed_by_me=Exists(Follow.objects.filter(follower=viewer, followed=OuterRef("pk"))))
+    return _in_order(ids, users)
+
+
+class _CappedCount(Subquery):
+    """COUNT(*) of a sliced subquery: how many rows, up to the slice's end."""
+
+    template = "(SELECT COUNT(*) FROM (%(subquery)s) _capped)"
+    output_field = IntegerField()
+
+
+def hashtags_by_id(ids):
+    """With how many public posts use each (what a stranger finds on its page), counted up to
+    HASHTAG_COUNT_MAX: a tag on 50,000 posts would otherwise be counted on every keystroke."""
+    public = Post.objects.visible_to(None).filter(hashtags=OuterRef("pk")).values("pk")[:HASHTAG_COUNT_MAX]
+    return _in_order(ids, Hashtag.objects.filter(pk__in=ids).annotate(posts_count=_CappedCount(public)))
+
+
+LOADERS = {
+    "post": lambda viewer, ids: posts_by_id(viewer, ids),
+    "user": lambda viewer, ids: users_by_id(viewer, ids),
+    "hashtag": lambda viewer, ids: hashtags_by_id(ids),
+}
+
+
+def search(viewer, search, *, offset, limit):
+    """-> (rows of the page, best first; whether more may follow). Asks the backend for one more
+    than the page to know if there is a next one."""
+    engine = backend()
+    ids = getattr(engine, f"{search.type}s")(viewer, search, offset, limit + 1)
+    rows = LOADERS[search.type](viewer, ids[:limit])
+    return rows, len(ids) > limit
+
+
+def complete(viewer, kind, prefix, limit):
+    engine = backend()
+    if kind == "user":
+        return users_by_id(viewer, engine.complete_users(viewer, prefix, limit))
+    return hashtags_by_id(engine.complete_hashtags(prefix, limit))

@@ -1,0 +1,84 @@
+"""Who to follow: friends of friends first, then accounts popular among the user's interests."""
+
+from dataclasses import dataclass, field
+
+from django.contrib.auth import get_user_model
+from django.db.models import Count, Exists, F, OuterRef, Window
+from django.db.models.functions import RowNumber
+
+from accounts.models import Block, Follow, FollowRequest, Mute, Profile
+
+User = get_user_model()
+
+FRIENDS_OF_FRIENDS = "followed_by_people_you_follow"
+SHARED_INTERESTS = "shares_your_interests"
+MUTUALS_SHOWN = 3
+
+
+@dataclass
+class Suggestion:
+    user: User
+    reason: str
+    mutual_count: int = 0
+    mutuals: list[str] = field(default_factory=list)
+
+
+def _candidates(user):
+    """Accounts the user could start following: active, not the user, not blocked either way,
+    not muted, not already followed or requested."""
+    return (
+        User.objects.visible_to(user)
+        .exclude(pk=user.pk)
+        .exclude(Exists(Follow.objects.filter(follower=user, followed=OuterRef("pk"))))
+        .exclude(Exists(FollowRequest.objects.filter(requester=user, target=OuterRef("pk"))))
+        .exclude(Exists(Block.objects.filter(blocker=user, blocked=OuterRef("pk"))))
+        .exclude(Exists(Mute.objects.filter(muter=user, muted=OuterRef("pk"))))
+        .select_related("profile")
+    )
+
+
+def suggestions_for(user, limit=20):
+    """Up to `limit` suggestions for `user`, in three queries whatever the limit.
+
+    Friends of friends (followed by people the user follows) come first, by number of mutual
+    follows then by followers; the rest are accounts sharing one of the user's interests, by
+    followers.
+    """
+    following = Follow.objects.filter(follower=user, followed__is_active=True).values("followed_id")
+    # filter() before annotate(): the count runs over the same join, so only mutual follows count.
+    friends = list(
+        _candidates(user)
+        .filter(follower_set__follower__in=following)
+        .annotate(mutual_count=Count("follower_set"))
+        .order_by("-mutual_count", "-profile__followers_count", "username")[:limit]
+    )
+    mutuals = {}
+    if friends:
+        ranked = (
+            Follow.objects.filter(follower__in=following, followed__in=[u.pk for u in friends])
+            .annotate(
+                rank=Window(
+                    RowNumber(),
+                    partition_by=F("followed_id"),
+                    order_by=[F("follower__profile__followers_count").desc(), F("follower__username").asc()],
+                )
+            )
+            .filter(rank__lte=MUTUALS_SHOWN)
+            .order_by("followed_id", "rank")
+            .values_list("followed_id", "follower__username")
+        )
+        for followed_id, username in ranked:
+            mutuals.setdefault(followed_id, []).append(username)
+    suggestions = [Suggestion(u, FRIENDS_OF_FRIENDS, u.mutual_count, mutuals.get(u.pk, [])) for u in friends]
+
+    if len(suggestions) < limit:
+        interests = Profile.interests.through.objects.filter(profile__user=user).values("interest_id")
+        shares = Profile.interests.through.objects.filter(profile_id=OuterRef("profile"), interest_id__in=interests)
+        popular = (
+            _candidates(user)
+            .filter(Exists(shares))
+            .exclude(pk__in=[u.pk for u in friends])
+            .order_by("-profile__followers_count", "username")[: limit - len(suggestions)]
+        )
+        suggestions += [Suggestion(u, SHARED_INTERESTS) for u in popular]
+    return suggestions

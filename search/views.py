@@ -1,0 +1,135 @@
+"""Web pages for search and discovery: /search/ and the sidebar panels (trends, who to follow).
+
+Thin like the API's views: `search.query.parse` checks the parameters, `search.selectors`
+answers, so the page shows exactly what GET /api/v1/search would, page by page.
+"""
+
+from django.conf import settings
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.views.decorators.http import require_safe
+
+from accounts.models import FollowRequest
+from search import query, selectors, suggestions, trends
+from socialsite import ratelimit
+from socialsite.errors import ServiceError
+
+PAGE_SIZE = 20
+TRENDS_SHOWN = 10
+SUGGESTIONS_SHOWN = 5
+TABS = (("post", "Posts"), ("user", "People"), ("hashtag", "Hashtags"))
+CONTENT_TYPES = (("text", "Text"), ("image", "Photos"), ("video", "Videos"), ("link", "Links"))
+# The page's own parameters; every other one goes to query.parse, which refuses what it doesn't know.
+PAGE_PARAMS = {"q", "query", "offset", "cursor", "limit"}
+
+
+def _offset(raw):
+    """Where the page starts. A hand-edited offset (not a whole number, or past the deepest page)
+    starts at the top rather than failing: the query itself is still worth answering."""
+    if raw and raw.isdecimal() and int(raw) < settings.SEARCH_MAX_RESULTS:
+        return int(raw)
+    return 0
+
+
+def _url(params, offset=0):
+    return f"{reverse('search')}?{urlencode({**params, **({'offset': offset} if offset else {})})}"
+
+
+def _followed_by(suggestion):
+    """'Followed by bo', 'Followed by bo and cy', 'Followed by bo and 2 others'."""
+    names, count = suggestion.mutuals, suggestion.mutual_count
+    if not names:
+        return ""
+    if count == 2 and len(names) >= 2:
+        return f"Followed by {names[0]} and {names[1]}"
+    others = count - 1
+    if others < 1:
+        return f"Followed by {names[0]}"
+    return f"Followed by {names[0]} and {others} other{'s' if others > 1 else ''}"
+
+
+def _suggestions(user):
+    if not user.is_authenticated:
+        return []
+    found = suggestions.suggestions_for(user, limit=SUGGESTIONS_SHOWN)
+    for suggestion in found:
+        suggestion.followed_by = _followed_by(suggestion)
+    return found
+
+
+def _people(viewer, users):
+    """(user, relationship) pairs for the follow buttons: one query for pending requests."""
+    requested = set()
+    if viewer.is_authenticated and users:
+        requested = set(
+            FollowRequest.objects.filter(requester=viewer, target__in=users).values_list("target_id", flat=True)
+        )
+    return [
+        (person, {"following": getattr(person, "followed_by_me", False), "requested": person.pk in requested})
+        for person in users
+    ]
+
+
+@require_safe
+def search(request):
+    q = request.GET.get("q", "")
+    # The filter form sends its empty fields too: they mean "any".
+    filters = {name: value for name, value in request.GET.items() if name not in PAGE_PARAMS and value != ""}
+    kind = filters.get("type") if filters.get("type") in dict(TABS) else "post"  # query.parse refuses others
+    context = {
+        "q": q,
+        "type": kind,
+        "filters": filters,
+        "query_max": settings.SEARCH_QUERY_MAX,
+        "hashtag_count_max": selectors.HASHTAG_COUNT_MAX,
+        "tabs": [(value, label, _url({"q": q, "type": value})) for value, label in TABS],
+        "unfiltered_url": _url({"q": q, "type": kind}),
+        "content_types": CONTENT_TYPES,
+        "trends": trends.trending(TRENDS_SHOWN),
+        "suggestions": _suggestions(request.user),
+    }
+    try:
+        found = query.parse({**filters, "query": q}, request.user)
+    except ServiceError as exc:
+        if exc.code == "query_required":  # nothing typed yet: the form and the panels
+            return render(request, "search/search.html", context)
+        context["error"] = exc
+        return render(request, "search/search.html", context, status=400)
+
+    ident = request.user.pk if request.user.is_authenticated else request.META.get("REMOTE_ADDR", "")
+    try:  # the API's THROTTLE_SEARCH, for the page's own door
+        ratelimit.hit("search-page", ident, settings.THROTTLE_SEARCH, message="Too many searches; wait a minute.")
+    except ratelimit.RateLimitedError as exc:
+        context["error"] = exc
+        response = render(request, "search/search.html", context, status=429)
+        response["Retry-After"] = str(exc.retry_after)
+        return response
+    offset = _offset(request.GET.get("offset"))
+    limit = min(PAGE_SIZE, settings.SEARCH_MAX_RESULTS - offset)
+    rows, more = selectors.search(request.user, found, offset=offset, limit=limit)
+    params = {**filters, "q": q}
+    more = more and offset + limit < settings.SEARCH_MAX_RESULTS
+    context.update(
+        searched=True,
+        results=_people(request.user, rows) if found.type == "user" else rows,
+        more_url=_url(params, offset + limit) if more else None,
+        previous_url=_url(params, max(offset - PAGE_SIZE, 0)) if offset else None,
+    )
+    return render(request, "search/search.html", context)
+
+
+@require_safe
+def trends_panel(request):
+    """The trends list alone, loaded into other pages' sidebars (templates/search/_trends.html)."""
+    return render(request, "search/_trend_list.html", {"trends": trends.trending(TRENDS_SHOWN)})
+
+
+@require_safe
+def suggestions_panel(request):
+    """Who to follow alone, loaded into other pages' sidebars (templates/search/_suggestions.html)."""
+    # Follow forms return to the page the panel sits in, not to this fragment.
+    next_url = request.htmx.current_url_abs_path or reverse("home")
+    return render(
+        request, "search/_suggestion_list.html", {"suggestions": _suggestions(request.user), "next_url": next_url}
+    )

@@ -1,0 +1,63 @@
+"""bench_search at a tiny size against real PostgreSQL: the data it builds, that a second run
+reuses them, the table it prints. Never timings."""
+
+import io
+import re
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection
+
+from accounts.models import Follow, User
+from posts.models import Post
+from search.management.commands.bench_search import MARKER, PREFIX, TAG_PREFIX
+from tests.conftest import require
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(120)]
+SIZES = ["--users", "300", "--posts", "3000", "--queries", "10"]
+QUERIES = ["post search", "user autocomplete", "people search, a typo", "hashtag autocomplete"]
+
+
+def bench(*args):
+    out = io.StringIO()
+    call_command("bench_search", *args, stdout=out)
+    return out.getvalue()
+
+
+def rows(output):
+    lines = output.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("query"))
+    found = {}
+    for line in lines[header + 2 :]:
+        if line.strip():
+            name, rest = re.split(r"\s{2,}", line, maxsplit=1)
+            found[name] = re.split(r"\s{2,}", rest)
+    return found
+
+
+def test_builds_reuses_and_reports():
+    require(connection.vendor == "postgresql", "bench_search needs PostgreSQL (DATABASE_URL)")
+    output = bench(*SIZES)
+    assert "building 300 users and 3,000 posts" in output
+    bench_users = User.objects.filter(first_name=MARKER)
+    assert bench_users.count() == 301
+    viewer = bench_users.get(username=f"{PREFIX}viewer")
+    assert Follow.objects.filter(follower=viewer).count() == 300
+    posts = Post.objects.filter(author__first_name=MARKER)
+    assert posts.count() == 3000
+    assert posts.filter(deleted_at__isnull=False).count() == 30
+    assert posts.filter(hashtags__name__startswith=TAG_PREFIX).distinct().count() == 1000
+    table = rows(output)
+    assert list(table) == QUERIES
+    for name, cells in table.items():
+        assert all(re.fullmatch(r"[\d.]+ ms", cell) for cell in cells[:2]), (name, cells)
+    assert re.fullmatch(r"p99 ≤ 50 ms: (met|MISSED)", table["post search"][2])
+    assert re.fullmatch(r"p99 ≤ 20 ms: (met|MISSED)", table["user autocomplete"][2])
+
+    again = bench(*SIZES)  # the data stay: no second build
+    assert "building" not in again and list(rows(again)) == QUERIES
+    with pytest.raises(CommandError, match="another size"):
+        bench("--users", "299", "--posts", "3000", "--queries", "1")
+    rebuilt = bench("--reset", "--users", "100", "--posts", "500", "--queries", "2")
+    assert "deleting previous bench_search data" in rebuilt
+    assert User.objects.filter(first_name=MARKER).count() == 101
