@@ -12,6 +12,7 @@ from tests.factories import UserFactory
 moderators_migration = importlib.import_module("accounts.migrations.0002_moderators_group")
 posts_permissions_migration = importlib.import_module("posts.migrations.0002_moderator_permissions")
 messaging_permissions_migration = importlib.import_module("messaging.migrations.0002_moderators_see_reports")
+search_migration = importlib.import_module("search.migrations.0001_search")
 
 
 @pytest.fixture(autouse=True)
@@ -28,6 +29,7 @@ def moderators_group(db):
         moderators_migration.create_moderators_group(apps, schema_editor)
         posts_permissions_migration.grant(apps, schema_editor)
         messaging_permissions_migration.grant(apps, schema_editor)
+        search_migration.grant_moderators(apps, schema_editor)
     return Group.objects.get(name=moderators_migration.GROUP_NAME)
 
 

@@ -18,6 +18,7 @@ from tests.admin.conftest import (
     messaging_permissions_migration,
     moderators_migration,
     posts_permissions_migration,
+    search_migration,
 )
 from tests.factories import PASSWORD, UserFactory
 
@@ -46,6 +47,8 @@ def test_moderators_group_has_exactly_the_intended_permissions(moderators_group)
         ("posts", "view_moderationaction"),
         ("messaging", "view_messagereport"),
         ("messaging", "change_messagereport"),
+        ("search", "view_trend"),
+        ("search", "hide_trend"),
     }
 
 
@@ -54,6 +57,9 @@ def test_moderators_migration_is_idempotent_and_reversible(moderators_group):
     moderators_migration.create_moderators_group(apps, schema_editor)
     posts_permissions_migration.grant(apps, schema_editor)
     messaging_permissions_migration.grant(apps, schema_editor)
+    search_migration.grant_moderators(apps, schema_editor)
+    assert Group.objects.get(name="moderators").permissions.count() == 21
+    search_migration.revoke_moderators(apps, schema_editor)
     assert Group.objects.get(name="moderators").permissions.count() == 19
     messaging_permissions_migration.revoke(apps, schema_editor)
     assert Group.objects.get(name="moderators").permissions.count() == 17
