@@ -187,8 +187,15 @@ class PostgresBackend(DatabaseBackend):
             .order_by("-rank", "-published_at", "-id")
             .values_list("pk", flat=True)
         )
-        seen = set(self.post_candidates(viewer, search).filter(pk__in=ranked).values_list("pk", flat=True))
-        return [pk for pk in ranked if pk in seen][offset : offset + limit]
+        # Visibility in slices of the ranked list, as far as the page needs: usually one small one.
+        wanted, kept, step = offset + limit, [], max(2 * (offset + limit), 50)
+        for start in range(0, len(ranked), step):
+            chunk = ranked[start : start + step]
+            seen = set(self.post_candidates(viewer, search).filter(pk__in=chunk).values_list("pk", flat=True))
+            kept += [pk for pk in chunk if pk in seen]
+            if len(kept) >= wanted:
+                break
+        return kept[offset:wanted]
 
     def users(self, viewer, search, offset, limit):
         text = search.text.removeprefix("@")
