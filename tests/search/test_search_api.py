@@ -235,6 +235,24 @@ def test_autocomplete_users_and_hashtags(client_for, ana, bo, post_by, follow):
     }
 
 
+@pytest.mark.parametrize("ranked, walk", [(500, 2000), (1, 2000), (1, 1)], ids=["few", "common", "fallback"])
+def test_autocomplete_orders_the_same_whichever_way_it_looks(client_for, ana, follow, monkeypatch, ranked, walk):
+    # Few matches are ranked whole; a common prefix walks the most followed accounts; when that
+    # walk holds too few, the general query answers. All give the same list.
+    from search.backends import database
+
+    monkeypatch.setattr(database, "COMPLETE_RANKED", ranked)
+    monkeypatch.setattr(database, "COMPLETE_WALK", walk)
+    people = {name: UserFactory(username=name) for name in ("mara", "marek", "mario", "marlo", "marta")}
+    for name, followers in (("mara", 5), ("marek", 9), ("mario", 7), ("marlo", 1)):
+        people[name].profile.followers_count = followers
+        people[name].profile.save()
+    follow(ana, people["marta"])
+    accounts_services.block_create(blocker=people["mario"], blocked_user_id=ana.pk)  # mario blocks ana
+    names = found(client_for(ana).get(COMPLETE, {"query": "mar", "limit": 4}), "username")
+    assert names == ["marta", "marek", "mara", "marlo"]
+
+
 # --- Paging ----------------------------------------------------------------------------------------------
 
 
