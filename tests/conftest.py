@@ -11,6 +11,8 @@ from PIL import Image
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
+from accounts import services as accounts_services
+from posts import services as posts_services
 from tests.factories import UserFactory
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
@@ -134,6 +136,39 @@ def bo(db):
 @pytest.fixture
 def cy(db):
     return UserFactory(username="cy")
+
+
+# Services as a request and a worker run them: the call commits, then what it queued for after
+# the commit (tasks, in-process here; socket events) runs. Used across the feature test folders.
+@pytest.fixture
+def act(django_capture_on_commit_callbacks):
+    """act(fn, *args, **kwargs): call a service, then run its on_commit callbacks."""
+
+    def call(function, *args, **kwargs):
+        with django_capture_on_commit_callbacks(execute=True):
+            return function(*args, **kwargs)
+
+    return call
+
+
+@pytest.fixture
+def follow(act):
+    def make(follower, followed):
+        return act(accounts_services.follow_create, follower=follower, followed_user_id=followed.pk)
+
+    return make
+
+
+@pytest.fixture
+def post_by(act):
+    """post_by(author, content="hello", **fields) -> the published (or pending) Post."""
+
+    def make(author, content="hello", **fields):
+        fields.setdefault("content_type", "text")
+        post = act(posts_services.post_create, author=author, content=content, **fields)
+        return post[0] if isinstance(post, tuple) else post
+
+    return make
 
 
 @pytest.fixture

@@ -1,27 +1,13 @@
 import pytest
 
-from accounts import services as accounts_services
 from posts import services as posts_services
 from tests.factories import UserFactory
 
 
 @pytest.fixture
-def settle(django_capture_on_commit_callbacks):
+def settle(act):
     """settle(fn, *args, **kwargs): run a service and the tasks it queues on commit, as a worker would."""
-
-    def run(fn, *args, **kwargs):
-        with django_capture_on_commit_callbacks(execute=True):
-            return fn(*args, **kwargs)
-
-    return run
-
-
-@pytest.fixture
-def follow(settle):
-    def make(follower, followed):
-        return settle(accounts_services.follow_create, follower=follower, followed_user_id=followed.pk)
-
-    return make
+    return act
 
 
 @pytest.fixture

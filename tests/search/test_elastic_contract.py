@@ -33,7 +33,7 @@ REPLACED = {"test_the_backend_is_the_databases_own"}
 for _name in dir(contract):
     if _name.startswith("test_") and _name not in REPLACED:
         globals()[_name] = getattr(contract, _name)
-act, post_by, follow, found, URL = contract.act, contract.post_by, contract.follow, contract.found, contract.URL
+found, URL = contract.found, contract.URL  # act, post_by and follow come from tests/conftest.py
 
 # These contract tests set up their data with QuerySet.update() / Media.objects.create(), which
 # no service sees, so no index task follows (as after a raw SQL fix in production, where

@@ -17,34 +17,6 @@ URL = "/api/v1/search"
 COMPLETE = "/api/v1/search/autocomplete"
 
 
-@pytest.fixture
-def act(django_capture_on_commit_callbacks):
-    """Call a service and run what it queued for after commit (index tasks run in-process)."""
-
-    def call(function, **kwargs):
-        with django_capture_on_commit_callbacks(execute=True):
-            return function(**kwargs)
-
-    return call
-
-
-@pytest.fixture
-def post_by(act):
-    def make(author, content, **extra):
-        post = act(posts_services.post_create, author=author, content_type="text", content=content, **extra)
-        return post[0] if isinstance(post, tuple) else post
-
-    return make
-
-
-@pytest.fixture
-def follow(act):
-    def make(follower, followed):
-        act(accounts_services.follow_create, follower=follower, followed_user_id=followed.pk)
-
-    return make
-
-
 def found(response, key="id"):
     assert response.status_code == 200, response.content
     return [row[key] for row in response.json()["results"]]

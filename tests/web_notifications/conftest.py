@@ -1,7 +1,7 @@
 import pytest
 
 from notifications import services
-from tests.notifications.conftest import act, dm, follow, post_by  # noqa: F401  (the same fixtures)
+from tests.notifications.conftest import dm  # noqa: F401  (the same fixture)
 
 
 @pytest.fixture
