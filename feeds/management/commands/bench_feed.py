@@ -34,7 +34,6 @@ The data set is a function of --seed and the sizes; timestamps are relative to t
 """
 
 import heapq
-import json
 import math
 import random
 import statistics
@@ -59,11 +58,10 @@ from feeds.store import Entry, MemoryStore, author_key, get_store, home_key, hom
 from posts.models import Post
 from posts.services import post_create
 from posts.signals import post_published
-from socialsite.benchmarks import BenchmarkCommand, percentile
+from socialsite.benchmarks import UNUSABLE_PASSWORD, BenchmarkCommand, copy_rows, insert_accounts, percentile
 from socialsite.realtime import presence
 
 PREFIX = "bench_"
-UNUSABLE_PASSWORD = "!bench-feed-unusable"  # noqa: S105 -- marks the password unusable, no secret
 FULL_USERS = 100_000
 FULL_POSTS = 1_000_000
 CELEBRITIES = 5
@@ -87,30 +85,6 @@ def ms(seconds):
 
 def per_second(count, seconds):
     return f"{count / seconds:,.0f}/s" if seconds > 0 else "n/a"
-
-
-def _insert(model, names, rows, chunk=20_000):
-    """Insert raw rows (tuples in the order of field `names`) fast: COPY on PostgreSQL,
-    executemany elsewhere. Unlike bulk_create, it keeps the given created_at."""
-    fields = [model._meta.get_field(name) for name in names]
-    table = connection.ops.quote_name(model._meta.db_table)
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    rows = iter(rows)
-    count = 0
-    while batch := list(islice(rows, chunk)):
-        count += len(batch)
-        with transaction.atomic(), connection.cursor() as cursor:
-            if connection.vendor == "postgresql":
-                with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-                    for row in batch:
-                        copy.write_row([json.dumps(v) if isinstance(v, dict) else v for v in row])
-            else:
-                marks = ", ".join(["%s"] * len(fields))
-                cursor.executemany(
-                    f"INSERT INTO {table} ({columns}) VALUES ({marks})",  # noqa: S608 -- names from _meta
-                    [[f.get_db_prep_save(v, connection) for f, v in zip(fields, row, strict=True)] for row in batch],
-                )
-    return count
 
 
 def _drop_keys(keys):
@@ -362,22 +336,7 @@ class Command(BenchmarkCommand):
                 + (None, False, active, None)
             )
             profile_rows.append((pk, "", "", "", {}, False, followers[index], len(data.followees[index]), now))
-        _insert(
-            User,
-            [
-                "id", "password", "last_login", "is_superuser", "username", "first_name", "last_name", "email",
-                "is_staff", "is_active", "date_joined", "phone", "phone_verified", "last_active", "deactivated_at",
-            ],
-            user_rows,
-        )  # fmt: skip
-        _insert(
-            Profile,
-            [
-                "user", "display_name", "bio", "avatar", "profile_info", "is_private",
-                "followers_count", "following_count", "updated_at",
-            ],
-            profile_rows,
-        )  # fmt: skip
+        insert_accounts(user_rows, profile_rows)
         del user_rows, profile_rows
         self.done()
 
@@ -392,7 +351,7 @@ class Command(BenchmarkCommand):
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:  # this session only: bench data need no fsync per chunk
                 cursor.execute("SET synchronous_commit TO off")
-        _insert(Follow, ["follower", "followed", "created_at"], follow_rows(), chunk=50_000)
+        copy_rows(Follow, ["follower", "followed", "created_at"], follow_rows(), chunk=50_000)
         self.done()
 
         self.step(f"inserting {data.posts:,} posts")
@@ -405,7 +364,7 @@ class Command(BenchmarkCommand):
                     {}, 0, 0, 0, False, created, created, created, None, None,
                 )  # fmt: skip
 
-        _insert(
+        copy_rows(
             Post,
             [
                 "id", "author", "content_type", "content", "content_html", "visibility", "status", "filter",

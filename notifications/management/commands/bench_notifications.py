@@ -64,13 +64,15 @@ from django.test.utils import override_settings
 from django.utils import timezone
 
 from accounts.models import Follow, Mute, Profile, User
-from feeds.management.commands.bench_feed import _insert
 from notifications import services
 from notifications.models import Bell, Notification, Preferences
 from posts.models import Like, Post
 from socialsite.benchmarks import (
+    UNUSABLE_PASSWORD,
     BenchmarkCommand,
     Processes,
+    copy_rows,
+    insert_accounts,
     machine_line,
     mark,
     ms,
@@ -83,7 +85,6 @@ from socialsite.benchmarks import (
 from socialsite.realtime import presence
 
 PREFIX = "benchnotif_"
-UNUSABLE_PASSWORD = "!bench-notifications-unusable"  # noqa: S105 -- marks the password unusable, no secret
 RATE_TARGET = 20_000  # notifications/s, bulk, one worker
 LATENCY_TARGET = 1.0  # p99 action → notification.new on the recipient's socket, seconds
 QUEUES = ("notifications", "default", "fanout_high", "fanout_low")
@@ -284,27 +285,12 @@ class Command(BenchmarkCommand):
         profiles += [profile_row(pk, following=1) for pk in subscribers]
         with connection.cursor() as cursor:  # this session only: bench data need no fsync per chunk
             cursor.execute("SET synchronous_commit TO off")
-        _insert(
-            User,
-            [
-                "id", "password", "last_login", "is_superuser", "username", "first_name", "last_name", "email",
-                "is_staff", "is_active", "date_joined", "phone", "phone_verified", "last_active", "deactivated_at",
-            ],
-            users,
-        )  # fmt: skip
-        _insert(
-            Profile,
-            [
-                "user", "display_name", "bio", "avatar", "profile_info", "is_private",
-                "followers_count", "following_count", "updated_at",
-            ],
-            profiles,
-        )  # fmt: skip
+        insert_accounts(users, profiles)
         del users, profiles
-        _insert(Follow, ["follower", "followed", "created_at"], ((pk, celebrity, now) for pk in subscribers))
-        _insert(Bell, ["subscriber", "author", "created_at"], ((pk, celebrity, now) for pk in subscribers))
+        copy_rows(Follow, ["follower", "followed", "created_at"], ((pk, celebrity, now) for pk in subscribers))
+        copy_rows(Bell, ["subscriber", "author", "created_at"], ((pk, celebrity, now) for pk in subscribers))
         muted = [pk for n, pk in enumerate(subscribers) if _every(n, MUTED)]
-        _insert(Mute, ["muter", "muted", "created_at"], ((pk, celebrity, now) for pk in muted))
+        copy_rows(Mute, ["muter", "muted", "created_at"], ((pk, celebrity, now) for pk in muted))
         type_off = [pk for n, pk in enumerate(subscribers) if _every(n, TYPE_OFF)]
         Preferences.objects.bulk_create([Preferences(user_id=pk, new_post=False) for pk in type_off])
 

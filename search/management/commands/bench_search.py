@@ -37,15 +37,21 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import Follow, Profile, User
-from feeds.management.commands.bench_feed import _insert
 from posts.models import Hashtag, Post
 from search import query, selectors
-from socialsite.benchmarks import BenchmarkCommand, mark, pct_ms, percentile
+from socialsite.benchmarks import (
+    UNUSABLE_PASSWORD,
+    BenchmarkCommand,
+    copy_rows,
+    insert_accounts,
+    mark,
+    pct_ms,
+    percentile,
+)
 
 PREFIX = "benchsearch_"
 MARKER = "benchsearch"  # every bench user's first_name: their usernames are plain words
 TAG_PREFIX = "bsq"
-UNUSABLE_PASSWORD = "!bench"
 SYLLABLES = [c + v for c in "bcdfghjklmnprstvwz" for v in ("a", "e", "i", "o", "u", "ai", "ou", "ee")]
 STOP_WORDS = [
     "the",
@@ -232,24 +238,12 @@ class Command(BenchmarkCommand):
             names.append(name)
         with connection.cursor() as cursor:
             cursor.execute("SET synchronous_commit TO off")
-        _insert(
-            User,
-            [
-                "id", "password", "last_login", "is_superuser", "username", "first_name", "last_name", "email",
-                "is_staff", "is_active", "date_joined", "phone", "phone_verified", "last_active", "deactivated_at",
-            ],
+        insert_accounts(
             (
                 (pk, UNUSABLE_PASSWORD, None, False, f"{PREFIX}viewer" if n == len(ids) - 1 else name[:30], MARKER,
                  "", None, False, True, now - timedelta(days=n % 900), None, False, now, None)
                 for n, (pk, name) in enumerate(zip(ids, names, strict=True))
             ),
-        )  # fmt: skip
-        _insert(
-            Profile,
-            [
-                "user", "display_name", "bio", "avatar", "profile_info", "is_private",
-                "followers_count", "following_count", "updated_at",
-            ],
             (
                 (pk, f"{rng.choice(firsts).title()} {rng.choice(lasts).title()}", "", "", {}, n % 20 == 0,
                  int(10_000 / (n + 1)), 0, now)
@@ -257,7 +251,7 @@ class Command(BenchmarkCommand):
             ),
         )  # fmt: skip
         viewer = ids[-1]
-        _insert(Follow, ["follower", "followed", "created_at"], ((viewer, pk, now) for pk in ids[:-1][:300]))
+        copy_rows(Follow, ["follower", "followed", "created_at"], ((viewer, pk, now) for pk in ids[:-1][:300]))
 
         Hashtag.objects.bulk_create([Hashtag(name=tag) for tag in tags], batch_size=2000)
         hashtag_ids = dict(Hashtag.objects.filter(name__in=tags).values_list("name", "pk"))
@@ -281,7 +275,7 @@ class Command(BenchmarkCommand):
                 yield (pk, rng.choice(authors), "text", text, f"<p>{text}</p>", rng.choice(visibilities), "published",
                        "", "", {}, 0, 0, 0, False, when, when, when, when if n % 100 == 0 else None, None)  # fmt: skip
 
-        _insert(
+        copy_rows(
             Post,
             [
                 "id", "author", "content_type", "content", "content_html", "visibility", "status", "filter",
