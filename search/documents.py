@@ -47,7 +47,7 @@ LOWERCASE = normalizer("socialsite_lowercase", filter=["lowercase"])
 
 def alias_name(kind):
     """The alias every read and write uses: "<prefix>-posts", "-users" or "-hashtags"."""
-    return f"{getattr(settings, 'ELASTICSEARCH_INDEX_PREFIX', 'socialsite')}-{kind}".lower()
+    return f"{settings.ELASTICSEARCH_INDEX_PREFIX}-{kind}".lower()
 
 
 def _raw():

@@ -38,7 +38,7 @@ def _remove(sender, post, **kwargs):
 
 
 def _index_user(user_id):
-    if getattr(backend(), "indexes_users", False):
+    if backend().indexes_users:
         transaction.on_commit(lambda: tasks.index_user.delay(str(user_id)))
 
 

@@ -44,11 +44,7 @@ def hashtags_by_id(ids):
     return _in_order(ids, Hashtag.objects.filter(pk__in=ids).annotate(posts_count=_CappedCount(public)))
 
 
-LOADERS = {
-    "post": lambda viewer, ids: posts_by_id(viewer, ids),
-    "user": lambda viewer, ids: users_by_id(viewer, ids),
-    "hashtag": lambda viewer, ids: hashtags_by_id(ids),
-}
+LOADERS = {"post": posts_by_id, "user": users_by_id, "hashtag": lambda viewer, ids: hashtags_by_id(ids)}
 
 
 def search(viewer, search, *, offset, limit):

@@ -4,6 +4,8 @@ Thin like the API's views: `search.query.parse` checks the parameters, `search.s
 answers, so the page shows exactly what GET /api/v1/search would, page by page.
 """
 
+import math
+
 from django.conf import settings
 from django.shortcuts import render
 from django.urls import reverse
@@ -12,7 +14,7 @@ from django.views.decorators.http import require_safe
 
 from accounts.models import FollowRequest
 from search import query, selectors, suggestions, trends
-from socialsite import ratelimit
+from search.api.views import SearchThrottle
 from socialsite.errors import ServiceError
 
 PAGE_SIZE = 20
@@ -97,13 +99,11 @@ def search(request):
         context["error"] = exc
         return render(request, "search/search.html", context, status=400)
 
-    ident = request.user.pk if request.user.is_authenticated else request.META.get("REMOTE_ADDR", "")
-    try:  # the API's THROTTLE_SEARCH, for the page's own door
-        ratelimit.hit("search-page", ident, settings.THROTTLE_SEARCH, message="Too many searches; wait a minute.")
-    except ratelimit.RateLimitedError as exc:
-        context["error"] = exc
+    throttle = SearchThrottle()  # the API's, and its bucket: the two doors share THROTTLE_SEARCH
+    if not throttle.allow_request(request, None):
+        context["error"] = ServiceError("Too many searches; wait a minute.", code="throttled")
         response = render(request, "search/search.html", context, status=429)
-        response["Retry-After"] = str(exc.retry_after)
+        response["Retry-After"] = str(math.ceil(throttle.wait() or 1))
         return response
     offset = _offset(request.GET.get("offset"))
     limit = min(PAGE_SIZE, settings.SEARCH_MAX_RESULTS - offset)

@@ -8,6 +8,7 @@ the response is the same whatever answered.
     complete_users(viewer, prefix, limit)   -> [user id]     @mention autocomplete
     complete_hashtags(prefix, limit)        -> [hashtag id]  #hashtag autocomplete
     index_post(post_id), remove_post(post_id), index_user(user_id), reindex(stdout)
+    indexes_posts, indexes_users: whether tasks must keep the backend's own index in step
 
 Which one: Elasticsearch when ELASTICSEARCH_URL is set (`search.backends.elastic`), else the
 database's own (PostgreSQL full-text and trigrams, or SQLite FTS5).
@@ -18,7 +19,7 @@ from django.db import connection
 
 
 def backend():
-    if getattr(settings, "ELASTICSEARCH_URL", ""):
+    if settings.ELASTICSEARCH_URL:
         from search.backends.elastic import ElasticsearchBackend
 
         return ElasticsearchBackend()

@@ -44,6 +44,7 @@ class PostSearchVector(Expression):
 class DatabaseBackend:
     name = "database"
     indexes_posts = False  # True: posts must be (re)indexed by tasks after commit
+    indexes_users = False  # True: users too (the database backends read the live tables)
 
     # --- Candidates: what the viewer may see, narrowed by the filters -----------------------------
 

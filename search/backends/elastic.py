@@ -468,7 +468,7 @@ def client():
 def _refresh():
     """Make writes searchable at once: tests set ELASTICSEARCH_DSL_AUTO_REFRESH; production
     leaves it off and lets the index refresh each second."""
-    return bool(getattr(settings, "ELASTICSEARCH_DSL_AUTO_REFRESH", False))
+    return bool(settings.ELASTICSEARCH_DSL_AUTO_REFRESH)
 
 
 def _action(document, instance, index=None):

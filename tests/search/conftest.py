@@ -20,7 +20,7 @@ def _is_elastic(item):
 
 
 def pytest_collection_modifyitems(config, items):
-    if getattr(settings, "ELASTICSEARCH_URL", ""):
+    if settings.ELASTICSEARCH_URL:
         return
     deselected = [item for item in items if _is_elastic(item)]
     if deselected:

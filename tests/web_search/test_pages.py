@@ -150,14 +150,18 @@ def test_people_tab_filter_for_signed_in_users(client, ana, bo, cy, follow):
     assert 'name="followed_by_me" value="true" checked' in html
 
 
-def test_the_page_is_rate_limited_like_the_api(client, user, settings):
+def test_the_page_and_the_api_share_one_rate_limit(client, user, monkeypatch):
     from django.core.cache import cache
 
+    from search.api.views import SearchThrottle
+
     cache.clear()
-    settings.THROTTLE_SEARCH = "2/m"
+    monkeypatch.setattr(SearchThrottle, "THROTTLE_RATES", {"search": "3/m"})
     client.force_login(user)
     page(client, q="fox")
     page(client, q="fox")
+    assert client.get("/api/v1/search", {"query": "fox"}).status_code == 200  # the third, by the API
     response, html = page(client, status=429, q="fox")
     assert "Too many searches; wait a minute." in html and int(response["Retry-After"]) >= 1
+    assert client.get("/api/v1/search", {"query": "fox"}).status_code == 429
     page(client)  # the empty form still shows: it searches nothing
