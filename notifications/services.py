@@ -201,10 +201,12 @@ def withdraw(*, key, recipient_ids):
     if not gone:
         return 0
     Notification.objects.filter(pk__in=[pk for pk, _ in gone]).delete()
-    recipients = {recipient.pk: recipient for recipient in User.objects.filter(pk__in={r for _, r in gone})}
+    # One count per recipient, not per withdrawn row.
+    unread = {user.pk: unread_count(user) for user in User.objects.filter(pk__in={r for _, r in gone})}
     for pk, recipient_id in gone:
-        data = {"id": str(pk), "unread_count": unread_count(recipients[recipient_id])}
-        send_event_on_commit([recipient_id], "notification.deleted", data)
+        send_event_on_commit(
+            [recipient_id], "notification.deleted", {"id": str(pk), "unread_count": unread[recipient_id]}
+        )
     return len(gone)
 
 
