@@ -5,6 +5,8 @@ decides visibility in one place: drafts waiting for media, deletion, moderation,
 private accounts and the post's own audience.
 """
 
+import functools
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Exists, OuterRef, Q
@@ -63,19 +65,22 @@ class Media(models.Model):
 class PostQuerySet(models.QuerySet):
     def visible_to(self, viewer):
         """Posts the viewer may see. The one place that decides post visibility."""
+        return self._visible_to_id(viewer.pk if viewer is not None and viewer.is_authenticated else None)
+
+    def _visible_to_id(self, viewer_id):
         from accounts.models import Block, Follow
 
         qs = self.filter(deleted_at__isnull=True, hidden_at__isnull=True, author__is_active=True)
-        if viewer is None or not viewer.is_authenticated:
+        if viewer_id is None:
             return qs.filter(
                 status=Post.Status.PUBLISHED, visibility=Post.Visibility.PUBLIC, author__profile__is_private=False
             )
-        follows_author = Exists(Follow.objects.filter(follower=viewer, followed=OuterRef("author")))
-        tagged = Exists(PostTag.objects.filter(post=OuterRef("pk"), user=viewer))
+        follows_author = Exists(Follow.objects.filter(follower_id=viewer_id, followed=OuterRef("author")))
+        tagged = Exists(PostTag.objects.filter(post=OuterRef("pk"), user_id=viewer_id))
         # Two NOT IN lists, each read once, not an EXISTS with an OR per post: a search or a
         # page that filters thousands of posts probed the block index twice for each.
-        blocked = Q(author__in=Block.objects.filter(blocked=viewer).values("blocker")) | Q(
-            author__in=Block.objects.filter(blocker=viewer).values("blocked")
+        blocked = Q(author__in=Block.objects.filter(blocked_id=viewer_id).values("blocker")) | Q(
+            author__in=Block.objects.filter(blocker_id=viewer_id).values("blocked")
         )
         audience = (
             Q(visibility=Post.Visibility.PUBLIC, author__profile__is_private=False)
@@ -83,8 +88,22 @@ class PostQuerySet(models.QuerySet):
             | Q(visibility=Post.Visibility.MENTIONED, tagged=True)
         )
         return qs.alias(follows_author=follows_author, tagged=tagged).filter(
-            Q(author=viewer) | (Q(status=Post.Status.PUBLISHED) & ~blocked & audience)
+            Q(author_id=viewer_id) | (Q(status=Post.Status.PUBLISHED) & ~blocked & audience)
         )
+
+
+class PostManager(models.Manager.from_queryset(PostQuerySet)):
+    def visible_to(self, viewer):
+        """`PostQuerySet.visible_to`, built once per viewer in this process and copied after:
+        building it is ~1.5 ms of ORM work, and a search or a page asked for it up to three
+        times. It holds nothing but the viewer's id (follows and blocks are read when it runs),
+        so a copy is as good as a new one."""
+        return _visible_posts(viewer.pk if viewer is not None and viewer.is_authenticated else None).all()
+
+
+@functools.lru_cache(maxsize=4096)
+def _visible_posts(viewer_id):
+    return PostQuerySet(Post)._visible_to_id(viewer_id)
 
 
 class Post(models.Model):
@@ -130,7 +149,7 @@ class Post(models.Model):
     deleted_at = models.DateTimeField(null=True, blank=True)
     hidden_at = models.DateTimeField(null=True, blank=True, help_text="Hidden by a moderator.")
 
-    objects = PostQuerySet.as_manager()
+    objects = PostManager()
 
     class Meta:
         indexes = [

@@ -1,11 +1,12 @@
-"""Hooks from posts and accounts: a backend that keeps its own index (SQLite FTS5,
-Elasticsearch) gets a task after commit; PostgreSQL's generated column needs none.
+"""Hooks from posts and accounts: what a backend keeps of its own (SQLite's FTS5 table of
+posts, the database backends' completion names, Elasticsearch's documents) gets a task after
+commit; PostgreSQL's generated tsvector column needs none.
 
-Posts come through the explicit signals posts.services sends. Users (Elasticsearch only) are
-re-indexed on `post_save` of User and Profile, like a cache invalidation: sign-up, profile
-edits, privacy, deactivation and admin edits all save those rows, and the receiver does
-nothing but queue a task, and nothing at all unless the backend indexes users. Follower counts
-change with QuerySet.update(), so follows come through accounts' relationship_changed.
+Posts come through the explicit signals posts.services sends. Users are re-indexed on
+`post_save` of User and Profile, like a cache invalidation: sign-up, profile edits, privacy,
+deactivation and admin edits all save those rows, and the receiver does nothing but queue a
+task. Follower counts change with QuerySet.update(), so follows come through accounts'
+relationship_changed.
 """
 
 from django.db import transaction
@@ -18,8 +19,8 @@ from posts.signals import post_edited, post_published, post_withdrawn
 from search import tasks
 from search.backends import backend
 
-# What the user documents hold (search.documents.UserDocument); other saves (last_login,
-# password, avatar, bio ...) don't touch the index.
+# What the user documents (search.documents.UserDocument) and completion names hold; other saves
+# (last_login, password, avatar, bio ...) don't touch the index.
 USER_FIELDS = {"username", "is_active", "date_joined"}
 PROFILE_FIELDS = {"display_name", "is_private", "followers_count", "user"}
 
@@ -38,8 +39,7 @@ def _remove(sender, post, **kwargs):
 
 
 def _index_user(user_id):
-    if backend().indexes_users:
-        transaction.on_commit(lambda: tasks.index_user.delay(str(user_id)))
+    transaction.on_commit(lambda: tasks.index_user.delay(str(user_id)))
 
 
 def _concerns(update_fields, fields):
@@ -66,4 +66,4 @@ def _profile_saved(sender, instance, update_fields=None, raw=False, **kwargs):
 @receiver(relationship_changed)
 def _followers_changed(sender, kind, other_id, **kwargs):
     if kind in ("follow", "unfollow"):
-        _index_user(other_id)  # their followers_count ranks user search
+        _index_user(other_id)  # their followers_count ranks user search and autocomplete

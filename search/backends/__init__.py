@@ -7,8 +7,9 @@ the response is the same whatever answered.
     hashtags(viewer, search, offset, limit) -> [hashtag id]
     complete_users(viewer, prefix, limit)   -> [user id]     @mention autocomplete
     complete_hashtags(prefix, limit)        -> [hashtag id]  #hashtag autocomplete
-    index_post(post_id), remove_post(post_id), index_user(user_id), reindex(stdout)
-    indexes_posts, indexes_users: whether tasks must keep the backend's own index in step
+    index_post(post_id), remove_post(post_id), index_user(user_id), reindex(stdout) -> {what: count}
+    indexes_posts: whether tasks must keep the backend's own index of posts in step (users are
+    always re-indexed when they change: every backend keeps something of them)
 
 Which one: Elasticsearch when ELASTICSEARCH_URL is set (`search.backends.elastic`), else the
 database's own (PostgreSQL full-text and trigrams, or SQLite FTS5).

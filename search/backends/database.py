@@ -17,14 +17,12 @@ from django.db import connection, transaction
 from django.db.models import Case, Exists, Expression, F, OuterRef, Q, Value, When
 from django.db.models.functions import Greatest, Length
 
-from accounts.models import Follow, Profile, User
+from accounts.models import Block, Follow, Profile, User
 from posts.models import Hashtag, Media, Post
 from posts.text import normalize_hashtag
-from search import query
+from search import names, query
+from search.models import CompletionName
 
-# Autocomplete ranks a prefix's matches itself up to this many; more, and it walks the most followed.
-COMPLETE_RANKED = 500
-COMPLETE_WALK = 2000
 # ts_rank_cd and the tsquery use this configuration; the generated column (migration 0001) too.
 FTS_CONFIG = "english"
 
@@ -44,7 +42,6 @@ class PostSearchVector(Expression):
 class DatabaseBackend:
     name = "database"
     indexes_posts = False  # True: posts must be (re)indexed by tasks after commit
-    indexes_users = False  # True: users too (the database backends read the live tables)
 
     # --- Candidates: what the viewer may see, narrowed by the filters -----------------------------
 
@@ -77,44 +74,19 @@ class DatabaseBackend:
     # --- Autocomplete: prefixes only, the same on both databases ------------------------------------
 
     def complete_users(self, viewer, prefix, limit):
-        """Usernames or display names starting with `prefix`: people the viewer follows first,
-        then the most followed. A rare prefix has few matches, found by the two prefix indexes
-        and ranked; a common one ("a") has thousands, so the most followed accounts are walked
-        (followers_count index) until enough match."""
-        prefix = prefix.removeprefix("@")
+        """People with a name (search.names) starting with `prefix`: those the viewer follows
+        first, then the most followed. Blocks and deactivations are checked again on loading."""
+        prefix = prefix.removeprefix("@").lower()
         if not prefix:
             return []
-        # From the profile, which holds the order: PostgreSQL can walk its followers_count index.
-        named = Q(user__username__istartswith=prefix) | Q(display_name__istartswith=prefix)
-        people = (
-            Profile.objects.filter(named, user__in=User.objects.visible_to(viewer))
-            .order_by("-followers_count", "user__username")
-            .values_list("user_id", flat=True)
-        )
-        chosen = []
+        matching = CompletionName.objects.filter(name__startswith=prefix)
+        followed = []
         if viewer.is_authenticated:
-            people = people.exclude(user=viewer)
-            chosen = list(people.filter(user__in=Follow.objects.filter(follower=viewer).values("followed"))[:limit])
-        # Two prefix scans, one per table, as one UNION (an OR across the join reads every user).
-        by_username = User.objects.filter(username__istartswith=prefix).values_list("pk", flat=True)
-        by_name = Profile.objects.filter(display_name__istartswith=prefix).values_list("user_id", flat=True)
-        matches = list(by_username.union(by_name, all=True)[: COMPLETE_RANKED + 1])  # ALL: stops early
-        people = people.exclude(user_id__in=chosen)
-        wanted = limit - len(chosen)
-        if len(matches) > COMPLETE_RANKED:
-            # Common: the COMPLETE_WALK most followed accounts hold enough of them. (Asked for
-            # "matching, most followed first", PostgreSQL misjudged the OR of two LIKEs and read
-            # both tables whole: 75 ms.)
-            most_followed = Profile.objects.order_by("-followers_count").values("pk")[:COMPLETE_WALK]
-            found = list(people.filter(pk__in=most_followed)[:wanted])
-            if len(found) == wanted:
-                return chosen + found
-            return chosen + list(people[:wanted])
-        # Few: rank them here. Asked to sort and cut them, PostgreSQL sometimes walked the whole
-        # followers_count index instead, hoping to meet them early.
-        rows = people.filter(user_id__in=matches).order_by().values_list("user_id", "followers_count", "user__username")
-        ranked = sorted(rows, key=lambda row: (-row[1], row[2]))
-        return chosen + [row[0] for row in ranked[:wanted]]
+            blockers = Block.objects.filter(blocked=viewer).values("blocker")
+            matching = matching.exclude(user=viewer).exclude(user__in=blockers)
+            followees = Follow.objects.filter(follower=viewer).values("followed")
+            followed = _most_followed(matching.filter(user__in=followees), limit)
+        return followed + _most_followed(matching.exclude(user__in=followed), limit - len(followed))
 
     def complete_hashtags(self, prefix, limit):
         """Hashtags starting with `prefix`: trending ones first, then the shortest."""
@@ -136,10 +108,27 @@ class DatabaseBackend:
         pass
 
     def index_user(self, user_id):
-        pass
+        """The user's completion names as they are now: none once deactivated or deleted."""
+        person = (
+            User.objects.filter(pk=user_id, is_active=True)
+            .values_list("username", "profile__display_name", "profile__followers_count")
+            .first()
+        )
+        wanted = names.completion_names(*person[:2]) if person else []
+        with transaction.atomic():
+            CompletionName.objects.filter(user_id=user_id).exclude(name__in=wanted).delete()
+            CompletionName.objects.bulk_create(
+                [CompletionName(user_id=user_id, name=name, followers_count=person[2] or 0) for name in wanted],
+                update_conflicts=True,
+                unique_fields=["user", "name"],
+                update_fields=["followers_count"],
+            )
 
     def reindex(self, stdout=None):
-        return 0
+        """Rebuild the completion names from the accounts. -> {what: how many written}"""
+        with transaction.atomic():
+            CompletionName.objects.all().delete()
+            return {"completion names": names.fill(CompletionName, User.objects.filter(is_active=True))}
 
 
 class PostgresBackend(DatabaseBackend):
@@ -164,30 +153,28 @@ class PostgresBackend(DatabaseBackend):
 
     def posts(self, viewer, search, offset, limit):
         """The newest SEARCH_RANK_WINDOW matches among published posts, ranked, then the ones
-        `visible_to` the viewer. Neither step joins a match to its author, profile, follows or
-        blocks. A rare word's matches all fit in the window (a GIN bitmap finds them); a word in
-        1% of a million posts has 10,000, and ranking them all cost 100 ms, so its newest ones
-        are read from the published_at index instead. Every page of one query ranks the same
-        window, so pages don't overlap."""
+        `visible_to` the viewer. A rare word's matches all fit in the window (a GIN bitmap finds
+        them); a word in 1% of a million posts has 10,000, and ranking them all cost 100 ms, so
+        its newest ones are walked from the recent-posts index, which holds each post's vector
+        (migration 0002): the walk and the rank read no table page. Neither step joins a match
+        to its author, profile, follows or blocks. Every page of one query ranks the same window,
+        so pages don't overlap."""
         tsquery = self._tsquery(search.text)
         if tsquery is None:
             return []
+        # Cover density, divided by 1 + log(length): a focused post before a long one that mentions it.
+        rank = SearchRank(PostSearchVector(), tsquery, cover_density=True, normalization=Value(1))
         published = Post.objects.filter(status=Post.Status.PUBLISHED, deleted_at__isnull=True, hidden_at__isnull=True)
-        newest = (
+        window = (
             self.post_filters(published, search)
             .alias(vector=PostSearchVector())
             .filter(vector=tsquery)
-            .order_by("-published_at", "-id")
-            .values("pk")[: settings.SEARCH_RANK_WINDOW]
-        )
-        # Cover density, divided by 1 + log(length): a focused post before a long one that mentions it.
-        rank = SearchRank(PostSearchVector(), tsquery, cover_density=True, normalization=Value(1))
-        ranked = list(
-            Post.objects.filter(pk__in=newest)
             .annotate(rank=rank)
-            .order_by("-rank", "-published_at", "-id")
-            .values_list("pk", flat=True)
+            .order_by("-published_at", "-id")
+            .values_list("pk", "rank")[: settings.SEARCH_RANK_WINDOW]
         )
+        # Newest first already: a stable sort by rank leaves recency breaking ties.
+        ranked = [pk for pk, _ in sorted(window, key=lambda row: -row[1])]
         # Visibility in slices of the ranked list, as far as the page needs: usually one small one.
         wanted, kept, step = offset + limit, [], max(2 * (offset + limit), 50)
         for start in range(0, len(ranked), step):
@@ -267,13 +254,13 @@ class SQLiteBackend(DatabaseBackend):
 
     @staticmethod
     def _ranked(rows, text, offset, limit, tiebreak):
-        """rows: (pk, [names], tiebreak value); the best of prefix boost + trigram similarity."""
+        """rows: (pk, [labels], tiebreak value); the best of prefix boost + trigram similarity."""
         scored = []
-        for pk, names, tie in rows:
-            names = [name.lower() for name in names if name]
-            boost = 2.0 if text in names else 1.0 if any(name.startswith(text) for name in names) else 0.0
-            sim = max((query.similarity(text, name) for name in names), default=0.0)
-            word_match = any(query.similarity(text, word) >= 0.5 for name in names for word in name.split())
+        for pk, labels, tie in rows:
+            labels = [label.lower() for label in labels if label]
+            boost = 2.0 if text in labels else 1.0 if any(label.startswith(text) for label in labels) else 0.0
+            sim = max((query.similarity(text, label) for label in labels), default=0.0)
+            word_match = any(query.similarity(text, word) >= 0.5 for label in labels for word in label.split())
             if boost or sim >= 0.3 or word_match:
                 scored.append((-(boost + sim), tiebreak(tie), str(pk), pk))
         scored.sort()
@@ -312,7 +299,7 @@ class SQLiteBackend(DatabaseBackend):
             cursor.execute("DELETE FROM search_post_fts WHERE post_id = %s", [_hex(post_id)])
 
     def reindex(self, stdout=None):
-        """Rebuild the FTS table from every post not deleted. -> how many were indexed."""
+        """Rebuild the FTS table from every post not deleted, and the completion names."""
         done = 0
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("DELETE FROM search_post_fts")
@@ -326,7 +313,20 @@ class SQLiteBackend(DatabaseBackend):
             if batch:
                 cursor.executemany("INSERT INTO search_post_fts (post_id, body) VALUES (%s, %s)", batch)
                 done += len(batch)
-        return done
+        return {"posts": done, **super().reindex(stdout)}
+
+
+def _most_followed(matching, limit):
+    """The first `limit` people among `matching` (CompletionName rows), most followed first.
+    Someone can match by two names, so rows are read until that many distinct people are found."""
+    people, rows = [], max(2 * limit, 8)
+    while limit > 0:
+        found = list(matching.order_by("-followers_count", "name").values_list("user_id", flat=True)[:rows])
+        people = list(dict.fromkeys(found))[:limit]
+        if len(people) == limit or len(found) < rows:
+            return people
+        rows *= 4
+    return people
 
 
 def _hex(pk):

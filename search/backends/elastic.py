@@ -263,7 +263,6 @@ _ready = set()  # aliases known to exist, per process
 class ElasticsearchBackend:
     name = "elasticsearch"
     indexes_posts = True  # posts are (re)indexed by tasks after commit
-    indexes_users = True  # and users, when they change (search.receivers)
 
     # --- Reads ----------------------------------------------------------------------------------
 
@@ -383,7 +382,7 @@ class ElasticsearchBackend:
 
     def reindex(self, stdout=None):
         """Build a new index for each kind from the database, then move its alias onto it in one
-        atomic step (searches keep answering from the old one meanwhile). -> posts indexed.
+        atomic step (searches keep answering from the old one meanwhile). -> {kind: documents}
 
         Writes that tasks make to the old index while this runs are lost with it: run it when
         writes are quiet, or run it again."""
@@ -407,7 +406,7 @@ class ElasticsearchBackend:
             _ready.add(alias)
             if stdout is not None:
                 stdout.write(f"{self.name}: {counts[document.kind]:,} {document.kind} into {concrete}")
-        return counts["posts"]
+        return counts
 
     # --- Plumbing ------------------------------------------------------------------------------------------
 

@@ -93,7 +93,7 @@ def test_reindex_rebuilds_a_lost_index(api, ana, post_by, _throwaway_indexes):
     assert contents() == []
     out = StringIO()
     call_command("reindex", stdout=out)
-    assert "elasticsearch: indexed 1 posts." in out.getvalue()
+    assert "elasticsearch: indexed 1 posts," in out.getvalue()
     assert contents() == ["lost kingfisher"]
     [after] = es.indices.get_alias(name=alias).body
     assert after != before and not es.indices.exists(index=before)  # swapped, the old one gone

@@ -379,7 +379,7 @@ def test_the_backend_follows_elasticsearch_url(settings):
     settings.ELASTICSEARCH_URL = "http://127.0.0.1:9"
     engine = backend()  # makes no connection
     assert isinstance(engine, ElasticsearchBackend)
-    assert (engine.name, engine.indexes_posts, engine.indexes_users) == ("elasticsearch", True, True)
+    assert (engine.name, engine.indexes_posts) == ("elasticsearch", True)
 
 
 @pytest.mark.django_db
@@ -450,39 +450,3 @@ def test_user_documents(ana):
         "followers_count": 3,
         "date_joined": ana.date_joined,
     }
-
-
-@pytest.mark.django_db
-def test_user_changes_queue_an_index_task_only_for_elasticsearch(settings, ana, bo, django_capture_on_commit_callbacks):
-    def queued(change):
-        with django_capture_on_commit_callbacks() as callbacks:  # not run: there is no server here
-            change()
-        return len(callbacks)
-
-    def rename():
-        accounts_services.profile_update(user=ana, display_name="Ana L")
-
-    def go_private():
-        accounts_services.profile_update(user=ana, is_private=True)
-
-    def follow():
-        accounts_services.follow_create(follower=bo, followed_user_id=ana.pk)
-
-    def unrelated():
-        ana.save(update_fields=["last_login"])
-
-    def unfollow():
-        accounts_services.follow_delete(follower=bo, followed_user_id=ana.pk)
-
-    settings.ELASTICSEARCH_URL = ""
-    without = queued(follow), queued(unfollow)
-    assert [queued(change) for change in (rename, go_private, unrelated)] == [0, 0, 0]
-    assert queued(lambda: UserFactory(username="newcomer")) == 0
-    accounts_services.profile_update(user=ana, is_private=False)
-
-    settings.ELASTICSEARCH_URL = "http://127.0.0.1:9"
-    assert (queued(follow), queued(unfollow)) == (without[0] + 1, without[1] + 1)  # followers_count
-    assert queued(rename) == 1
-    assert queued(go_private) == 1
-    assert queued(unrelated) == 0
-    assert queued(lambda: UserFactory(username="another")) == 2  # the user row, then its profile

@@ -25,6 +25,7 @@ Each query runs once untimed first (a warm cache, as on a live server), then tim
 are nearest-rank, as in the other benchmarks.
 """
 
+import gc
 import itertools
 import os
 import random
@@ -39,6 +40,8 @@ from django.utils import timezone
 from accounts.models import Follow, Profile, User
 from posts.models import Hashtag, Post
 from search import query, selectors
+from search.models import CompletionName
+from search.names import fill as fill_completion_names
 from socialsite.benchmarks import (
     UNUSABLE_PASSWORD,
     BenchmarkCommand,
@@ -200,6 +203,10 @@ class Command(BenchmarkCommand):
         load_before = os.getloadavg()
         vocabulary, usernames, viewer, authors = self.sample(rng)
         cases = self.cases(rng, vocabulary, usernames, viewer, authors, options["queries"])
+        # As socialsite/asgi.py does after start-up: what exists now lives to the end, so the
+        # collector's full passes skip it (they walked the samples and cases for ~80 ms).
+        gc.collect()
+        gc.freeze()
         results = {name: self.run(name, runs) for name, runs in cases.items()}
         load_after = os.getloadavg()
         self.report(results, options, load_before, load_after)
@@ -218,6 +225,7 @@ class Command(BenchmarkCommand):
         Post.objects.filter(author__in=bench)._raw_delete(alias)
         Hashtag.objects.filter(name__startswith=TAG_PREFIX, posts__isnull=True)._raw_delete(alias)
         Follow.objects.filter(follower__in=bench)._raw_delete(alias)
+        CompletionName.objects.filter(user__in=bench)._raw_delete(alias)
         Profile.objects.filter(user__in=bench)._raw_delete(alias)
         User.objects.filter(first_name=MARKER)._raw_delete(alias)
 
@@ -252,6 +260,8 @@ class Command(BenchmarkCommand):
         )  # fmt: skip
         viewer = ids[-1]
         copy_rows(Follow, ["follower", "followed", "created_at"], ((viewer, pk, now) for pk in ids[:-1][:300]))
+        # What the index_user task writes after each sign-up (search.names).
+        fill_completion_names(CompletionName, User.objects.filter(first_name=MARKER))
 
         Hashtag.objects.bulk_create([Hashtag(name=tag) for tag in tags], batch_size=2000)
         hashtag_ids = dict(Hashtag.objects.filter(name__in=tags).values_list("name", "pk"))
@@ -348,7 +358,7 @@ class Command(BenchmarkCommand):
             return who, query.parse({"query": text, **extra}, who)
 
         def run_search(who, parsed):
-            return lambda: selectors.search(who, parsed, offset=0, limit=20)
+            return lambda: selectors.search(who, parsed, offset=0, limit=20)[0]
 
         def complete(kind, who, prefix):
             return lambda: selectors.complete(who, kind, prefix, 8)
@@ -372,13 +382,14 @@ class Command(BenchmarkCommand):
         self.step(f"{name}: {len(runs):,} queries, each once untimed, then timed")
         for call in runs:
             call()
-        samples = []
+        samples, found = [], 0
         for call in runs:
             began = time.perf_counter()
-            call()
+            rows = call()
             samples.append(time.perf_counter() - began)
+            found += len(rows)
         self.done()
-        return samples
+        return samples, found / len(runs)
 
     def report(self, results, options, load_before, load_after):
         with connection.cursor() as cursor:
@@ -395,9 +406,9 @@ class Command(BenchmarkCommand):
             f"data: {options['users']:,} users, {options['posts']:,} posts ({Post.objects.count():,} in the database);"
             " in process, through search.selectors (backend query + the page loaded through visible_to)"
         )
-        rows = [("query", "p50", "p99", "target"), None]
-        for name, samples in results.items():
+        rows = [("query", "p50", "p99", "results (mean)", "target"), None]
+        for name, (samples, found) in results.items():
             target = targets.get(name)
             verdict = f"p99 ≤ {target * 1000:.0f} ms: {mark(percentile(samples, 99) <= target)}" if target else ""
-            rows.append((name, pct_ms(samples, 50), pct_ms(samples, 99), verdict))
+            rows.append((name, pct_ms(samples, 50), pct_ms(samples, 99), f"{found:.1f}", verdict))
         self.table(rows)

@@ -1,8 +1,8 @@
-"""`python manage.py reindex`: rebuild the search backend's own index of posts from the database.
+"""`python manage.py reindex`: rebuild what the search backend keeps of its own from the database.
 
-SQLite (FTS5) and Elasticsearch keep an index that tasks update after each commit; this
-rebuilds it in bulk (after a restore, a lost task or a mapping change). PostgreSQL's generated
-column needs none: the command says so and does nothing.
+The database backends keep the names @mention autocomplete matches, and SQLite an FTS5 table of
+posts; Elasticsearch keeps documents of posts, users and hashtags. Tasks update them after each
+commit; this rebuilds them in bulk (after a restore, a lost task or a mapping change).
 """
 
 from django.core.management.base import BaseCommand
@@ -11,12 +11,9 @@ from search.backends import backend
 
 
 class Command(BaseCommand):
-    help = "Rebuild the search index of posts from the database (SQLite FTS5 or Elasticsearch)."
+    help = "Rebuild the search backend's own index from the database."
 
     def handle(self, *args, **options):
         engine = backend()
-        if not engine.indexes_posts:
-            self.stdout.write(f"{engine.name}: posts are indexed by the database itself; nothing to do.")
-            return
-        count = engine.reindex(self.stdout)
-        self.stdout.write(f"{engine.name}: indexed {count:,} posts.")
+        counts = engine.reindex(self.stdout)
+        self.stdout.write(f"{engine.name}: indexed " + ", ".join(f"{n:,} {what}" for what, n in counts.items()) + ".")
