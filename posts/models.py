@@ -101,7 +101,7 @@ class PostManager(models.Manager.from_queryset(PostQuerySet)):
         return _visible_posts(viewer.pk if viewer is not None and viewer.is_authenticated else None).all()
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=256)  # ~36 KB each: the viewers of the requests in flight, and some
 def _visible_posts(viewer_id):
     return PostQuerySet(Post)._visible_to_id(viewer_id)
 

@@ -6,7 +6,7 @@
  * Typing @ma or #gold asks the server (debounced) and shows a listbox under the textarea. The
  * textarea keeps focus and points at the highlighted option with aria-activedescendant:
  * Up/Down move, Enter or Tab insert "@username " or "#tag ", Escape closes.
- * Included by several templates, possibly more than once a page: it sets itself up once and
+ * Loaded once by each page with such a textarea (compose, post detail, comment thread): it
  * listens on the document, so textareas that htmx swaps in work too. No inline code (CSP).
  */
 (function () {

@@ -46,6 +46,7 @@ class Person:
         self.page = self.context.new_page()
         self.problems = []
         self.sent = []  # socket frames the page sent, parsed
+        self.sockets = 0  # sockets the page opened: more than one a page is a reconnect
         self.page.on("console", lambda msg: "Content Security Policy" in msg.text and self.problems.append(msg.text))
         self.page.on("pageerror", lambda exc: self.problems.append(str(exc)))
         self.page.on("websocket", self._watch)
@@ -53,6 +54,8 @@ class Person:
         sign_in(self.page, server.url, username)
 
     def _watch(self, ws):
+        self.sockets += 1
+
         def sent(payload):
             with contextlib.suppress(TypeError, ValueError):
                 self.sent.append(json.loads(payload))
@@ -208,6 +211,7 @@ def test_an_open_conversation_makes_no_message_notification(browser, server):
     expect(me.page.locator("[data-chat-log] > li.chat-message")).to_have_count(1)
     me.settle()
     assert me.views()[-1] == conversation
+    sockets = me.sockets
 
     # bo's next message appears on her screen and tells her nothing more.
     friend.page.locator("#id_content").press_sequentially("Hello?", delay=10)
@@ -237,7 +241,10 @@ def test_an_open_conversation_makes_no_message_notification(browser, server):
     # Exactly two: the message she looked at made none. (Its task ran before this one's: tasks
     # run in order, in process or on the one worker.)
     assert wait_until(lambda: message_notifications(ana) >= 2)
-    assert message_notifications(ana) == 2
+    # Unless her page reconnected meanwhile: between the old socket's close and the new one's
+    # view she looked at nothing, and one notification too many is the documented cost
+    # (messaging/viewing.py). Seen once, in a full run on a loaded machine.
+    assert message_notifications(ana) == 2 or (me.sockets > sockets and message_notifications(ana) == 3)
     expect(me.badge()).to_have_text(str(int(before) + 1), timeout=EVENT_WAIT_MS)
 
     # Back in view: it looks at the conversation again.

@@ -1,7 +1,7 @@
 """Search and discovery end to end: real Daphne and a real Celery worker, driven over HTTP as a
 mobile app would. Posts are found in any word form, a typo still finds a person, a burst of one
-hashtag from distinct authors trends once the worker's beat task has run, and suggestions show
-friends of friends."""
+hashtag from distinct authors trends once the worker's beat task has run, suggestions show
+friends of friends, and @mention autocomplete finds the new accounts once the worker indexed them."""
 
 import uuid
 
@@ -54,3 +54,12 @@ def test_search_trends_and_suggestions_over_http(daphne, celery_worker):
     suggested = call(daphne, ana, "GET", "/users/me/suggestions")["results"]
     assert suggested[0]["user"]["id"] == cy.id
     assert (suggested[0]["mutual_count"], suggested[0]["mutuals"]) == (1, [bo.username])
+
+    # @mention autocomplete: the worker's index_user tasks made the new accounts completable
+    # (sign-up) and keep their follower counts: the one ana follows first, then cy (1 follower).
+    def completed():
+        params = {"query": "@E2E", "limit": 20}
+        return [row["username"] for row in call(daphne, ana, "GET", "/search/autocomplete", params=params)["results"]]
+
+    expected = [bo.username, cy.username, dee.username]
+    assert wait_until(lambda: completed() == expected, timeout=30), completed()

@@ -95,3 +95,17 @@ def test_deactivated_author_vanishes(cast, make_post):
     post = make_post(author, content="#matrix bye")
     accounts_services.user_deactivate(user=author)
     assert not any(sees(clients[name], post) for name in ("anonymous", "stranger", "follower", "tagged"))
+
+
+def test_the_reused_queryset_follows_the_graph_and_keeps_no_filters(user, other_user, make_post):
+    # Post.objects.visible_to is built once per viewer and copied: what it answers must still
+    # come from the follows and blocks of the moment, and a caller's filters stay its own.
+    post = make_post(other_user, content="for followers", visibility="followers")
+    other = make_post(other_user, content="for everyone")
+    assert not Post.objects.visible_to(user).filter(pk=post.pk).exists()
+    assert Post.objects.visible_to(user).filter(pk=other.pk).count() == 1
+    accounts_services.follow_create(follower=user, followed_user_id=other_user.pk)
+    assert set(Post.objects.visible_to(user).values_list("pk", flat=True)) == {post.pk, other.pk}
+    BlockFactory(blocker=other_user, blocked=user)
+    assert not Post.objects.visible_to(user).exists()
+    assert Post.objects.visible_to(None).filter(pk=other.pk).exists()

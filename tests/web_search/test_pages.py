@@ -165,3 +165,16 @@ def test_the_page_and_the_api_share_one_rate_limit(client, user, monkeypatch):
     assert "Too many searches; wait a minute." in html and int(response["Retry-After"]) >= 1
     assert client.get("/api/v1/search", {"query": "fox"}).status_code == 429
     page(client)  # the empty form still shows: it searches nothing
+
+
+def test_pages_with_a_comment_box_load_autocomplete_once(client, ana, bo, post_by, act):
+    from posts import services as posts_services
+
+    post = post_by(ana, "comment here")
+    first = act(posts_services.comment_create, author=bo, post_id=post.pk, content="first")
+    act(posts_services.comment_create, author=ana, post_id=post.pk, content="second", parent_comment_id=first.pk)
+    client.force_login(bo)
+    for url in (f"/posts/{post.pk}/", f"/posts/{post.pk}/comments/{first.pk}/", "/posts/new/"):
+        html = client.get(url).content.decode()
+        assert html.count("js/autocomplete.js") == 1, url
+        assert "data-autocomplete=" in html, url
