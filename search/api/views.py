@@ -113,13 +113,15 @@ class AutocompleteView(APIView):
     @extend_schema(
         parameters=[
             OpenApiParameter("query", str, required=True, description="What was typed after @ or #, or with it."),
-            OpenApiParameter("type", str, enum=["user", "hashtag"], description="user (default) or hashtag."),
+            OpenApiParameter(
+                "type", str, enum=["user", "hashtag"], description="hashtag when the text starts with #, else user."
+            ),
             OpenApiParameter("limit", int, description="At most this many, 8 by default, at most 20."),
         ],
         responses={200: s.AutocompleteOutput, **errors(400, 429)},
         tags=["search"],
-        description="For the compose box: people whose username or display name starts with the text (those "
-        "you follow first), or hashtags that start with it (trending first).",
+        description="For the compose box: people whose username, display name or a later word of it starts "
+        "with the text (those you follow first), or hashtags that start with it (trending first).",
     )
     def get(self, request):
         params = request.query_params
@@ -128,10 +130,10 @@ class AutocompleteView(APIView):
             raise ServiceError(
                 "Unknown parameter.", code="invalid", fields={name: ["Unknown parameter."] for name in unknown}
             )
-        kind = params.get("type", "user")
+        text = query.clean_text(params.get("query", ""))
+        kind = params.get("type", "hashtag" if text.startswith("#") else "user")
         if kind not in ("user", "hashtag"):
             raise ServiceError("Unknown autocomplete type.", code="invalid", fields={"type": ["user or hashtag."]})
-        text = query.clean_text(params.get("query", ""))
         rows = selectors.complete(request.user, kind, text, _limit(params, 8, 20))
         output = s.SearchUserOutput if kind == "user" else s.HashtagOutput
         return Response({"results": output(rows, many=True, context={"request": request}).data})

@@ -205,6 +205,8 @@ def test_autocomplete_users_and_hashtags(client_for, ana, post_by, follow, act):
         "mountains",
         "mountainbike",
     }
+    assert found(client.get(COMPLETE, {"query": "#mountainb"}), "name") == ["mountainbike"]  # "#": hashtags
+    assert found(client.get(COMPLETE, {"query": "mountainb", "type": "hashtag"}), "name") == ["mountainbike"]
 
 
 def test_autocomplete_puts_people_you_follow_first_then_the_most_followed(client_for, ana, follow, act):
