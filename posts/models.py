@@ -98,6 +98,8 @@ class PostManager(models.Manager.from_queryset(PostQuerySet)):
         building it is ~1.5 ms of ORM work, and a search or a page asked for it up to three
         times. It holds nothing but the viewer's id (follows and blocks are read when it runs),
         so a copy is as good as a new one."""
+        if type(self) is not PostManager:  # a related manager (user.posts): its own filter first
+            return self.get_queryset().visible_to(viewer)
         return _visible_posts(viewer.pk if viewer is not None and viewer.is_authenticated else None).all()
 
 

@@ -106,6 +106,8 @@ def test_the_reused_queryset_follows_the_graph_and_keeps_no_filters(user, other_
     assert Post.objects.visible_to(user).filter(pk=other.pk).count() == 1
     accounts_services.follow_create(follower=user, followed_user_id=other_user.pk)
     assert set(Post.objects.visible_to(user).values_list("pk", flat=True)) == {post.pk, other.pk}
+    mine = make_post(user, content="mine")
+    assert set(user.posts.visible_to(user).values_list("pk", flat=True)) == {mine.pk}  # a related manager
     BlockFactory(blocker=other_user, blocked=user)
-    assert not Post.objects.visible_to(user).exists()
+    assert set(Post.objects.visible_to(user).values_list("pk", flat=True)) == {mine.pk}
     assert Post.objects.visible_to(None).filter(pk=other.pk).exists()
