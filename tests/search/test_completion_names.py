@@ -92,3 +92,11 @@ def test_reindex_rebuilds_lost_names(api, act):
     call_command("reindex", stdout=out)
     assert f"{backend().name}: indexed " in out.getvalue() and " completion names." in out.getvalue()
     assert completed(api, "king") == ["kingfisher"]
+
+
+def test_any_script_and_case(api, act):
+    person = act(UserFactory, username="zoe")
+    act(accounts_services.profile_update, user=person, display_name="Zoë 🦊 Ångström")
+    assert completed(api, "ÅNG") == ["zoe"]
+    assert completed(api, "@zoë") == ["zoe"]
+    assert completed(api, "🦊") == ["zoe"]
