@@ -16,6 +16,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from accounts import selectors as accounts_selectors
 from posts.models import Post
 from socialsite.errors import NotFoundError, ServiceError
+from socialsite.params import reject_unknown
 
 TYPES = ("post", "user", "hashtag")
 PAGING = {"cursor", "limit"}
@@ -86,13 +87,8 @@ def parse(params, viewer):
     kind = params.get("type", "post")
     if kind not in TYPES:
         raise _invalid("Unknown search type.", "type", f"One of: {', '.join(TYPES)}.")
-    unknown = sorted(set(params) - {"query", "type"} - PAGING - FILTERS[kind])
-    if unknown:
-        raise ServiceError(
-            f"Unknown filter for type={kind}.",
-            code="invalid",
-            fields={name: [f"Not a filter of type={kind}."] for name in unknown},
-        )
+    allowed = {"query", "type"} | PAGING | FILTERS[kind]
+    reject_unknown(params, allowed, f"Unknown filter for type={kind}.", f"Not a filter of type={kind}.")
     found = {"type": kind, "text": clean_text(params.get("query", ""))}
     if "author" in params:
         author = params["author"].removeprefix("@")

@@ -10,6 +10,7 @@ from notifications.api import serializers as s
 from notifications.models import Notification
 from socialsite.api.pagination import CursorPagination
 from socialsite.errors import NotFoundError, ServiceError
+from socialsite.params import reject_unknown
 
 
 class NewestFirst(CursorPagination):
@@ -24,9 +25,7 @@ def _filters(request):
     """read_status=true|false and type=<type> from the query; anything else is a 400."""
     params = request.query_params
     filters = {}
-    unknown = sorted(set(params) - {"read_status", "type", "cursor", "limit"})
-    if unknown:
-        raise ServiceError("Unknown filter.", code="invalid", fields={name: ["Unknown parameter."] for name in unknown})
+    reject_unknown(params, {"read_status", "type", "cursor", "limit"}, "Unknown filter.")
     if "read_status" in params:
         value = params["read_status"].lower()
         if value not in ("true", "false"):

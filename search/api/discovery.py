@@ -10,25 +10,9 @@ from rest_framework.views import APIView
 from accounts.api.serializers import UserSummaryOutput
 from accounts.api.views import _own, errors
 from search import suggestions, trends
-from socialsite.errors import ServiceError
+from socialsite import params
 
 LIMIT_MAX = 50
-
-
-def _query(serializer_class, request):
-    """The query parameters, validated; unknown names are a 400 like bad values."""
-    unknown = sorted(set(request.query_params) - set(serializer_class().fields))
-    if unknown:
-        raise ServiceError(
-            "Unknown parameter.", code="invalid", fields={name: ["Unknown parameter."] for name in unknown}
-        )
-    serializer = serializer_class(data=request.query_params)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
-
-
-class TrendsInput(serializers.Serializer):
-    limit = serializers.IntegerField(min_value=1, max_value=LIMIT_MAX, default=10)
 
 
 class TrendOutput(serializers.Serializer):
@@ -41,10 +25,6 @@ class TrendOutput(serializers.Serializer):
 
 class TrendsOutput(serializers.Serializer):
     results = TrendOutput(many=True)
-
-
-class SuggestionsInput(serializers.Serializer):
-    limit = serializers.IntegerField(min_value=1, max_value=LIMIT_MAX, default=20)
 
 
 class SuggestionOutput(serializers.Serializer):
@@ -69,7 +49,8 @@ class TrendsView(APIView):
         "highest score first. Only public posts count. Recomputed every few minutes.",
     )
     def get(self, request):
-        limit = _query(TrendsInput, request)["limit"]
+        params.reject_unknown(request.query_params, {"limit"})
+        limit = params.limit(request.query_params, 10, LIMIT_MAX)
         results = [
             {
                 "name": trend.hashtag.name,
@@ -94,6 +75,7 @@ class SuggestionsView(APIView):
     )
     def get(self, request, user_id):
         user = _own(request, user_id)
-        limit = _query(SuggestionsInput, request)["limit"]
+        params.reject_unknown(request.query_params, {"limit"})
+        limit = params.limit(request.query_params, 20, LIMIT_MAX)
         results = suggestions.suggestions_for(user, limit)
         return Response(SuggestionsOutput({"results": results}, context={"request": request}).data)

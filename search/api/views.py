@@ -15,6 +15,7 @@ from accounts.api.views import errors
 from posts.api.serializers import PostOutput
 from search import query, selectors
 from search.api import serializers as s
+from socialsite import params
 from socialsite.api.throttling import RateParsingMixin
 from socialsite.errors import ServiceError
 
@@ -27,15 +28,6 @@ class SearchThrottle(RateParsingMixin, throttling.SimpleRateThrottle):
     def get_cache_key(self, request, view):
         ident = request.user.pk if request.user.is_authenticated else self.get_ident(request)
         return self.cache_format % {"scope": self.scope, "ident": ident}
-
-
-def _limit(params, default, most):
-    raw = params.get("limit", str(default))
-    if not raw.isdigit() or not 1 <= int(raw) <= most:
-        raise ServiceError(
-            f"limit is 1 to {most}.", code="invalid", fields={"limit": [f"A whole number, 1 to {most}."]}
-        )
-    return int(raw)
 
 
 def _encode(offset):
@@ -91,7 +83,7 @@ class SearchView(APIView):
     )
     def get(self, request):
         search = query.parse(request.query_params, request.user)
-        limit = _limit(request.query_params, settings.REST_FRAMEWORK["PAGE_SIZE"], settings.API_PAGE_SIZE_MAX)
+        limit = params.limit(request.query_params, settings.REST_FRAMEWORK["PAGE_SIZE"], settings.API_PAGE_SIZE_MAX)
         offset = _offset(request.query_params)
         limit = min(limit, settings.SEARCH_MAX_RESULTS - offset)
         rows, more = selectors.search(request.user, search, offset=offset, limit=limit)
@@ -124,16 +116,12 @@ class AutocompleteView(APIView):
         "with the text (those you follow first), or hashtags that start with it (trending first).",
     )
     def get(self, request):
-        params = request.query_params
-        unknown = sorted(set(params) - {"query", "type", "limit"})
-        if unknown:
-            raise ServiceError(
-                "Unknown parameter.", code="invalid", fields={name: ["Unknown parameter."] for name in unknown}
-            )
-        text = query.clean_text(params.get("query", ""))
-        kind = params.get("type", "hashtag" if text.startswith("#") else "user")
+        given = request.query_params
+        params.reject_unknown(given, {"query", "type", "limit"})
+        text = query.clean_text(given.get("query", ""))
+        kind = given.get("type", "hashtag" if text.startswith("#") else "user")
         if kind not in ("user", "hashtag"):
             raise ServiceError("Unknown autocomplete type.", code="invalid", fields={"type": ["user or hashtag."]})
-        rows = selectors.complete(request.user, kind, text, _limit(params, 8, 20))
+        rows = selectors.complete(request.user, kind, text, params.limit(given, 8, 20))
         output = s.SearchUserOutput if kind == "user" else s.HashtagOutput
         return Response({"results": output(rows, many=True, context={"request": request}).data})
