@@ -1,8 +1,11 @@
 """Search latency (bench_search): the CompletionName table @mention autocomplete matches, filled
-from the accounts there are; and on PostgreSQL the recent-posts index carries each post's
-search vector, so the newest matches of a frequent word come from an index-only walk (backwards)
-instead of one heap page per post walked. Rebuilding that index locks writes to posts_post: on a large
-table run this migration in a quiet hour.
+from the accounts there are. On PostgreSQL:
+- the recent-posts index carries each post's search vector, so the newest matches of a frequent
+  word come from an index-only walk (backwards) instead of one heap page per post walked.
+  Rebuilding it locks writes to posts_post: on a large table run this in a quiet hour;
+- the followers_count index on profiles goes: the autocomplete walk it served reads
+  CompletionName now, and while a profile index holds followers_count no follow's count
+  update can be a HOT update (in place, without new entries in every profile index).
 """
 
 import django.db.models.deletion
@@ -14,8 +17,9 @@ from search import names
 RECENT_POSTS = "WHERE status = 'published' AND deleted_at IS NULL AND hidden_at IS NULL"
 
 
-def recent_posts_index(apps, schema_editor):
+def swap_indexes(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute("DROP INDEX search_profile_followers_idx")
         schema_editor.execute("DROP INDEX search_post_published_idx")
         # Ascending, read backwards: new posts land on its right edge, where a full page splits
         # leaving the old one full. Descending, every new post landed on the left edge, and the
@@ -26,8 +30,9 @@ def recent_posts_index(apps, schema_editor):
         )
 
 
-def recent_posts_index_back(apps, schema_editor):
+def swap_indexes_back(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute("CREATE INDEX search_profile_followers_idx ON accounts_profile (followers_count DESC)")
         schema_editor.execute("DROP INDEX search_post_recent_idx")
         schema_editor.execute(
             f"CREATE INDEX search_post_published_idx ON posts_post (published_at DESC, id DESC) {RECENT_POSTS}"
@@ -74,5 +79,5 @@ class Migration(migrations.Migration):
             },
         ),
         migrations.RunPython(fill_completion_names, migrations.RunPython.noop),
-        migrations.RunPython(recent_posts_index, recent_posts_index_back),
+        migrations.RunPython(swap_indexes, swap_indexes_back),
     ]
