@@ -27,9 +27,10 @@ install-dev: $(VENV)/.installed-dev
 migrate: install
 	$(PY) manage.py migrate --noinput
 
+# socialsite.serve: Daphne, with a graceful SIGTERM (docs/realtime.md, "Shutting down").
 run: migrate
 	$(PY) manage.py collectstatic --noinput --verbosity 0
-	$(VENV)/bin/daphne -b $(HOST) -p $(PORT) socialsite.asgi:application
+	$(PY) -m socialsite.serve -b $(HOST) -p $(PORT) socialsite.asgi:application
 
 test: install-dev
 	$(PY) manage.py makemigrations --check --dry-run

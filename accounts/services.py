@@ -1,7 +1,7 @@
 """Writes for accounts: registration, profile, follows, requests, blocks, mutes, erasure.
 
 Every function is keyword-only, runs in one transaction, and registers its side
-effects (socket events, Celery tasks) with on_commit.
+effects: Celery tasks through the outbox, socket events with on_commit.
 """
 
 from dataclasses import dataclass
@@ -17,7 +17,7 @@ from django.utils import timezone
 from accounts.images import avatar_from_upload
 from accounts.models import Block, Follow, FollowRequest, Interest, Mute, Profile
 from accounts.signals import follow_request_closed, follow_requested, relationship_changed
-from socialsite import safe_cache
+from socialsite import outbox, safe_cache
 from socialsite.errors import ConflictError, ForbiddenError, NotFoundError, ServiceError
 from socialsite.realtime.events import close_sockets_on_commit, send_event_on_commit
 
@@ -154,7 +154,7 @@ def avatar_remove(*, user):
 def _delete_file_on_commit(name):
     from accounts import tasks
 
-    transaction.on_commit(lambda: tasks.delete_stored_file.delay(name))
+    outbox.enqueue(tasks.delete_stored_file, name)
 
 
 def user_touch_last_active(*, user):

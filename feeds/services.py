@@ -21,9 +21,10 @@ from django.utils import timezone
 
 from accounts.models import Follow, Profile
 from feeds import graph
-from feeds.models import Celebrity, Fanout
+from feeds.models import Celebrity, Fanout, FanoutBatch
 from feeds.store import Entry, author_key, get_store, home_key, home_ttl, score_of
 from posts.models import Post
+from socialsite import outbox
 from socialsite.realtime import presence
 from socialsite.realtime.events import send_event_on_commit
 
@@ -83,7 +84,7 @@ def tier_sync(*, author_id):
         row.save(update_fields=["state"])
         from feeds import tasks
 
-        transaction.on_commit(lambda: tasks.finish_demotion.delay(str(author_id)))
+        outbox.enqueue(tasks.finish_demotion, str(author_id))
         logger.info("feed: %s is no longer a celebrity (%s followers); pushing recent posts", author_id, count)
     return Fanout.Mode.PUSH
 
@@ -139,22 +140,35 @@ def _follower_batches(author_id, *, active_since, only=None):
     return _batches([pk for pk, _ in _active_followers(author_id, active_since=active_since, only=only)])
 
 
+def fanout_open(*, post_id):
+    """A post was published: its fan-out is owed, as a `pending` row in the same transaction
+    (so the sweeper finds it even if the task is lost) and a task through the outbox."""
+    from feeds import tasks
+
+    Fanout.objects.bulk_create([Fanout(post_id=post_id)], ignore_conflicts=True)
+    outbox.enqueue(tasks.fanout_post, str(post_id))
+
+
 def fanout_post(*, post_id):
-    """Plan a published post's fan-out: returns [(queue, follower ids, mode, announce)] for push_batch.
+    """Plan a published post's fan-out: its batches, written with their push_batch tasks.
 
     Pushed (below the threshold): followers active in the last FEED_HOT_HOURS on fanout_high,
     the rest active in the last FEED_ACTIVE_DAYS on fanout_low. Pulled (a celebrity): nothing
     is written, and the batches of hot followers only look for those online, for the event.
     `announce`: whether the batch may hold followers with a socket open (only hot ones can).
-    Idempotent: a post already planned returns no batches.
+    Idempotent: a fan-out planned already returns no batches (the sweeper resumes a stalled one).
+    Returns the FanoutBatch rows made.
     """
+    from feeds import tasks
+
     post = _published(Post.objects.filter(pk=post_id)).first()
     if post is None:
         return []
     mode = tier_sync(author_id=post.author_id)
     with transaction.atomic():
-        fanout, created = Fanout.objects.get_or_create(post=post, defaults={"mode": mode})
-        if not created and fanout.status != Fanout.Status.PENDING:
+        Fanout.objects.bulk_create([Fanout(post=post, mode=mode)], ignore_conflicts=True)
+        fanout = Fanout.objects.select_for_update().get(post=post)
+        if fanout.status != Fanout.Status.PENDING:
             return []
         entry = entry_of(post.pk, post.published_at)
         store = get_store()
@@ -172,25 +186,39 @@ def fanout_post(*, post_id):
             hot = [pk for pk, last_active in followers if last_active >= hot_since]
             warm = [pk for pk, last_active in followers if last_active < hot_since]
             # A socket keeps its user active, so whoever is online is among the hot followers.
-            plan = [("fanout_high", batch, mode, True) for batch in _batches(hot)]
-            plan += [("fanout_low", batch, mode, False) for batch in _batches(warm)]
+            plan = [("fanout_high", batch, True) for batch in _batches(hot)]
+            plan += [("fanout_low", batch, False) for batch in _batches(warm)]
         else:
             hot = _follower_batches(post.author_id, active_since=hot_since, only=only)
-            plan = [("fanout_low", batch, mode, True) for batch in hot]
+            plan = [("fanout_low", batch, True) for batch in hot]
+        batches = FanoutBatch.objects.bulk_create(
+            FanoutBatch(fanout=fanout, number=number, queue=queue, announce=announce, follower_ids=",".join(ids))
+            for number, (queue, ids, announce) in enumerate(plan)
+        )
+        outbox.enqueue_many((tasks.push_batch, (str(post.pk), batch.number), batch.queue) for batch in batches)
         fanout.mode = mode
         fanout.batches_total = len(plan)
         fanout.attempts = F("attempts") + 1
+        fanout.updated_at = now
         if plan:
             fanout.status = Fanout.Status.RUNNING
         else:
             fanout.status, fanout.finished_at = Fanout.Status.DONE, now
         fanout.save()
     send_event_on_commit([post.author_id], "feed.new_post", _event(post))
-    return plan
+    return batches
 
 
-def push_batch(*, post_id, follower_ids, mode, announce=True):
-    """Put the post into these followers' timelines (push mode), then tell those online."""
+def push_batch(*, post_id, number):
+    """Put the post into one batch's followers' timelines (push mode), then tell those online.
+    A batch done already (a redelivered or resumed task) is a no-op. Returns timelines written."""
+    batch = (
+        FanoutBatch.objects.select_related("fanout")
+        .filter(fanout_id=post_id, number=number, done_at__isnull=True)
+        .first()
+    )
+    if batch is None:  # done, or the fan-out is gone with a withdrawn post
+        return 0
     # Still there? (A withdrawn post's own task takes it out of the timelines it reached.)
     post = (
         Post.objects.filter(pk=post_id, status=Post.Status.PUBLISHED, deleted_at__isnull=True, hidden_at__isnull=True)
@@ -199,21 +227,63 @@ def push_batch(*, post_id, follower_ids, mode, announce=True):
     )
     if post is None:
         return 0
+    follower_ids = batch.followers
     touched = 0
-    if mode == Fanout.Mode.PUSH:
+    if batch.fanout.mode == Fanout.Mode.PUSH:
         touched = get_store().add_many(
             [home_key(pk) for pk in follower_ids], [entry_of(post.pk, post.published_at)], settings.FEED_TIMELINE_CAP
         )
-    if announce:
-        send_event_on_commit(presence.online_among(follower_ids), "feed.new_post", _event(post))
-    # Count the batch once (a retry doesn't), and the last one finishes the fan-out.
-    Fanout.objects.filter(post_id=post.pk, batches_done__lt=F("batches_total")).update(
-        batches_done=F("batches_done") + 1, timelines=F("timelines") + touched
-    )
-    Fanout.objects.filter(post_id=post.pk, status=Fanout.Status.RUNNING, batches_done__gte=F("batches_total")).update(
-        status=Fanout.Status.DONE, finished_at=timezone.now()
-    )
+    now = timezone.now()
+    with transaction.atomic():
+        # Count the batch once (a concurrent duplicate doesn't), and the last one ends the fan-out.
+        if not FanoutBatch.objects.filter(pk=batch.pk, done_at__isnull=True).update(done_at=now):
+            return touched
+        Fanout.objects.filter(post_id=post.pk).update(
+            batches_done=F("batches_done") + 1, timelines=F("timelines") + touched, updated_at=now
+        )
+        if Fanout.objects.filter(
+            post_id=post.pk, status=Fanout.Status.RUNNING, batches_done__gte=F("batches_total")
+        ).update(status=Fanout.Status.DONE, finished_at=now):
+            FanoutBatch.objects.filter(fanout_id=post.pk).delete()
+        if batch.announce:
+            send_event_on_commit(presence.online_among(follower_ids), "feed.new_post", _event(post))
     return touched
+
+
+def resume_stalled(*, limit=1000):
+    """Fan-outs that stopped moving for FEED_FANOUT_STALL_SECONDS (a worker killed mid-task, a
+    task lost with the broker): queue their plan again if it never ran, else their undone
+    batches. Done batches are skipped, so a fan-out continues where it stopped. Returns how many."""
+    from feeds import tasks
+
+    now = timezone.now()
+    stalled_before = now - timedelta(seconds=settings.FEED_FANOUT_STALL_SECONDS)
+    ids = list(
+        Fanout.objects.filter(updated_at__lt=stalled_before)
+        .exclude(status=Fanout.Status.DONE)
+        .order_by("updated_at")
+        .values_list("post_id", flat=True)[:limit]
+    )
+    resumed = 0
+    for post_id in ids:
+        with transaction.atomic():
+            fanout = (
+                Fanout.objects.select_for_update(skip_locked=True)
+                .filter(post_id=post_id, updated_at__lt=stalled_before)
+                .exclude(status=Fanout.Status.DONE)
+                .first()
+            )
+            if fanout is None:
+                continue
+            if fanout.status == Fanout.Status.PENDING:
+                outbox.enqueue(tasks.fanout_post, str(post_id))
+            else:
+                undone = fanout.batches.filter(done_at__isnull=True).values_list("number", "queue")
+                outbox.enqueue_many((tasks.push_batch, (str(post_id), number), queue) for number, queue in undone)
+            Fanout.objects.filter(pk=post_id).update(updated_at=now, attempts=F("attempts") + 1)
+            resumed += 1
+            logger.warning("feed: fan-out of %s stalled (%s); resumed", post_id, fanout.status)
+    return resumed
 
 
 def withdraw_post(*, post_id):

@@ -2,7 +2,8 @@
 
 Queues: push_batch runs on fanout_high for followers active in the last FEED_HOT_HOURS and on
 fanout_low for the rest, so one author's big fan-out waits behind nobody's small one; the
-other tasks run on fanout_low.
+other tasks run on fanout_low. A batch is named by its post and number; its followers are in
+the database (FanoutBatch), so a redelivered or resumed batch does what is left, once.
 """
 
 from celery import shared_task
@@ -23,15 +24,14 @@ RETRY = {
 def fanout_post(post_id):
     from feeds import services
 
-    for queue, follower_ids, mode, announce in services.fanout_post(post_id=post_id):
-        push_batch.apply_async((post_id, follower_ids, mode, announce), queue=queue)
+    services.fanout_post(post_id=post_id)  # queues its batches through the outbox
 
 
 @shared_task(**RETRY)
-def push_batch(post_id, follower_ids, mode, announce=True):
+def push_batch(post_id, number):
     from feeds import services
 
-    services.push_batch(post_id=post_id, follower_ids=follower_ids, mode=mode, announce=announce)
+    services.push_batch(post_id=post_id, number=number)
 
 
 @shared_task(**RETRY)

@@ -155,3 +155,15 @@ class Bell(models.Model):
 
     def __str__(self):
         return f"{self.subscriber_id} 🔔 {self.author_id}"
+
+
+class MessageWindow(models.Model):
+    """Until when a conversation's messages make no new notification: a burst within
+    NOTIFICATION_MESSAGE_SECONDS is one. Kept in the message's own transaction (receivers), so
+    a message that doesn't commit can't hold back the next one's notification."""
+
+    conversation_id = models.UUIDField(primary_key=True)
+    until = models.DateTimeField()
+
+    def __str__(self):
+        return f"{self.conversation_id} quiet until {self.until}"

@@ -2,12 +2,14 @@
 and bells.
 
 Producers never call these inside their own transaction: accounts, posts and messaging send
-explicit signals, notifications.receivers turns each into a Celery task after commit, and the
-task re-checks the state before it calls notify (tasks.py).
+explicit signals, notifications.receivers turns each into a Celery task through the outbox, and
+the task re-checks the state before it calls notify (tasks.py). The one exception is
+message_window_open, which the message receiver calls inside the sender's transaction.
 """
 
 import logging
 import uuid
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -16,7 +18,7 @@ from django.utils import timezone
 from uuid6 import uuid7
 
 from accounts.models import Block, Follow, Mute, User
-from notifications.models import Bell, Notification, Preferences
+from notifications.models import Bell, MessageWindow, Notification, Preferences
 from notifications.selectors import notification_payload, unread_count
 from socialsite.errors import ConflictError, NotFoundError, ServiceError
 from socialsite.realtime import presence
@@ -477,6 +479,29 @@ def on_new_post_batch(*, post_id, subscriber_ids):
         post=post,
         payload={"excerpt": _excerpt(post.content)},
     )
+
+
+def message_window_open(*, conversation_id):
+    """Whether a message in this conversation notifies: the first after NOTIFICATION_MESSAGE_SECONDS
+    of quiet does, and opens a new window. One upsert, in the message's transaction."""
+    window = settings.NOTIFICATION_MESSAGE_SECONDS
+    if window <= 0:
+        return True
+    now = timezone.now()
+    meta = MessageWindow._meta
+    key, until = meta.get_field("conversation_id"), meta.get_field("until")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""INSERT INTO {meta.db_table} (conversation_id, until) VALUES (%s, %s)
+                ON CONFLICT (conversation_id) DO UPDATE SET until = excluded.until WHERE {meta.db_table}.until <= %s
+                RETURNING 1""",  # noqa: S608 -- the table name comes from _meta
+            [
+                key.get_db_prep_value(uuid.UUID(str(conversation_id)), connection),
+                until.get_db_prep_value(now + timedelta(seconds=window), connection),
+                until.get_db_prep_value(now, connection),
+            ],
+        )
+        return cursor.fetchone() is not None
 
 
 def on_message(*, message_id):

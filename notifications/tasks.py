@@ -76,9 +76,12 @@ def on_comment(comment_id, mentioned_ids):
 @shared_task(**RETRY)
 def on_post_published(post_id):
     from notifications import services
+    from socialsite import outbox
 
+    # Each batch is queued as the plan reads on, so workers start at once; a retry of this task
+    # queues them all again, which notifies nobody twice.
     for subscriber_ids in services.on_post_published(post_id=post_id):
-        on_new_post_batch.delay(post_id, subscriber_ids)
+        outbox.enqueue(on_new_post_batch, post_id, subscriber_ids)
 
 
 @shared_task(**RETRY)

@@ -17,7 +17,6 @@ other problem is permanent and leaves a user-facing message in `Media.error`.
 """
 
 import contextlib
-import importlib.util
 import io
 import json
 import logging
@@ -28,6 +27,7 @@ import tempfile
 import uuid
 import warnings
 from dataclasses import dataclass
+from datetime import timedelta
 
 import blurhash as blurhash_lib
 from django.conf import settings
@@ -38,6 +38,7 @@ from django.utils import timezone
 from PIL import Image, ImageCms, ImageEnhance, ImageOps, UnidentifiedImageError
 
 from posts.models import Media
+from socialsite import outbox
 from socialsite.errors import NotFoundError, ServiceError
 
 logger = logging.getLogger(__name__)
@@ -371,11 +372,10 @@ def media_create(*, owner, upload, alt_text="", filter=""):
         upload.seek(0)
         media.upload.save(f"{media.id.hex}.{sniffed.extension}", File(upload), save=False)
         media.save()
-        media_id = str(media.id)
 
         from posts import tasks
 
-        transaction.on_commit(lambda: tasks.process_media.delay(media_id))
+        outbox.enqueue(tasks.process_media, str(media.id))
     return media
 
 
@@ -482,11 +482,10 @@ def _finish(media_id, result):
 
 
 def _refilter_on_commit(media):
-    media_id, filter = str(media.id), media.filter
-
     from posts import tasks
 
-    transaction.on_commit(lambda: tasks.refilter_media.delay(media_id, filter))
+    Media.objects.filter(pk=media.pk).update(queued_at=timezone.now())
+    outbox.enqueue(tasks.refilter_media, str(media.id), media.filter)
 
 
 def media_refilter(*, media_id, filter):
@@ -586,6 +585,41 @@ def _finish_refilter(media, result):
         return row
 
 
+TOO_SLOW_MESSAGE = "Processing this file took too long. Please upload it again."
+
+
+def media_resume_stalled(*, limit=500):
+    """Media still processing MEDIA_PROCESSING_DEADLINE seconds after they were queued (a worker
+    killed mid-run, a task lost with the broker): queued again, or marked failed once
+    MEDIA_PROCESSING_ATTEMPTS runs have started (the post then fails too). Returns how many."""
+    from posts import tasks
+
+    now = timezone.now()
+    stalled_before = now - timedelta(seconds=settings.MEDIA_PROCESSING_DEADLINE)
+    stalled = Media.objects.filter(status=Media.Status.PROCESSING, queued_at__lt=stalled_before)
+    handled = 0
+    for media_id in stalled.values_list("pk", flat=True)[:limit]:
+        with transaction.atomic():
+            media = stalled.select_for_update(skip_locked=True).filter(pk=media_id).first()
+            if media is None:
+                continue
+            handled += 1
+            if media.attempts >= settings.MEDIA_PROCESSING_ATTEMPTS:
+                logger.warning("Media %s: %d runs and still processing; marked failed", media_id, media.attempts)
+                media_fail(media_id=media_id, message=TOO_SLOW_MESSAGE)
+                continue
+            logger.warning(
+                "Media %s: still processing after the deadline (%d runs); queued again", media_id, media.attempts
+            )
+            media.queued_at = now
+            media.save(update_fields=["queued_at"])
+            if _refiltering(media):
+                outbox.enqueue(tasks.refilter_media, str(media_id), media.filter)
+            else:
+                outbox.enqueue(tasks.process_media, str(media_id))
+    return handled
+
+
 def media_fail(*, media_id, message):
     """Mark a processing item failed with a message for its owner; the raw upload is deleted."""
     with transaction.atomic():
@@ -608,25 +642,16 @@ def _delete_on_commit(name):
         return
     from accounts import tasks
 
-    transaction.on_commit(lambda: tasks.delete_stored_file.delay(name))
+    outbox.enqueue(tasks.delete_stored_file, name)
 
 
 def _settle_on_commit(media):
     """Tell the post (if any) that one of its media items settled, once the status is committed."""
     if not media.post_id:
         return
-    post_id = media.post_id
+    from posts import tasks
 
-    def settle():
-        if importlib.util.find_spec("posts.services") is None:
-            return
-        from posts import services
-
-        hook = getattr(services, "post_media_settled", None)
-        if hook is not None:
-            hook(post_id=post_id)
-
-    transaction.on_commit(settle)
+    outbox.enqueue(tasks.settle_post_media, str(media.post_id))
 
 
 def _paths(variants):

@@ -10,6 +10,7 @@ import functools
 from django.conf import settings
 from django.db import models
 from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
 from uuid6 import uuid7
 
 
@@ -41,7 +42,10 @@ class Media(models.Model):
     kind = models.CharField(max_length=10, choices=Kind.choices)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.PROCESSING, db_index=True)
     error = models.CharField(max_length=300, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="Processing runs started.")
+    # When it was last sent to processing: past MEDIA_PROCESSING_DEADLINE the sweeper sends it
+    # again, or marks it failed after MEDIA_PROCESSING_ATTEMPTS runs (posts.repair).
+    queued_at = models.DateTimeField(default=timezone.now)
     upload = models.FileField(upload_to="uploads/%Y/%m/", max_length=300, blank=True)
     alt_text = models.CharField(max_length=1000, blank=True)
     filter = models.CharField(max_length=20, blank=True)

@@ -5,10 +5,11 @@ expressions so concurrent writers never lose an update.
 """
 
 import logging
+from datetime import timedelta
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -16,6 +17,7 @@ from accounts.models import Block
 from posts import selectors, tasks, text
 from posts.models import Comment, Hashtag, Like, Media, Post, PostTag
 from posts.signals import comment_posted, post_edited, post_liked, post_published, post_unliked, post_withdrawn
+from socialsite import outbox
 from socialsite.errors import ForbiddenError, NotFoundError, ServiceError
 
 User = get_user_model()
@@ -211,15 +213,15 @@ def post_create(*, author, content_type, content="", media_ids=(), visibility="p
             fields.append("filter")
             if item.status == Media.Status.READY:  # processed already: back to processing, remade after commit
                 item.status = Media.Status.PROCESSING
-                fields.append("status")
-                media_id = str(item.pk)
-                transaction.on_commit(lambda media_id=media_id: tasks.refilter_media.delay(media_id, filter))
+                item.queued_at = timezone.now()
+                fields += ["status", "queued_at"]
+                outbox.enqueue(tasks.refilter_media, str(item.pk), filter)
         item.save(update_fields=fields)
     PostTag.objects.bulk_create([PostTag(post=post, user=user, kind=PostTag.Kind.PHOTO) for user in tagged])
     _sync_mentions(post, mentioned)
     _sync_hashtags(post)
     if link_url:
-        transaction.on_commit(lambda: tasks.fetch_link_preview.delay(post.pk))
+        outbox.enqueue(tasks.fetch_link_preview, str(post.pk))
     if post.status == Post.Status.PUBLISHED:
         post_published.send(sender=Post, post=post)
     return post
@@ -253,6 +255,25 @@ def post_media_settled(*, post_id):
     return post
 
 
+def posts_settle_stuck(*, limit=500):
+    """Posts still waiting for media that all settled a minute ago (the settle task was lost):
+    published or failed now. Returns how many changed."""
+    quiet_since = timezone.now() - timedelta(seconds=60)
+    processing = Media.objects.filter(post=OuterRef("pk"), status=Media.Status.PROCESSING)
+    stuck = (
+        Post.objects.filter(status=Post.Status.PENDING_MEDIA, deleted_at__isnull=True, updated_at__lt=quiet_since)
+        .exclude(Exists(processing))
+        .values_list("pk", flat=True)[:limit]
+    )
+    settled = 0
+    for post_id in stuck:
+        post = post_media_settled(post_id=post_id)
+        if post is not None and post.status != Post.Status.PENDING_MEDIA:
+            logger.warning("Post %s was left pending its media; now %s", post_id, post.status)
+            settled += 1
+    return settled
+
+
 _UNSET = object()
 
 
@@ -277,7 +298,7 @@ def post_update(*, post, editor, content=_UNSET, visibility=_UNSET):
             post.link_url = text.first_url(content)
             if not post.link_url:
                 raise ServiceError("A link post needs a web address.", fields={"content": ["No http(s) link found."]})
-            transaction.on_commit(lambda: tasks.fetch_link_preview.delay(post.pk))  # a no-op if the link is unchanged
+            outbox.enqueue(tasks.fetch_link_preview, str(post.pk))  # a no-op if the link is unchanged
         mentioned = _mentioned_users(editor, content)
         post.content = content
         post.content_html = text.render(content, mentioned)

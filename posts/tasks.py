@@ -59,6 +59,14 @@ def refilter_media(self, media_id, filter):
             retries += 1
 
 
+@shared_task(autoretry_for=(Exception,), retry_backoff=True, retry_backoff_max=300, max_retries=10)
+def settle_post_media(post_id):
+    """One of the post's media settled: publish the post, or mark it failed. Idempotent."""
+    from posts import services
+
+    services.post_media_settled(post_id=post_id)
+
+
 LINK_PREVIEW_MAX_RETRIES = 2
 
 

@@ -1,6 +1,6 @@
 """Hooks from posts and accounts: what a backend keeps of its own (SQLite's FTS5 table of
-posts, the database backends' completion names, Elasticsearch's documents) gets a task after
-commit; PostgreSQL's generated tsvector column needs none.
+posts, the database backends' completion names, Elasticsearch's documents) gets a task through
+the outbox; PostgreSQL's generated tsvector column needs none.
 
 Posts come through the explicit signals posts.services sends. Users are re-indexed on
 `post_save` of User and Profile, like a cache invalidation: sign-up, profile edits, privacy,
@@ -9,7 +9,6 @@ task. Follower counts change with QuerySet.update(), so follows come through acc
 relationship_changed.
 """
 
-from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
@@ -18,6 +17,7 @@ from accounts.signals import relationship_changed
 from posts.signals import post_edited, post_published, post_withdrawn
 from search import tasks
 from search.backends import backend
+from socialsite import outbox
 
 # What the user documents (search.documents.UserDocument) and completion names hold; other saves
 # (last_login, password, avatar, bio ...) don't touch the index.
@@ -29,17 +29,17 @@ PROFILE_FIELDS = {"display_name", "is_private", "followers_count", "user"}
 @receiver(post_edited)
 def _index(sender, post, **kwargs):
     if backend().indexes_posts:
-        transaction.on_commit(lambda: tasks.index_post.delay(str(post.pk)))
+        outbox.enqueue(tasks.index_post, str(post.pk))
 
 
 @receiver(post_withdrawn)
 def _remove(sender, post, **kwargs):
     if backend().indexes_posts:
-        transaction.on_commit(lambda: tasks.remove_post.delay(str(post.pk)))
+        outbox.enqueue(tasks.remove_post, str(post.pk))
 
 
 def _index_user(user_id):
-    transaction.on_commit(lambda: tasks.index_user.delay(str(user_id)))
+    outbox.enqueue(tasks.index_user, str(user_id))
 
 
 def _concerns(update_fields, fields):

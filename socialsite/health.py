@@ -1,4 +1,6 @@
-"""/healthz: the process answers. /readyz: database, cache and broker are reachable."""
+"""/healthz: the process answers. /readyz: database, cache and broker are reachable, and how
+much the outbox holds that the broker hasn't taken yet (a detail: a backlog alone doesn't make
+the process unready, since taking web processes out of rotation wouldn't drain it)."""
 
 import uuid
 
@@ -8,6 +10,8 @@ from django.db import connection
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+
+from socialsite import outbox
 
 
 @never_cache
@@ -52,4 +56,7 @@ def readyz(request):
         except Exception as exc:  # report, don't raise: this is the health endpoint
             results[name] = f"error: {type(exc).__name__}"
     ready = all(value == "ok" for value in results.values())
-    return JsonResponse({"status": "ok" if ready else "unavailable", "checks": results}, status=200 if ready else 503)
+    body = {"status": "ok" if ready else "unavailable", "checks": results}
+    if results["database"] == "ok":
+        body["outbox"] = outbox.backlog()
+    return JsonResponse(body, status=200 if ready else 503)

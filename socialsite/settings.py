@@ -10,7 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
-from kombu import Queue
+from kombu import Exchange, Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -116,12 +116,28 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
     }
 else:
-    DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-    # Short web queries: PostgreSQL's JIT costs more than it saves (bench_feed's pull-only feed
-    # read spent 570 of its 800 ms compiling). Analytical work can SET jit = on for itself.
+    # One pool per process (psycopg_pool, docs/operations.md "Database connections"): a request
+    # or a task borrows a connection and returns it when it ends. Never persistent connections:
+    # Daphne runs each request in a thread of its own, and each kept its connection (a leak).
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True  # the pool checks a connection before lending it
     options = DATABASES["default"].setdefault("OPTIONS", {})
-    options["options"] = f"{options.get('options', '')} -c jit=off".strip()
+    if env.bool("DB_POOL", default=True):
+        options["pool"] = {
+            "min_size": env.int("DB_POOL_MIN_SIZE", default=1),
+            "max_size": env.int("DB_POOL_MAX_SIZE", default=10),
+            # Then the request fails with a 503 (socialsite/api/errors.py) instead of hanging.
+            "timeout": env.float("DB_POOL_TIMEOUT", default=10.0),
+        }
+    if env.bool("DB_PGBOUNCER", default=False):
+        # Transaction mode: a WITH HOLD cursor (.iterator()) outlives the transaction, the server
+        # link doesn't; and PgBouncer refuses the `options` startup parameter, so jit=off is set
+        # on the server side instead (docs/operations.md).
+        DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+    else:
+        # Short web queries: PostgreSQL's JIT costs more than it saves (bench_feed's pull-only feed
+        # read spent 570 of its 800 ms compiling). Analytical work can SET jit = on for itself.
+        options["options"] = f"{options.get('options', '')} -c jit=off".strip()
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache, channel layer, Celery ---------------------------------------------------
@@ -146,28 +162,66 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
+# --- Outbox (socialsite/outbox.py) ----------------------------------------------------
+OUTBOX_RELAY_SECONDS = env.float("OUTBOX_RELAY_SECONDS", default=5)  # beat runs the relay this often
+OUTBOX_RELAY_AFTER = env.float("OUTBOX_RELAY_AFTER", default=10)  # a row the fast path left is due then
+OUTBOX_RELAY_BATCH = env.int("OUTBOX_RELAY_BATCH", default=500)  # rows claimed per relay pass
+OUTBOX_BREAKER_SECONDS = env.float("OUTBOX_BREAKER_SECONDS", default=5)  # fast path pauses after a refusal
+OUTBOX_BACKLOG_COUNT_MAX = 100_000  # /readyz counts the backlog up to this
+REPAIR_SECONDS = env.float("REPAIR_SECONDS", default=30)  # beat runs the sweepers (socialsite.repair) this often
+
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
-# Without a broker, tasks run in-process; services still enqueue them in on_commit.
+# Without a broker, tasks run in-process after the commit; services still queue them through the
+# outbox (socialsite/outbox.py).
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 if not CELERY_BROKER_URL:
     CELERY_BROKER_URL = "memory://"
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
+# A task is acknowledged when it has run, and a worker that dies mid-task gives it back: RabbitMQ
+# redelivers it as soon as the worker's connection drops; Redis after its visibility timeout.
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True  # their messages come back anyway
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_BROKER_CONNECTION_TIMEOUT = 2  # seconds; the outbox relays what a request couldn't publish
 # Every queue the project uses; a worker started without -Q consumes all of them.
-CELERY_TASK_QUEUES = [
-    Queue("default"),
-    Queue("media"),
-    Queue("fanout_high"),
-    Queue("fanout_low"),
-    Queue("notifications"),
-    Queue("search"),
-]
+TASK_QUEUES = ["default", "media", "fanout_high", "fanout_low", "notifications", "search"]
+if CELERY_BROKER_URL.startswith(("amqp://", "amqps://", "pyamqp://")):
+    # RabbitMQ (docs/operations.md): durable queues and persistent messages, and the broker confirms
+    # each publish before the outbox deletes its row. Timeouts, so a hung node fails a publish
+    # (the relay retries) instead of blocking it forever.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"confirm_publish": True, "read_timeout": 5, "write_timeout": 5}
+    CELERY_BROKER_HEARTBEAT = env.int("CELERY_BROKER_HEARTBEAT", default=30)  # a dead worker host: ~1 min
+    if env.str("CELERY_RABBITMQ_QUEUE_TYPE", default="classic") == "quorum":
+        # Replicated across a RabbitMQ cluster. A topic exchange per queue, each with its own key, so
+        # countdowns and retries use RabbitMQ's native delayed delivery instead of waiting in a worker.
+        CELERY_TASK_QUEUES = [
+            Queue(
+                name,
+                Exchange(f"socialsite.{name}", type="topic"),
+                routing_key=name,
+                queue_arguments={"x-queue-type": "quorum"},
+            )
+            for name in TASK_QUEUES
+        ]
+    else:
+        CELERY_TASK_QUEUES = [Queue(name) for name in TASK_QUEUES]
+else:
+    CELERY_TASK_QUEUES = [Queue(name) for name in TASK_QUEUES]
+    # Redis: a task a dead worker held comes back after the visibility timeout, which must be longer
+    # than the longest task plus the longest countdown or retry wait (else it runs twice). Fan-outs
+    # and media don't wait for it: the sweeper (REPAIR_SECONDS) resumes them.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
+        "unacked_restore_throttle": 1,  # look for such tasks every 10 s, not every 100 s
+        "socket_connect_timeout": 2,
+        "socket_timeout": 5,
+    }
 CELERY_TASK_ROUTES = {
+    "socialsite.tasks.*": {"queue": "default"},
     "accounts.tasks.*": {"queue": "default"},
     "feeds.tasks.push_batch": {"queue": "fanout_high"},  # callers pick fanout_low per batch
     "feeds.tasks.*": {"queue": "fanout_low"},
@@ -177,8 +231,16 @@ CELERY_TASK_ROUTES = {
     "search.tasks.*": {"queue": "search"},
 }
 CELERY_BEAT_SCHEDULE = {
+    # A relay message that waited longer than its period is dropped: the next one does the work.
+    "outbox-relay": {
+        "task": "socialsite.tasks.relay_outbox",
+        "schedule": OUTBOX_RELAY_SECONDS,
+        "options": {"expires": OUTBOX_RELAY_SECONDS},
+    },
+    "repair": {"task": "socialsite.tasks.repair", "schedule": REPAIR_SECONDS, "options": {"expires": REPAIR_SECONDS}},
     "feeds-sync-tiers": {"task": "feeds.tasks.sync_tiers", "schedule": 15 * 60},
     "search-compute-trends": {"task": "search.tasks.compute_trends", "schedule": 5 * 60},
+    "idempotency-prune": {"task": "socialsite.tasks.prune_idempotency_keys", "schedule": 60 * 60},
 }
 CELERY_TIMEZONE = "UTC"
 
@@ -223,6 +285,9 @@ FEED_AUTHOR_TIMELINE_CAP = env.int("FEED_AUTHOR_TIMELINE_CAP", default=800)  # p
 FEED_ACTIVE_DAYS = env.int("FEED_ACTIVE_DAYS", default=7)  # fan-out skips users idle longer
 FEED_HOT_HOURS = env.int("FEED_HOT_HOURS", default=24)  # active this recently: high-priority queue
 FEED_FANOUT_BATCH = env.int("FEED_FANOUT_BATCH", default=1000)  # followers per fan-out task
+# A fan-out with no step for this long (a worker died, the broker lost its task) is resumed by
+# the sweeper from its undone batches.
+FEED_FANOUT_STALL_SECONDS = env.int("FEED_FANOUT_STALL_SECONDS", default=120)
 # Timelines live in Redis (FEED_REDIS_URL, default REDIS_URL); without it, in process memory.
 FEED_REDIS_URL = env.str("FEED_REDIS_URL", default=REDIS_URL)
 
@@ -358,6 +423,8 @@ REST_FRAMEWORK = {
     "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
 }
 API_PAGE_SIZE_MAX = 50
+# An Idempotency-Key answers retries this long (socialsite/api/idempotency.py, docs/api.md).
+IDEMPOTENCY_KEY_HOURS = env.int("IDEMPOTENCY_KEY_HOURS", default=24)
 
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=15)),
@@ -427,6 +494,10 @@ MEDIA_IMAGE_MAX_PIXELS = env.int("MEDIA_IMAGE_MAX_PIXELS", default=40_000_000)
 MEDIA_VIDEO_MAX_BYTES = env.int("MEDIA_VIDEO_MAX_BYTES", default=99 * 1024 * 1024)
 MEDIA_VIDEO_MAX_SECONDS = env.int("MEDIA_VIDEO_MAX_SECONDS", default=180)
 MEDIA_VIDEO_MAX_HEIGHT = env.int("MEDIA_VIDEO_MAX_HEIGHT", default=1080)
+# Still processing this long after being queued: the sweeper queues it again, and marks it failed
+# once this many runs have started (a file that kills its worker, or can't be done in time).
+MEDIA_PROCESSING_DEADLINE = env.int("MEDIA_PROCESSING_DEADLINE", default=900)
+MEDIA_PROCESSING_ATTEMPTS = env.int("MEDIA_PROCESSING_ATTEMPTS", default=3)
 AVATAR_MAX_UPLOAD_BYTES = env.int("AVATAR_MAX_UPLOAD_BYTES", default=8 * 1024 * 1024)
 AVATAR_MAX_PIXELS = 40_000_000
 AVATAR_SIZE = 400

@@ -23,7 +23,11 @@ def test_healthz_only_answers_get(client):
 def test_readyz_reports_every_check_ok(client):
     response = client.get("/readyz")
     assert response.status_code == 200, response.content
-    assert response.json() == {"status": "ok", "checks": {"database": "ok", "cache": "ok", "broker": "ok"}}
+    assert response.json() == {
+        "status": "ok",
+        "checks": {"database": "ok", "cache": "ok", "broker": "ok"},
+        "outbox": {"count": 0, "oldest_seconds": 0},
+    }
     assert "no-cache" in response["Cache-Control"]
 
 

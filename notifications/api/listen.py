@@ -6,18 +6,23 @@ Each request listens on a channel of its own in the user's channel-layer group, 
 socket of the user is in, so it hears what sockets hear, as soon as they do. While it listens,
 the user counts as online (presence), since notifications announce themselves only to users
 someone is listening for.
+
+When the process shuts down (socialsite.shutdown), both answer at once with what they have and a
+retry hint, instead of holding the process up until their timeout.
 """
 
 import asyncio
 import json
 
 from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
+from django.db import close_old_connections
 from django.http import JsonResponse, StreamingHttpResponse
 
 from notifications import selectors
-from socialsite import ratelimit
+from socialsite import ratelimit, shutdown
 from socialsite.api.errors import error_body
 from socialsite.realtime import presence
 from socialsite.realtime.auth import bearer_token, user_from_access_token
@@ -36,7 +41,13 @@ def _error(status, code, message, fields=None, **headers):
 async def _caller(request):
     """The user from `Authorization: Bearer`, `?access_token=`, or the session cookie (as /ws/)."""
     token = bearer_token(request.scope)
-    user = await user_from_access_token(token) if token else await request.auser()
+    if token:
+        user = await user_from_access_token(token)
+    else:
+        user = await request.auser()
+        # auser() read the session on this request's thread: give the pooled connection back now,
+        # not when the stream or the poll ends.
+        await sync_to_async(close_old_connections)()
     return user if user.is_authenticated and user.is_active else None
 
 
@@ -75,17 +86,28 @@ class Listener:
         await sync_to_async(presence.set_online)([self.user.pk])
 
     async def next_event(self, timeout):
-        """The next notification event ({"event", "data"}) within timeout seconds, else None."""
+        """The next notification event ({"event", "data"}) within timeout seconds, else None.
+
+        None at once, too, when the process starts shutting down (callers check `shutdown.draining()`).
+        """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        while (left := deadline - loop.time()) > 0:
+        while not shutdown.draining() and (left := deadline - loop.time()) > 0:
             if loop.time() - self.marked_at > presence.HEARTBEAT:
                 await self.mark_online()
                 self.marked_at = loop.time()
+            receive = asyncio.ensure_future(self.layer.receive(self.channel))
+            stop = asyncio.ensure_future(shutdown.wait())
             try:
-                message = await asyncio.wait_for(self.layer.receive(self.channel), min(left, presence.HEARTBEAT))
-            except TimeoutError:
+                await asyncio.wait(
+                    (receive, stop), timeout=min(left, presence.HEARTBEAT), return_when=asyncio.FIRST_COMPLETED
+                )
+            finally:
+                receive.cancel()  # no-op once it has a message
+                stop.cancel()
+            if not receive.done():  # timed out, or shutting down
                 continue
+            message = receive.result()
             if message.get("type") == "session.close":  # deactivated: stop listening
                 raise PermissionError
             if message.get("type") == "event.push" and message.get("event") in NOTIFICATION_EVENTS:
@@ -109,13 +131,16 @@ async def _stream(user, last_event_id):
         yield "retry: 3000\n\n"
         sent = set()
         if last_event_id:
-            for row in await sync_to_async(selectors.newer_than)(user, last_event_id):
+            for row in await database_sync_to_async(selectors.newer_than)(user, last_event_id):
                 sent.add(str(row.pk))
                 yield _sse("notification.new", selectors.notification_payload(row), row.pk)
         while (left := end - loop.time()) > 0:
             try:
                 message = await listener.next_event(min(left, settings.NOTIFICATION_SSE_HEARTBEAT))
             except PermissionError:
+                return
+            if message is None and shutdown.draining():  # tell the client when to come back, to another process
+                yield f"retry: {shutdown.retry_after() * 1000}\n\n"
                 return
             if message is None:
                 yield ": ping\n\n"
@@ -161,17 +186,20 @@ async def poll(request):
         return _error(400, "invalid", f"timeout is 0 to {longest} seconds.", {"timeout": [f"0 to {longest}."]})
     async with Listener(user) as listener:  # listening before looking: nothing falls in between
         if since is None:  # a first poll: what comes from now on
-            latest = await sync_to_async(selectors.latest_id)(user)
+            latest = await database_sync_to_async(selectors.latest_id)(user)
             since = str(latest) if latest else None
-        rows = await sync_to_async(selectors.newer_than)(user, since)
+        rows = await database_sync_to_async(selectors.newer_than)(user, since)
         loop = asyncio.get_running_loop()
         end = loop.time() + timeout
-        while not rows and (left := end - loop.time()) > 0:
+        while not rows and not shutdown.draining() and (left := end - loop.time()) > 0:
             try:
                 message = await listener.next_event(left)
             except PermissionError:
                 break
             if message is not None and message["event"] == "notification.new":
-                rows = await sync_to_async(selectors.newer_than)(user, since)
+                rows = await database_sync_to_async(selectors.newer_than)(user, since)
     results = [selectors.notification_payload(row) for row in rows]
-    return JsonResponse({"results": results, "since": str(rows[-1].pk) if rows else since})
+    response = JsonResponse({"results": results, "since": str(rows[-1].pk) if rows else since})
+    if shutdown.draining():  # answered early: poll again, to another process, after this
+        response["Retry-After"] = str(shutdown.retry_after())
+    return response

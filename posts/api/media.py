@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 from accounts.api.views import errors
 from posts import media as media_code
 from posts.models import Media
+from socialsite.api.idempotency import idempotent
 
 
 class MediaUploadInput(serializers.Serializer):
@@ -90,10 +91,11 @@ class MediaUploadView(APIView):
         responses={
             201: OpenApiResponse(MediaDetailOutput, description="Processed already (ready or failed)."),
             202: OpenApiResponse(MediaDetailOutput, description="Accepted; poll GET /media/{id} until it settles."),
-            **errors(400, 401, 413),
+            **errors(400, 401, 409, 413, 422),
         },
         tags=["media"],
     )
+    @idempotent
     def post(self, request):
         serializer = MediaUploadInput(data=request.data)
         serializer.is_valid(raise_exception=True)

@@ -8,6 +8,7 @@ from rest_framework.views import APIView
 from accounts.api.views import _own, _target, _valid, errors
 from posts import selectors, services
 from posts.api import serializers as s
+from socialsite.api.idempotency import idempotent
 from socialsite.api.pagination import CursorPagination
 
 
@@ -49,11 +50,12 @@ def post_payload(request, post_id):
 class PostsView(APIView):
     @extend_schema(
         request=s.PostCreateInput,
-        responses={201: s.PostOutput, **errors(400, 401, 403, 404)},
+        responses={201: s.PostOutput, **errors(400, 401, 403, 404, 409, 422)},
         tags=["posts"],
         description="Publish a post. With media still processing, the post stays `pending_media` "
         "(seen only by its author) until every item is ready.",
     )
+    @idempotent
     def post(self, request):
         data = _valid(s.PostCreateInput, request)
         post = services.post_create(author=request.user, **data)
@@ -174,9 +176,10 @@ class CommentsView(ReadOpenView):
 
     @extend_schema(
         request=s.CommentCreateInput,
-        responses={201: s.CommentOutput, **errors(400, 401, 403, 404)},
+        responses={201: s.CommentOutput, **errors(400, 401, 403, 404, 409, 422)},
         tags=["comments"],
     )
+    @idempotent
     def post(self, request, post_id):
         data = _valid(s.CommentCreateInput, request)
         comment = services.comment_create(
@@ -224,11 +227,12 @@ class CommentDetailView(APIView):
 class SharesView(APIView):
     @extend_schema(
         request=s.ShareInput,
-        responses={201: s.PostOutput, 200: s.PostOutput, **errors(400, 401, 403, 404)},
+        responses={201: s.PostOutput, 200: s.PostOutput, **errors(400, 401, 403, 404, 409, 422)},
         tags=["shares"],
         description="Repost (no content) or quote (with content) a public post. "
         "Reposting the same post again answers 200 with the existing repost.",
     )
+    @idempotent
     def post(self, request, post_id):
         data = _valid(s.ShareInput, request)
         share, created = services.share_create(user=request.user, post_id=post_id, content=data["content"])

@@ -3,7 +3,9 @@
 import logging
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.db import OperationalError
 from django.http import Http404, JsonResponse
+from psycopg_pool import PoolTimeout, TooManyRequests
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -25,6 +27,8 @@ STATUS_CODES = {
     429: "throttled",
     500: "server_error",
 }
+# A request that waited DB_POOL_TIMEOUT for a pooled connection: a peak passes, so say when to retry.
+DATABASE_RETRY_AFTER = 2
 
 
 def error_body(code, message, fields=None):
@@ -48,6 +52,12 @@ def exception_handler(exc, context):
         response = Response(error_body(exc.code, exc.message, exc.fields), status=exc.status_code)
         if getattr(exc, "retry_after", None):
             response["Retry-After"] = str(exc.retry_after)
+        return response
+    if isinstance(exc, OperationalError) and isinstance(exc.__cause__, (PoolTimeout, TooManyRequests)):
+        logger.warning("API request refused: no database connection free in time (%s)", exc)
+        message = "No database connection was free in time. Try again in a moment."
+        response = Response(error_body("database_unavailable", message), status=503)
+        response["Retry-After"] = str(DATABASE_RETRY_AFTER)
         return response
     if isinstance(exc, RequestDataTooBig):
         return Response(error_body("too_large", "The request body is too large."), status=413)

@@ -12,6 +12,7 @@ import logging
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
+from socialsite import shutdown
 from socialsite.errors import ServiceError
 from socialsite.realtime import presence
 from socialsite.realtime.events import user_group
@@ -133,6 +134,13 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
             raise ActionError("bad_frame", '"data" must be an object.')
         ref = frame.get("ref")
         return frame["action"], data, ref if isinstance(ref, (str, int)) else None
+
+    async def send(self, text_data=None, bytes_data=None, close=False):
+        # Shutting down, the server closes every socket with 1001 (socialsite.serve); a frame sent
+        # meanwhile would raise and skip disconnect()'s clean-up.
+        if shutdown.draining():
+            return
+        await super().send(text_data, bytes_data, close)
 
     async def send_event(self, event, data):
         await self.send(text_data=json.dumps({"event": event, "data": data}))

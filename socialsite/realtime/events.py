@@ -7,7 +7,6 @@ offline resyncs through REST.
 
 import asyncio
 import atexit
-import functools
 import logging
 import os
 import threading
@@ -38,19 +37,6 @@ def close_sockets_on_commit(user_ids):
     """Close every open socket of these users once the transaction commits (e.g. deactivation)."""
     recipients = [str(user_id) for user_id in user_ids]
     transaction.on_commit(lambda: _send_to_groups(recipients, {"type": "session.close"}))
-
-
-def after_events(function, *args):
-    """Call function(*args) once the events queued so far have left: with Redis, on the sender
-    loop's thread, so the caller doesn't wait for it either (e.g. queueing a Celery task after a
-    message's events); with the in-process layer, now. Errors are logged, not raised."""
-    if isinstance(get_channel_layer(), InMemoryChannelLayer):
-        try:
-            function(*args)
-        except Exception:
-            logger.exception("%s failed after the events", getattr(function, "__name__", function))
-        return
-    _sender_loop().submit_call(function, *args)
 
 
 def _send_to_groups(user_ids, message):
@@ -90,19 +76,13 @@ class _SenderLoop:
     def submit(self, layer, user_ids, message):
         self.loop.call_soon_threadsafe(self.queue.put_nowait, (layer, user_ids, message))
 
-    def submit_call(self, function, *args):
-        self.loop.call_soon_threadsafe(self.queue.put_nowait, functools.partial(function, *args))
-
     async def _send_queued(self):
         while True:
             item = await self.queue.get()
             try:
-                if callable(item):  # a short sync call, in turn after the sends before it
-                    item()
-                else:
-                    await _send_all(*item)
+                await _send_all(*item)
             except Exception:  # the commit stands; clients resync over REST
-                logger.exception("Sender loop: %r failed", item if callable(item) else item[2]["type"])
+                logger.exception("Sender loop: %r failed", item[2]["type"])
             finally:
                 self.queue.task_done()
 

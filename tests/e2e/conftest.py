@@ -23,7 +23,6 @@ from django.db import connection
 from websockets.sync.client import connect
 
 ROOT = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
 STARTUP_SECONDS = 25
 PASSWORD = "e2e-Correct-Horse-7431"
 
@@ -155,7 +154,10 @@ def spawn(request, tmp_path, transactional_db):
 
 @pytest.fixture
 def start_daphne(spawn, service_env):
-    """start_daphne(port=None, **env_overrides) -> a Daphne serving socialsite.asgi:application, /healthz up."""
+    """start_daphne(port=None, **env_overrides) -> a Daphne serving socialsite.asgi:application, /healthz up.
+
+    Started as production starts it: `python -m socialsite.serve` (Daphne with a graceful SIGTERM).
+    """
     count = 0
 
     def start(port=None, **overrides):
@@ -165,7 +167,7 @@ def start_daphne(spawn, service_env):
         env = {**service_env, **overrides}
         process = spawn(
             f"daphne-{count}",
-            [BIN / "daphne", "-b", "127.0.0.1", "-p", port, "socialsite.asgi:application"],
+            [sys.executable, "-m", "socialsite.serve", "-b", "127.0.0.1", "-p", port, "socialsite.asgi:application"],
             env,
         )
         daphne = Daphne(process, port)

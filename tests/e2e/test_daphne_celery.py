@@ -106,7 +106,9 @@ def test_readyz_over_http_reports_every_check_ok(daphne):
     response = requests.get(f"{daphne.url}/readyz", timeout=15)
     assert response.status_code == 200, response.text
     # With CELERY_BROKER_URL set this is a real connection to the broker; without, it is skipped as ok.
-    assert response.json() == {"status": "ok", "checks": {"database": "ok", "cache": "ok", "broker": "ok"}}
+    body = response.json()
+    assert (body["status"], body["checks"]) == ("ok", {"database": "ok", "cache": "ok", "broker": "ok"})
+    assert set(body["outbox"]) == {"count", "oldest_seconds"}
 
 
 def test_readyz_over_http_names_an_unreachable_cache_and_broker(start_daphne):

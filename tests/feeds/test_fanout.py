@@ -7,9 +7,10 @@ import pytest
 from django.utils import timezone
 
 from feeds import services
-from feeds.models import Celebrity, Fanout
+from feeds.models import Celebrity, Fanout, FanoutBatch
 from feeds.store import Entry, MemoryStore, RedisStore, get_store, home_key
 from posts import services as posts_services
+from socialsite.models import OutboxMessage
 from tests.conftest import require
 from tests.factories import UserFactory
 from tests.realtime.sockets import bearer, nothing_arrives, open_ready, receive, run
@@ -34,13 +35,16 @@ def test_hot_followers_go_high_warm_low_idle_nowhere(follow, settings):
     post = posts_services.post_create(author=author, content_type="text", content="hi")  # on_commit not run
     plan = services.fanout_post(post_id=post.pk)
     by_queue = {}
-    for queue, batch, mode, announce in plan:
-        assert mode == "push" and len(batch) <= 2 and announce == (queue == "fanout_high")
-        by_queue.setdefault(queue, set()).update(batch)
+    for batch in plan:
+        assert len(batch.followers) <= 2 and batch.announce == (batch.queue == "fanout_high")
+        by_queue.setdefault(batch.queue, set()).update(batch.followers)
     assert by_queue == {"fanout_high": {str(u.pk) for u in hot}, "fanout_low": {str(u.pk) for u in warm}}
     fanout = Fanout.objects.get(post=post)
-    assert (fanout.status, fanout.batches_total, fanout.batches_done) == ("running", len(plan), 0)
+    assert (fanout.mode, fanout.status, fanout.batches_total, fanout.batches_done) == ("push", "running", len(plan), 0)
     assert services.fanout_post(post_id=post.pk) == []  # planned once, even if the task is retried
+    # Each batch's task is in the outbox, on its batch's queue, written with the plan.
+    queued = OutboxMessage.objects.filter(task="feeds.tasks.push_batch").values_list("args", "queue")
+    assert sorted(queued) == sorted(([str(post.pk), b.number], b.queue) for b in plan)
 
 
 def test_batches_are_idempotent_and_finish_the_fanout(follow, client_for):
@@ -49,12 +53,12 @@ def test_batches_are_idempotent_and_finish_the_fanout(follow, client_for):
         follow(fan, author)
         client_for(fan).get("/api/v1/feed")  # builds their timelines
     post = posts_services.post_create(author=author, content_type="text", content="hi")
-    (plan,) = services.fanout_post(post_id=post.pk)
-    _, batch, mode, _ = plan
-    assert services.push_batch(post_id=post.pk, follower_ids=batch, mode=mode) == 3
-    services.push_batch(post_id=post.pk, follower_ids=batch, mode=mode)  # a retry
+    (batch,) = services.fanout_post(post_id=post.pk)
+    assert services.push_batch(post_id=post.pk, number=batch.number) == 3
+    assert services.push_batch(post_id=post.pk, number=batch.number) == 0  # a redelivery: done already
     fanout = Fanout.objects.get(post=post)
     assert (fanout.status, fanout.batches_done, fanout.timelines) == ("done", 1, 3)  # the retry counts once
+    assert not FanoutBatch.objects.filter(fanout=fanout).exists()  # a finished fan-out keeps no batches
     for fan in fans:
         (entries,) = get_store().range_many([home_key(fan.pk)], count=10)
         assert [e.post_id for e in entries] == [str(post.pk)]

@@ -2,12 +2,14 @@
 commit, the task (in-process here) re-reads the state and notifies."""
 
 import pytest
+from django.db import transaction
+from django.utils import timezone
 
 from accounts import services as accounts_services
 from messaging import services as messaging_services
 from messaging import viewing
 from notifications import services, tasks
-from notifications.models import Bell, Notification, Preferences
+from notifications.models import Bell, MessageWindow, Notification, Preferences
 from posts import services as posts_services
 from tests.factories import UserFactory
 from tests.notifications.conftest import of
@@ -222,3 +224,15 @@ def test_a_burst_of_messages_is_one_notification(ana, bo, cy, dm, settings):
     assert of(ana) == []
     dm(ana, cy, "elsewhere")  # another conversation has its own window
     assert len(of(cy, Type.MESSAGE)) == 1
+
+
+def test_a_message_that_never_committed_holds_back_no_notification(ana, bo, dm, settings):
+    """The burst window is kept in the message's own transaction: a rolled-back send opens none."""
+    settings.NOTIFICATION_MESSAGE_SECONDS = 60
+    conversation = dm(ana, bo, "first").conversation_id
+    MessageWindow.objects.filter(pk=conversation).update(until=timezone.now())  # the window ended
+    with pytest.raises(RuntimeError), transaction.atomic():
+        messaging_services.message_send(sender=ana, conversation_id=conversation, content="lost")
+        raise RuntimeError("the send's transaction fails after the message was written")
+    dm(ana, bo, "second")
+    assert len(of(bo, Type.MESSAGE)) == 2

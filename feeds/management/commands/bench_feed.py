@@ -14,10 +14,11 @@ How each figure is measured (time.perf_counter, one process, one thread):
 
 - post-create latency: `posts.services.post_create(...)` including its transaction commit and
   the on_commit work, with the fan-out task only *enqueued*: Celery's eager mode is switched
-  off for the duration, so `.delay` publishes to the configured broker (Redis when
+  off for the duration, so the outbox publishes to the configured broker (Redis when
   CELERY_BROKER_URL is set, kombu's in-memory transport otherwise) and nothing consumes it here.
 - fan-out: then, separately, the same work a worker would do, run in this process:
-  `feeds.services.fanout_post` (the plan) followed by every `feeds.services.push_batch`
+  `feeds.services.fanout_post` (the plan: its batches and their tasks written through the
+  outbox, the tasks published, not run) followed by every `feeds.services.push_batch`
   sequentially. "Post in every push follower's timeline" is plan + all batches in one worker
   (more workers run the batches in parallel); "inserts/s per worker" is home timelines
   written / time spent in push_batch. Followers of the measured authors have home timelines
@@ -107,7 +108,7 @@ def _refresh_celebrities():
 
 @contextmanager
 def enqueue_only():
-    """`.delay` publishes to the broker instead of running the task in this process."""
+    """Tasks are published to the broker instead of running in this process."""
     from socialsite.celery import app
 
     saved = app.conf.task_always_eager
@@ -455,13 +456,12 @@ class Command(BenchmarkCommand):
         with enqueue_only():
             post = post_create(author=author, content_type="text", content="Bench fan-out post.")
         started = time.perf_counter()
-        plan = services.fanout_post(post_id=str(post.pk))
+        with enqueue_only():  # the batches' tasks go to the broker; this process runs them below
+            plan = services.fanout_post(post_id=str(post.pk))
         planned = time.perf_counter()
         written = 0
-        for _queue, follower_ids, mode, announce in plan:
-            written += services.push_batch(
-                post_id=str(post.pk), follower_ids=follower_ids, mode=mode, announce=announce
-            )
+        for batch in plan:
+            written += services.push_batch(post_id=str(post.pk), number=batch.number)
         finished = time.perf_counter()
         fanout = Fanout.objects.get(post=post)
         return {

@@ -1,0 +1,208 @@
+"""The transactional outbox: every task a service queues is a row written with the change.
+
+    outbox.enqueue(tasks.fanout_post, post_id)
+
+inside the service's transaction writes an `OutboxMessage`. Once the transaction commits, the
+message is published to the broker at once and its row deleted (the fast path: one insert and
+one delete more than a bare `delay()`). A rolled-back transaction takes its rows with it, so
+nothing is published for a change that never happened. If the publish fails (the broker is
+down) or the process dies between the commit and the publish, the row stays and `relay()`
+publishes it again once it is due: a beat task every OUTBOX_RELAY_SECONDS, and
+`manage.py repair`. So a broker outage delays side effects and never loses them, and a
+committed write never fails because the broker is unreachable.
+
+Delivery is at least once: the fast path and the relay can both publish a row (the relay takes
+rows only OUTBOX_RELAY_AFTER seconds old, so that is rare), and a broker redelivers a task whose
+worker died. Every task is idempotent (docs/operations.md).
+
+Without a broker (the embedded default) publishing runs the task in process after the commit;
+a task that raises is logged and its row kept for the relay, with a backoff, instead of failing
+the request that committed.
+"""
+
+import json
+import logging
+import time
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from socialsite.models import OutboxMessage
+
+logger = logging.getLogger(__name__)
+
+ERROR_MAX = 300  # characters of an error kept on the row
+
+
+def enqueue(task, *args, queue=""):
+    """Publish `task(*args)` after this transaction commits, and again until the broker takes it."""
+    enqueue_many([(task, args, queue)])
+
+
+def enqueue_many(calls):
+    """enqueue() for each (task, args, queue) of `calls`: one insert and one publish pass."""
+    now = timezone.now()
+    due = now + timedelta(seconds=settings.OUTBOX_RELAY_AFTER)
+    rows = [
+        OutboxMessage(task=task.name, args=_as_json(args), queue=queue or "", created_at=now, due_at=due)
+        for task, args, queue in calls
+    ]
+    if not rows:
+        return
+    if len(rows) == 1:
+        rows[0].save(force_insert=True)
+    else:
+        OutboxMessage.objects.bulk_create(rows)
+    transaction.on_commit(lambda: publish(rows))
+
+
+def _as_json(args):
+    """The arguments as the worker will receive them (UUIDs as text), whichever path publishes."""
+    return json.loads(json.dumps(list(args), cls=DjangoJSONEncoder))
+
+
+class _Breaker:
+    """After a failed publish, the fast path leaves rows to the relay for a few seconds instead
+    of making every request wait for a broker that just refused."""
+
+    def __init__(self):
+        self.closed_at = 0.0
+
+    @property
+    def open(self):
+        return time.monotonic() < self.closed_at
+
+    def trip(self):
+        self.closed_at = time.monotonic() + settings.OUTBOX_BREAKER_SECONDS
+
+
+breaker = _Breaker()
+
+
+def _eager():
+    from socialsite.celery import app
+
+    return app.conf.task_always_eager
+
+
+# One reconnect, at once (a pooled connection the broker reset), then give up: the row stays for the
+# relay. (`retry=False` is slower on a refused port: kombu reconnects until its connect timeout.)
+PUBLISH_RETRY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.5, "interval_max": 0.5}
+
+
+def _send(row):
+    from socialsite.celery import app
+
+    options = {"retry": True, "retry_policy": PUBLISH_RETRY}
+    if row.queue:
+        options["queue"] = row.queue
+    if app.conf.broker_transport_options.get("confirm_publish"):
+        options["confirm_timeout"] = 5  # RabbitMQ: a publish counts once the broker confirmed it
+    app.tasks[row.task].apply_async(args=row.args, kwargs=row.kwargs, **options)
+
+
+def _error_text(exc):
+    return f"{type(exc).__name__}: {exc}"[:ERROR_MAX]
+
+
+def publish(rows):
+    """The fast path, after the commit: hand each row to the broker and delete the ones it took.
+    Never raises: what isn't published stays for the relay."""
+    if breaker.open:
+        return
+    eager = _eager()
+    sent = []
+    for row in rows:
+        try:
+            _send(row)
+        except Exception as exc:
+            if eager:  # the task itself failed, in process
+                logger.exception("outbox: task %s failed in process; kept for the relay (#%s)", row.task, row.pk)
+                _postpone([row], exc)
+                continue
+            breaker.trip()
+            logger.warning("outbox: broker refused %s (%s); %d rows left for the relay", row.task, exc, len(rows))
+            break
+        sent.append(row.pk)
+    _forget(sent)
+
+
+def _forget(ids):
+    if not ids:
+        return
+    try:
+        OutboxMessage.objects.filter(pk__in=ids).delete()
+    except Exception:  # published already; the relay will publish them again, which is allowed
+        logger.exception("outbox: could not delete %d published rows", len(ids))
+
+
+def _postpone(rows, exc):
+    """A task that raised in process: try again later, backing off (10 s doubling to 10 min)."""
+    now = timezone.now()
+    for row in rows:
+        delay = min(600, 10 * 2 ** min(row.attempts, 6))
+        OutboxMessage.objects.filter(pk=row.pk).update(
+            attempts=F("attempts") + 1, last_error=_error_text(exc), due_at=now + timedelta(seconds=delay)
+        )
+
+
+def relay(*, batch=None):
+    """Publish every row that is due. Returns how many were published.
+
+    Each pass claims a batch (SKIP LOCKED on PostgreSQL, and a lease of OUTBOX_RELAY_AFTER
+    seconds), so relays in several workers share the work, then publishes it outside the claim's
+    transaction. A broker error ends the run; the rest are due again when their lease ends."""
+    batch = batch or settings.OUTBOX_RELAY_BATCH
+    eager = _eager()
+    published = 0
+    while True:
+        rows = _claim(batch)
+        sent = []
+        for row in rows:
+            try:
+                _send(row)
+            except Exception as exc:
+                if eager:
+                    logger.exception("outbox: task %s failed in process again (#%s)", row.task, row.pk)
+                    _postpone([row], exc)
+                    continue
+                OutboxMessage.objects.filter(pk=row.pk).update(attempts=F("attempts") + 1, last_error=_error_text(exc))
+                _forget(sent)
+                logger.warning("outbox: relay stopped, broker refused %s (%s)", row.task, exc)
+                return published + len(sent)
+            sent.append(row.pk)
+        _forget(sent)
+        published += len(sent)
+        if len(rows) < batch:
+            break
+    if published:
+        logger.info("outbox: relay published %d messages", published)
+    return published
+
+
+def _claim(batch):
+    now = timezone.now()
+    with transaction.atomic():
+        rows = list(
+            OutboxMessage.objects.select_for_update(skip_locked=True)
+            .filter(due_at__lte=now)
+            .order_by("due_at", "id")[:batch]
+        )
+        if rows:
+            lease = now + timedelta(seconds=settings.OUTBOX_RELAY_AFTER)
+            OutboxMessage.objects.filter(pk__in=[row.pk for row in rows]).update(due_at=lease)
+    return rows
+
+
+def backlog():
+    """{"count", "oldest_seconds"} of rows not yet published (for /readyz and the admin)."""
+    oldest = OutboxMessage.objects.order_by("id").values_list("created_at", flat=True).first()
+    if oldest is None:
+        return {"count": 0, "oldest_seconds": 0}
+    # Counted up to a bound: the number matters when it's small; past that, "a lot" is the news.
+    count = OutboxMessage.objects.all()[: settings.OUTBOX_BACKLOG_COUNT_MAX].count()
+    return {"count": count, "oldest_seconds": round((timezone.now() - oldest).total_seconds(), 1)}
