@@ -18,6 +18,7 @@ LABELS = {
     Type.SHARE: "Someone shares your post",
     Type.MESSAGE: "Someone sends you a message",
     Type.NEW_POST: "An account whose bell you turned on posts",
+    Type.POST_FAILED: "A post of yours can't be published (its photo or video failed)",
 }
 
 

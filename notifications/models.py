@@ -61,6 +61,7 @@ class Notification(models.Model):
         SHARE = "share"
         MESSAGE = "message"
         NEW_POST = "new_post"
+        POST_FAILED = "post_failed"  # to the author: a photo or video failed, the post won't go out
 
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
     # No database constraint on recipient, actor or post: checking them cost a third of a bulk
@@ -131,6 +132,7 @@ class Preferences(models.Model):
     share = models.BooleanField(default=True)
     message = models.BooleanField(default=True)
     new_post = models.BooleanField(default=True)
+    post_failed = models.BooleanField(default=True)
 
     class Meta:
         verbose_name_plural = "preferences"

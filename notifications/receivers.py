@@ -10,7 +10,7 @@ from django.dispatch import receiver
 from accounts.signals import follow_request_closed, follow_requested, relationship_changed
 from messaging.signals import message_sent
 from notifications import services, tasks
-from posts.signals import comment_posted, post_liked, post_published, post_unliked
+from posts.signals import comment_posted, post_failed, post_liked, post_published, post_unliked
 from socialsite import outbox
 
 
@@ -53,6 +53,11 @@ def commented(sender, comment, mentioned_ids, **kwargs):
 @receiver(post_published)
 def published(sender, post, **kwargs):
     outbox.enqueue(tasks.on_post_published, str(post.pk))
+
+
+@receiver(post_failed)
+def failed(sender, post, **kwargs):
+    outbox.enqueue(tasks.on_post_failed, str(post.pk))
 
 
 @receiver(message_sent)

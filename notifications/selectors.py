@@ -28,6 +28,12 @@ _VERBS = {
     Type.MESSAGE: "sent you a message",
     Type.NEW_POST: "posted",
 }
+# What a line says when nobody did anything to you: it is about your own post.
+_NOTICES = {Type.POST_FAILED: "Your post couldn't be published"}
+
+
+def _text(kind, names, verb=None):
+    return _NOTICES.get(kind) or f"{names} {verb or _VERBS[kind]}"
 
 
 def parse_id(value):
@@ -122,7 +128,7 @@ def notification_payload(notification):
         "id": str(notification.pk),
         "type": notification.type,
         "actor": _actor(notification.actor),
-        "text": f"{notification.actor.username} {_VERBS[notification.type]}",
+        "text": _text(notification.type, notification.actor.username),
         "post_id": str(notification.post_id) if notification.post_id else None,
         "comment_id": str(notification.comment_id) if notification.comment_id else None,
         "conversation_id": str(notification.conversation_id) if notification.conversation_id else None,
@@ -156,7 +162,7 @@ def group_payload(group, samples):
         "unread_count": group["unread"],
         "latest_at": group["latest_at"].isoformat(),
         "actors": actors,
-        "text": f"{names} {verb}",
+        "text": _text(group["type"], names, verb),
         "latest": notification_payload(latest),
     }
 

@@ -481,6 +481,39 @@ def on_new_post_batch(*, post_id, subscriber_ids):
     )
 
 
+@transaction.atomic
+def on_post_failed(*, post_id):
+    """Tell the author that their post won't be published (a photo or video failed), with why.
+
+    Not through notify(): nobody else did anything, so the author is both actor and recipient."""
+    from posts.models import Media, Post
+
+    post = (
+        Post.objects.select_related("author__profile")
+        .filter(pk=post_id, status=Post.Status.FAILED, deleted_at__isnull=True, author__is_active=True)
+        .first()
+    )
+    if post is None or Preferences.objects.filter(user_id=post.author_id, post_failed=False).exists():
+        return 0
+    reason = post.media.filter(status=Media.Status.FAILED).values_list("error", flat=True).first() or ""
+    key = f"post_failed:{post.pk}"
+    row, made = Notification.objects.get_or_create(
+        recipient_id=post.author_id,
+        key=key,
+        defaults={
+            "type": Type.POST_FAILED,
+            "actor": post.author,
+            "post": post,
+            "payload": {"excerpt": reason},
+            "group_key": _group_key(Type.POST_FAILED, key, timezone.now(), {}),
+            "created_at": timezone.now(),
+        },
+    )
+    if made:
+        send_event_on_commit([post.author_id], "notification.new", notification_payload(row))
+    return int(made)
+
+
 def message_window_open(*, conversation_id):
     """Whether a message in this conversation notifies: the first after NOTIFICATION_MESSAGE_SECONDS
     of quiet does, and opens a new window. One upsert, in the message's transaction."""

@@ -92,6 +92,13 @@ def on_new_post_batch(post_id, subscriber_ids):
 
 
 @shared_task(**RETRY)
+def on_post_failed(post_id):
+    from notifications import services
+
+    services.on_post_failed(post_id=post_id)
+
+
+@shared_task(**RETRY)
 def on_message(message_id):
     from notifications import services
 

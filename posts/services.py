@@ -16,7 +16,15 @@ from django.utils import timezone
 from accounts.models import Block
 from posts import selectors, tasks, text
 from posts.models import Comment, Hashtag, Like, Media, Post, PostTag
-from posts.signals import comment_posted, post_edited, post_liked, post_published, post_unliked, post_withdrawn
+from posts.signals import (
+    comment_posted,
+    post_edited,
+    post_failed,
+    post_liked,
+    post_published,
+    post_unliked,
+    post_withdrawn,
+)
 from socialsite import outbox
 from socialsite.errors import ForbiddenError, NotFoundError, ServiceError
 
@@ -252,6 +260,8 @@ def post_media_settled(*, post_id):
         post.save(update_fields=fields)
         if new_status == Post.Status.PUBLISHED:
             post_published.send(sender=Post, post=post)
+        else:
+            post_failed.send(sender=Post, post=post)
     return post
 
 

@@ -1,8 +1,8 @@
 """Signals other apps listen to, sent explicitly by posts services (never from save()).
 
 posts sits below feeds, notifications and search, so it can't call them; they connect
-receivers in their AppConfig.ready. Receivers run inside the sender's transaction and must
-defer real work to `transaction.on_commit`.
+receivers in their AppConfig.ready. Receivers run inside the sender's transaction and queue
+their work through the outbox (socialsite.outbox), which publishes it after the commit.
 """
 
 from django.dispatch import Signal
@@ -11,6 +11,8 @@ from django.dispatch import Signal
 post_published = Signal()
 # The author changed a post's text or audience. post=Post
 post_edited = Signal()
+# A post's photo or video failed processing, so the post will never be published. post=Post
+post_failed = Signal()
 # A published post stopped being visible: deleted by its author, hidden or removed. post=Post
 post_withdrawn = Signal()
 # A like was made, or taken back. user_id, post_id

@@ -1,7 +1,8 @@
 """The broker dies while people post, like and message: every request still answers 2xx, and once
 the broker is back every side effect happens (the outbox relays what the broker refused).
 
-Real processes on engines of the test's own: a Daphne, a Celery worker and beat, on a private
+Real processes on engines of the test's own, scaled out as in production: two Daphnes (requests
+alternate between them), two Celery workers and beat, on a private
 Redis (append-only, so a restart keeps what it acknowledged) or a private RabbitMQ node, killed
 with SIGKILL mid-traffic and restarted on the same port. Counts what was sent against what
 arrived: posts in every follower's Redis timeline, like and message notifications.
@@ -55,7 +56,9 @@ def test_nothing_is_lost_while_the_broker_is_down(
         "NOTIFICATION_MESSAGE_SECONDS": "0",  # every message notifies: each one can be counted
         "THROTTLE_MESSAGE": "10000/1m",
     }
-    daphne = start_daphne(**env)
+    daphnes = [start_daphne(**env), start_daphne(**env)]
+    daphne = daphnes[0]
+    start_worker(env)
     start_worker(env)
     start_beat(env)
 
@@ -70,15 +73,16 @@ def test_nothing_is_lost_while_the_broker_is_down(
     engine.kill()
     statuses, posts = [], []
     for number in range(POSTS):
-        response = api("POST", daphne, author, "posts", json={"content_type": "text", "content": f"outage {number}"})
+        body = {"content_type": "text", "content": f"outage {number}"}
+        response = api("POST", daphnes[number % 2], author, "posts", json=body)
         statuses.append(response.status_code)
         if response.status_code == 201:
             posts.append(response.json()["id"])
-    for fan in fans:
-        statuses.append(api("POST", daphne, fan, f"posts/{liked['id']}/likes").status_code)
-        for number in range(MESSAGES):
-            body = {"receiver_id": author.id, "content": f"still there? {number}"}
-            statuses.append(api("POST", daphne, fan, "messages", json=body).status_code)
+    for number, fan in enumerate(fans):
+        statuses.append(api("POST", daphnes[number % 2], fan, f"posts/{liked['id']}/likes").status_code)
+        for message in range(MESSAGES):
+            body = {"receiver_id": author.id, "content": f"still there? {message}"}
+            statuses.append(api("POST", daphnes[(number + message) % 2], fan, "messages", json=body).status_code)
     waiting = OutboxMessage.objects.count()
     assert all(200 <= status < 300 for status in statuses), statuses
     assert len(posts) == POSTS

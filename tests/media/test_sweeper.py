@@ -7,6 +7,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from notifications import services as notification_services
+from notifications.models import Notification
 from posts import media as media_code
 from posts import services as posts_services
 from posts.models import Media, Post
@@ -83,3 +85,27 @@ def test_a_post_left_waiting_for_settled_media_is_published(lost, act, settings,
     assert post.status == Post.Status.PUBLISHED
     assert OutboxMessage.objects.filter(task="feeds.tasks.fanout_post", args=[str(post.pk)]).exists() is False
     assert post.fanout.status == "done"  # published through the usual path: fanned out after the commit
+
+
+def test_the_author_is_told_when_their_post_fails(lost, act, settings, user, user_api):
+    media = lost()
+    post = pending_post(user, media)
+    overdue(media, settings, attempts=settings.MEDIA_PROCESSING_ATTEMPTS)
+    act(media_code.media_resume_stalled)
+    (notification,) = Notification.objects.filter(recipient=user)
+    assert (notification.type, notification.post_id, notification.actor_id) == ("post_failed", post.pk, user.pk)
+    (line,) = user_api.get("/api/v1/users/me/notifications").json()["results"]
+    assert line["text"] == "Your post couldn't be published"
+    assert line["excerpt"] == media_code.TOO_SLOW_MESSAGE
+    assert line["url"] == f"/posts/{post.pk}/"
+    act(posts_services.post_media_settled, post_id=post.pk)  # settled again: told once
+    assert Notification.objects.filter(recipient=user).count() == 1
+
+
+def test_an_author_who_turned_it_off_is_not_told(lost, act, settings, user):
+    act(notification_services.preferences_update, user=user, changes={"post_failed": False})
+    media = lost()
+    pending_post(user, media)
+    overdue(media, settings, attempts=settings.MEDIA_PROCESSING_ATTEMPTS)
+    act(media_code.media_resume_stalled)
+    assert not Notification.objects.filter(recipient=user).exists()
