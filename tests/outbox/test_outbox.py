@@ -11,23 +11,11 @@ from accounts import services as accounts_services
 from posts import services as posts_services
 from posts.models import Like
 from socialsite import outbox
-from socialsite.celery import app
 from socialsite.models import OutboxMessage
 from tests.factories import UserFactory
+from tests.outbox.recorder import CALLS, boom, record
 
 pytestmark = pytest.mark.django_db
-
-CALLS = []
-
-
-@app.task(name="tests.outbox.record")
-def record(value):
-    CALLS.append(value)
-
-
-@app.task(name="tests.outbox.boom")
-def boom(value):
-    raise RuntimeError(f"boom {value}")
 
 
 @pytest.fixture(autouse=True)
