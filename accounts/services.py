@@ -5,6 +5,7 @@ effects: Celery tasks through the outbox, socket events with on_commit.
 """
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
@@ -161,6 +162,16 @@ def user_touch_last_active(*, user):
     """Record activity at most once per LAST_ACTIVE_RESOLUTION_SECONDS per user."""
     if safe_cache.add(f"last_active:{user.pk}", 1, LAST_ACTIVE_RESOLUTION_SECONDS):
         User.objects.filter(pk=user.pk).update(last_active=timezone.now())
+
+
+def users_touch_last_active(*, user_ids):
+    """The same for many users at once (their open sockets, socialsite.realtime.heartbeat): one
+    UPDATE, writing only rows older than the resolution."""
+    if not user_ids:
+        return 0
+    now = timezone.now()
+    stale = Q(last_active__isnull=True) | Q(last_active__lt=now - timedelta(seconds=LAST_ACTIVE_RESOLUTION_SECONDS))
+    return User.objects.filter(stale, pk__in=list(user_ids)).update(last_active=now)
 
 
 @transaction.atomic

@@ -6,14 +6,9 @@ one shared database thread, so one socket's send doesn't queue behind every othe
 (each socket's frames are still handled in order).
 """
 
-from functools import partial
-
-from channels.db import database_sync_to_async
-
 from messaging import selectors, services, viewing
 from socialsite.realtime.consumers import ActionError, register_action, register_disconnect
-
-in_thread_pool = partial(database_sync_to_async, thread_sensitive=False)
+from socialsite.realtime.threads import in_thread_pool
 
 
 def _text(data, name, *, required=True):

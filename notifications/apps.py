@@ -5,4 +5,7 @@ class NotificationsConfig(AppConfig):
     name = "notifications"
 
     def ready(self):
-        from notifications import receivers  # noqa: F401  (connects the signal receivers)
+        from notifications import (  # noqa: F401
+            consumers,  # registers the socket action
+            receivers,  # connects the signal receivers
+        )

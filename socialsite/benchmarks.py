@@ -271,6 +271,13 @@ class ServiceProcess:
             pass
         return None
 
+    def open_files(self):
+        """File descriptors the process holds."""
+        try:
+            return len(os.listdir(f"/proc/{self.pid}/fd"))
+        except OSError:
+            return None
+
     def cpu_seconds(self):
         """User + system CPU time of the process so far."""
         try:
@@ -290,22 +297,14 @@ class ServiceProcess:
         self._log.close()
 
 
-def _venv_binary(name):
-    binary = Path(sys.executable).parent / name
-    if not binary.exists():
-        binary = shutil.which(name)
-    if not binary:
-        raise CommandError(f"{name} is not installed in this environment (pip install -r requirements.txt).")
-    return binary
-
-
 class Daphne(ServiceProcess):
-    """A Daphne process serving socialsite.asgi:application on a free local port; ready once /healthz answers."""
+    """A Daphne process serving socialsite.asgi:application on a free local port, started as production
+    starts it (`python -m socialsite.serve`: Daphne with a graceful SIGTERM); ready once /healthz answers."""
 
     def __init__(self, name, env, log_dir):
         self.port = free_port()
-        argv = [_venv_binary("daphne"), "-b", "127.0.0.1", "-p", self.port, "socialsite.asgi:application"]
-        super().__init__(name, argv, env, log_dir)
+        argv = [sys.executable, "-m", "socialsite.serve", "-b", "127.0.0.1", "-p", self.port]
+        super().__init__(name, [*argv, "socialsite.asgi:application"], env, log_dir)
 
     @property
     def url(self):
@@ -348,9 +347,10 @@ class Processes:
     Ctrl-C or SIGTERM (turned into KeyboardInterrupt meanwhile), every one is stopped; after a
     failure their logs are kept and named on stderr."""
 
-    def __init__(self, command, prefix):
+    def __init__(self, command, prefix, keep_logs=False):
         self.command = command
         self.prefix = prefix
+        self.keep_logs = keep_logs  # also after a run that went well
         self.started = []
 
     def __enter__(self):
@@ -368,7 +368,7 @@ class Processes:
             process.stop()
         if self.previous is not None:
             signal.signal(signal.SIGTERM, self.previous)
-        if exc_type is not None and self.started:
+        if (exc_type is not None or self.keep_logs) and self.started:
             self.command.stderr.write(f"Process logs kept in {self.log_dir}")
         else:
             shutil.rmtree(self.log_dir, ignore_errors=True)

@@ -142,6 +142,12 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache, channel layer, Celery ---------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
+# Channel-layer queues (docs/realtime.md "Gaps and resync"), sized for a group chat's burst. A
+# full queue drops the event, logs a WARNING, and its socket gets session.resync (layers.py).
+CHANNEL_SOCKET_CAPACITY = env.int("CHANNEL_SOCKET_CAPACITY", default=500)  # events waiting for one socket
+# Redis only: all sockets of one process share a queue there; an event to many of them is one entry.
+CHANNEL_PROCESS_CAPACITY = env.int("CHANNEL_PROCESS_CAPACITY", default=2000)
+CHANNEL_EXPIRY = env.int("CHANNEL_EXPIRY", default=60)  # seconds an unread event waits
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -155,12 +161,27 @@ if REDIS_URL:
             "BACKEND": "socialsite.realtime.layers.RedisChannelLayer",  # channels_redis's, plus group_send_many
             # redis-py 8 reads with a 5 s socket timeout, as long as channels_redis's blocking
             # receive: idle sockets would drop (django/channels_redis#422). Give it headroom.
-            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 15}], "prefix": "socialsite:ws"},
+            "CONFIG": {
+                # A pool that waits up to `timeout` s for one of its connections (layers.py).
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 15, "max_connections": 30, "timeout": 10}],
+                # Live sockets renew their memberships every minute (socialsite/realtime/heartbeat.py):
+                # one whose clean-up failed, or whose process died, stops counting after 5 minutes.
+                "group_expiry": 300,
+                "prefix": "socialsite:ws",
+                "capacity": CHANNEL_SOCKET_CAPACITY,
+                "channel_capacity": {"specific.*": CHANNEL_PROCESS_CAPACITY},
+                "expiry": CHANNEL_EXPIRY,
+            },
         }
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "socialsite.realtime.layers.InMemoryChannelLayer",  # channels', with gap markers
+            "CONFIG": {"capacity": CHANNEL_SOCKET_CAPACITY, "expiry": CHANNEL_EXPIRY},
+        }
+    }
 
 # --- Outbox (socialsite/outbox.py) ----------------------------------------------------
 OUTBOX_RELAY_SECONDS = env.float("OUTBOX_RELAY_SECONDS", default=5)  # beat runs the relay this often

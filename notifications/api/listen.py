@@ -24,7 +24,7 @@ from django.http import JsonResponse, StreamingHttpResponse
 from notifications import selectors
 from socialsite import ratelimit, shutdown
 from socialsite.api.errors import error_body
-from socialsite.realtime import presence
+from socialsite.realtime import heartbeat, layers, presence
 from socialsite.realtime.auth import bearer_token, user_from_access_token
 from socialsite.realtime.events import user_group
 
@@ -73,17 +73,13 @@ class Listener:
         self.layer = get_channel_layer()
 
     async def __aenter__(self):
+        # In the group and online now; the process renews both while it listens, as for sockets.
         self.channel = await self.layer.new_channel()
-        await self.layer.group_add(user_group(self.user.pk), self.channel)
-        await self.mark_online()
-        self.marked_at = asyncio.get_running_loop().time()
+        await heartbeat.join(self.layer, self.channel, self.user.pk, [user_group(self.user.pk)])
         return self
 
     async def __aexit__(self, *exc_info):
-        await self.layer.group_discard(user_group(self.user.pk), self.channel)
-
-    async def mark_online(self):
-        await sync_to_async(presence.set_online)([self.user.pk])
+        await heartbeat.leave(self.layer, self.channel, [user_group(self.user.pk)])
 
     async def next_event(self, timeout):
         """The next notification event ({"event", "data"}) within timeout seconds, else None.
@@ -93,9 +89,6 @@ class Listener:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while not shutdown.draining() and (left := deadline - loop.time()) > 0:
-            if loop.time() - self.marked_at > presence.HEARTBEAT:
-                await self.mark_online()
-                self.marked_at = loop.time()
             receive = asyncio.ensure_future(self.layer.receive(self.channel))
             stop = asyncio.ensure_future(shutdown.wait())
             try:
@@ -110,6 +103,8 @@ class Listener:
             message = receive.result()
             if message.get("type") == "session.close":  # deactivated: stop listening
                 raise PermissionError
+            if message.get("type") == layers.GAP:  # the layer dropped events for this listener
+                return {"event": "session.resync", "data": {"reason": message.get("reason", "overflow")}}
             if message.get("type") == "event.push" and message.get("event") in NOTIFICATION_EVENTS:
                 return message
         return None
@@ -130,10 +125,21 @@ async def _stream(user, last_event_id):
     async with Listener(user) as listener:
         yield "retry: 3000\n\n"
         sent = set()
+        cursor = last_event_id  # the newest notification sent: where a catch-up starts
+        if not cursor:
+            cursor = str(await database_sync_to_async(selectors.latest_id)(user) or "")
+
+        async def catch_up():
+            nonlocal cursor
+            for row in await database_sync_to_async(selectors.newer_than)(user, cursor):
+                if str(row.pk) not in sent:
+                    sent.add(str(row.pk))
+                    cursor = str(row.pk)
+                    yield _sse("notification.new", selectors.notification_payload(row), row.pk)
+
         if last_event_id:
-            for row in await database_sync_to_async(selectors.newer_than)(user, last_event_id):
-                sent.add(str(row.pk))
-                yield _sse("notification.new", selectors.notification_payload(row), row.pk)
+            async for frame in catch_up():
+                yield frame
         while (left := end - loop.time()) > 0:
             try:
                 message = await listener.next_event(min(left, settings.NOTIFICATION_SSE_HEARTBEAT))
@@ -149,9 +155,14 @@ async def _stream(user, last_event_id):
             if event == "notification.new":
                 if data["id"] in sent:  # already sent while catching up
                     continue
+                sent.add(data["id"])
+                cursor = data["id"]
                 yield _sse(event, data, data["id"])
-            else:
-                yield _sse(event, data)
+                continue
+            if event == "session.resync":  # new ones missed are sent now; reads and deletes: the client refetches
+                async for frame in catch_up():
+                    yield frame
+            yield _sse(event, data)
 
 
 async def stream(request):
@@ -196,7 +207,7 @@ async def poll(request):
                 message = await listener.next_event(left)
             except PermissionError:
                 break
-            if message is not None and message["event"] == "notification.new":
+            if message is not None and message["event"] in ("notification.new", "session.resync"):
                 rows = await database_sync_to_async(selectors.newer_than)(user, since)
     results = [selectors.notification_payload(row) for row in rows]
     response = JsonResponse({"results": results, "since": str(rows[-1].pk) if rows else since})

@@ -4,19 +4,24 @@ Browsers authenticate with the session cookie and always send Origin, which must
 one of our hosts. Mobile clients send `Authorization: Bearer <access>` or
 `?access_token=` and may send no Origin; a socket without Origin gets no session auth,
 so a cross-site page can never ride a user's cookie.
+
+Both look the user up on the executor's thread pool (threads.py), not on Channels' one shared
+database thread: there, every socket's handshake queued behind every other's.
 """
 
 from urllib.parse import parse_qs, urlparse
 
-from channels.auth import AuthMiddlewareStack
-from channels.db import database_sync_to_async
+from channels.auth import AuthMiddleware, get_user
+from channels.sessions import CookieMiddleware, SessionMiddleware
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.http.request import split_domain_port, validate_host
 from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken, TokenError
 
+from socialsite.realtime.threads import in_thread_pool
 
-@database_sync_to_async
+
+@in_thread_pool
 def user_from_access_token(raw_token):
     from accounts.api.authentication import JWTAuthentication
 
@@ -62,12 +67,19 @@ def origin_allowed(origin, host):
     return False
 
 
+class _SessionAuthMiddleware(AuthMiddleware):
+    """Channels' session auth, reading the session and the user on the thread pool."""
+
+    async def resolve_scope(self, scope):
+        scope["user"]._wrapped = await in_thread_pool(get_user.func)(scope)
+
+
 class TokenOrSessionAuthMiddleware:
     """Sets scope["user"]: from a bearer token if one is sent, else the session cookie."""
 
     def __init__(self, inner):
         self.inner = inner
-        self.session_stack = AuthMiddlewareStack(inner)
+        self.session_stack = CookieMiddleware(SessionMiddleware(_SessionAuthMiddleware(inner)))
 
     async def __call__(self, scope, receive, send):
         origin = _header(scope, b"origin")

@@ -5,16 +5,18 @@ Apps add client actions with `register_action`; the consumer never queries to de
 who receives an event: services send to user groups (see events.py).
 """
 
-import asyncio
+import contextlib
+import functools
 import json
 import logging
 
-from channels.db import database_sync_to_async
+from autobahn.exception import Disconnected
+from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from socialsite import shutdown
 from socialsite.errors import ServiceError
-from socialsite.realtime import presence
+from socialsite.realtime import heartbeat
 from socialsite.realtime.events import user_group
 
 logger = logging.getLogger(__name__)
@@ -27,7 +29,10 @@ DISCONNECT_HOOKS = []
 
 
 def register_disconnect(hook):
-    """Decorate `async def hook(consumer)`: run when a socket closes (e.g. to clear its marks)."""
+    """Decorate `async def hook(consumer)`: run when a socket closes (e.g. to clear its marks).
+
+    Hooks run after the socket has left its groups, a bounded number at once per process, and are
+    retried when they raise (heartbeat.leave): they must be idempotent."""
     DISCONNECT_HOOKS.append(hook)
     return hook
 
@@ -63,33 +68,35 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
             return
         self.user = user
         self.group = user_group(user.pk)
-        await self.channel_layer.group_add(self.group, self.channel_name)
-        await self.mark_online()  # before session.ready: from then on, events reach this socket
-        self.heartbeat = asyncio.create_task(self.stay_online())
+        # In the group and marked online before session.ready: from then on, events reach this
+        # socket. The process renews both while the socket is open (heartbeat.py).
+        await heartbeat.join(self.channel_layer, self.channel_name, user.pk, [self.group])
         await self.send_event("session.ready", {"user_id": str(user.pk)})
 
-    async def mark_online(self):
-        try:
-            await database_sync_to_async(presence.mark_online)(self.user)
-        except Exception:  # the socket works without presence; some events may skip it
-            logger.exception("Could not mark user %s online", self.user.pk)
+    async def dispatch(self, message):
+        # Channels' dispatch first closes the old database connections of its one shared thread,
+        # a hop to that thread for every frame and every event. Nothing here uses that thread's
+        # connection (actions and lookups run on the thread pool and give theirs back), and with
+        # 12,000 sockets closing at once those hops were a third of the event loop's time.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
-    async def stay_online(self):
-        while True:
-            await asyncio.sleep(presence.HEARTBEAT)
-            await self.mark_online()
+    async def __call__(self, scope, receive, send):
+        try:
+            await super().__call__(scope, receive, send)
+        finally:  # also when a handler raised: never leave a membership renewed for a dead socket
+            await self.leave()
 
     async def disconnect(self, code):
-        if hasattr(self, "heartbeat"):
-            self.heartbeat.cancel()
-        if hasattr(self, "group"):
-            await self.channel_layer.group_discard(self.group, self.channel_name)
-        if hasattr(self, "user"):
-            for hook in DISCONNECT_HOOKS:
-                try:
-                    await hook(self)
-                except Exception:
-                    logger.exception("Socket disconnect hook %s failed", hook.__name__)
+        await self.leave()
+
+    async def leave(self):
+        group = self.__dict__.pop("group", None)  # once, from disconnect() or __call__'s finally
+        if group is not None:
+            hooks = [functools.partial(hook, self) for hook in DISCONNECT_HOOKS]
+            await heartbeat.leave(self.channel_layer, self.channel_name, [group], hooks)
 
     async def receive(self, text_data=None, bytes_data=None):
         if not hasattr(self, "user"):
@@ -140,7 +147,8 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         # meanwhile would raise and skip disconnect()'s clean-up.
         if shutdown.draining():
             return
-        await super().send(text_data, bytes_data, close)
+        with contextlib.suppress(Disconnected):  # the client is closing: websocket.disconnect comes next
+            await super().send(text_data, bytes_data, close)
 
     async def send_event(self, event, data):
         await self.send(text_data=json.dumps({"event": event, "data": data}))
@@ -158,6 +166,11 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
     async def event_push(self, message):
         """Forward an event a service sent to this user's group."""
         await self.send_event(message["event"], message["data"])
+
+    async def session_gap(self, message):
+        """The channel layer dropped an event for this socket (a full or stale queue, layers.py): the
+        client fetches what it may have missed over REST (docs/realtime.md "Gaps and resync")."""
+        await self.send_event("session.resync", {"reason": message.get("reason", "overflow")})
 
     async def session_close(self, message):
         """The account's credentials were revoked (deactivation): drop the socket."""

@@ -1,7 +1,9 @@
 """Who has a socket open now, so events meant for listeners go only to them.
 
-Each open socket marks its user online until ONLINE_TTL seconds from now and renews the mark
-every HEARTBEAT seconds while it stays open. With REDIS_URL the marks are one sorted set
+Each open socket marks its user online until ONLINE_TTL seconds from now, and the process
+renews the marks of all its open sockets every HEARTBEAT seconds (heartbeat.py: one ZADD and one
+UPDATE of last_active for many sockets, not a task and a write per socket). With REDIS_URL the
+marks are one sorted set
 (user id → online until), so one ZMSCORE answers for a whole fan-out batch; without it, the
 embedded default keeps them in process, where its one Daphne runs every socket. A closed
 socket's mark runs out: for up to ONLINE_TTL an event may go to a user with no socket, and
@@ -74,12 +76,14 @@ def set_online(user_ids):
             logger.warning("presence unavailable (%s); %d users not marked online", exc, len(ids))
 
 
-def mark_online(user):
-    """An open socket: online for now, and active (so fan-out puts the user on its hot queue)."""
-    from accounts.services import user_touch_last_active
+def touch_active(user_ids):
+    """Users with a socket open count as active (fan-out puts them on its hot queue): one UPDATE."""
+    from accounts.services import users_touch_last_active
 
-    set_online([user.pk])
-    user_touch_last_active(user=user)
+    try:
+        users_touch_last_active(user_ids=user_ids)
+    except Exception as exc:  # presence works without it; the next heartbeat tries again
+        logger.warning("last_active not recorded for %d users (%s)", len(user_ids), exc)
 
 
 def online_among(user_ids):

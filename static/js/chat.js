@@ -3,11 +3,13 @@
  *
  * Every signed-in page (templates/base.html loads this file):
  *   - the "Messages" nav badge (unread inbox messages + requests waiting) follows message.new,
- *     message.read, message.deleted and conversation.* events: GET /api/v1/conversations/unread;
+ *     message.read, message.deleted, conversation.* and session.resync events:
+ *     GET /api/v1/conversations/unread;
  *   - a message.new from someone else is acknowledged with the socket action `message.delivered`
  *     (this device received it), so the sender's ✓ turns into ✓✓.
  * The inbox (<div data-chat-inbox>): the conversation list is reloaded in place (the same URL with
- * HX-Request: true answers the list fragment) when a message or conversation event arrives.
+ * HX-Request: true answers the list fragment) when a message or conversation event arrives, and on
+ * session.resync.
  * A conversation (<section data-chat data-conversation-id=…>):
  *   - sends over the socket (`message.send` with a client_id, so a retry is the same message) and
  *     falls back to POST /api/v1/messages with the same client_id when the socket can't answer;
@@ -23,8 +25,10 @@
  *     the page is visible;
  *   - loads older pages when the top of the log scrolls into view (the page's own ?before=<seq>,
  *     as a fragment);
- *   - after a reconnect, fetches what was missed: GET /api/v1/users/me/messages?conversation_id=
- *     &after=<last seq held>, following `next`, then refreshes the newest page's statuses;
+ *   - fetches what was missed (docs/realtime.md "Gaps and resync"): GET /api/v1/users/me/messages?
+ *     conversation_id=&after=<seq held through>, following `next`, then refreshes the newest page's
+ *     statuses; after every socket open, at once when a message.new's seq shows a hole, and when
+ *     the server says session.resync (it dropped an event for this socket);
  *   - tells the server it is looking at the conversation (`conversation.view` with its id, on every
  *     socket open and every 60 s while the newest page is visible; `null` when hidden or left), so
  *     its messages make no `message` notification for this viewer.
@@ -215,7 +219,8 @@
   rt.on("message.read", function (data) {
     if (data && me !== null && String(data.user_id) === me) refreshBadge(); // read here or on another device
   });
-  ["message.deleted", "conversation.new", "conversation.updated"].forEach(function (event) {
+  // session.resync: the server dropped an event for this socket; any of these may be it.
+  ["message.deleted", "conversation.new", "conversation.updated", "session.resync"].forEach(function (event) {
     rt.on(event, refreshBadge);
   });
   rt.on("open", function (detail) {
@@ -248,6 +253,7 @@
       "message.delivered",
       "conversation.new",
       "conversation.updated",
+      "session.resync",
     ].forEach(function (event) {
       rt.on(event, reload);
     });
@@ -325,6 +331,21 @@
         last = Math.max(last, seqOf(el));
       });
       return last;
+    }
+
+    /** The seq up to which every message is on the page, from the oldest one held: a resync's after=. */
+    function heldThrough() {
+      var seqs = [];
+      Array.prototype.forEach.call(items(), function (el) {
+        if (seqOf(el)) seqs.push(seqOf(el));
+      });
+      if (!seqs.length) return 0;
+      seqs.sort(function (a, b) {
+        return a - b;
+      });
+      var through = seqs[0];
+      for (var i = 1; i < seqs.length && seqs[i] <= through + 1; i++) through = seqs[i];
+      return through;
     }
 
     function newestMessage() {
@@ -822,6 +843,8 @@
         stopShowing(sender);
       }
       if (live) upsert(data);
+      // A hole below it: an event was lost on the way (a full server queue). Fetch it now.
+      if (live && lastSeq() > heldThrough()) resync(false);
       refreshTicks();
       if (sender !== me) {
         myDelivered = Math.max(myDelivered, data.seq); // acknowledged by the every-page handler
@@ -866,9 +889,19 @@
       if (forThis(data)) refreshInfo();
     });
 
-    // After the socket (re)joins: what came while it was down, then the newest page's current state.
+    // After the socket (re)joins, on a seq hole and on session.resync: what was missed, then the newest
+    // page's current state (edits, deletions, ticks). One at a time; a call meanwhile runs it once more.
+    var syncing = false;
+    var syncAgain = false;
+
     function resync(reconnected) {
       if (!live) return;
+      if (reconnected) refreshInfo();
+      if (syncing) {
+        syncAgain = true;
+        return;
+      }
+      syncing = true;
       var base = root.getAttribute("data-messages-url") + "?conversation_id=" + encodeURIComponent(conversationId);
 
       function follow(url) {
@@ -879,7 +912,7 @@
         });
       }
 
-      follow(base + "&after=" + lastSeq())
+      follow(base + "&limit=50&after=" + heldThrough())
         .then(function () {
           return request("GET", base + "&limit=50");
         })
@@ -891,13 +924,23 @@
           refreshTicks();
           markRead();
         })
-        .catch(function () {});
-      if (reconnected) refreshInfo();
+        .catch(function () {})
+        .then(function () {
+          syncing = false;
+          if (syncAgain) {
+            syncAgain = false;
+            resync(false);
+          }
+        });
     }
 
     // Also on the first open, which closes the gap between rendering the page and the socket joining.
     rt.on("open", function (detail) {
       resync(Boolean(detail && detail.reconnected));
+    });
+    // The server dropped an event for this socket: any message, edit, receipt or member change.
+    rt.on("session.resync", function () {
+      resync(true);
     });
 
     if (live) {

@@ -6,11 +6,14 @@
  *   - notification.new: +1, and the line's text is announced to screen readers;
  *   - notification.read: the event's unread_count (read here, on another tab or device);
  *   - notification.deleted: the event's unread_count;
- *   - after a reconnect (realtime:open with reconnected): GET /api/v1/notifications/unread-count,
- *     since events sent while the socket was down are not replayed.
+ *   - resume (docs/realtime.md "Gaps and resync"): the socket action `notifications.resume` with
+ *     the newest notification id this page holds replays, on this socket, the notifications made
+ *     since (as notification.new, each counted once by id); its reply carries the unread count. On
+ *     the first open (to learn the newest id and catch what came since the page was rendered), after
+ *     every reconnect, and on session.resync (the server dropped an event for this socket).
  * /notifications/ (<div data-notifications-list data-live>, the newest page only): the list is
  * reloaded in place (the same URL with HX-Request: true answers the list alone) when a
- * notification arrives, is read or is withdrawn, and after a reconnect.
+ * notification arrives, is read or is withdrawn, after a reconnect and on session.resync.
  * No inline code anywhere (the CSP is script-src 'self').
  */
 (function () {
@@ -74,7 +77,42 @@
       .catch(function () {});
   }, 200);
 
+  // Resume: the newest notification id held, and the ids seen lately (a replay may repeat one).
+  var lastId = null;
+  var seen = {};
+  var seenOrder = [];
+  var SEEN_MAX = 500;
+
+  function remember(id) {
+    if (!id || seen[id]) return false;
+    seen[id] = true;
+    seenOrder.push(id);
+    if (seenOrder.length > SEEN_MAX) delete seen[seenOrder.shift()];
+    if (lastId === null || id > lastId) lastId = id; // UUIDv7: later ids sort after earlier ones
+    return true;
+  }
+
+  var resuming = false;
+
+  function resume() {
+    if (resuming) return;
+    resuming = true;
+    rt.request("notifications.resume", { after: lastId })
+      .then(function (frame) {
+        var data = frame.data || {};
+        if (data.last_id && (lastId === null || data.last_id > lastId)) lastId = data.last_id;
+        if (typeof data.unread_count === "number") setCount(data.unread_count);
+        resuming = false;
+        if (data.more) resume();
+      })
+      .catch(function () {
+        resuming = false; // the socket closed: the next open resumes
+        fetchCount();
+      });
+  }
+
   rt.on("notification.new", function (data) {
+    if (!remember(data && data.id)) return; // replayed, and already counted
     setCount(current() + 1);
     announce(data && data.text);
   });
@@ -86,9 +124,8 @@
     if (data && typeof data.unread_count === "number") setCount(data.unread_count);
     else fetchCount();
   });
-  rt.on("open", function (detail) {
-    if (detail && detail.reconnected) fetchCount();
-  });
+  rt.on("open", resume);
+  rt.on("session.resync", resume);
 
   // --- /notifications/ ---------------------------------------------------------------------------
 
@@ -118,6 +155,7 @@
     rt.on("open", function (detail) {
       if (detail && detail.reconnected) reload();
     });
+    rt.on("session.resync", reload);
   }
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", initList);

@@ -12,6 +12,8 @@
  * "realtime:open" fires once the server has said session.ready (the socket is subscribed to
  * this user's events); "realtime:close" fires when it drops. Events sent while a socket was
  * down are not replayed: on a reconnect, fetch what may have been missed through the REST API.
+ * Do the same on "realtime:session.resync": the server had to drop an event for this socket (a
+ * full queue) and says so (docs/realtime.md "Gaps and resync").
  * No dependencies, no inline code (the CSP is script-src 'self').
  */
 (function () {

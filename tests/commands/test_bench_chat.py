@@ -14,7 +14,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from accounts.models import User
-from messaging.management.commands.bench_chat import PREFIX
+from messaging.management.commands.bench_chat import PREFIX, most_sockets
 from messaging.models import Conversation, Membership, Message
 from tests.conftest import require
 
@@ -22,11 +22,11 @@ from tests.conftest import require
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True), pytest.mark.timeout(240)]
 
 PAIRS, MESSAGES, WARMUP = 2, 20, 2
-SOCKETS, SOCKET_USERS, CHECK = 50, 10, 3
+SOCKETS, SOCKET_USERS, CHECK, PER_CLIENT = 50, 10, 3, 20
 ARGS = [
     *("--pairs", PAIRS, "--messages", MESSAGES, "--warmup", WARMUP, "--rate", 40),
     *("--sockets", SOCKETS, "--socket-users", SOCKET_USERS, "--connect-concurrency", 10),
-    *("--idle", 1, "--check", CHECK),
+    *("--idle", 1, "--check", CHECK, "--sockets-per-client", PER_CLIENT),
 ]
 METRICS = [
     "send → message.new on the other Daphne, p50",
@@ -34,13 +34,23 @@ METRICS = [
     "send → message.sent reply (same Daphne), p50",
     "send → message.sent reply (same Daphne), p99",
     "messages delivered across processes",
-    "sockets open after 1 s idle, one Daphne",
-    "  of which answered ping after the idle",
+    "sockets open after the hold, one Daphne",
+    "  of which answered ping after the hold",
     "  message.new to idle users' sockets",
     "opening the sockets (to session.ready)",
+    "  first / last quarter of them",
     "  per socket, p50 / p99",
+    "held: send → message.new, both on that Daphne, p50",
+    "held: send → message.new, both on that Daphne, p99",
+    "held: send → message.sent reply, p99",
+    "held: messages delivered",
+    "held: ping every 20 ms, p50 / p99 / longest",
+    "  pings slower than 50 ms",
     "Daphne RSS (VmRSS)",
-    "Daphne CPU while 50 sockets idled",
+    "Daphne file descriptors",
+    "Daphne CPU while 50 sockets were held",
+    "closing them all at once: memberships left",
+    "  error lines in that Daphne's log",
 ]
 
 
@@ -103,15 +113,17 @@ def test_two_daphnes_deliver_hold_the_sockets_and_one_table_comes_out(services):
     assert all(c.kind == Conversation.Kind.DIRECT for c in conversations)
     assert Membership.objects.filter(conversation__in=conversations).count() == 2 * conversations.count()
 
-    # What the Daphnes wrote into this (the test) database: every latency message, in order per
-    # conversation, and one check message in each sampled idle conversation.
-    sent = WARMUP + MESSAGES
+    # What the Daphnes wrote into this (the test) database: every message of both latency runs (quiet,
+    # and with the sockets held), in order per conversation, and one check message in each sampled
+    # idle conversation.
+    sent = 2 * (WARMUP + MESSAGES)
     latency = Message.objects.filter(sender__username__startswith=f"{PREFIX}s")
     assert latency.count() == sent
     for conversation_id in latency.values_list("conversation_id", flat=True).distinct():
         seqs = list(latency.filter(conversation_id=conversation_id).order_by("seq").values_list("seq", flat=True))
         assert seqs == list(range(1, len(seqs) + 1))
-    assert set(latency.values_list("client_id", flat=True)) == {f"bc-{n}" for n in range(sent)}
+    runs = {f"{run}-{n}" for run in ("bc", "bh") for n in range(WARMUP + MESSAGES)}
+    assert set(latency.values_list("client_id", flat=True)) == runs
     checks = Message.objects.filter(sender__username__startswith=f"{PREFIX}i")
     assert checks.count() == CHECK
     assert f"{sent + CHECK:,} messages stored" in output
@@ -125,9 +137,11 @@ def test_two_daphnes_deliver_hold_the_sockets_and_one_table_comes_out(services):
     assert 0 < ack50 <= ack99
     assert rows["messages delivered across processes"] == (f"{MESSAGES}/{MESSAGES}", "all: met")
 
-    # Every socket held through the idle, answering, and receiving messages; 50 can't show 5,000.
-    assert rows["sockets open after 1 s idle, one Daphne"] == (f"{SOCKETS}/{SOCKETS}", "≥ 5,000: MISSED (ran 50)")
-    assert rows["  of which answered ping after the idle"][0].startswith(f"{SOCKETS}/{SOCKETS} (p99 ")
+    # Every socket held through the idle, answering, and receiving messages; 50 can't show 20,000.
+    assert f"idle: {SOCKETS} sockets over {SOCKET_USERS} users from 3 client processes" in output
+    target = f"≥ {most_sockets():,}: MISSED (ran {SOCKETS})"
+    assert rows["sockets open after the hold, one Daphne"] == (f"{SOCKETS}/{SOCKETS}", target)
+    assert rows["  of which answered ping after the hold"][0].startswith(f"{SOCKETS}/{SOCKETS} (p99 ")
     per_user = SOCKETS // SOCKET_USERS  # 5 sockets per user, both members of each checked conversation
     expected = CHECK * 2 * per_user
     assert rows["  message.new to idle users' sockets"][0].startswith(f"{expected}/{expected} (p99 ")
@@ -138,7 +152,22 @@ def test_two_daphnes_deliver_hold_the_sockets_and_one_table_comes_out(services):
     assert rss, rows["Daphne RSS (VmRSS)"]
     before, held = (int(value.replace(",", "")) for value in rss.groups())
     assert 20 <= before <= 2000 and 20 <= held <= 2000  # a Django process, not a misread unit
-    assert re.fullmatch(r"[\d.]+ s in 1 s", rows["Daphne CPU while 50 sockets idled"][0])
+    assert re.fullmatch(r"[\d,]+/s / [\d,]+/s", rows["  first / last quarter of them"][0])
+    held50, held99 = (millis(rows[f"held: send → message.new, both on that Daphne, {q}"][0]) for q in ("p50", "p99"))
+    assert 0 < held50 <= held99
+    assert re.fullmatch(r"≤ 10 ms: (met|MISSED)", rows["held: send → message.new, both on that Daphne, p99"][1])
+    assert rows["held: messages delivered"] == (f"{MESSAGES}/{MESSAGES}", "all: met")
+    probe = rows["held: ping every 20 ms, p50 / p99 / longest"]
+    assert re.fullmatch(r"[\d.]+ ms / [\d.]+ ms / [\d.]+ ms", probe[0]), probe
+    assert re.fullmatch(r"longest ≤ 50 ms: (met|MISSED)", probe[1])
+    assert re.fullmatch(r"[\d,]+ of [\d,]+", rows["  pings slower than 50 ms"][0])
+    fds = re.fullmatch(r"(\d+) before, ([\d,]+) with the sockets", rows["Daphne file descriptors"][0])
+    assert fds and int(fds.group(2).replace(",", "")) >= int(fds.group(1)) + SOCKETS  # one per socket at least
+    assert re.fullmatch(r"[\d.]+ s in \d+ s", rows["Daphne CPU while 50 sockets were held"][0])
+    # Closed at once, every socket left its group, and the Daphne logged no error.
+    left = rows["closing them all at once: memberships left"]
+    assert re.fullmatch(rf"0 of {SOCKETS} \(after [\d.]+ s\)", left[0]) and left[1] == "0: met", left
+    assert rows["  error lines in that Daphne's log"] == ("0", "0: met")
     assert re.search(r"machine: \d+ cores, .* load average [\d.]+ before, [\d.]+ after", output)
 
     # Both Daphnes are gone, their ports closed.
@@ -153,7 +182,7 @@ def test_two_daphnes_deliver_hold_the_sockets_and_one_table_comes_out(services):
     assert not set(bench_users().values_list("pk", flat=True)) & first_ids
     assert Conversation.objects.filter(memberships__user__in=bench_users()).distinct().count() == PAIRS + 1
     assert Message.objects.filter(sender__username__startswith=PREFIX).count() == sent + 1
-    assert table(output)["sockets open after 0 s idle, one Daphne"][0] == "4/4"
+    assert table(output)["sockets open after the hold, one Daphne"][0] == "4/4"
     stopped(output)
 
 

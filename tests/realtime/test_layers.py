@@ -44,7 +44,8 @@ def test_one_event_reaches_every_socket_of_every_named_user_once():
 
 
 def test_expired_messages_do_not_fill_a_channel():
-    """A channel whose queue is full of expired messages still gets the new one (the script drops them)."""
+    """A channel whose queue is full of expired messages still gets the new one (the script drops them,
+    and queues a gap marker first: socialsite/realtime/layers.py)."""
     require(bool(os.environ.get("REDIS_URL")), "REDIS_URL not set: group_send_many is the Redis layer's")
 
     async def scenario():
@@ -56,7 +57,9 @@ def test_expired_messages_do_not_fill_a_channel():
         stale = {f"stale-{n}".encode(): 1 for n in range(layer.get_capacity(channel))}  # score 1: 1970
         await connection.zadd(key, stale)
         await layer.group_send_many(["user.expired-test"], {"type": "event.push", "event": "fresh", "data": {}})
+        marker = await asyncio.wait_for(layer.receive(channel), 3)  # the socket is told they were dropped
         received = await asyncio.wait_for(layer.receive(channel), 3)
+        assert marker == {"type": "session.gap", "reason": "expired"}
         assert received["event"] == "fresh"
         await layer.group_discard("user.expired-test", channel)
         await connection.delete(key)
