@@ -15,7 +15,6 @@ import asyncio
 import json
 
 from asgiref.sync import sync_to_async
-from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import close_old_connections
@@ -24,9 +23,10 @@ from django.http import JsonResponse, StreamingHttpResponse
 from notifications import selectors
 from socialsite import ratelimit, shutdown
 from socialsite.api.errors import error_body
-from socialsite.realtime import heartbeat, layers, presence
+from socialsite.realtime import heartbeat, layers
 from socialsite.realtime.auth import bearer_token, user_from_access_token
 from socialsite.realtime.events import user_group
+from socialsite.realtime.threads import in_thread_pool
 
 NOTIFICATION_EVENTS = ("notification.new", "notification.read", "notification.deleted")
 
@@ -92,9 +92,7 @@ class Listener:
             receive = asyncio.ensure_future(self.layer.receive(self.channel))
             stop = asyncio.ensure_future(shutdown.wait())
             try:
-                await asyncio.wait(
-                    (receive, stop), timeout=min(left, presence.HEARTBEAT), return_when=asyncio.FIRST_COMPLETED
-                )
+                await asyncio.wait((receive, stop), timeout=left, return_when=asyncio.FIRST_COMPLETED)
             finally:
                 receive.cancel()  # no-op once it has a message
                 stop.cancel()
@@ -127,11 +125,11 @@ async def _stream(user, last_event_id):
         sent = set()
         cursor = last_event_id  # the newest notification sent: where a catch-up starts
         if not cursor:
-            cursor = str(await database_sync_to_async(selectors.latest_id)(user) or "")
+            cursor = str(await in_thread_pool(selectors.latest_id)(user) or "")
 
         async def catch_up():
             nonlocal cursor
-            for row in await database_sync_to_async(selectors.newer_than)(user, cursor):
+            for row in await in_thread_pool(selectors.newer_than)(user, cursor):
                 if str(row.pk) not in sent:
                     sent.add(str(row.pk))
                     cursor = str(row.pk)
@@ -197,9 +195,9 @@ async def poll(request):
         return _error(400, "invalid", f"timeout is 0 to {longest} seconds.", {"timeout": [f"0 to {longest}."]})
     async with Listener(user) as listener:  # listening before looking: nothing falls in between
         if since is None:  # a first poll: what comes from now on
-            latest = await database_sync_to_async(selectors.latest_id)(user)
+            latest = await in_thread_pool(selectors.latest_id)(user)
             since = str(latest) if latest else None
-        rows = await database_sync_to_async(selectors.newer_than)(user, since)
+        rows = await in_thread_pool(selectors.newer_than)(user, since)
         loop = asyncio.get_running_loop()
         end = loop.time() + timeout
         while not rows and not shutdown.draining() and (left := end - loop.time()) > 0:
@@ -208,7 +206,7 @@ async def poll(request):
             except PermissionError:
                 break
             if message is not None and message["event"] in ("notification.new", "session.resync"):
-                rows = await database_sync_to_async(selectors.newer_than)(user, since)
+                rows = await in_thread_pool(selectors.newer_than)(user, since)
     results = [selectors.notification_payload(row) for row in rows]
     response = JsonResponse({"results": results, "since": str(rows[-1].pk) if rows else since})
     if shutdown.draining():  # answered early: poll again, to another process, after this

@@ -28,8 +28,6 @@ import logging
 import time
 import weakref
 
-from channels_redis.core import RedisChannelLayer
-
 from socialsite.realtime import collector, presence
 from socialsite.realtime.threads import in_thread_pool
 
@@ -40,17 +38,6 @@ BATCH = 1000  # memberships renewed per Redis script call, sockets cleaned up pe
 CLEANUP_CONCURRENCY = 32  # disconnect hooks running at once per process
 RETRY_PAUSES = (0.2, 1.0, 3.0)  # seconds before each retry of a failed step
 LEAVE_WAIT = 5.0  # seconds a disconnect waits for its clean-up (Daphne kills it at 10)
-
-# Re-adds memberships with the current time as their score, and pushes the group keys' expiry out.
-# KEYS: group keys. ARGV: the channel for each key, then now, then group_expiry.
-REFRESH_LUA = """
-local n = #KEYS
-for i = 1, n do
-    redis.call('ZADD', KEYS[i], ARGV[n + 1], ARGV[i])
-    redis.call('EXPIRE', KEYS[i], ARGV[n + 2])
-end
-return n
-"""
 
 
 class _Entry:
@@ -111,7 +98,7 @@ class Heartbeat:
             chunk = [(channel, entry) for channel, entry in due[start : start + BATCH] if channel in self.entries]
             self.refreshing = asyncio.get_running_loop().create_future()
             try:
-                await _refresh(chunk, now)
+                await _refresh(chunk)
             except Exception as exc:  # the memberships hold for a few more heartbeats: next time
                 logger.warning("Could not renew %d socket memberships (%r)", len(chunk), exc)
             finally:
@@ -207,20 +194,18 @@ def _mark(online, active):
     presence.touch_active(active)
 
 
-async def _refresh(due, now):
-    """Re-add these (channel, entry) memberships: one script per Redis node, else group_add each."""
-    scripts = collections.defaultdict(lambda: ([], []))
+async def _refresh(due):
+    """Re-add these (channel, entry) memberships: one call per layer (group_add_many: one script per
+    Redis node), else group_add each."""
+    by_layer = collections.defaultdict(list)
     for channel, entry in due:
-        if isinstance(entry.layer, RedisChannelLayer):
-            for group in entry.groups:
-                keys, channels = scripts[(entry.layer, entry.layer.consistent_hash(group))]
-                keys.append(entry.layer._group_key(group))
-                channels.append(channel)
+        by_layer[entry.layer].extend((group, channel) for group in entry.groups)
+    for layer, pairs in by_layer.items():
+        if hasattr(layer, "group_add_many"):
+            await layer.group_add_many(pairs)
         else:  # the in-memory layer: no round trips to save
-            for group in entry.groups:
-                await entry.layer.group_add(group, channel)
-    for (layer, index), (keys, channels) in scripts.items():
-        await layer.connection(index).eval(REFRESH_LUA, len(keys), *keys, *channels, now, layer.group_expiry)
+            for group, channel in pairs:
+                await layer.group_add(group, channel)
 
 
 _heartbeats = weakref.WeakKeyDictionary()  # event loop -> its Heartbeat

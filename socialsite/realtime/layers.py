@@ -109,6 +109,18 @@ return {full, expired}
 """
 
 
+# group_add for many (group, channel) pairs: the membership scored now, the group key's expiry pushed
+# out. KEYS: group keys. ARGV: the channel for each key, then now, then group_expiry.
+GROUP_ADD_LUA = """
+local n = #KEYS
+for i = 1, n do
+    redis.call('ZADD', KEYS[i], ARGV[n + 1], ARGV[i])
+    redis.call('EXPIRE', KEYS[i], ARGV[n + 2])
+end
+return n
+"""
+
+
 class _SocketBuffer(asyncio.Queue):
     """One socket's events, read from Redis but not yet taken by its consumer.
 
@@ -170,6 +182,18 @@ class RedisChannelLayer(core.RedisChannelLayer):
             for key, channel in members:
                 pipe.zrem(key, channel)
             await pipe.execute()
+
+    async def group_add_many(self, pairs):
+        """group_add(group, channel) for each (group, channel): one script per Redis node. The
+        process's heartbeat renews its sockets' memberships with it (socialsite/realtime/heartbeat.py)."""
+        by_node = collections.defaultdict(lambda: ([], []))
+        for group, channel in pairs:
+            keys, channels = by_node[self.consistent_hash(group)]
+            keys.append(self._group_key(group))
+            channels.append(channel)
+        now = time.time()
+        for index, (keys, channels) in by_node.items():
+            await self.connection(index).eval(GROUP_ADD_LUA, len(keys), *keys, *channels, now, self.group_expiry)
 
     # Every socket of this process is in a group: that is how the process-wide marker finds them.
     async def group_add(self, group, channel):
