@@ -5,7 +5,10 @@ notification it holds; the notifications come as `notification.new` frames on th
 oldest first, then the reply (docs/realtime.md "Gaps and resync").
 """
 
+from django.conf import settings
+
 from notifications import selectors
+from socialsite import ratelimit
 from socialsite.realtime.consumers import ActionError, register_action
 from socialsite.realtime.threads import in_thread_pool
 
@@ -13,7 +16,9 @@ RESUME_LIMIT = 100  # per call, as SSE's catch-up; the reply's `more` says to as
 
 
 def _resume(user, after):
-    """(payloads newer than `after`, more, the newest id, unread count)."""
+    """(payloads newer than `after`, more, the newest id, unread count). Counts towards THROTTLE_API
+    with the SSE stream and the long-poll: each call can read a hundred rows."""
+    ratelimit.hit("notifications_listen", user.pk, settings.THROTTLE_API)
     if after is None:  # a first call: nothing to replay, only the cursor to keep
         latest = selectors.latest_id(user)
         return [], False, str(latest) if latest else None, selectors.unread_count(user)

@@ -380,3 +380,21 @@ def test_a_long_poll_answers_with_what_a_drop_hid(settings):
     assert start["status"] == 200
     assert [row["id"] for row in answer["results"]] == [hidden] and answer["since"] == hidden
     assert waited < 5  # at the drop, not at the timeout
+
+
+def test_notifications_resume_is_rate_limited(settings):
+    settings.THROTTLE_API = "2/1m"
+    ana = UserFactory()
+
+    async def scenario():
+        ws, _ = await open_ready(bearer(ana))
+        replies = []
+        for ref in range(3):
+            await send_frame(ws, {"action": "notifications.resume", "data": {"after": None}, "ref": ref})
+            replies.append(await receive(ws))
+        await ws.disconnect()
+        return replies
+
+    replies = run(scenario)
+    assert [reply["event"] for reply in replies] == ["notifications.resumed", "notifications.resumed", "error"]
+    assert replies[2]["data"]["code"] == "throttled" and replies[2]["data"]["retry_after"] >= 1
