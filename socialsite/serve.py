@@ -37,7 +37,7 @@ DRAIN_SECONDS = 6
 EXIT_SECONDS = 8  # within the 10 s an orchestrator gives before SIGKILL, with room to spare
 GOING_AWAY = 1001
 APPLICATION_CLOSE_SECONDS = 60  # --application-close-timeout's default here (Daphne's: 10)
-CHECK_SLICES = 20  # Daphne's per-connection checks run over a 20th of the connections at a time
+CHECK_SLICE = 100  # connections per turn of Daphne's per-connection checks (a few ms of the loop)
 
 
 class GracefulServer(Server):
@@ -53,30 +53,32 @@ class GracefulServer(Server):
     # Daphne walks every connection once a second (application_checker) and every 2 s
     # (timeout_checker, which also sends each socket's ping): with 20,000 sockets open, each walk
     # held the event loop for 50-200 ms. The same checks here, each connection as often as in
-    # Daphne, but a slice of the connections at a time.
+    # Daphne, but at most CHECK_SLICE connections at a time.
 
     def application_checker(self):
-        for protocol in self.next_slice("application"):
+        protocols, slices = self.next_slice("application")
+        for protocol in protocols:
             details = self.connections.get(protocol)
             if details is not None:
                 self.check_application(protocol, details)
-        reactor.callLater(1 / CHECK_SLICES, self.application_checker)
+        reactor.callLater(1 / slices, self.application_checker)
 
     def timeout_checker(self):
-        for protocol in self.next_slice("timeout"):
+        protocols, slices = self.next_slice("timeout")
+        for protocol in protocols:
             if protocol in self.connections:
                 protocol.check_timeouts()
-        reactor.callLater(2 / CHECK_SLICES, self.timeout_checker)
+        reactor.callLater(2 / slices, self.timeout_checker)
 
     def next_slice(self, check):
-        """The next of CHECK_SLICES slices of the connections there were when this check's round began."""
+        """(the next slice of the connections there were when this check's round began, the number
+        of slices in the round)."""
         rounds = self.__dict__.setdefault("check_rounds", {})
         snapshot, done = rounds.get(check, ((), 0))
         if done >= len(snapshot):
             snapshot, done = list(self.connections), 0
-        size = max(1, -(-len(snapshot) // CHECK_SLICES))
-        rounds[check] = (snapshot, done + size)
-        return snapshot[done : done + size]
+        rounds[check] = (snapshot, done + CHECK_SLICE)
+        return snapshot[done : done + CHECK_SLICE], max(1, -(-len(snapshot) // CHECK_SLICE))
 
     def check_application(self, protocol, details):
         """Daphne's application_checker (daphne 4.2) for one connection."""
