@@ -7,6 +7,7 @@ from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.db import models
 from django.db.models import Exists, OuterRef, Q
 from django.db.models.functions import Lower
+from django.utils.crypto import salted_hmac
 from phonenumber_field.modelfields import PhoneNumberField
 
 
@@ -44,6 +45,9 @@ class User(AbstractUser):
     last_active = models.DateTimeField(null=True, blank=True, db_index=True)
     # A deactivated account keeps its row (for foreign keys) but none of its personal data.
     deactivated_at = models.DateTimeField(null=True, blank=True)
+    # Raised to sign out every session and token at once ("log out everywhere"): it is part of the
+    # credentials stamp every session and JWT carries (accounts/tokens.py), as the password is.
+    token_epoch = models.PositiveIntegerField(default=0, db_default=0)  # db_default: raw inserts (benchmarks)
 
     objects = UserManager()
 
@@ -58,6 +62,13 @@ class User(AbstractUser):
 
     def __str__(self):
         return self.username
+
+    def _get_session_auth_hash(self, secret=None):
+        # Django's hash of the password, with the epoch once it was raised (so raising it ends every
+        # session, and sessions made before the epoch existed stay valid).
+        value = self.password if not self.token_epoch else f"{self.password}:{self.token_epoch}"
+        key_salt = "django.contrib.auth.models.AbstractBaseUser.get_session_auth_hash"
+        return salted_hmac(key_salt, value, secret=secret, algorithm="sha256").hexdigest()
 
     def save(self, *args, **kwargs):
         # allauth and forms write "" for "no email"; NULL keeps the unique index honest.
@@ -160,3 +171,24 @@ class Mute(models.Model):
 
     def __str__(self):
         return f"{self.muter} mutes {self.muted}"
+
+
+class TokenFamily(models.Model):
+    """One JWT sign-in (a device): the refresh tokens rotated from one log-in.
+
+    Only the latest refresh token of a family works. Presenting an older one means it was copied:
+    the family is deleted, so neither the thief's nor the owner's tokens refresh again. Logging
+    out deletes the family; so do a password change, "log out everywhere" and deactivation.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="token_families")
+    current_jti = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+    refreshed_at = models.DateTimeField(auto_now=True, db_index=True)
+
+    class Meta:
+        verbose_name_plural = "token families"
+
+    def __str__(self):
+        return f"{self.user_id} since {self.created_at:%Y-%m-%d}"

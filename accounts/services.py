@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from accounts import tokens
 from accounts.images import avatar_from_upload
 from accounts.models import Block, Follow, FollowRequest, Interest, Mute, Profile
 from accounts.signals import follow_request_closed, follow_requested, relationship_changed
@@ -175,11 +176,28 @@ def users_touch_last_active(*, user_ids):
 
 
 @transaction.atomic
+def user_sign_out_everywhere(*, user):
+    """Log out every session and app of this user: raising the epoch changes the credentials stamp
+    that sessions and JWTs carry (accounts/tokens.py). The caller keeps a session it still wants
+    with update_session_auth_hash."""
+    User.objects.filter(pk=user.pk).update(token_epoch=F("token_epoch") + 1)
+    user.refresh_from_db(fields=["token_epoch"])
+    user_credentials_changed(user=user)
+
+
+def user_credentials_changed(*, user):
+    """After a password change, a reset or "log out everywhere": the stamp already refuses every
+    older session and token; end their sign-ins and close their open sockets (and SSE streams and
+    long-polls, which listen on the same group) now rather than at their next request."""
+    tokens.revoke_all(user)
+    close_sockets_on_commit([user.pk])
+
+
+@transaction.atomic
 def user_deactivate(*, user):
     """Deactivate the account and erase its personal data; the row stays for references."""
     from allauth.account.models import EmailAddress
     from allauth.socialaccount.models import SocialAccount
-    from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
     user = User.objects.select_for_update().get(pk=user.pk)
     for follow in Follow.objects.filter(Q(follower=user) | Q(followed=user)).select_related("follower", "followed"):
@@ -189,8 +207,7 @@ def user_deactivate(*, user):
     Mute.objects.filter(Q(muter=user) | Q(muted=user)).delete()
     EmailAddress.objects.filter(user=user).delete()
     SocialAccount.objects.filter(user=user).delete()
-    for token in OutstandingToken.objects.filter(user=user):
-        BlacklistedToken.objects.get_or_create(token=token)
+    tokens.revoke_all(user)
 
     profile = Profile.objects.select_for_update().get(user=user)
     avatar_name = profile.avatar.name

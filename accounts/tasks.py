@@ -9,3 +9,11 @@ def delete_stored_file(self, name):
         default_storage.delete(name)
     except OSError as exc:
         raise self.retry(exc=exc)
+
+
+@shared_task
+def prune_token_families():
+    """Delete sign-ins whose last refresh token has expired (beat, hourly)."""
+    from accounts import tokens
+
+    return tokens.prune_expired()

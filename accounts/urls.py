@@ -15,6 +15,7 @@ urlpatterns = [
     path("users/<uuid:user_id>/unmute/", views.unmute, name="unmute"),
     path("settings/", RedirectView.as_view(pattern_name="profile_edit"), name="settings"),
     path("settings/profile/", views.profile_edit, name="profile_edit"),
+    path("settings/sessions/", views.sessions, name="sessions"),
     path("settings/delete/", views.delete_account, name="delete_account"),
     path("settings/requests/", views.follow_requests, name="follow_requests"),
     path("settings/requests/<int:request_id>/approve/", views.follow_request_approve, name="follow_request_approve"),

@@ -5,7 +5,7 @@ fragments back, everything else a full page or a POST-redirect-GET.
 """
 
 from django.contrib import messages
-from django.contrib.auth import logout
+from django.contrib.auth import logout, update_session_auth_hash
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db import transaction
@@ -218,6 +218,17 @@ def delete_account(request):
         messages.success(request, "Your account was deleted. Goodbye!")
         return redirect("home")
     return render(request, "accounts/delete_account.html", {"form": form, "section": "delete"})
+
+
+@login_required
+def sessions(request):
+    """Log out everywhere else: every other browser, and every app signed in with a token."""
+    if request.method == "POST":
+        services.user_sign_out_everywhere(user=request.user)
+        update_session_auth_hash(request, request.user)  # this browser stays signed in
+        messages.success(request, "You're signed out on every other browser and app.")
+        return redirect("sessions")
+    return render(request, "accounts/sessions.html", {"section": "sessions"})
 
 
 @login_required

@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts import selectors as account_selectors
+from accounts import tokens
 from posts import selectors, services
 from posts.models import Comment, ModerationAction, Post, Report
 from posts.signals import post_published, post_withdrawn
@@ -290,8 +291,6 @@ def suspend_user(*, moderator, reason, user=None, report=None):
 
     Unlike deactivation nothing is erased (deactivated_at stays empty), so unsuspend_user undoes it.
     """
-    from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
-
     reason = _check_reason(reason)
     report = _lock_report(report)
     user = _lock_user(user, report)
@@ -299,8 +298,7 @@ def suspend_user(*, moderator, reason, user=None, report=None):
     if user.is_active:
         user.is_active = False
         user.save(update_fields=["is_active"])
-    for token in OutstandingToken.objects.filter(user=user):
-        BlacklistedToken.objects.get_or_create(token=token)
+    tokens.revoke_all(user)
     close_sockets_on_commit([user.pk])
     _resolve(report, moderator, Report.Status.ACTIONED)
     return _audit(moderator=moderator, action=ModerationAction.Action.SUSPEND, reason=reason, report=report, user=user)

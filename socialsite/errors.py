@@ -16,6 +16,11 @@ class ServiceError(Exception):
         self.fields = fields
 
 
+class UnauthorizedError(ServiceError):
+    status_code = 401
+    default_code = "not_authenticated"
+
+
 class NotFoundError(ServiceError):
     status_code = 404
     default_code = "not_found"

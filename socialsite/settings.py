@@ -19,7 +19,11 @@ if (BASE_DIR / ".env").is_file():
     environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=True)
-SECRET_KEY = env.str("SECRET_KEY", default="") or ("insecure-dev-key-only-used-when-DEBUG-is-true" if DEBUG else "")
+SECRET_KEY = env.str("SECRET_KEY", default="")
+if not SECRET_KEY and DEBUG:
+    from socialsite.secret_key import checkout_secret_key
+
+    SECRET_KEY = checkout_secret_key(BASE_DIR / ".secret_key")
 if not SECRET_KEY:
     from django.core.exceptions import ImproperlyConfigured
 
@@ -41,7 +45,6 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django.contrib.postgres",  # trigram lookups for search; unused on SQLite
     "rest_framework",
-    "rest_framework_simplejwt.token_blacklist",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "channels",
@@ -262,6 +265,7 @@ CELERY_BEAT_SCHEDULE = {
     "feeds-sync-tiers": {"task": "feeds.tasks.sync_tiers", "schedule": 15 * 60},
     "search-compute-trends": {"task": "search.tasks.compute_trends", "schedule": 5 * 60},
     "idempotency-prune": {"task": "socialsite.tasks.prune_idempotency_keys", "schedule": 60 * 60},
+    "token-families-prune": {"task": "accounts.tasks.prune_token_families", "schedule": 60 * 60},
 }
 CELERY_TIMEZONE = "UTC"
 
@@ -450,8 +454,7 @@ IDEMPOTENCY_KEY_HOURS = env.int("IDEMPOTENCY_KEY_HOURS", default=24)
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=15)),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("JWT_REFRESH_DAYS", default=30)),
-    "ROTATE_REFRESH_TOKENS": True,
-    "BLACKLIST_AFTER_ROTATION": True,
+    # Rotation, reuse detection and revocation are accounts/tokens.py (token families).
     "UPDATE_LAST_LOGIN": True,
     "SIGNING_KEY": env.str("JWT_SIGNING_KEY", default=SECRET_KEY),
     "AUTH_HEADER_TYPES": ("Bearer",),

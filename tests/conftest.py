@@ -9,9 +9,9 @@ from channels.layers import channel_layers
 from django.core.cache import cache
 from PIL import Image
 from rest_framework.test import APIClient
-from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts import services as accounts_services
+from accounts import tokens
 from posts import services as posts_services
 from tests.factories import UserFactory
 
@@ -177,7 +177,7 @@ def api():
 
 
 def bearer(user):
-    return {"HTTP_AUTHORIZATION": f"Bearer {RefreshToken.for_user(user).access_token}"}
+    return {"HTTP_AUTHORIZATION": f"Bearer {tokens.access_token(user)}"}
 
 
 @pytest.fixture

@@ -2,14 +2,19 @@ import os
 import secrets
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import jwt
 import pytest
 from django.conf import settings
 from django.db import connection
 
+from accounts import tokens
 from socialsite.api.throttling import parse_rate
+from socialsite.secret_key import checkout_secret_key
 from tests.conftest import IN_CI
+from tests.factories import UserFactory
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -92,10 +97,33 @@ def test_engines_follow_the_environment():
         assert layer_backend == "socialsite.realtime.layers.RedisChannelLayer"
     else:
         assert cache_backend == "django.core.cache.backends.locmem.LocMemCache"
-        assert layer_backend == "channels.layers.InMemoryChannelLayer"
+        assert layer_backend == "socialsite.realtime.layers.InMemoryChannelLayer"
     assert settings.CELERY_TASK_ALWAYS_EAGER is not bool(os.environ.get("CELERY_BROKER_URL"))
 
 
 def test_migrations_are_complete():
     result = manage("makemigrations", "--check", "--dry-run")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_without_secret_key_a_checkout_makes_its_own_once(tmp_path):
+    path = tmp_path / ".secret_key"
+    first = checkout_secret_key(path)
+    assert len(first) >= 50 and checkout_secret_key(path) == first  # kept: every process agrees
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert checkout_secret_key(tmp_path / "other") != first  # random per checkout
+    assert sorted(tmp_path.iterdir()) == sorted([path, tmp_path / "other"])  # no draft left behind
+
+
+@pytest.mark.django_db
+def test_a_token_signed_with_the_key_once_published_in_the_code_is_refused(api):
+    """The outside review forged a JWT with the constant development key and read the account."""
+    user = UserFactory()
+    now = int(time.time())
+    claims = {"token_type": "access", "exp": now + 600, "iat": now, "jti": "x" * 32, "user_id": str(user.pk)}
+    claims["cred"] = tokens.credentials_stamp(user)
+    forged = jwt.encode(claims, "insecure-dev-key-only-used-when-DEBUG-is-true", algorithm="HS256")
+    assert api.get("/api/v1/users/me", HTTP_AUTHORIZATION=f"Bearer {forged}").status_code == 401
+    assert api.get("/api/v1/users/me", HTTP_AUTHORIZATION=f"Bearer {tokens.access_token(user)}").status_code == 200
+    if not os.environ.get("SECRET_KEY"):
+        assert (ROOT / ".secret_key").read_text().strip() == settings.SECRET_KEY

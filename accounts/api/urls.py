@@ -22,6 +22,7 @@ urlpatterns = [
     path("auth/jwt/login", views.LoginView.as_view(), name="api-jwt-login"),
     path("auth/jwt/refresh", views.RefreshView.as_view(), name="api-jwt-refresh"),
     path("auth/jwt/logout", views.LogoutView.as_view(), name="api-jwt-logout"),
+    path("auth/logout-everywhere", views.LogoutEverywhereView.as_view(), name="api-logout-everywhere"),
     path("auth/social/<slug:provider>", social.SocialLoginView.as_view(), name="api-social-login"),
     path("users/<userref:user_id>", views.UserDetailView.as_view(), name="api-user"),
     path("users/<userref:user_id>/avatar", views.AvatarView.as_view(), name="api-user-avatar"),

@@ -10,11 +10,8 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_seriali
 from rest_framework import permissions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
-from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
-from rest_framework_simplejwt.serializers import TokenRefreshSerializer
-from rest_framework_simplejwt.tokens import RefreshToken
 
-from accounts import selectors, services
+from accounts import selectors, services, tokens
 from accounts.api import serializers as s
 from socialsite.api.errors import error_body
 from socialsite.api.pagination import CursorPagination
@@ -41,12 +38,12 @@ def errors(*codes):
 
 
 def token_pair(user):
-    refresh = RefreshToken.for_user(user)
     update_last_login(None, user)
-    return _pair_body(str(refresh), str(refresh.access_token))
+    return _pair_body(*tokens.issue_pair(user))
 
 
 def _pair_body(refresh, access):
+    """The answer of log-in and refresh (the names OAuth uses)."""
     return {
         "access_token": access,
         "refresh_token": refresh,
@@ -110,14 +107,7 @@ class RefreshView(APIView):
     @extend_schema(request=s.RefreshTokenInput, responses={200: s.TokenPairOutput, **errors(400, 401)}, tags=["auth"])
     def post(self, request):
         data = _valid(s.RefreshTokenInput, request)
-        refresh = TokenRefreshSerializer(data={"refresh": data["refresh_token"]})
-        try:
-            refresh.is_valid(raise_exception=True)
-        except (TokenError, InvalidToken):
-            return Response(
-                error_body("token_not_valid", "The refresh token is invalid, expired or already used."), status=401
-            )
-        return Response(_pair_body(refresh.validated_data["refresh"], refresh.validated_data["access"]))
+        return Response(_pair_body(*tokens.rotate(data["refresh_token"])))
 
 
 class LogoutView(APIView):
@@ -127,12 +117,22 @@ class LogoutView(APIView):
     @extend_schema(request=s.RefreshTokenInput, responses={204: None, **errors(400, 401)}, tags=["auth"])
     def post(self, request):
         data = _valid(s.RefreshTokenInput, request)
-        try:
-            RefreshToken(data["refresh_token"]).blacklist()
-        except TokenError:
-            return Response(
-                error_body("token_not_valid", "The refresh token is invalid, expired or already used."), status=401
-            )
+        tokens.revoke(data["refresh_token"])
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class LogoutEverywhereView(APIView):
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(
+        request=None,
+        responses={204: None, **errors(401)},
+        tags=["auth"],
+        description="Signs out every session and app of this account, this one included: every refresh"
+        " and access token stops working and every open socket, SSE stream and long-poll closes.",
+    )
+    def post(self, request):
+        services.user_sign_out_everywhere(user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -13,8 +13,8 @@ import time
 
 import pytest
 import requests
-from rest_framework_simplejwt.tokens import AccessToken
 
+from accounts import tokens
 from messaging import services
 from tests.browser.test_chat import EVENT_WAIT_MS, Person
 from tests.e2e.conftest import service_env, spawn, start_daphne  # noqa: F401  (fixtures)
@@ -63,7 +63,7 @@ def test_a_missed_message_is_fetched_as_soon_as_a_gap_shows(browser, server):
 
     ana, bo_user = UserFactory(username="ana"), UserFactory(username="bo")
     conversation = str(services.message_send(sender=ana, receiver_id=bo_user.pk, content="one")[0].conversation_id)
-    token = str(AccessToken.for_user(ana))
+    token = tokens.access_token(ana)
 
     def ana_sends(content):
         response = requests.post(

@@ -256,6 +256,17 @@ def receive(ws, timeout=10):
     return json.loads(ws.recv(timeout=timeout))
 
 
+def receive_event(ws, name, *, skip=(), timeout=10):
+    """The next `name` frame, passing over frames of the independent kinds in `skip`, which may come
+    before or after it (a follow's notification.new: before it when tasks run in-process after
+    commit, later or never when a worker makes it). Any other frame fails."""
+    while True:
+        frame = receive(ws, timeout)
+        if frame["event"] == name:
+            return frame
+        assert frame["event"] in skip, (name, frame)
+
+
 def ready_socket(daphne, account):
     ws = open_socket(daphne, account)
     assert receive(ws) == {"event": "session.ready", "data": {"user_id": account.id}}

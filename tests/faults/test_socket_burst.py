@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 
 import pytest
 import requests
-from rest_framework_simplejwt.tokens import AccessToken
 from websockets.asyncio.client import connect
 
+from accounts import tokens
 from tests.e2e import conftest as e2e
 from tests.factories import UserFactory
 
@@ -218,7 +218,7 @@ class Burst:
 
 def members(count):
     users = [UserFactory(username=f"burst{n}") for n in range(count)]
-    return users, [str(AccessToken.for_user(user)) for user in users]
+    return users, [tokens.access_token(user) for user in users]
 
 
 @pytest.mark.parametrize(

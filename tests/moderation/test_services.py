@@ -3,9 +3,9 @@
 import asyncio
 
 import pytest
-from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts import services as account_services
+from accounts import tokens
 from posts import moderation, services
 from posts.models import Comment, ModerationAction, Post, Report
 from socialsite.errors import ForbiddenError, NotFoundError, ServiceError
@@ -213,7 +213,7 @@ class TestAccounts:
         )
 
     def test_suspend_and_unsuspend(self, moderator_user, reporter, author, post, api, client_for):
-        refresh = RefreshToken.for_user(author)
+        refresh, _ = tokens.issue_pair(author)
         access = client_for(author)
         report = open_report(reporter, "user", author)
         action = moderation.suspend_user(moderator=moderator_user, report=report, reason="ban evasion")

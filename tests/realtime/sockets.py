@@ -10,8 +10,8 @@ import json
 
 from asgiref.sync import async_to_sync
 from channels.testing import WebsocketCommunicator
-from rest_framework_simplejwt.tokens import AccessToken
 
+from accounts import tokens
 from socialsite.asgi import application
 
 TIMEOUT = 3  # seconds; generous for the Redis channel layer, never reached when things work
@@ -22,7 +22,7 @@ def run(scenario):
 
 
 def access_token(user):
-    return str(AccessToken.for_user(user))
+    return tokens.access_token(user)
 
 
 def bearer(user):

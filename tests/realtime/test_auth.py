@@ -89,6 +89,14 @@ def test_token_of_deactivated_user_closes_with_4401():
     expect_unauthenticated(headers)
 
 
+def test_token_from_before_a_password_change_closes_with_4401():
+    user = UserFactory()
+    headers = bearer(user)
+    user.set_password("a-New-pass-456")
+    user.save()
+    expect_unauthenticated(headers)
+
+
 def test_bad_bearer_token_does_not_fall_back_to_the_session():
     user = UserFactory()
     expect_unauthenticated(

@@ -9,7 +9,7 @@ What it does, in one run, printing one table:
 1. Builds its data in the configured database: users named `benchchat_*` (`--reset` deletes
    a previous run's users and their conversations first), 1:1 conversations between pairs
    made by `messaging.services.conversation_direct`, and a JWT access token per user
-   (`AccessToken.for_user`).
+   (`accounts.tokens.access_token`).
 2. Starts two Daphne processes itself (`python -m socialsite.serve -b 127.0.0.1 -p <free port>
    socialsite.asgi:application`, as production starts them, from the project root) on the same
    database and Redis, with DEBUG=false, LOG_LEVEL=WARNING and the rate limits (THROTTLE_MESSAGE,
@@ -241,7 +241,7 @@ class Command(BenchmarkCommand):
 
     def build(self, options):
         """Users, their 1:1 conversations (made by the messaging service) and access tokens."""
-        from rest_framework_simplejwt.tokens import AccessToken
+        from accounts import tokens as jwt
 
         pairs = options["pairs"]
         idle_users = min(options["socket_users"], options["sockets"])
@@ -260,7 +260,7 @@ class Command(BenchmarkCommand):
 
         latency_pairs = [(conversation(a, b), a, b) for a, b in zip(senders, receivers, strict=True)]
         idle_pairs = [(conversation(idle[i], idle[i + 1]), idle[i], idle[i + 1]) for i in range(0, len(idle), 2)]
-        tokens = {str(user.pk): str(AccessToken.for_user(user)) for user in users}
+        tokens = {str(user.pk): jwt.access_token(user) for user in users}
         return {
             "users": users,
             "tokens": tokens,

@@ -263,7 +263,7 @@ class Command(BenchmarkCommand):
             User.objects.filter(username__startswith=PREFIX).delete()
 
     def build(self, options):
-        from rest_framework_simplejwt.tokens import AccessToken
+        from accounts import tokens as jwt
 
         now = timezone.now()
         count = options["subscribers"]
@@ -324,7 +324,7 @@ class Command(BenchmarkCommand):
             "post": celebrity_posts[0].pk,
             "second_post": celebrity_posts[1].pk,
             "liked_posts": [str(p.pk) for p in liked],
-            "tokens": {pk: str(AccessToken.for_user(users[pk])) for pk in (recipient, actor)},
+            "tokens": {pk: jwt.access_token(users[pk]) for pk in (recipient, actor)},
         }
 
     # --- Bulk: one worker's path for a celebrity's post -------------------------------------------

@@ -1,0 +1,15 @@
+"""A password change anywhere (the settings page, a reset link, the admin, manage.py
+changepassword) ends the account's other sign-ins at once."""
+
+from django.db.models.signals import post_save
+from django.dispatch import receiver
+
+from accounts import services
+from accounts.models import User
+
+
+@receiver(post_save, sender=User)
+def password_changed(sender, instance, created, **kwargs):
+    # AbstractBaseUser keeps the new raw password in _password until its save() returns.
+    if not created and getattr(instance, "_password", None) is not None:
+        services.user_credentials_changed(user=instance)
