@@ -3,12 +3,21 @@
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from django.contrib.auth import get_user_model
+from django.contrib.sites.shortcuts import get_current_site
 
+from accounts.selectors import login_attempt_key
 from accounts.services import profile_ensure
 from accounts.sms import send_sms
 
 
 class AccountAdapter(DefaultAccountAdapter):
+    def _get_login_attempts_cache_key(self, request, **credentials):
+        # allauth counts failed log-ins per thing typed: a username and an email address were two
+        # limits on one account. The web form and the API (accounts/api/views.py) share this one.
+        typed = credentials.get("email") or credentials.get("username") or ""
+        key = login_attempt_key(login=typed, phone=credentials.get("phone") or "")
+        return f"{get_current_site(request).domain}:{key}"
+
     def save_user(self, request, user, form, commit=True):
         user = super().save_user(request, user, form, commit=commit)
         if commit:

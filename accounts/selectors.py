@@ -3,7 +3,7 @@
 import uuid
 
 from django.contrib.auth import get_user_model
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 
 from accounts.models import Block, Follow, FollowRequest, Mute
 from socialsite.errors import ForbiddenError, NotFoundError
@@ -16,6 +16,20 @@ def parse_user_id(value):
         return uuid.UUID(str(value))
     except (ValueError, TypeError, AttributeError):
         raise NotFoundError("No such user.")
+
+
+def login_attempt_key(*, login="", phone=""):
+    """What failed log-ins count against: the account the typed username, email address (any case)
+    or phone number names, so each way of naming it shares one limit; else what was typed."""
+    login, phone = str(login or "").strip(), str(phone or "").strip()
+    if phone:
+        accounts = User.objects.filter(phone=phone)
+    elif login:
+        accounts = User.objects.filter(Q(username__iexact=login) | Q(email__iexact=login))
+    else:
+        return ""
+    account = accounts.order_by("pk").values_list("pk", flat=True).first()
+    return f"account:{account}" if account else (phone or login).casefold()
 
 
 def user_list_queryset(*, viewer):

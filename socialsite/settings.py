@@ -437,7 +437,6 @@ REST_FRAMEWORK = {
         "api": THROTTLE_API,
         "anon": THROTTLE_ANON,
         "login": THROTTLE_LOGIN,
-        "login_account": THROTTLE_LOGIN,
         "signup": THROTTLE_SIGNUP,
         "search": THROTTLE_SEARCH,
     },

@@ -1,10 +1,11 @@
 """Thin API entry points: parse input, call a service or selector, shape the output."""
 
 from allauth.account import app_settings as allauth_settings
+from allauth.account.adapter import get_adapter
 from allauth.account.models import EmailAddress
 from django.conf import settings
-from django.contrib.auth import authenticate
 from django.contrib.auth.models import update_last_login
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import permissions, serializers, status
@@ -15,7 +16,7 @@ from accounts import selectors, services, tokens
 from accounts.api import serializers as s
 from socialsite.api.errors import error_body
 from socialsite.api.pagination import CursorPagination
-from socialsite.api.throttling import LoginAccountThrottle, LoginIPThrottle, SignupIPThrottle
+from socialsite.api.throttling import LoginIPThrottle, SignupIPThrottle, parse_rate
 from socialsite.errors import ForbiddenError
 
 ERROR = inline_serializer(
@@ -85,15 +86,24 @@ class RegisterView(APIView):
 class LoginView(APIView):
     permission_classes = [permissions.AllowAny]
     authentication_classes = []
-    throttle_classes = [LoginIPThrottle, LoginAccountThrottle]
+    throttle_classes = [LoginIPThrottle]
 
     @extend_schema(
         request=s.LoginInput, responses={200: s.TokenPairOutput, **errors(400, 401, 403, 429)}, tags=["auth"]
     )
     def post(self, request):
         data = _valid(s.LoginInput, request)
-        user = authenticate(request._request, username=data["username"].strip(), password=data["password"])
-        if user is None:
+        # allauth's authenticate, as the web form's: failed log-ins count per account (the
+        # adapter's key), in the same limit as the web form's, and a success doesn't count.
+        try:
+            user = get_adapter(request._request).authenticate(
+                request._request, username=data["username"].strip(), password=data["password"]
+            )
+        except DjangoValidationError:  # too many failed log-ins for this account or address
+            response = Response(error_body("throttled", "Too many failed log-ins. Try again later."), status=429)
+            response["Retry-After"] = str(parse_rate(settings.THROTTLE_LOGIN)[1])
+            return response
+        if user is None or not user.is_active:  # allauth hands back an inactive account for its own page
             return Response(error_body("invalid_credentials", "Wrong username or password."), status=401)
         require_verified_email(user)
         return Response(token_pair(user))

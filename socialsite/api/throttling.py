@@ -65,15 +65,3 @@ class LoginIPThrottle(IPThrottle):
 
 class SignupIPThrottle(IPThrottle):
     scope = "signup"
-
-
-class LoginAccountThrottle(RateParsingMixin, throttling.SimpleRateThrottle):
-    """Per account named in the login body, so one account can't be sprayed from many IPs."""
-
-    scope = "login_account"
-
-    def get_cache_key(self, request, view):
-        username = request.data.get("username") if hasattr(request.data, "get") else None
-        if not isinstance(username, str) or not username.strip():
-            return None
-        return self.cache_format % {"scope": self.scope, "ident": username.strip().casefold()[:150]}

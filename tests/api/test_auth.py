@@ -107,11 +107,11 @@ class TestLogin:
         register(api)
         assert_error(login(api, "ana", "a-Long-pass-123"), 403, "email_unverified")
 
-    def test_throttled_per_account_across_ips(self, api, user, monkeypatch):
-        from socialsite.api.throttling import LoginAccountThrottle, LoginIPThrottle
+    def test_throttled_per_account_across_ips(self, api, user, monkeypatch, settings):
+        from socialsite.api.throttling import LoginIPThrottle
 
         monkeypatch.setattr(LoginIPThrottle, "THROTTLE_RATES", {"login": "100/5m"})
-        monkeypatch.setattr(LoginAccountThrottle, "THROTTLE_RATES", {"login_account": "3/5m"})
+        settings.ACCOUNT_RATE_LIMITS = {**settings.ACCOUNT_RATE_LIMITS, "login_failed": "100/5m/ip,3/5m/key"}
         for i in range(3):
             response = api.post(
                 LOGIN, {"username": user.username, "password": "bad"}, format="json", REMOTE_ADDR=f"10.0.0.{i}"
