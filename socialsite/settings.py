@@ -508,6 +508,19 @@ if AWS_STORAGE_BUCKET_NAME:
             "file_overwrite": False,
         },
     }
+    # Post media of every post gets presigned URLs (posts/media_urls.py): keep the bucket private.
+    STORAGES["signed_media"] = {
+        "BACKEND": STORAGES["default"]["BACKEND"],
+        "OPTIONS": {
+            **STORAGES["default"]["OPTIONS"],
+            "custom_domain": None,
+            "querystring_auth": True,
+            "signature_version": "s3v4",  # what every region accepts
+        },
+    }
+# A post media URL's expiry is the end of the window after next (2-3 windows from now): the same
+# address for every viewer within a window, so it caches (posts/media_urls.py).
+MEDIA_URL_WINDOW_SECONDS = env.int("MEDIA_URL_WINDOW_SECONDS", default=3600)
 # Local media is served by Django only in the embedded default.
 SERVE_MEDIA = env.bool("SERVE_MEDIA", default=DEBUG and not AWS_STORAGE_BUCKET_NAME)
 WHITENOISE_USE_FINDERS = DEBUG

@@ -1,8 +1,6 @@
 """Error pages (JSON in the API envelope under /api/, HTML elsewhere) and local media."""
 
-from django.conf import settings
 from django.shortcuts import render
-from django.views.static import serve
 
 from socialsite.api.errors import json_error_response, wants_json
 
@@ -30,5 +28,7 @@ def server_error(request):
 
 
 def serve_media(request, path):
-    """Local media in the embedded default (MEDIA_ROOT read per request)."""
-    return serve(request, path, document_root=settings.MEDIA_ROOT)
+    """Local media in the embedded default (MEDIA_ROOT read per request): posts.media_urls decides."""
+    from posts import media_urls
+
+    return media_urls.serve(request, path)

@@ -1,6 +1,5 @@
 """POST /api/v1/media and GET /api/v1/media/{id}: uploads processed by the media worker."""
 
-from django.core.files.storage import default_storage
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import parsers, serializers, status
 from rest_framework.response import Response
@@ -8,6 +7,7 @@ from rest_framework.views import APIView
 
 from accounts.api.views import errors
 from posts import media as media_code
+from posts import media_urls
 from posts.models import Media
 from socialsite.api.idempotency import idempotent
 
@@ -47,15 +47,10 @@ class MediaDetailOutput(serializers.Serializer):
     processed_at = serializers.DateTimeField(allow_null=True)
 
 
-def _absolute(request, path):
-    url = default_storage.url(path)
-    return request.build_absolute_uri(url) if url.startswith("/") else url
-
-
 def media_body(media, request):
     variants = {
         name: {
-            "url": _absolute(request, variant["path"]),
+            "url": media_urls.url(variant["path"], request),
             "width": variant.get("width"),
             "height": variant.get("height"),
             "content_type": variant.get("content_type"),

@@ -1,21 +1,12 @@
 """One input and one output serializer per call. Ids are strings."""
 
-from django.core.files.storage import default_storage
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.api.serializers import UserSummaryOutput
-from posts import text
+from posts import media_urls, text
 from posts.models import Media, Post
 from posts.services import FILTERS
-
-
-def storage_url(path, request):
-    if not path:
-        return None
-    url = default_storage.url(path)
-    return request.build_absolute_uri(url) if request is not None and url.startswith("/") else url
-
 
 # --- Posts -----------------------------------------------------------------------------------------
 
@@ -52,9 +43,8 @@ class MediaOutput(serializers.Serializer):
         for name, variant in (media.variants or {}).items():
             if name == "source":  # the unfiltered copy kept for re-filtering, never shown
                 continue
-            url = storage_url(variant.get("path") if isinstance(variant, dict) else None, request)
-            if url:
-                urls[name] = url
+            if isinstance(variant, dict) and variant.get("path"):
+                urls[name] = media_urls.url(variant["path"], request)
         return urls
 
 
@@ -77,10 +67,8 @@ def _media_urls(post, request):
         # The full-size file: "original" for an image, "video" (the MP4) for a video.
         variants = media.variants or {}
         original = variants.get("video" if media.kind == Media.Kind.VIDEO else "original")
-        if media.status == Media.Status.READY and isinstance(original, dict):
-            url = storage_url(original.get("path"), request)
-            if url:
-                urls.append(url)
+        if media.status == Media.Status.READY and isinstance(original, dict) and original.get("path"):
+            urls.append(media_urls.url(original["path"], request))
     return urls
 
 

@@ -1,5 +1,6 @@
 from django import template
-from django.core.files.storage import default_storage
+
+from posts import media_urls
 
 register = template.Library()
 
@@ -13,9 +14,9 @@ def _variant(media, name):
 
 @register.filter
 def variant_url(media, name):
-    """The storage URL of one of a media item's variants, or ""."""
+    """The (signed) URL of one of a media item's variants, or ""."""
     variant = _variant(media, name)
-    return default_storage.url(variant["path"]) if variant else ""
+    return media_urls.url(variant["path"]) if variant else ""
 
 
 @register.filter
@@ -25,7 +26,7 @@ def srcset(media):
     for name in IMAGE_SIZES:
         variant = _variant(media, name)
         if variant and variant.get("width"):
-            parts.append(f"{default_storage.url(variant['path'])} {variant['width']}w")
+            parts.append(f"{media_urls.url(variant['path'])} {variant['width']}w")
     return ", ".join(parts)
 
 

@@ -5,9 +5,11 @@ import socket
 import subprocess
 import sys
 import time
+from urllib.parse import parse_qs, urlsplit
 
 import boto3
 import pytest
+import requests
 from django.core.files.storage import default_storage
 
 from posts.models import Media
@@ -63,19 +65,22 @@ def bucket(s3_endpoint, settings, monkeypatch):
     name = f"{BUCKET}-{os.urandom(4).hex()}"
     client.create_bucket(Bucket=name)
     # Changing STORAGES resets Django's storage handler and default_storage (setting_changed).
+    options = {
+        "bucket_name": name,
+        "endpoint_url": s3_endpoint,
+        "access_key": "test",
+        "secret_key": "test",
+        "region_name": "us-east-1",
+        "file_overwrite": False,
+        "querystring_auth": False,
+    }
+    backend = "storages.backends.s3.S3Storage"
     settings.STORAGES = {
         **settings.STORAGES,
-        "default": {
-            "BACKEND": "storages.backends.s3.S3Storage",
-            "OPTIONS": {
-                "bucket_name": name,
-                "endpoint_url": s3_endpoint,
-                "access_key": "test",
-                "secret_key": "test",
-                "region_name": "us-east-1",
-                "file_overwrite": False,
-                "querystring_auth": False,
-            },
+        "default": {"BACKEND": backend, "OPTIONS": options},
+        "signed_media": {
+            "BACKEND": backend,
+            "OPTIONS": {**options, "querystring_auth": True, "signature_version": "s3v4"},
         },
     }
     assert default_storage.bucket_name == name  # the lazy default storage now is this S3 bucket
@@ -110,7 +115,15 @@ def test_image_upload_and_processing_on_s3(user_api, bucket, django_capture_on_c
     assert not any(key.startswith("uploads/") for key in keys)  # the raw upload was deleted
     assert stored_image(media.variants["medium"]["path"]).size == (1080, 720)
     body = user_api.get(f"/api/v1/media/{media.id}").json()
-    assert body["variants"]["original"]["url"].startswith("http://127.0.0.1:")
+    url = body["variants"]["original"]["url"]
+    # Presigned: the bucket stays private (moto doesn't refuse unsigned reads; S3 does).
+    assert url.startswith("http://127.0.0.1:") and "X-Amz-Signature=" in url
+    expires = int(parse_qs(urlsplit(url).query)["X-Amz-Expires"][0])
+    assert 2 * 3600 <= expires <= 3 * 3600
+    fetched = requests.get(url, timeout=10)
+    assert fetched.status_code == 200
+    with default_storage.open(media.variants["original"]["path"]) as stored:
+        assert fetched.content == stored.read()
 
 
 @pytest.mark.django_db
