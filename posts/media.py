@@ -39,7 +39,7 @@ from PIL import Image, ImageCms, ImageEnhance, ImageOps, UnidentifiedImageError
 
 from posts.models import Media
 from socialsite import outbox
-from socialsite.errors import NotFoundError, ServiceError
+from socialsite.errors import ConflictError, NotFoundError, ServiceError
 
 logger = logging.getLogger(__name__)
 
@@ -387,6 +387,41 @@ def media_get_owned(*, user, media_id):
     return media
 
 
+def media_delete(*, user, media_id):
+    """Delete one of the caller's uploads that no post uses: the row now, its files after commit.
+    Anyone else's answers 404; one in a post answers 409 (edit or delete the post instead)."""
+    with transaction.atomic():
+        media = Media.objects.select_for_update().filter(pk=media_id, owner=user).first()
+        if media is None:
+            raise NotFoundError("No such media.")
+        if media.post_id is not None:
+            raise ConflictError("This media is in a post; edit or delete the post instead.", code="media_in_post")
+        _delete_row(media)
+
+
+def media_prune_unattached(*, limit=500):
+    """Uploads no post took within MEDIA_UNATTACHED_HOURS: deleted with their files (a sweeper).
+    A post taking one at the same moment locks it first, or finds it gone. Returns how many."""
+    old = Media.objects.filter(
+        post__isnull=True, created_at__lt=timezone.now() - timedelta(hours=settings.MEDIA_UNATTACHED_HOURS)
+    )
+    deleted = 0
+    for media_id in old.values_list("pk", flat=True)[:limit]:
+        with transaction.atomic():
+            media = old.select_for_update(skip_locked=True).filter(pk=media_id).first()
+            if media is not None:
+                _delete_row(media)
+                deleted += 1
+    return deleted
+
+
+def _delete_row(media):
+    names = [media.upload.name, *_paths(media.variants or {})]
+    media.delete()
+    for name in names:
+        _delete_on_commit(name)  # a worker still processing it finds the row gone and cleans up
+
+
 # --- Worker ---------------------------------------------------------------------------------------------
 
 
@@ -453,7 +488,10 @@ def _refiltering(media):
 
 def _finish(media_id, result):
     with transaction.atomic():
-        media = Media.objects.select_for_update().get(pk=media_id)
+        media = Media.objects.select_for_update().filter(pk=media_id).first()
+        if media is None:  # deleted by its owner or the sweeper while this run worked
+            transaction.on_commit(lambda: _delete_quietly(sorted(_paths(result.variants))))
+            return None
         if media.status != Media.Status.PROCESSING:  # another run settled it meanwhile
             stale = set(_paths(result.variants)) - set(_paths(media.variants))
             transaction.on_commit(lambda: _delete_quietly(sorted(stale)))
@@ -564,7 +602,10 @@ def _refilter_image(media, written):
 
 def _finish_refilter(media, result):
     with transaction.atomic():
-        row = Media.objects.select_for_update().get(pk=media.pk)
+        row = Media.objects.select_for_update().filter(pk=media.pk).first()
+        if row is None:  # deleted while this run worked
+            transaction.on_commit(lambda: _delete_quietly(sorted(_paths(result.variants))))
+            return None
         if row.status != Media.Status.PROCESSING or row.filter != result.filter:
             # Settled meanwhile, or the filter changed again while this run worked: go again.
             stale = set(_paths(result.variants)) - set(_paths(row.variants))

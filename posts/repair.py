@@ -9,6 +9,11 @@ def stalled_media():
     return media.media_resume_stalled()
 
 
+@repair.check("unattached uploads deleted")
+def unattached_media():
+    return media.media_prune_unattached()
+
+
 @repair.check("posts left pending media settled")
 def stuck_posts():
     return services.posts_settle_stuck()

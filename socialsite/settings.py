@@ -534,6 +534,8 @@ MEDIA_VIDEO_MAX_HEIGHT = env.int("MEDIA_VIDEO_MAX_HEIGHT", default=1080)
 # once this many runs have started (a file that kills its worker, or can't be done in time).
 MEDIA_PROCESSING_DEADLINE = env.int("MEDIA_PROCESSING_DEADLINE", default=900)
 MEDIA_PROCESSING_ATTEMPTS = env.int("MEDIA_PROCESSING_ATTEMPTS", default=3)
+# An upload no post took within this many hours is deleted with its files (a sweeper, posts.repair).
+MEDIA_UNATTACHED_HOURS = env.int("MEDIA_UNATTACHED_HOURS", default=24)
 AVATAR_MAX_UPLOAD_BYTES = env.int("AVATAR_MAX_UPLOAD_BYTES", default=8 * 1024 * 1024)
 AVATAR_MAX_PIXELS = 40_000_000
 AVATAR_SIZE = 400

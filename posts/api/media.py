@@ -110,3 +110,14 @@ class MediaDetailView(APIView):
     def get(self, request, media_id):
         media = media_code.media_get_owned(user=request.user, media_id=media_id)
         return Response(media_body(media, request))
+
+    @extend_schema(
+        responses={204: None, **errors(401, 404, 409)},
+        tags=["media"],
+        description="Deletes one of your uploads that no post uses yet, with its files. 409"
+        " `media_in_post` once a post has it (edit or delete the post instead). Uploads no post takes"
+        " within 24 hours are deleted anyway.",
+    )
+    def delete(self, request, media_id):
+        media_code.media_delete(user=request.user, media_id=media_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
