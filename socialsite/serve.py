@@ -14,6 +14,7 @@ A second SIGTERM or Ctrl-C exits at once.
 """
 
 import asyncio
+import functools
 import logging
 import os
 import signal
@@ -23,6 +24,7 @@ import time
 from concurrent import futures
 
 from daphne.cli import CommandLineInterface
+from daphne.http_protocol import HTTPFactory, WebRequest
 from daphne.server import Server
 from daphne.ws_protocol import WebSocketProtocol
 from twisted.internet import reactor
@@ -40,7 +42,26 @@ APPLICATION_CLOSE_SECONDS = 60  # --application-close-timeout's default here (Da
 CHECK_SLICE = 100  # connections per turn of Daphne's per-connection checks (a few ms of the loop)
 
 
+class RawBodyHTTPFactory(HTTPFactory):
+    """Daphne's, with Twisted not parsing POST bodies into request.args: Daphne hands the raw body
+    to Django anyway, and for a malformed multipart body Twisted answered a bare 400 of its own
+    before Django could answer in the API's envelope (it also held a second copy of every upload)."""
+
+    def buildProtocol(self, addr):
+        protocol = super().buildProtocol(addr)
+        protocol.requestFactory = functools.partial(WebRequest, parsePOSTFormSubmission=False)
+        return protocol
+
+
 class GracefulServer(Server):
+    @property
+    def http_factory(self):
+        return self.__dict__["http_factory"]
+
+    @http_factory.setter
+    def http_factory(self, factory):  # Server.run makes Daphne's; this one takes its place
+        self.__dict__["http_factory"] = RawBodyHTTPFactory(self)
+
     def run(self):
         self.ports = []
         self.stopping = False

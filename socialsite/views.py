@@ -11,12 +11,23 @@ def _error(request, status, code, message, template):
     return render(request, template, {"message": message}, status=status)
 
 
-def bad_request(request, exception=None):
-    return _error(request, 400, "bad_request", "The request could not be understood.", "errors/400.html")
+def bad_request(request, exception=None, message="The request could not be understood."):
+    return _error(request, 400, "bad_request", message, "errors/400.html")
 
 
 def permission_denied(request, exception=None):
     return _error(request, 403, "permission_denied", "You don't have access to this.", "errors/403.html")
+
+
+def csrf_failure(request, reason=""):
+    """CSRF_FAILURE_VIEW: a form posted without its token (API clients use tokens, not cookies)."""
+    return _error(
+        request,
+        403,
+        "csrf_failed",
+        "The form expired or came from another site. Reload and try again.",
+        "errors/403.html",
+    )
 
 
 def page_not_found(request, exception=None):

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import permissions, serializers, status
+from rest_framework.exceptions import NotAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -165,7 +166,7 @@ def _own(request, user_id):
 def _target(request, user_id):
     if user_id == "me":
         if not request.user.is_authenticated:
-            raise ForbiddenError("Sign in to see your own account.", code="not_authenticated")
+            raise NotAuthenticated("Sign in to see your own account.")  # 401, as every endpoint's
         user_id = request.user.pk
     return selectors.user_get(viewer=request.user, user_id=user_id)
 
@@ -187,9 +188,9 @@ class UserDetailView(APIView):
         return super().get_permissions()
 
     @extend_schema(
-        responses={200: s.OwnUserOutput, **errors(404)},
+        responses={200: s.OwnUserOutput, **errors(401, 404)},
         tags=["users"],
-        description="Public profile; the owner also sees email and phone. `me` names the caller.",
+        description="Public profile; the owner also sees email and phone. `me` names the caller (401 when signed out).",
     )
     def get(self, request, user_id):
         return Response(user_payload(request, _target(request, user_id)))

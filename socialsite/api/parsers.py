@@ -32,4 +32,17 @@ class JSONParser(parsers.JSONParser):
         body = stream.read() if stream is not None else b""
         if json_depth(body) > MAX_JSON_DEPTH:
             raise ParseError(f"JSON parse error - nested deeper than {MAX_JSON_DEPTH} levels.")
-        return super().parse(io.BytesIO(body), media_type, parser_context)
+        data = super().parse(io.BytesIO(body), media_type, parser_context)
+        if b"\\u0000" in body.lower() and _holds_nul(data):  # PostgreSQL refuses NUL in text
+            raise ParseError("NUL characters (\\u0000) aren't allowed.")
+        return data
+
+
+def _holds_nul(value):
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(key) or _holds_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(item) for item in value)
+    return False

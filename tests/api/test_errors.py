@@ -61,3 +61,29 @@ def test_deeply_nested_or_non_object_json(api):
     assert_error(api.post("/api/v1/auth/register", "[1, 2]", content_type="application/json"), 400, "invalid")
     nested = "[" * 5000 + "]" * 5000
     assert_error(api.post("/api/v1/auth/register", nested, content_type="application/json"), 400)
+
+
+@pytest.mark.parametrize("method", ["post", "put", "patch", "delete"])
+def test_unknown_api_path_with_a_write_method_is_json_404_not_the_csrf_page(method):
+    """The fuzzer got Django's HTML CSRF page for 1,063 such requests."""
+    client = Client(enforce_csrf_checks=True)
+    response = getattr(client, method)("/api/v1/no-such-thing", "{}", content_type="application/json")
+    assert response["Content-Type"].startswith("application/json")
+    assert_error(response, 404, "not_found")
+
+
+def test_a_csrf_failure_under_api_is_json(user):
+    """Session callers without the token, on a view that checks it (DRF's session auth answers itself)."""
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(user)
+    response = client.post("/api/v1/posts", "{}", content_type="application/json")
+    assert response["Content-Type"].startswith("application/json")
+    assert response.status_code == 403 and "error" in response.json()
+
+
+def test_a_csrf_failure_on_a_page_is_html(user):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(user)
+    response = client.post("/settings/sessions/")
+    assert response.status_code == 403
+    assert response["Content-Type"].startswith("text/html") and b"Reload and try again" in response.content

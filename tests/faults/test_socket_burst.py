@@ -24,7 +24,7 @@ import pytest
 import requests
 from websockets.asyncio.client import connect
 
-from accounts import tokens
+from accounts import tokens as jwt
 from tests.e2e import conftest as e2e
 from tests.factories import UserFactory
 
@@ -218,7 +218,7 @@ class Burst:
 
 def members(count):
     users = [UserFactory(username=f"burst{n}") for n in range(count)]
-    return users, [tokens.access_token(user) for user in users]
+    return users, [jwt.access_token(user) for user in users]
 
 
 @pytest.mark.parametrize(

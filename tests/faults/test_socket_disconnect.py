@@ -17,7 +17,7 @@ import time
 import pytest
 from websockets.asyncio.client import connect
 
-from accounts import tokens
+from accounts import tokens as jwt
 from messaging import services
 from tests.e2e import conftest as e2e
 from tests.factories import UserFactory
@@ -75,7 +75,7 @@ def test_a_thousand_sockets_closed_at_once_leave_nothing_behind(service_env, sta
     service_env.update(REDIS_URL=private_redis.url(0), CELERY_BROKER_URL=private_redis.url(1))
     daphne = start_daphne()
     users = [UserFactory(username=f"closer{n}") for n in range(USERS)]
-    tokens = [tokens.access_token(user) for user in users]
+    tokens = [jwt.access_token(user) for user in users]
     conversations = {}
     for n in range(0, USERS, 2):
         conversation = services.conversation_direct(user=users[n], other_user_id=users[n + 1].pk)
