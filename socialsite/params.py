@@ -11,10 +11,15 @@ def reject_unknown(params, allowed, message="Unknown parameter.", problem="Unkno
 
 
 def limit(params, default, most):
-    """`limit` as a whole number from 1 to `most`; `default` when absent."""
-    raw = params.get("limit", str(default))
-    if not raw.isdigit() or not 1 <= int(raw) <= most:
+    """`limit`, the one rule of every list (docs/api.md): `default` when absent, at most `most`
+    (a larger one is taken as `most`), and anything but a whole number from 1 a 400."""
+    raw = params.get("limit")
+    if raw is None:
+        return default
+    if not raw.isdigit() or int(raw) < 1:
         raise ServiceError(
-            f"limit is 1 to {most}.", code="invalid", fields={"limit": [f"A whole number, 1 to {most}."]}
+            f"limit is a whole number from 1 (at most {most} are given).",
+            code="invalid",
+            fields={"limit": [f"A whole number from 1; {most} at most are given."]},
         )
-    return int(raw)
+    return min(int(raw), most)

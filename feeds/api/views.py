@@ -11,16 +11,9 @@ from rest_framework.views import APIView
 from accounts.api.views import errors
 from feeds import selectors
 from posts.api.serializers import PostOutput
+from socialsite import params as query_params
 
 DEFAULT_LIMIT = 20
-
-
-def _limit(value):
-    try:
-        limit = int(value)
-    except (TypeError, ValueError):
-        return DEFAULT_LIMIT
-    return min(max(limit, 1), settings.API_PAGE_SIZE_MAX)
 
 
 class FeedView(APIView):
@@ -51,7 +44,7 @@ class FeedView(APIView):
     )
     def get(self, request):
         params = request.query_params
-        limit = _limit(params.get("limit"))
+        limit = query_params.limit(params, DEFAULT_LIMIT, settings.API_PAGE_SIZE_MAX)
         order = params.get("order") or "latest"
         page = selectors.home_feed(
             viewer=request.user,

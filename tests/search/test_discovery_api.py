@@ -87,7 +87,7 @@ class TestTrends:
 
     @pytest.mark.parametrize(
         "params, field",
-        [({"limit": 0}, "limit"), ({"limit": 51}, "limit"), ({"limit": "ten"}, "limit"), ({"sort": "new"}, "sort")],
+        [({"limit": 0}, "limit"), ({"limit": -1}, "limit"), ({"limit": "ten"}, "limit"), ({"sort": "new"}, "sort")],
     )
     def test_bad_params(self, db, params, field):
         error = assert_error(APIClient().get(TRENDS, params), 400, "invalid")
@@ -150,7 +150,7 @@ class TestSuggestions:
 
     @pytest.mark.parametrize(
         "params, field",
-        [({"limit": 0}, "limit"), ({"limit": 51}, "limit"), ({"limit": "x"}, "limit"), ({"reason": "x"}, "reason")],
+        [({"limit": 0}, "limit"), ({"limit": -1}, "limit"), ({"limit": "x"}, "limit"), ({"reason": "x"}, "reason")],
     )
     def test_bad_params(self, ana, client_for, params, field):
         error = assert_error(client_for(ana).get(suggestions_url(ana), params), 400, "invalid")
