@@ -124,6 +124,12 @@ def _load_media(author, media_ids):
     return media
 
 
+def _content_type_of(media):
+    if not media:
+        return Post.ContentType.TEXT
+    return Post.ContentType.VIDEO if media[0].kind == Media.Kind.VIDEO else Post.ContentType.IMAGE
+
+
 def _check_media(content_type, media):
     kinds = {item.kind for item in media}
     if content_type == Post.ContentType.IMAGE:
@@ -178,15 +184,21 @@ def _takes_post_filter(item, filter):
 
 
 @transaction.atomic
-def post_create(*, author, content_type, content="", media_ids=(), visibility="public", filter="", tagged_user_ids=()):
-    """A new post; published at once, or pending until its media are ready."""
-    if content_type not in Post.ContentType.values:
+def post_create(
+    *, author, content_type=None, content="", media_ids=(), visibility="public", filter="", tagged_user_ids=()
+):
+    """A new post; published at once, or pending until its media are ready. Without a content_type
+    it is a text post, or an image or video post when it has media."""
+    if content_type is not None and content_type not in Post.ContentType.values:
         raise ServiceError("Unknown content type.", fields={"content_type": ["Not a valid choice."]})
     if visibility not in Post.Visibility.values:
         raise ServiceError("Unknown visibility.", fields={"visibility": ["Not a valid choice."]})
     if filter and filter not in FILTERS:
         raise ServiceError("Unknown filter.", fields={"filter": [f"One of: {', '.join(FILTERS)}."]})
     content = _check_content(content, limit=text.POST_MAX_CHARS)
+    media = _load_media(author, media_ids)
+    if content_type is None:
+        content_type = _content_type_of(media)
     if content_type in (Post.ContentType.TEXT, Post.ContentType.LINK) and not content.strip():
         raise ServiceError("Write something first.", fields={"content": ["This field may not be blank."]})
     link_url = ""
@@ -194,7 +206,6 @@ def post_create(*, author, content_type, content="", media_ids=(), visibility="p
         link_url = text.first_url(content)
         if not link_url or len(link_url) > 2000:
             raise ServiceError("A link post needs a web address.", fields={"content": ["No http(s) link found."]})
-    media = _load_media(author, media_ids)
     _check_media(content_type, media)
     tagged = _tagged_users(author, tagged_user_ids)
     mentioned = _mentioned_users(author, content)

@@ -29,8 +29,15 @@ class RegisterOutput(serializers.Serializer):
 
 
 class LoginInput(serializers.Serializer):
-    username = serializers.CharField(max_length=254, help_text="Username or email address.")
+    login = serializers.CharField(max_length=254, required=False, help_text="Username or email address.")
+    username = serializers.CharField(max_length=254, required=False, help_text="The same as `login` (older clients).")
     password = serializers.CharField(max_length=128, trim_whitespace=False)
+
+    def validate(self, attrs):
+        login = attrs.get("login") or attrs.get("username")
+        if not login:
+            raise serializers.ValidationError({"login": ["This field is required."]})
+        return {"login": login, "password": attrs["password"]}
 
 
 class TokenPairOutput(serializers.Serializer):

@@ -98,7 +98,7 @@ class LoginView(APIView):
         # adapter's key), in the same limit as the web form's, and a success doesn't count.
         try:
             user = get_adapter(request._request).authenticate(
-                request._request, username=data["username"].strip(), password=data["password"]
+                request._request, username=data["login"].strip(), password=data["password"]
             )
         except DjangoValidationError:  # too many failed log-ins for this account or address
             response = Response(error_body("throttled", "Too many failed log-ins. Try again later."), status=429)

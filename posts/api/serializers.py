@@ -12,7 +12,11 @@ from posts.services import FILTERS
 
 
 class PostCreateInput(serializers.Serializer):
-    content_type = serializers.ChoiceField(choices=Post.ContentType.choices)
+    content_type = serializers.ChoiceField(
+        choices=Post.ContentType.choices,
+        required=False,
+        help_text="Without it: `text`, or `image` / `video` when `media_ids` are given.",
+    )
     content = serializers.CharField(max_length=text.POST_MAX_CHARS, allow_blank=True, default="", trim_whitespace=False)
     media_ids = serializers.ListField(child=serializers.UUIDField(), max_length=10, default=list)
     visibility = serializers.ChoiceField(choices=Post.Visibility.choices, default=Post.Visibility.PUBLIC)

@@ -93,6 +93,14 @@ class TestLogin:
             assert body["token_type"] == "bearer" and body["expires_in"] == 15 * 60
             assert AccessToken(body["access_token"])["user_id"] == str(user.pk)
 
+    def test_login_is_the_documented_field_and_username_still_works(self, api, user):
+        for field in ("login", "username"):
+            for name in (user.username, user.email):
+                response = api.post(LOGIN, {field: name, "password": PASSWORD}, format="json")
+                assert response.status_code == 200, (field, name, response.content)
+        error = assert_error(api.post(LOGIN, {"password": PASSWORD}, format="json"), 400, "invalid")
+        assert set(error["fields"]) == {"login"}
+
     def test_wrong_password_and_unknown_user(self, api, user):
         assert_error(login(api, user.username, "nope"), 401, "invalid_credentials")
         assert_error(login(api, "ghost"), 401, "invalid_credentials")

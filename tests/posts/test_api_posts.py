@@ -72,6 +72,21 @@ class TestCreate:
         assert body["tagged_users"] == [{**body["tagged_users"][0], "id": str(other_user.pk), "kind": "photo"}]
         assert set(Media.objects.values_list("filter", flat=True)) == {"sepia"}
 
+    def test_content_type_is_text_by_default_or_what_the_media_are(self, user_api, user):
+        """A new user's plain post failed without "content_type": "text"."""
+        response = create(user_api, content="just words")
+        assert response.status_code == 201, response.content
+        assert response.json()["content_type"] == "text"
+        photos = [MediaFactory(owner=user) for _ in range(2)]
+        response = create(user_api, media_ids=[str(m.pk) for m in photos])
+        assert response.status_code == 201 and response.json()["content_type"] == "image", response.content
+        clip = MediaFactory(owner=user, kind="video")
+        response = create(user_api, content="a clip", media_ids=[str(clip.pk)])
+        assert response.status_code == 201 and response.json()["content_type"] == "video", response.content
+        assert_error(create(user_api), 400)  # nothing at all is still nothing
+        mixed = [MediaFactory(owner=user), MediaFactory(owner=user, kind="video")]
+        assert "media_ids" in assert_error(create(user_api, media_ids=[str(m.pk) for m in mixed]), 400)["fields"]
+
     def test_media_still_processing_makes_a_pending_post(self, client_for, user_api, user, other_user):
         media = MediaFactory(owner=user, status=Media.Status.PROCESSING)
         body = create(user_api, content_type="image", media_ids=[str(media.pk)]).json()
