@@ -2,8 +2,10 @@
 
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
+from allauth.socialaccount.models import SocialApp
 from django.contrib.auth import get_user_model
 from django.contrib.sites.shortcuts import get_current_site
+from django.http import Http404
 
 from accounts.selectors import login_attempt_key
 from accounts.services import profile_ensure
@@ -51,7 +53,18 @@ class AccountAdapter(DefaultAccountAdapter):
         send_sms(phone, "Someone tried to sign up to socialsite with this number, which already has an account.")
 
 
+class ProviderNotConfigured(SocialApp.DoesNotExist, Http404):
+    """A sign-in provider with no app configured: allauth's DoesNotExist, and a 404 to a browser
+    (it was a 500 with the debug page on /accounts/google/login/)."""
+
+
 class SocialAccountAdapter(DefaultSocialAccountAdapter):
+    def get_app(self, request, provider, client_id=None):
+        try:
+            return super().get_app(request, provider, client_id=client_id)
+        except SocialApp.DoesNotExist:
+            raise ProviderNotConfigured(f"Sign-in with {provider} isn't set up here.") from None
+
     def save_user(self, request, sociallogin, form=None):
         user = super().save_user(request, sociallogin, form=form)
         profile_ensure(user=user)

@@ -1,4 +1,6 @@
-"""Request checks every page and API call shares."""
+"""Request checks and answers every page and API call shares."""
+
+from django.conf import settings
 
 from socialsite import views
 
@@ -18,3 +20,25 @@ class RefuseNulMiddleware:
         if NUL in request.path or any(NUL in key or any(NUL in value for value in query.getlist(key)) for key in query):
             return views.bad_request(request, message="NUL characters aren't allowed in an address.")
         return self.get_response(request)
+
+
+class OwnErrorPagesMiddleware:
+    """The site's own 404 and 500 pages with DEBUG on too (`make run`): Django's technical pages
+    told a new user about URLconfs and settings. DEBUG_ERROR_PAGES=true brings them back."""
+
+    TECHNICAL = b"because you have <code>DEBUG = True</code>"  # in both of Django's technical pages
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if (
+            response.status_code in (404, 500)
+            and settings.DEBUG
+            and not settings.DEBUG_ERROR_PAGES
+            and not response.streaming
+            and self.TECHNICAL in response.content
+        ):
+            return views.page_not_found(request) if response.status_code == 404 else views.server_error(request)
+        return response

@@ -87,3 +87,15 @@ def test_a_csrf_failure_on_a_page_is_html(user):
     response = client.post("/settings/sessions/")
     assert response.status_code == 403
     assert response["Content-Type"].startswith("text/html") and b"Reload and try again" in response.content
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_the_sites_own_404_page_in_every_mode(client, settings, debug):
+    """A new user met Django's technical 404 page: DEBUG is on by default under make run."""
+    settings.DEBUG = debug
+    response = client.get("/no/such/page/")
+    assert response.status_code == 404 and b"Nothing here." in response.content
+    assert b"URLconf" not in response.content and b"DEBUG = True" not in response.content
+    settings.DEBUG_ERROR_PAGES = True
+    if debug:
+        assert b"DEBUG = True" in client.get("/no/such/page/").content

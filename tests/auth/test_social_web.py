@@ -227,3 +227,15 @@ def test_facebook_web_login_creates_user_with_profile_then_reuses_it(client, fac
     assert response.status_code == 302
     assert signed_in_user(client) == user
     assert User.objects.count() == 1
+
+
+@pytest.mark.parametrize("provider", ["google", "apple", "facebook"])
+@pytest.mark.parametrize("debug", [False, True])
+def test_a_provider_that_is_not_set_up_is_a_404_page(client, settings, provider, debug):
+    """They answered 500, with the debug page, on a machine without provider keys."""
+    settings.SOCIALACCOUNT_PROVIDERS = {}
+    settings.DEBUG = debug
+    for method in (client.get, client.post):
+        response = method(f"/accounts/{provider}/login/")
+        assert response.status_code == 404
+        assert response["Content-Type"].startswith("text/html")

@@ -328,3 +328,16 @@ def test_link_preview_card_is_shown_escaped(client, user):
     html = client.get(detail(post)).content.decode()
     assert 'class="link-card" href="https://example.com/a"' in html
     assert "&lt;b&gt;Example&lt;/b&gt;" in html and "A page" in html
+
+
+def test_counts_are_pluralized(client, user, make_post):
+    """A new user saw "1 comments"."""
+    post = make_post(user, "one of each")
+    Post.objects.filter(pk=post.pk).update(comments_count=1, likes_count=1, shares_count=1)
+    html = client.get(detail(post)).content.decode()
+    assert re.search(r'data-count="comments">1</span> comment</a>', html)
+    assert re.search(r'data-count="likes">1</span><span class="sr-only"> like</span>', html)
+    assert re.search(r'data-count="shares">1</span> share</span>', html)
+    Post.objects.filter(pk=post.pk).update(comments_count=2, likes_count=0)
+    html = client.get(detail(post)).content.decode()
+    assert "2</span> comments</a>" in html and '0</span><span class="sr-only"> likes</span>' in html
