@@ -29,7 +29,7 @@ from daphne.server import Server
 from daphne.ws_protocol import WebSocketProtocol
 from twisted.internet import reactor
 
-from socialsite import shutdown
+from socialsite import embedded_beat, shutdown
 from socialsite.realtime import collector, heartbeat
 
 logger = logging.getLogger("socialsite.serve")  # not __main__ under `python -m`
@@ -69,6 +69,7 @@ class GracefulServer(Server):
             # Twisted installs its own handlers (stop at once) as the reactor starts; replace them.
             reactor.callWhenRunning(self.install_signal_handlers)
         reactor.callWhenRunning(collector.start)  # short collections with many sockets open
+        reactor.callWhenRunning(embedded_beat.start)  # periodic tasks when there is no broker
         super().run()
 
     # Daphne walks every connection once a second (application_checker) and every 2 s

@@ -267,11 +267,16 @@ CELERY_BEAT_SCHEDULE = {
     },
     "repair": {"task": "socialsite.tasks.repair", "schedule": REPAIR_SECONDS, "options": {"expires": REPAIR_SECONDS}},
     "feeds-sync-tiers": {"task": "feeds.tasks.sync_tiers", "schedule": 15 * 60},
-    "search-compute-trends": {"task": "search.tasks.compute_trends", "schedule": 5 * 60},
+    "search-compute-trends": {
+        "task": "search.tasks.compute_trends",
+        "schedule": env.int("TRENDS_COMPUTE_SECONDS", default=5 * 60),
+    },
     "idempotency-prune": {"task": "socialsite.tasks.prune_idempotency_keys", "schedule": 60 * 60},
     "token-families-prune": {"task": "accounts.tasks.prune_token_families", "schedule": 60 * 60},
 }
 CELERY_TIMEZONE = "UTC"
+# Without a broker, the web process (socialsite.serve) runs this schedule itself (embedded_beat.py).
+EMBEDDED_BEAT = env.bool("EMBEDDED_BEAT", default=True)
 
 # --- Notifications (notifications/) ---------------------------------------------------
 # Likes, comments, shares, follows and messages about one target within this many seconds
@@ -610,5 +615,9 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # Beat in the web process (embedded default) would log every relay round, every 5 s.
+        "celery.beat": {"level": "WARNING" if CELERY_TASK_ALWAYS_EAGER else LOG_LEVEL},
+    },
 }

@@ -122,6 +122,7 @@ def service_env(tmp_path, transactional_db):
         MEDIA_ROOT=str(media_root),
         PYTHONUNBUFFERED="1",
         LOG_LEVEL="INFO",
+        EMBEDDED_BEAT="false",  # periodic tasks only where a test asks (test_embedded_beat.py)
         # The Redis cache is shared between runs; don't let earlier runs' counters throttle this one.
         THROTTLE_SIGNUP="10000/1m",
         THROTTLE_LOGIN="10000/1m",
