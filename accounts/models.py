@@ -19,6 +19,15 @@ class UserQuerySet(models.QuerySet):
             qs = qs.exclude(Exists(Block.objects.filter(blocker=OuterRef("pk"), blocked=viewer)))
         return qs
 
+    def findable_by(self, viewer):
+        """Who people search and @mention autocomplete may offer the viewer: those visible_to them,
+        less the accounts they blocked (blocks hide either way; the profile page stays reachable
+        to unblock)."""
+        qs = self.visible_to(viewer)
+        if viewer is not None and viewer.is_authenticated:
+            qs = qs.exclude(Exists(Block.objects.filter(blocker=viewer, blocked=OuterRef("pk"))))
+        return qs
+
 
 class UserManager(DjangoUserManager.from_queryset(UserQuerySet)):
     def _create_user(self, username, email, password, **extra_fields):

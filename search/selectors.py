@@ -3,8 +3,7 @@ can't show what the viewer may not see) in a bounded number of queries, best fir
 
 from django.db.models import Exists, IntegerField, OuterRef, Subquery
 
-from accounts.models import Follow
-from accounts.selectors import user_list_queryset
+from accounts.models import Follow, User
 from posts import selectors as posts_selectors
 from posts.models import Hashtag, Post
 from search.backends import backend
@@ -24,7 +23,7 @@ def posts_by_id(viewer, ids):
 
 
 def users_by_id(viewer, ids):
-    users = user_list_queryset(viewer=viewer).filter(pk__in=ids)
+    users = User.objects.findable_by(viewer).select_related("profile").filter(pk__in=ids)
     if viewer.is_authenticated:
         users = users.annotate(followed_by_me=Exists(Follow.objects.filter(follower=viewer, followed=OuterRef("pk"))))
     return _in_order(ids, users)

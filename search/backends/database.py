@@ -65,7 +65,7 @@ class DatabaseBackend:
         return self.post_filters(Post.objects.visible_to(viewer).filter(status=Post.Status.PUBLISHED), search)
 
     def user_candidates(self, viewer, search):
-        users = User.objects.visible_to(viewer)
+        users = User.objects.findable_by(viewer)
         if search.followed_by_me is not None:
             followed = Exists(Follow.objects.filter(follower=viewer, followed=OuterRef("pk")))
             users = users.filter(followed) if search.followed_by_me else users.exclude(followed)
@@ -83,7 +83,8 @@ class DatabaseBackend:
         followed = []
         if viewer.is_authenticated:
             blockers = Block.objects.filter(blocked=viewer).values("blocker")
-            matching = matching.exclude(user=viewer).exclude(user__in=blockers)
+            blocked = Block.objects.filter(blocker=viewer).values("blocked")
+            matching = matching.exclude(user=viewer).exclude(user__in=blockers).exclude(user__in=blocked)
             followees = Follow.objects.filter(follower=viewer).values("followed")
             followed = _most_followed(matching.filter(user__in=followees), limit)
         return followed + _most_followed(matching.exclude(user__in=followed), limit - len(followed))

@@ -179,8 +179,8 @@ def user_query(search, scope, offset, limit):
         return None
     filters, must_not = followed
     filters = [{"term": {"is_active": True}}, *filters]
-    if scope.blocker_ids:
-        must_not.append({"terms": {"id": _ids(scope.blocker_ids)}})
+    if scope.blocked_ids:  # either way
+        must_not.append({"terms": {"id": _ids(scope.blocked_ids)}})
     should = [
         _scored({"term": {"username.raw": text}}, EXACT),
         _scored(prefix_clause("username", text), PREFIX),
@@ -216,8 +216,8 @@ def complete_user_query(prefix, scope, limit):
     must_not = []
     if scope.viewer_id is not None:
         must_not.append({"term": {"id": scope.viewer_id}})
-    if scope.blocker_ids:
-        must_not.append({"terms": {"id": _ids(scope.blocker_ids)}})
+    if scope.blocked_ids:  # either way
+        must_not.append({"terms": {"id": _ids(scope.blocked_ids)}})
     should = [_scored({"terms": {"id": _ids(scope.followee_ids)}}, 1.0)] if scope.followee_ids else []
     # filter + should and no must: should is optional and only scores (followed: 1, others: 0).
     query_ = _bool(filter=[{"term": {"is_active": True}}, matches], must_not=must_not, should=should)

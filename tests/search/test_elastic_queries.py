@@ -215,7 +215,7 @@ def test_user_search_matches_exact_prefix_and_fuzzy_names_of_active_unblocking_a
         should
     )
     assert query["filter"] == [{"term": {"is_active": True}}]
-    assert query["must_not"] == [{"terms": {"id": list(BLOCKER)}}]  # those who block the viewer
+    assert query["must_not"] == [{"terms": {"id": list(BLOCKED + BLOCKER)}}]  # blocks hide either way
     assert body["sort"] == [{"_score": "desc"}, {"followers_count": "desc"}, {"date_joined": "desc"}, {"id": "asc"}]
 
 
@@ -261,7 +261,7 @@ def test_user_autocomplete_puts_followed_first_and_never_the_viewer():
     assert query["filter"] == [{"term": {"is_active": True}}, names]
     assert query["should"] == [{"constant_score": {"filter": {"terms": {"id": list(FOLLOWED)}}, "boost": 1.0}}]
     assert {"term": {"id": VIEWER}} in query["must_not"]
-    assert {"terms": {"id": list(BLOCKER)}} in query["must_not"]
+    assert {"terms": {"id": list(BLOCKED + BLOCKER)}} in query["must_not"]
     assert body["sort"] == [{"_score": "desc"}, {"followers_count": "desc"}, {"username.raw": "asc"}]
     assert (body["from"], body["size"]) == (0, 5)
     anonymous = complete_user_query("mar", Scope(), 5)["query"]["bool"]

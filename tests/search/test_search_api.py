@@ -220,6 +220,17 @@ def test_autocomplete_puts_people_you_follow_first_then_the_most_followed(client
     assert names == ["marta", "marek", "mara", "marlo"]
 
 
+def test_people_you_blocked_are_not_found_either(client_for, ana, act):
+    """Blocks hide either way (docs/api.md): the blocker still found the blocked account."""
+    nadia = act(UserFactory, username="nadia_b")
+    client = client_for(ana)
+    assert found(client.get(URL, {"query": "nadia_b", "type": "user"}), "username") == ["nadia_b"]
+    act(accounts_services.block_create, blocker=ana, blocked_user_id=nadia.pk)
+    assert found(client.get(URL, {"query": "nadia_b", "type": "user"}), "username") == []
+    assert found(client.get(COMPLETE, {"query": "@nadia"}), "username") == []
+    assert client.get(f"/api/v1/users/{nadia.pk}").status_code == 200  # the profile stays, to unblock
+
+
 # --- Paging ----------------------------------------------------------------------------------------------
 
 
