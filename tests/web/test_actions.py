@@ -117,6 +117,9 @@ def test_block_and_unblock(client, user, other_user):
     assert "You blocked" in page
     assert reverse("unblock", args=[other_user.pk]) in page
     assert reverse("follow", args=[other_user.pk]) not in page
+    # Only what works: no Message button, no "No posts yet." for posts that are only hidden.
+    assert reverse("message_new") not in page and "No posts yet" not in page
+    assert "Their posts are hidden while you block" in page and "Unblock @" in page
 
     client.post(reverse("unblock", args=[other_user.pk]), {"next": reverse("blocked")})
     assert not Block.objects.exists()
