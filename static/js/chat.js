@@ -166,11 +166,22 @@
     if (data && data.user_id) me = String(data.user_id);
   });
 
-  // A form that asks first (leaving a group); htmx's hx-confirm covers htmx requests.
+  // Any form that asks first (deleting a post, blocking, leaving a group): <form data-confirm="...">.
+  // htmx's hx-confirm covers htmx forms (unfollow). chat.js is on every page.
   document.addEventListener("submit", function (e) {
     var form = e.target;
-    var question = form && form.getAttribute && form.getAttribute("data-chat-confirm");
+    var question = form && form.getAttribute && form.getAttribute("data-confirm");
     if (question && !window.confirm(question)) e.preventDefault();
+  });
+
+  // Escape closes an open <details class="menu"> (the profile's ••• menu) and returns focus to it.
+  document.addEventListener("keydown", function (e) {
+    if (e.key !== "Escape") return;
+    document.querySelectorAll("details.menu[open]").forEach(function (menu) {
+      menu.removeAttribute("open");
+      var summary = menu.querySelector("summary");
+      if (summary) summary.focus();
+    });
   });
 
   // --- The nav badge and delivered receipts (every page) -----------------------------------------
