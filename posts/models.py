@@ -166,6 +166,11 @@ class Post(models.Model):
     def __str__(self):
         return f"post {self.id} by {self.author_id}"
 
+    @property
+    def is_repost(self):
+        """A share without words of its own: likes, comments and shares of it go to the original."""
+        return self.shared_post_id is not None and not self.content.strip()
+
 
 class PostTag(models.Model):
     """A user named in a post: @mentioned in the text, or tagged on a photo."""

@@ -50,6 +50,7 @@ def with_payload(queryset, viewer):
         .filter(status=Post.Status.PUBLISHED)
         .select_related("author__profile")
         .prefetch_related("hashtags", _tags(), _media())
+        .annotate(liked_by_me=liked_by(viewer))  # a repost shows the original's buttons
     )
     return (
         queryset.select_related("author__profile")
@@ -81,6 +82,14 @@ def post_get_bare(*, viewer, post_id):
         return visible_posts(viewer=viewer).get(pk=parse_id(post_id, "No such post."))
     except Post.DoesNotExist:
         raise NotFoundError("No such post.")
+
+
+def acted_on(*, viewer, post):
+    """What a like, a comment or a share of `post` acts on: the original of a repost (as on X and
+    Mastodon), else the post. NotFoundError when the viewer can't see that original."""
+    if not post.is_repost:
+        return post
+    return post_get_bare(viewer=viewer, post_id=post.shared_post_id)
 
 
 def user_posts_queryset(*, viewer, user):

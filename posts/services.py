@@ -162,6 +162,12 @@ def _visible_published(user, post_id):
     return Post.objects.select_for_update().get(pk=pk)
 
 
+def _acted_on(user, post_id):
+    """The post a like, comment or share of `post_id` goes to, locked: a repost's original."""
+    post = _visible_published(user, post_id)
+    return _visible_published(user, post.shared_post_id) if post.is_repost else post
+
+
 # --- Posts ---------------------------------------------------------------------------------------
 
 
@@ -352,8 +358,8 @@ def post_delete(*, post, actor):
 
 @transaction.atomic
 def like_create(*, user, post_id):
-    """Like a post the user can see. Idempotent; returns (like, created)."""
-    post = _visible_published(user, post_id)
+    """Like a post the user can see (a repost: its original). Idempotent; returns (like, created)."""
+    post = _acted_on(user, post_id)
     try:
         with transaction.atomic():
             like, created = Like.objects.get_or_create(user=user, post=post)
@@ -367,8 +373,8 @@ def like_create(*, user, post_id):
 
 @transaction.atomic
 def like_delete(*, user, post_id):
-    """Unlike. Idempotent; returns whether a like was removed."""
-    post = _visible_published(user, post_id)
+    """Unlike (a repost: its original). Idempotent; returns whether a like was removed."""
+    post = _acted_on(user, post_id)
     deleted, _ = Like.objects.filter(user=user, post=post).delete()
     if deleted:
         Post.objects.filter(pk=post.pk, likes_count__gt=0).update(likes_count=F("likes_count") - 1)
@@ -381,8 +387,8 @@ def like_delete(*, user, post_id):
 
 @transaction.atomic
 def comment_create(*, author, post_id, content, parent_comment_id=None):
-    """Comment on a post the author can see, or reply to one of its comments."""
-    post = _visible_published(author, post_id)
+    """Comment on a post the author can see (a repost: its original), or reply to one of its comments."""
+    post = _acted_on(author, post_id)
     content = _check_content(content, limit=text.COMMENT_MAX_CHARS)
     if not content.strip():
         raise ServiceError("Write something first.", fields={"content": ["This field may not be blank."]})
@@ -452,13 +458,7 @@ def comment_delete(*, comment, actor):
 @transaction.atomic
 def share_create(*, user, post_id, content=""):
     """Repost (no text) or quote (with text) a public post. Returns (post, created)."""
-    original = _visible_published(user, post_id)
-    if original.shared_post_id and not original.content.strip():
-        # Reposting a repost shares what it reposted.
-        root = selectors.published_posts(viewer=user).filter(pk=original.shared_post_id).first()
-        if root is None:
-            raise NotFoundError("No such post.")
-        original = Post.objects.select_for_update().get(pk=root.pk)
+    original = _acted_on(user, post_id)  # reposting a repost shares what it reposted
     if original.visibility != Post.Visibility.PUBLIC or original.author.profile.is_private:
         raise ForbiddenError("Only public posts can be shared.", code="not_shareable")
     content = _check_content(content, limit=text.POST_MAX_CHARS)

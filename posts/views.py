@@ -155,6 +155,8 @@ def people_search(request):
 
 def post_detail(request, post_id):
     post = _post_or_404(request, post_id)
+    if post.is_repost and post.shared_post is not None:  # its likes and comments are the original's
+        return redirect("post_detail", post_id=post.shared_post_id)
     page = _page(request, selectors.comments_queryset(viewer=request.user, post=post), COMMENTS_PAGE_SIZE)
     comments = selectors.comment_thread(viewer=request.user, post=post, roots=list(page), depth=THREAD_DEPTH)
     return render(
@@ -223,8 +225,9 @@ def post_delete(request, post_id):
 
 def _fragment_or_redirect(request, post_id, template, context):
     if request.htmx:
-        try:
-            context["post"] = selectors.post_get_bare(viewer=request.user, post_id=post_id)
+        try:  # the post the action went to: a repost's original, whose count and state it shows
+            post = selectors.post_get_bare(viewer=request.user, post_id=post_id)
+            context["post"] = selectors.acted_on(viewer=request.user, post=post)
         except NotFoundError:
             raise Http404("No such post.")
         response = render(request, template, context)
