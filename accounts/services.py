@@ -18,7 +18,7 @@ from django.utils import timezone
 from accounts import tokens
 from accounts.images import avatar_from_upload
 from accounts.models import Block, Follow, FollowRequest, Interest, Mute, Profile
-from accounts.signals import follow_request_closed, follow_requested, relationship_changed
+from accounts.signals import account_deactivated, follow_request_closed, follow_requested, relationship_changed
 from socialsite import outbox, safe_cache
 from socialsite.errors import ConflictError, ForbiddenError, NotFoundError, ServiceError
 from socialsite.realtime.events import close_sockets_on_commit, send_event_on_commit
@@ -231,6 +231,7 @@ def user_deactivate(*, user):
     user.deactivated_at = timezone.now()
     user.set_unusable_password()
     user.save()
+    account_deactivated.send(sender=User, user_id=user.pk)
     if avatar_name:
         _delete_file_on_commit(avatar_name)
     close_sockets_on_commit([user.pk])

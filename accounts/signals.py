@@ -14,3 +14,6 @@ relationship_changed = Signal()
 follow_requested = Signal()
 # That request is gone: approved, rejected, withdrawn or ended by a block. requester_id, target_id
 follow_request_closed = Signal()
+# user_id was deactivated (deleted by its owner), inside that transaction: what others show of it
+# (counters of likes, comments, shares) moves there too.
+account_deactivated = Signal()

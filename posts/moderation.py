@@ -299,6 +299,7 @@ def suspend_user(*, moderator, reason, user=None, report=None):
         user.is_active = False
         user.save(update_fields=["is_active"])
     tokens.revoke_all(user)
+    services.counters_recount_for(user_id=user.pk)  # its likes, comments and shares stop counting
     close_sockets_on_commit([user.pk])
     _resolve(report, moderator, Report.Status.ACTIONED)
     return _audit(moderator=moderator, action=ModerationAction.Action.SUSPEND, reason=reason, report=report, user=user)
@@ -315,6 +316,7 @@ def unsuspend_user(*, moderator, reason, user=None, report=None):
         raise ServiceError("This account isn't suspended.", code="not_suspended")
     user.is_active = True
     user.save(update_fields=["is_active"])
+    services.counters_recount_for(user_id=user.pk)
     _resolve(report, moderator, Report.Status.ACTIONED)
     return _audit(
         moderator=moderator, action=ModerationAction.Action.UNSUSPEND, reason=reason, report=report, user=user

@@ -9,8 +9,8 @@ from datetime import timedelta
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, OuterRef, Q
-from django.db.models.functions import Lower
+from django.db.models import Count, Exists, F, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce, Lower
 from django.utils import timezone
 
 from accounts.models import Block
@@ -485,6 +485,32 @@ def share_create(*, user, post_id, content=""):
 
 
 # --- Counters (shared with posts.moderation) ---------------------------------------------------------
+
+
+def _count(rows, column):
+    """COUNT(*) of `rows` per OuterRef row (rows filtered by `column`=OuterRef("pk")), 0 when none."""
+    counted = rows.filter(**{column: OuterRef("pk")}).order_by().values(column).annotate(n=Count("pk")).values("n")
+    return Coalesce(Subquery(counted), 0)
+
+
+def counters_recount_for(*, user_id):
+    """Count again every counter the user's likes, comments and shares are in, from the rows others
+    see (active authors, nothing deleted or hidden): after the account is deactivated, suspended
+    or unsuspended. Runs in the caller's transaction."""
+    posts = set(Like.objects.filter(user_id=user_id).values_list("post_id", flat=True))
+    posts |= set(Comment.objects.filter(author_id=user_id).values_list("post_id", flat=True))
+    posts |= set(
+        Post.objects.filter(author_id=user_id, shared_post__isnull=False).values_list("shared_post_id", flat=True)
+    )
+    parents = set(Comment.objects.filter(author_id=user_id, parent__isnull=False).values_list("parent_id", flat=True))
+    shown = Comment.objects.filter(deleted_at__isnull=True, hidden_at__isnull=True, author__is_active=True)
+    shares = Post.objects.filter(deleted_at__isnull=True, hidden_at__isnull=True, author__is_active=True)
+    Post.objects.filter(pk__in=posts).update(
+        likes_count=_count(Like.objects.filter(user__is_active=True), "post"),
+        comments_count=_count(shown, "post"),
+        shares_count=_count(shares, "shared_post"),
+    )
+    Comment.objects.filter(pk__in=parents).update(replies_count=_count(shown, "parent"))
 
 
 def move_comment_counters(comment, delta):
