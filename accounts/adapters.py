@@ -1,6 +1,9 @@
 """django-allauth adapters: profiles for every new account, phone numbers on the user."""
 
+from types import SimpleNamespace
+
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.core import context as allauth_context
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from allauth.socialaccount.models import SocialApp
 from django.contrib.auth import get_user_model
@@ -13,6 +16,15 @@ from accounts.sms import send_sms
 
 
 class AccountAdapter(DefaultAccountAdapter):
+    def send_mail(self, template_prefix, email, context):
+        # The emails name the site by the address it was reached at (the Site row says
+        # 127.0.0.1:8000 even when make run serves another port).
+        request = allauth_context.request
+        if request is not None and "current_site" not in context:
+            site = get_current_site(request)
+            context = {**context, "current_site": SimpleNamespace(name=site.name, domain=request.get_host())}
+        super().send_mail(template_prefix, email, context)
+
     def _get_login_attempts_cache_key(self, request, **credentials):
         # allauth counts failed log-ins per thing typed: a username and an email address were two
         # limits on one account. The web form and the API (accounts/api/views.py) share this one.

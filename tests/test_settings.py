@@ -127,3 +127,22 @@ def test_a_token_signed_with_the_key_once_published_in_the_code_is_refused(api):
     assert api.get("/api/v1/users/me", HTTP_AUTHORIZATION=f"Bearer {tokens.access_token(user)}").status_code == 200
     if not os.environ.get("SECRET_KEY"):
         assert (ROOT / ".secret_key").read_text().strip() == settings.SECRET_KEY
+
+
+def test_a_new_users_terminal_shows_what_matters(tmp_path):
+    """make demo printed 1,245 log lines over the demo login; every command a kombu warning and
+    SQLite index warnings."""
+    env = {
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'new.sqlite3'}",
+        "MEDIA_ROOT": str(tmp_path / "media"),
+        "REDIS_URL": "",
+        "CELERY_BROKER_URL": "",
+    }
+    migrate = manage("migrate", "--noinput", **env)
+    assert migrate.returncode == 0, migrate.stderr
+    assert "WARNING" not in migrate.stderr + migrate.stdout and "W040" not in migrate.stderr + migrate.stdout
+    demo = manage("load_demo", **env)
+    assert demo.returncode == 0, demo.stderr
+    output = (demo.stdout + demo.stderr).strip().splitlines()
+    assert len(output) <= 5, output[:20]
+    assert any(line.startswith("Log in as: demo / ") for line in output), output

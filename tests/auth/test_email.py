@@ -164,3 +164,15 @@ def test_password_reset_for_an_unknown_address_sends_no_reset_link(client, mailo
 def assert_error(response, status, code):
     assert response.status_code == status, response.content
     assert response.json()["error"]["code"] == code
+
+
+def test_the_email_names_the_address_the_site_was_reached_at(client, api, settings, mailoutbox):
+    """make run on another port sent mail naming 127.0.0.1:8000 (the Site row)."""
+    settings.ACCOUNT_EMAIL_VERIFICATION = "optional"
+    client.post(
+        "/accounts/signup/",
+        {"email": "gil@example.com", "username": "gil", "password1": PASSWORD, "password2": PASSWORD},
+        HTTP_HOST="127.0.0.1:8123",
+    )
+    body = mailoutbox[0].body
+    assert "127.0.0.1:8123" in body and "127.0.0.1:8000" not in body
