@@ -1,6 +1,7 @@
-from django.urls import path
+from django.conf import settings
+from django.urls import path, re_path
 
-from posts import report_views, views
+from posts import media_urls, report_views, views
 
 urlpatterns = [
     path("posts/new/", views.post_create, name="post_create"),
@@ -18,3 +19,6 @@ urlpatterns = [
     path("tags/<str:name>/", views.hashtag, name="hashtag"),
     path("report/<str:target_type>/<str:target_id>/", report_views.report, name="report"),
 ]
+
+if settings.SERVE_MEDIA:  # local media (the embedded default): media_urls checks post media's signatures
+    urlpatterns += [re_path(rf"^{settings.MEDIA_URL.lstrip('/')}(?P<path>.*)$", media_urls.serve)]

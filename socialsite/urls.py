@@ -1,5 +1,4 @@
 from csp.decorators import csp_update
-from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.decorators.csrf import csrf_exempt
@@ -39,10 +38,6 @@ urlpatterns = [
     path("", include("notifications.urls")),
     path("", include("search.urls")),
 ]
-
-if settings.SERVE_MEDIA:
-    media_prefix = settings.MEDIA_URL.lstrip("/")
-    urlpatterns += [re_path(rf"^{media_prefix}(?P<path>.*)$", views.serve_media)]
 
 handler400 = views.bad_request
 handler403 = views.permission_denied

@@ -36,10 +36,3 @@ def page_not_found(request, exception=None):
 
 def server_error(request):
     return _error(request, 500, "server_error", "Something went wrong on our side.", "errors/500.html")
-
-
-def serve_media(request, path):
-    """Local media in the embedded default (MEDIA_ROOT read per request): posts.media_urls decides."""
-    from posts import media_urls
-
-    return media_urls.serve(request, path)
