@@ -18,7 +18,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from accounts.models import Block, Follow, User
+from accounts.models import Block, Follow, Mute, User
 from messaging.models import Conversation, Membership, Message, MessageReport, Preferences
 from messaging.selectors import membership_for, parse_uuid
 from messaging.signals import message_sent
@@ -376,9 +376,10 @@ def _db(model, field, value):
 
 
 def _lock_for_send(sender, conversation_id):
-    """(kind, last_seq, {member id: whether they can't be messaged}) of a conversation's current
-    members, locking the conversation row: seq is handed out in commit order. A member can't be
-    messaged when deactivated or when they and the sender block each other either way.
+    """(kind, last_seq, {member id: whether they can't be messaged}, {members who muted the sender})
+    of a conversation's current members, locking the conversation row: seq is handed out in
+    commit order. A member can't be messaged when deactivated or when they and the sender block
+    each other either way.
     """
     sender_id = _db(Membership, "user", sender.pk)
     lock = " FOR UPDATE OF c" if connection.features.has_select_for_update_of else ""  # SQLite: IMMEDIATE
@@ -388,30 +389,33 @@ def _lock_for_send(sender, conversation_id):
                     SELECT 1 FROM {Block._meta.db_table} b
                     WHERE (b.blocker_id = m.user_id AND b.blocked_id = %s)
                        OR (b.blocker_id = %s AND b.blocked_id = m.user_id)
-                )
+                ), EXISTS (SELECT 1 FROM {Mute._meta.db_table} mu WHERE mu.muter_id = m.user_id AND mu.muted_id = %s)
             FROM {Membership._meta.db_table} m
             JOIN {Conversation._meta.db_table} c ON c.id = m.conversation_id
             JOIN {User._meta.db_table} u ON u.id = m.user_id
             WHERE m.conversation_id = %s AND m.left_at IS NULL{lock}""",  # noqa: S608 -- names from _meta
-            [sender_id, sender_id, _db(Membership, "conversation", conversation_id)],
+            [sender_id, sender_id, sender_id, _db(Membership, "conversation", conversation_id)],
         )
         rows = cursor.fetchall()
     if not rows:
-        return None, 0, {}
+        return None, 0, {}, set()
     kind, last_seq = rows[0][0], rows[0][1]
-    return kind, last_seq, {_as_uuid(user_id): bool(unreachable) for _, _, user_id, unreachable in rows}
+    members = {_as_uuid(user_id): bool(unreachable) for _, _, user_id, unreachable, _ in rows}
+    return kind, last_seq, members, {_as_uuid(user_id) for _, _, user_id, _, muted in rows if muted}
 
 
 def _as_uuid(value):  # SQLite hands back UUIDs as hex strings
     return value if isinstance(value, uuid.UUID) else uuid.UUID(value)
 
 
-def _record_sent(message, sender):
+def _record_sent(message, sender, muters):
     """The conversation's latest message, and each current member's cursors and unread count:
-    sending reads everything before it, and a reply accepts a request; others get one more unread.
+    sending reads everything before it, and a reply accepts a request; others get one more unread,
+    but for those who muted the sender (a muted account's messages arrive quietly).
     """
     seq, conversation_id = message.seq, _db(Membership, "conversation", message.conversation_id)
     sender_id = _db(Membership, "user", sender.pk)
+    quiet = [_db(Membership, "user", user_id) for user_id in muters] or [sender_id]
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {Conversation._meta.db_table} SET last_seq = %s, last_message_id = %s WHERE id = %s",  # noqa: S608
@@ -420,7 +424,8 @@ def _record_sent(message, sender):
         cursor.execute(
             f"""UPDATE {Membership._meta.db_table} SET
                 last_message_at = %s,
-                unread_count = CASE WHEN user_id = %s THEN 0 ELSE unread_count + 1 END,
+                unread_count = CASE WHEN user_id = %s THEN 0
+                    WHEN user_id IN ({", ".join(["%s"] * len(quiet))}) THEN unread_count ELSE unread_count + 1 END,
                 read_seq = CASE WHEN user_id = %s THEN %s ELSE read_seq END,
                 delivered_seq = CASE WHEN user_id = %s THEN %s ELSE delivered_seq END,
                 folder = CASE WHEN user_id = %s THEN %s ELSE folder END
@@ -428,6 +433,7 @@ def _record_sent(message, sender):
             [
                 _db(Membership, "last_message_at", message.created_at),
                 sender_id,
+                *quiet,
                 sender_id,
                 seq,
                 sender_id,
@@ -443,7 +449,7 @@ def _record_sent(message, sender):
 def _send(sender, content, conversation_id, receiver_id, client_id):
     if receiver_id is not None:
         conversation_id = conversation_direct(user=sender, other_user_id=receiver_id).conversation_id
-    kind, last_seq, members = _lock_for_send(sender, parse_uuid(conversation_id))
+    kind, last_seq, members, muters = _lock_for_send(sender, parse_uuid(conversation_id))
     if sender.pk not in members:
         raise NotFoundError("No such conversation.", code="conversation_not_found")
     others = [user_id for user_id in members if user_id != sender.pk]
@@ -454,7 +460,7 @@ def _send(sender, content, conversation_id, receiver_id, client_id):
     message = Message.objects.create(
         conversation_id=conversation_id, seq=seq, sender=sender, content=content, client_id=client_id
     )
-    _record_sent(message, sender)
+    _record_sent(message, sender, muters)
     # Others first: the sender's own devices already hold the message.
     send_event_on_commit(others, "message.new", message_payload(message))
     send_event_on_commit([sender.pk], "message.new", message_payload(message, for_sender=True))

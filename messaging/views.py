@@ -219,9 +219,11 @@ def _conversation_page(request, membership, form):
     if before is not None and _is_htmx(request):
         return render(request, "messaging/_message_page.html", context)
     blocked = membership.other is not None and selectors.blocked_between(request.user, membership.other)
+    gone = membership.other is not None and not membership.other.is_active  # deleted or suspended
     context.update(
         form=form,
         blocked=blocked,
+        gone=gone,
         receipts=_receipts(membership),
         rename_form=RenameForm(initial={"title": membership.conversation.title}),
         add_form=AddMembersForm(),

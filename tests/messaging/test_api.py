@@ -128,6 +128,20 @@ class TestSend:
 
 
 class TestReadingAndReceipts:
+    def test_messages_from_an_account_you_muted_arrive_quietly(self, ana, bo, cy, send, client_for):
+        """They arrived as unread (a new user's review)."""
+        from accounts import services as account_services
+
+        send(ana, "before the mute", to=bo)
+        account_services.mute_create(muter=bo, muted_user_id=ana.pk)
+        send(ana, "after the mute", to=bo)
+        send(cy, "from cy", to=bo)
+        rows = {
+            r["last_message"]["content"]: r["unread_count"] for r in client_for(bo).get(CONVERSATIONS).json()["results"]
+        }
+        assert rows == {"after the mute": 1, "from cy": 1}  # the muted one still shows, without a new unread
+        assert client_for(bo).get(f"{CONVERSATIONS}/unread").json() == {"inbox": 2, "requests": 0}
+
     def test_conversation_list_with_last_message_and_unread_counts(self, ana, bo, cy, send, client_for):
         send(ana, "one", to=bo)
         send(ana, "two", to=bo)

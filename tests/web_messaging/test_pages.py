@@ -289,3 +289,12 @@ def test_deactivated_member_does_not_break_the_inbox(client, ana, say):
     gone.save(update_fields=["is_active"])
     client.force_login(ana)
     assert client.get("/messages/").status_code == 200
+
+
+def test_a_conversation_with_a_deleted_account_offers_no_message_box(client, ana, say):
+    gone = UserFactory(username="gone_for_good")
+    conversation = say(gone, "bye", to=ana).conversation_id
+    account_services.user_deactivate(user=gone)
+    client.force_login(ana)
+    html = client.get(reverse("conversation", args=[conversation])).content.decode()
+    assert "This account is no longer active" in html and "data-chat-form" not in html
