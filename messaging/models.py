@@ -43,6 +43,11 @@ class Conversation(models.Model):
     def __str__(self):
         return self.title or f"{self.kind} conversation {self.id}"
 
+    @property
+    def active_members(self):
+        """The current members, from `all_members` (prefetched by messaging.selectors: no query)."""
+        return [member for member in self.all_members if member.left_at is None]
+
 
 class Membership(models.Model):
     class Role(models.TextChoices):

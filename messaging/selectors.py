@@ -33,13 +33,12 @@ def membership_for(user, conversation_id, *, lock=False, active=True):
     return membership
 
 
-def _active_members():
-    return Membership.objects.filter(left_at__isnull=True).select_related("user__profile").order_by("joined_at", "pk")
-
-
 def _with_conversation(memberships):
+    # Every membership, those who left included: receipts count everyone who was there when a
+    # message was sent (Conversation.active_members is the current ones, from the same rows).
+    everyone = Membership.objects.select_related("user__profile").order_by("joined_at", "pk")
     return memberships.select_related("conversation__last_message__sender__profile").prefetch_related(
-        Prefetch("conversation__memberships", queryset=_active_members(), to_attr="active_members")
+        Prefetch("conversation__memberships", queryset=everyone, to_attr="all_members")
     )
 
 
@@ -111,32 +110,37 @@ def messages(*, user, conversation_id=None):
 
 
 def with_status(messages):
-    """Set `status` on each message (a list) from its recipients' cursors: one query in all."""
+    """Set `status` and `read_by` on each message (a list) from its recipients' cursors: one query."""
     conversation_ids = {m.conversation_id for m in messages}
     members = {}
-    for row in Membership.objects.filter(conversation_id__in=conversation_ids, left_at__isnull=True).values(
+    for row in Membership.objects.filter(conversation_id__in=conversation_ids).values(
         "conversation_id", "user_id", "joined_seq", "left_seq", "delivered_seq", "read_seq"
     ):
         members.setdefault(row["conversation_id"], []).append(row)
     for message in messages:
-        message.status = status_of(message, members.get(message.conversation_id, []))
+        message.status, message.read_by = receipts_of(message, members.get(message.conversation_id, []))
     return messages
 
 
-def status_of(message, members):
-    """From the cursors of the members who were there when it was sent and still are."""
+def receipts_of(message, members):
+    """(status, ids of the recipients who read it) over the members who were there when it was
+    sent, whether or not they are still: leaving doesn't turn a read message back to sent. A
+    message nobody else received is "sent"."""
     recipients = [
         m
         for m in members
-        if m["user_id"] != message.sender_id and m["joined_seq"] < message.seq and m["left_seq"] is None
+        if m["user_id"] != message.sender_id
+        and m["joined_seq"] < message.seq
+        and (m["left_seq"] is None or m["left_seq"] >= message.seq)
     ]
+    read_by = [str(m["user_id"]) for m in recipients if m["read_seq"] >= message.seq]
     if not recipients:
-        return "sent"
-    if all(m["read_seq"] >= message.seq for m in recipients):
-        return "read"
+        return "sent", read_by
+    if len(read_by) == len(recipients):
+        return "read", read_by
     if all(m["delivered_seq"] >= message.seq for m in recipients):
-        return "delivered"
-    return "sent"
+        return "delivered", read_by
+    return "sent", read_by
 
 
 def for_display(memberships):
@@ -155,9 +159,9 @@ def for_display(memberships):
                 "delivered_seq": m.delivered_seq,
                 "read_seq": m.read_seq,
             }
-            for m in conversation.active_members
+            for m in conversation.all_members
         ]
-        message.status = status_of(message, rows)
+        message.status, message.read_by = receipts_of(message, rows)
         membership.last_message = message
     return memberships
 

@@ -95,6 +95,7 @@ def message_payload(message, *, status="sent", for_sender=False):
         "edited": message.edited_at is not None,
         "deleted": message.deleted_at is not None,
         "status": status,
+        "read_by": [],
     }
 
 

@@ -115,16 +115,19 @@ def _decorate(membership, viewer):
 
 
 def _receipts(membership):
-    """Each active member's cursors, for chat.js to turn the ticks as receipts arrive."""
+    """The cursors of every member who ever was (selectors.receipts_of), for chat.js to turn the
+    ticks and name the readers as receipts arrive."""
     return json.dumps(
         [
             {
                 "user_id": str(member.user_id),
+                "username": member.user.username,
                 "joined_seq": member.joined_seq,
+                "left_seq": member.left_seq,
                 "delivered_seq": member.delivered_seq,
                 "read_seq": member.read_seq,
             }
-            for member in membership.conversation.active_members
+            for member in membership.conversation.all_members
         ]
     )
 

@@ -42,7 +42,13 @@ class MessageOutput(serializers.Serializer):
     created_at = serializers.DateTimeField()
     edited = serializers.SerializerMethodField()
     deleted = serializers.SerializerMethodField()
-    status = serializers.ChoiceField(choices=["sent", "delivered", "read"])
+    status = serializers.ChoiceField(
+        choices=["sent", "delivered", "read"],
+        help_text="Over the members who were there when it was sent, those who left since too.",
+    )
+    read_by = serializers.ListField(
+        child=serializers.CharField(), default=list, help_text="Ids of the recipients who have read it."
+    )
 
     def get_content(self, message) -> str:
         return "" if message.deleted_at else message.content

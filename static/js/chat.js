@@ -303,7 +303,9 @@
       rows.forEach(function (row) {
         var known = receipts[row.user_id] || {};
         next[row.user_id] = {
+          username: row.username,
           joined_seq: row.joined_seq,
+          left_seq: row.left_seq,
           delivered_seq: Math.max(row.delivered_seq, known.delivered_seq || 0),
           read_seq: Math.max(row.read_seq, known.read_seq || 0),
         };
@@ -383,11 +385,18 @@
       ticks.querySelector("[data-ticks-label]").textContent = STATUS_LABEL[status];
     }
 
-    /** The least advanced recipient's cursor decides, as messaging.selectors.status_of does. */
-    function statusFor(seq, senderId) {
-      var recipients = Object.keys(receipts).filter(function (userId) {
-        return userId !== senderId && receipts[userId].joined_seq < seq;
+    /** Who was there when message `seq` was sent, whether or not they still are (as
+     * messaging.selectors.receipts_of): leaving doesn't turn a read message back to sent. */
+    function recipientsOf(seq, senderId) {
+      return Object.keys(receipts).filter(function (userId) {
+        var row = receipts[userId];
+        return userId !== senderId && row.joined_seq < seq && (row.left_seq == null || row.left_seq >= seq);
       });
+    }
+
+    /** The least advanced recipient's cursor decides. */
+    function statusFor(seq, senderId) {
+      var recipients = recipientsOf(seq, senderId);
       if (!recipients.length) return "sent";
       var read = recipients.every(function (userId) {
         return receipts[userId].read_seq >= seq;
@@ -403,7 +412,17 @@
       Array.prototype.forEach.call(log.querySelectorAll("[data-ticks]"), function (ticks) {
         var el = ticks.closest("[data-message-id]");
         var seq = seqOf(el);
-        if (seq) setTicks(el, statusFor(seq, me));
+        if (!seq) return;
+        setTicks(el, statusFor(seq, me));
+        var readers = recipientsOf(seq, me).filter(function (userId) {
+          return receipts[userId].read_seq >= seq;
+        });
+        if (readers.length && isGroup) {
+          // In a group, who has read it, not only whether everyone has.
+          ticks.title = "Read by " + readers.map(function (userId) {
+            return "@" + receipts[userId].username;
+          }).join(", ");
+        }
       });
     }
 

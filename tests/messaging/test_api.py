@@ -330,3 +330,31 @@ class TestReports:
         assert_error(client_for(cy).post(url, {"reason": "spam"}, format="json"), 404)
         assert_error(client_for(ana).post(url, {"reason": "spam"}, format="json"), 400, "own_message")
         assert_error(client_for(bo).post(url, {"reason": "bored"}, format="json"), 400)
+
+
+class TestGroupReceipts:
+    """Read ticks went back to "Sent" once members left or were removed (a new user's review)."""
+
+    def test_receipts_count_who_was_there_and_name_the_readers(self, ana, bo, cy, client_for):
+        from messaging import services
+
+        group = services.conversation_group_create(creator=ana, title="", member_ids=[str(bo.pk), str(cy.pk)])
+        conversation = group.conversation_id
+        first, _ = services.message_send(sender=ana, conversation_id=conversation, content="hello")
+        services.conversation_read(reader=bo, conversation_id=conversation)
+
+        def seen(content):
+            rows = client_for(ana).get(f"/api/v1/users/me/messages?conversation_id={conversation}").json()["results"]
+            row = next(r for r in rows if r["content"] == content)
+            return row["status"], sorted(row["read_by"])
+
+        assert seen("hello") == ("sent", [str(bo.pk)])  # cy's device hasn't even acknowledged it
+        services.conversation_read(reader=cy, conversation_id=conversation)
+        assert seen("hello") == ("read", sorted([str(bo.pk), str(cy.pk)]))
+        services.member_remove(actor=ana, conversation_id=conversation, user_id=str(cy.pk))
+        services.member_remove(actor=bo, conversation_id=conversation, user_id=str(bo.pk))  # bo leaves
+        assert seen("hello") == ("read", sorted([str(bo.pk), str(cy.pk)]))  # was "sent"
+        services.message_send(sender=ana, conversation_id=conversation, content="anyone?")
+        assert seen("anyone?") == ("sent", [])  # nobody else was there
+        inbox = client_for(ana).get(CONVERSATIONS).json()["results"][0]["last_message"]
+        assert (inbox["content"], inbox["status"]) == ("anyone?", "sent")
