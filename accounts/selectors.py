@@ -4,6 +4,7 @@ import uuid
 
 from django.contrib.auth import get_user_model
 from django.db.models import Exists, OuterRef, Q
+from phonenumber_field.phonenumber import to_python
 
 from accounts.models import Block, Follow, FollowRequest, Mute
 from socialsite.errors import ForbiddenError, NotFoundError
@@ -16,6 +17,14 @@ def parse_user_id(value):
         return uuid.UUID(str(value))
     except (ValueError, TypeError, AttributeError):
         raise NotFoundError("No such user.")
+
+
+def phone_number(text):
+    """`text` as an E.164 phone number when it is a valid one written with its country code, else ""."""
+    if not text.startswith("+"):
+        return ""
+    number = to_python(text)
+    return number.as_e164 if number is not None and number.is_valid() else ""
 
 
 def login_attempt_key(*, login="", phone=""):

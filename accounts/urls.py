@@ -16,6 +16,8 @@ urlpatterns = [
     path("settings/", RedirectView.as_view(pattern_name="profile_edit"), name="settings"),
     path("settings/profile/", views.profile_edit, name="profile_edit"),
     path("settings/sessions/", views.sessions, name="sessions"),
+    # allauth's phone page is /accounts/phone/change/; the address people type goes there too.
+    path("accounts/phone/", RedirectView.as_view(pattern_name="account_change_phone"), name="phone"),
     path("settings/delete/", views.delete_account, name="delete_account"),
     path("settings/requests/", views.follow_requests, name="follow_requests"),
     path("settings/requests/<int:request_id>/approve/", views.follow_request_approve, name="follow_request_approve"),

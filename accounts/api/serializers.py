@@ -29,7 +29,9 @@ class RegisterOutput(serializers.Serializer):
 
 
 class LoginInput(serializers.Serializer):
-    login = serializers.CharField(max_length=254, required=False, help_text="Username or email address.")
+    login = serializers.CharField(
+        max_length=254, required=False, help_text="Username, email address or phone number (E.164, +14155550123)."
+    )
     username = serializers.CharField(max_length=254, required=False, help_text="The same as `login` (older clients).")
     password = serializers.CharField(max_length=128, trim_whitespace=False)
 

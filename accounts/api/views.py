@@ -96,9 +96,12 @@ class LoginView(APIView):
         data = _valid(s.LoginInput, request)
         # allauth's authenticate, as the web form's: failed log-ins count per account (the
         # adapter's key), in the same limit as the web form's, and a success doesn't count.
+        login = data["login"].strip()
+        phone = selectors.phone_number(login)  # "+14155550123": a phone account, as on the web
+        credentials = {"phone": phone} if phone else {"username": login}
         try:
             user = get_adapter(request._request).authenticate(
-                request._request, username=data["login"].strip(), password=data["password"]
+                request._request, password=data["password"], **credentials
             )
         except DjangoValidationError:  # too many failed log-ins for this account or address
             response = Response(error_body("throttled", "Too many failed log-ins. Try again later."), status=429)

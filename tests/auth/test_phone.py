@@ -111,3 +111,22 @@ def test_adding_or_changing_a_phone_verifies_the_new_number(client, old_phone):
     user.refresh_from_db()
     assert str(user.phone) == NEW_PHONE
     assert user.phone_verified is True
+
+
+def test_a_phone_account_signs_in_to_the_api_with_its_number_and_password(api, phone_user):
+    """Phone + password worked on the web, and the JWT log-in refused it."""
+    response = api.post("/api/v1/auth/jwt/login", {"login": PHONE, "password": PASSWORD}, format="json")
+    assert response.status_code == 200, response.content
+    me = api.get("/api/v1/users/me", HTTP_AUTHORIZATION=f"Bearer {response.json()['access_token']}").json()
+    assert me["id"] == str(phone_user.pk)
+    wrong = api.post("/api/v1/auth/jwt/login", {"login": PHONE, "password": "nope"}, format="json")
+    assert wrong.status_code == 401
+    unknown = api.post("/api/v1/auth/jwt/login", {"login": NEW_PHONE, "password": PASSWORD}, format="json")
+    assert unknown.status_code == 401
+
+
+def test_the_phone_page_is_linked_from_settings_and_at_its_short_address(client, phone_user):
+    client.force_login(phone_user)
+    assert b'href="/accounts/phone/change/"' in client.get("/settings/profile/").content
+    response = client.get("/accounts/phone/")
+    assert response.status_code == 302 and response["Location"] == "/accounts/phone/change/"
