@@ -366,6 +366,9 @@ SOCIALACCOUNT_ADAPTER = "accounts.adapters.SocialAccountAdapter"
 ACCOUNT_LOGIN_METHODS = {"email", "username", "phone"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "username*", "phone", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = env.str("ACCOUNT_EMAIL_VERIFICATION", default="optional")
+# One address per account: a new one waits beside the old until confirmed, then replaces it (the
+# old one could still sign in).
+ACCOUNT_CHANGE_EMAIL = True
 ACCOUNT_PHONE_VERIFICATION_ENABLED = True
 ACCOUNT_LOGIN_BY_CODE_ENABLED = True
 ACCOUNT_UNIQUE_EMAIL = True

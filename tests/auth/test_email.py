@@ -176,3 +176,26 @@ def test_the_email_names_the_address_the_site_was_reached_at(client, api, settin
     )
     body = mailoutbox[0].body
     assert "127.0.0.1:8123" in body and "127.0.0.1:8000" not in body
+
+
+def test_changing_the_email_replaces_the_old_address_once_the_new_one_is_confirmed(client, api, mailoutbox):
+    """The old address stayed attached and could still sign in."""
+    user = UserFactory(email="old@example.com")
+    EmailAddress.objects.create(user=user, email="old@example.com", primary=True, verified=True)
+    client.force_login(user)
+    response = client.post("/accounts/email/", {"action_add": "", "email": "new@example.com"})
+    assert response.status_code in (200, 302), response.content
+    assert sorted(EmailAddress.objects.filter(user=user).values_list("email", flat=True)) == [
+        "new@example.com",
+        "old@example.com",
+    ]
+    confirm(client, mailoutbox[-1])
+    assert list(EmailAddress.objects.filter(user=user).values_list("email", "primary", "verified")) == [
+        ("new@example.com", True, True)
+    ]
+    user.refresh_from_db()
+    assert user.email == "new@example.com"
+    old = api.post("/api/v1/auth/jwt/login", {"login": "old@example.com", "password": PASSWORD}, format="json")
+    assert old.status_code == 401
+    new = api.post("/api/v1/auth/jwt/login", {"login": "new@example.com", "password": PASSWORD}, format="json")
+    assert new.status_code == 200
