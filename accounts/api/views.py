@@ -252,6 +252,7 @@ class ListView(APIView):
     """A cursor-paginated list of rows rendered through `output`."""
 
     output = s.ConnectionOutput
+    pagination_class = CursorPagination  # also how the schema knows the answer is a page
 
     def paginate(self, request, queryset, row):
         paginator = CursorPagination()

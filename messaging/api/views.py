@@ -82,6 +82,7 @@ class MessageReportsView(APIView):
 
 
 class UserMessagesView(APIView):
+    pagination_class = NewestFirst  # the schema's page envelope (a conversation pages by seq)
     @extend_schema(
         parameters=[
             OpenApiParameter("conversation_id", str, description="Only this conversation's messages."),
@@ -137,6 +138,7 @@ class UserMessagesView(APIView):
 
 
 class ConversationsView(APIView):
+    pagination_class = InboxOrder
     @extend_schema(
         parameters=[OpenApiParameter("folder", str, enum=["inbox", "requests"], description="inbox by default.")],
         responses={200: s.ConversationOutput(many=True), **errors(400, 401)},

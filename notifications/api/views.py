@@ -53,6 +53,7 @@ FILTERS = [
 
 
 class UserNotificationsView(APIView):
+    pagination_class = NewestFirst
     @extend_schema(
         parameters=FILTERS,
         responses={200: s.NotificationOutput(many=True), **errors(400, 401, 403)},
@@ -67,6 +68,7 @@ class UserNotificationsView(APIView):
 
 
 class UserNotificationGroupsView(APIView):
+    pagination_class = NewestGroupFirst
     @extend_schema(
         parameters=FILTERS,
         responses={200: s.NotificationGroupOutput(many=True), **errors(400, 401, 403)},

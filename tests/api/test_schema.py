@@ -51,3 +51,22 @@ def test_schema_generates_without_warnings():
 def test_swagger_ui(client):
     response = client.get("/api/docs/")
     assert response.status_code == 200 and b"swagger" in response.content.lower()
+
+
+def test_every_list_is_documented_as_the_page_it_answers(client):
+    """10 list endpoints were documented as bare arrays; they answer {results, next, previous}."""
+    schema = yaml.safe_load(client.get("/api/schema/").content)
+    components = schema["components"]["schemas"]
+    arrays, pages = [], 0
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            body = operation.get("responses", {}).get("200", {}).get("content", {}).get("application/json", {})
+            answer = body.get("schema", {})
+            if answer.get("type") == "array":
+                arrays.append(f"{method.upper()} {path}")
+            ref = answer.get("$ref", "").rsplit("/", 1)[-1]
+            if ref.startswith("Paginated"):
+                pages += 1
+                assert set(components[ref]["required"]) == {"results", "next", "previous"}, ref
+    assert arrays == []
+    assert pages >= 14  # every cursor-paginated list
