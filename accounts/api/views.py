@@ -70,6 +70,7 @@ class RegisterView(APIView):
 
     @extend_schema(request=s.RegisterInput, responses={201: s.RegisterOutput, **errors(400, 409, 429)}, tags=["auth"])
     def post(self, request):
+        """Create an account (and its profile); a confirmation email goes to the address."""
         data = _valid(s.RegisterInput, request)
         user = services.user_register(**data)
         address = EmailAddress.objects.get(user=user, primary=True)
@@ -93,6 +94,7 @@ class LoginView(APIView):
         request=s.LoginInput, responses={200: s.TokenPairOutput, **errors(400, 401, 403, 429)}, tags=["auth"]
     )
     def post(self, request):
+        """Sign in with a username, email address or phone number and a password: a new sign-in with its JWT pair. Failed log-ins count per account and per address (429)."""
         data = _valid(s.LoginInput, request)
         # allauth's authenticate, as the web form's: failed log-ins count per account (the
         # adapter's key), in the same limit as the web form's, and a success doesn't count.
@@ -120,6 +122,7 @@ class RefreshView(APIView):
 
     @extend_schema(request=s.RefreshTokenInput, responses={200: s.TokenPairOutput, **errors(400, 401)}, tags=["auth"])
     def post(self, request):
+        """Spend a refresh token for a new pair. A spent token used again ends the sign-in (reuse detection)."""
         data = _valid(s.RefreshTokenInput, request)
         return Response(_pair_body(*tokens.rotate(data["refresh_token"])))
 
@@ -130,6 +133,7 @@ class LogoutView(APIView):
 
     @extend_schema(request=s.RefreshTokenInput, responses={204: None, **errors(400, 401)}, tags=["auth"])
     def post(self, request):
+        """End the sign-in this refresh token belongs to."""
         data = _valid(s.RefreshTokenInput, request)
         tokens.revoke(data["refresh_token"])
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -209,6 +213,7 @@ class UserDetailView(APIView):
 
     @extend_schema(request=s.UserUpdateInput, responses={200: s.OwnUserOutput, **errors(400, 401, 403)}, tags=["users"])
     def patch(self, request, user_id):
+        """Change some of your profile's fields; the others stay."""
         return self._update(request, user_id, partial=True)
 
     def _update(self, request, user_id, partial):
@@ -234,6 +239,7 @@ class AvatarView(APIView):
         tags=["users"],
     )
     def put(self, request, user_id):
+        """Set your avatar (multipart `avatar`): decoded, turned upright, cropped to 400×400 and stored as WebP without metadata."""
         user = _own(request, user_id)
         data = _valid(s.AvatarInput, request)
         services.avatar_set(user=user, upload=data["avatar"])
@@ -241,6 +247,7 @@ class AvatarView(APIView):
 
     @extend_schema(responses={204: None, **errors(401, 403)}, tags=["users"])
     def delete(self, request, user_id):
+        """Remove your avatar."""
         services.avatar_remove(user=_own(request, user_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -346,6 +353,7 @@ class FollowRequestDecisionView(APIView):
 
     @extend_schema(request=None, responses={204: None, **errors(401, 403, 404)}, tags=["follows"])
     def post(self, request, user_id, request_id):
+        """Approve or reject a pending follow request to your private account."""
         user = _own(request, user_id)
         decide = services.follow_request_approve if self.decision == "approve" else services.follow_request_reject
         decide(target=user, request_id=request_id)
@@ -373,6 +381,7 @@ class BlocksView(ListView):
 class BlockDetailView(APIView):
     @extend_schema(responses={204: None, **errors(401, 403)}, tags=["blocks and mutes"])
     def delete(self, request, user_id, blocked_user_id):
+        """Unblock an account. Idempotent."""
         services.block_delete(blocker=_own(request, user_id), blocked_user_id=blocked_user_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -398,5 +407,6 @@ class MutesView(ListView):
 class MuteDetailView(APIView):
     @extend_schema(responses={204: None, **errors(401, 403)}, tags=["blocks and mutes"])
     def delete(self, request, user_id, muted_user_id):
+        """Unmute an account. Idempotent."""
         services.mute_delete(muter=_own(request, user_id), muted_user_id=muted_user_id)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -57,12 +57,14 @@ class MessageDetailView(APIView):
         tags=["messages"],
     )
     def patch(self, request, message_id):
+        """Edit one of your messages."""
         data = _valid(s.MessageEditInput, request)
         message = services.message_edit(editor=request.user, message_id=message_id, content=data["content"])
         return Response(message_data(request, message))
 
     @extend_schema(responses={204: None, **errors(401, 403, 404, 409)}, tags=["messages"])
     def delete(self, request, message_id):
+        """Delete one of your messages for everyone."""
         services.message_delete(actor=request.user, message_id=message_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -83,6 +85,7 @@ class MessageReportsView(APIView):
 
 class UserMessagesView(APIView):
     pagination_class = NewestFirst  # the schema's page envelope (a conversation pages by seq)
+
     @extend_schema(
         parameters=[
             OpenApiParameter("conversation_id", str, description="Only this conversation's messages."),
@@ -139,6 +142,7 @@ class UserMessagesView(APIView):
 
 class ConversationsView(APIView):
     pagination_class = InboxOrder
+
     @extend_schema(
         parameters=[OpenApiParameter("folder", str, enum=["inbox", "requests"], description="inbox by default.")],
         responses={200: s.ConversationOutput(many=True), **errors(400, 401)},
@@ -169,12 +173,14 @@ class ConversationsView(APIView):
 class UnreadView(APIView):
     @extend_schema(responses={200: s.UnreadOutput, **errors(401)}, tags=["conversations"])
     def get(self, request):
+        """Your unread message counts, inbox and requests apart."""
         return Response(selectors.unread_totals(user=request.user))
 
 
 class ConversationDetailView(APIView):
     @extend_schema(responses={200: s.ConversationOutput, **errors(401, 404)}, tags=["conversations"])
     def get(self, request, conversation_id):
+        """One of your conversations: members, your cursors and unread count, the last message."""
         return Response(
             conversation_data(request, selectors.conversation_get(user=request.user, conversation_id=conversation_id))
         )
@@ -185,6 +191,7 @@ class ConversationDetailView(APIView):
         tags=["conversations"],
     )
     def patch(self, request, conversation_id):
+        """Rename a group (its admins)."""
         data = _valid(s.RenameInput, request)
         services.conversation_rename(actor=request.user, conversation_id=conversation_id, title=data["title"])
         return self.get(request, conversation_id)
@@ -254,12 +261,14 @@ class AcceptView(APIView):
 class PreferencesView(APIView):
     @extend_schema(responses={200: s.PreferencesIO, **errors(401, 403)}, tags=["conversations"])
     def get(self, request, user_id):
+        """Who may start a conversation with you: everyone, or only people you follow (others wait in requests)."""
         return Response({"direct_from": selectors.direct_from(user=_own(request, user_id))})
 
     @extend_schema(
         request=s.PreferencesIO, responses={200: s.PreferencesIO, **errors(400, 401, 403)}, tags=["conversations"]
     )
     def put(self, request, user_id):
+        """Set who may start a conversation with you."""
         user = _own(request, user_id)
         data = _valid(s.PreferencesIO, request)
         preferences = services.preferences_update(user=user, direct_from=data["direct_from"])

@@ -54,6 +54,7 @@ FILTERS = [
 
 class UserNotificationsView(APIView):
     pagination_class = NewestFirst
+
     @extend_schema(
         parameters=FILTERS,
         responses={200: s.NotificationOutput(many=True), **errors(400, 401, 403)},
@@ -69,6 +70,7 @@ class UserNotificationsView(APIView):
 
 class UserNotificationGroupsView(APIView):
     pagination_class = NewestGroupFirst
+
     @extend_schema(
         parameters=FILTERS,
         responses={200: s.NotificationGroupOutput(many=True), **errors(400, 401, 403)},
@@ -89,6 +91,7 @@ class UserNotificationGroupsView(APIView):
 class UnreadCountView(APIView):
     @extend_schema(responses={200: s.NotificationUnreadOutput, **errors(401)}, tags=["notifications"])
     def get(self, request):
+        """How many notifications you haven't read."""
         return Response({"unread_count": selectors.unread_count(request.user)})
 
 
@@ -123,6 +126,7 @@ class ReadAllView(APIView):
 class PreferencesView(APIView):
     @extend_schema(responses={200: s.NotificationPreferencesOutput, **errors(401)}, tags=["notifications"])
     def get(self, request):
+        """Your notification preferences: one switch per type."""
         return Response(services.preferences_for(request.user).as_dict())
 
     @extend_schema(
@@ -149,5 +153,6 @@ class BellView(APIView):
 
     @extend_schema(responses={200: s.BellOutput, **errors(401, 403, 404)}, tags=["notifications"])
     def delete(self, request, user_id, author_id):
+        """Turn off the bell for an account you follow (no notification for each of its posts)."""
         on = services.bell_set(user=_own(request, user_id), author_id=author_id, on=False)
         return Response({"user_id": str(author_id), "bell": on})

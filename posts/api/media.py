@@ -92,6 +92,7 @@ class MediaUploadView(APIView):
     )
     @idempotent
     def post(self, request):
+        """Upload a photo or a video (multipart `file`). It is checked by decoding it and processed by a worker; poll `GET /media/{id}` until it is ready or failed."""
         serializer = MediaUploadInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
@@ -108,6 +109,7 @@ class MediaUploadView(APIView):
 class MediaDetailView(APIView):
     @extend_schema(responses={200: MediaDetailOutput, **errors(401, 404)}, tags=["media"])
     def get(self, request, media_id):
+        """One of your uploads: its processing status and, once ready, its variants (signed URLs)."""
         media = media_code.media_get_owned(user=request.user, media_id=media_id)
         return Response(media_body(media, request))
 
