@@ -479,6 +479,10 @@ SIMPLE_JWT = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "socialsite API",
     "DESCRIPTION": 'REST API of socialsite. Errors use {"error": {"code", "message", "fields"?}}.',
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "socialsite.api.schema.add_shared_errors",  # 400, 401, 404, 429, 503 wherever they can happen
+    ],
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": r"/api/v1",

@@ -82,3 +82,12 @@ def test_every_operation_says_what_it_does(client):
         if method in {"get", "post", "put", "patch", "delete"} and not operation.get("description")
     ]
     assert bare == []
+
+
+def test_shared_refusals_are_documented_where_they_can_happen(client):
+    """400 (a NUL, a bad parameter), 401 (signed out), 404 (an unknown id), 429 and 503."""
+    paths = yaml.safe_load(client.get("/api/schema/").content)["paths"]
+    assert {"400", "401", "404", "429", "503"} <= set(paths["/api/v1/posts/{post_id}/likes"]["post"]["responses"])
+    assert "401" not in paths["/api/v1/auth/register"]["post"]["responses"]
+    assert "404" not in paths["/api/v1/feed"]["get"]["responses"]
+    assert {"400", "401", "429"} <= set(paths["/api/v1/feed"]["get"]["responses"])

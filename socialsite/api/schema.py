@@ -1,0 +1,29 @@
+"""What every operation of the API can answer, added to each in the OpenAPI schema (a
+drf-spectacular postprocessing hook): the views document their own refusals, this the shared ones."""
+
+ERROR = {"$ref": "#/components/schemas/Error"}
+SHARED = {
+    "400": "Bad input: a malformed body, a bad query parameter, a NUL character anywhere.",
+    "429": "Over a rate limit; `Retry-After` says when to come back.",
+    "503": "No database connection was free in time; `Retry-After` says when to come back.",
+}
+SIGNED_IN = ("401", "Not signed in, or the token is expired or revoked.")
+BY_ID = ("404", "No such object, or one the caller may not see (also a malformed id).")
+
+
+def add_shared_errors(result, generator, request, public):
+    for path, operations in result.get("paths", {}).items():
+        for method, operation in operations.items():
+            if method not in {"get", "post", "put", "patch", "delete"}:
+                continue
+            answers = operation.setdefault("responses", {})
+            shared = dict(SHARED)
+            if {} not in operation.get("security", [{}]):  # anonymous callers are refused
+                shared[SIGNED_IN[0]] = SIGNED_IN[1]
+            if "{" in path:
+                shared[BY_ID[0]] = BY_ID[1]
+            for status, description in shared.items():
+                answers.setdefault(
+                    status, {"content": {"application/json": {"schema": ERROR}}, "description": description}
+                )
+    return result
