@@ -45,12 +45,12 @@ def test_destructive_actions_ask_first(browser, live_server):
     # Unfollow (an htmx form): no keeps the follow.
     page.goto(f"{live_server.url}/u/{bo.username}/")
     answer(page, False, questions)
-    page.get_by_role("button", name=f"Unfollow @{bo.username}").click()
-    expect(page.get_by_role("button", name=f"Unfollow @{bo.username}")).to_be_visible()
+    page.get_by_role("button", name=f"Unfollow @{bo.username}", exact=True).click()
+    expect(page.get_by_role("button", name=f"Unfollow @{bo.username}", exact=True)).to_be_visible()
     assert Follow.objects.filter(follower=ana, followed=bo).exists()
     answer(page, True, questions)
-    page.get_by_role("button", name=f"Unfollow @{bo.username}").click()
-    expect(page.get_by_role("button", name=f"Follow @{bo.username}")).to_be_visible()
+    page.get_by_role("button", name=f"Unfollow @{bo.username}", exact=True).click()
+    expect(page.get_by_role("button", name=f"Follow @{bo.username}", exact=True)).to_be_visible()
     assert not Follow.objects.filter(follower=ana, followed=bo).exists()
 
     # The profile's menu closes with Escape.
@@ -63,11 +63,11 @@ def test_destructive_actions_ask_first(browser, live_server):
     # Block, from the profile's menu: no, then yes.
     page.get_by_label(f"More actions for @{bo.username}").click()
     answer(page, False, questions)
-    page.get_by_role("button", name=f"Block @{bo.username}").click()
+    page.get_by_role("button", name=f"Block @{bo.username}", exact=True).click()
     assert not Block.objects.exists()
     answer(page, True, questions)  # the menu is still open
-    page.get_by_role("button", name=f"Block @{bo.username}").click()
-    expect(page.get_by_role("button", name=f"Unblock @{bo.username}").first).to_be_visible()
+    page.get_by_role("button", name=f"Block @{bo.username}", exact=True).click()
+    expect(page.get_by_role("button", name=f"Unblock @{bo.username}", exact=True).first).to_be_visible()
     assert Block.objects.filter(blocker=ana, blocked=bo).exists()
 
     assert [q.split("?")[0] for q in questions] == [
