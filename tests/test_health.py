@@ -37,7 +37,7 @@ def test_readyz_checks_the_real_broker_when_one_is_configured(client):
     response = client.get("/readyz")
     assert response.json()["checks"]["broker"] == "ok"
     if django_settings.CELERY_TASK_ALWAYS_EAGER:
-        assert django_settings.CELERY_BROKER_URL == "memory://"
+        assert django_settings.CELERY_BROKER_URL == "memory://localhost/"
     else:
         assert django_settings.CELERY_BROKER_URL.startswith(("redis://", "rediss://", "amqp://"))
 
