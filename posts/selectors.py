@@ -84,12 +84,11 @@ def post_get_bare(*, viewer, post_id):
         raise NotFoundError("No such post.")
 
 
-def acted_on(*, viewer, post):
-    """What a like, a comment or a share of `post` acts on: the original of a repost (as on X and
-    Mastodon), else the post. NotFoundError when the viewer can't see that original."""
-    if not post.is_repost:
-        return post
-    return post_get_bare(viewer=viewer, post_id=post.shared_post_id)
+def acted_on(*, viewer, post_id):
+    """What a like, a comment or a share of the post acts on: the original of a repost (as on X
+    and Mastodon), else the post. NotFoundError when the viewer can't see either."""
+    post = post_get_bare(viewer=viewer, post_id=post_id)
+    return post_get_bare(viewer=viewer, post_id=post.shared_post_id) if post.is_repost else post
 
 
 def user_posts_queryset(*, viewer, user):

@@ -493,6 +493,13 @@ def _count(rows, column):
     return Coalesce(Subquery(counted), 0)
 
 
+def account_deleted(*, user_id):
+    """No counter keeps a deleted account's likes, comments or shares, and its likes go (in the
+    deactivation's transaction, posts.receivers)."""
+    counters_recount_for(user_id=user_id)  # first: it finds the posts through the likes
+    Like.objects.filter(user_id=user_id).delete()
+
+
 def counters_recount_for(*, user_id):
     """Count again every counter the user's likes, comments and shares are in, from the rows others
     see (active authors, nothing deleted or hidden): after the account is deactivated, suspended

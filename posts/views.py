@@ -226,8 +226,7 @@ def post_delete(request, post_id):
 def _fragment_or_redirect(request, post_id, template, context):
     if request.htmx:
         try:  # the post the action went to: a repost's original, whose count and state it shows
-            post = selectors.post_get_bare(viewer=request.user, post_id=post_id)
-            context["post"] = selectors.acted_on(viewer=request.user, post=post)
+            context["post"] = selectors.acted_on(viewer=request.user, post_id=post_id)
         except NotFoundError:
             raise Http404("No such post.")
         response = render(request, template, context)

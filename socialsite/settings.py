@@ -628,7 +628,7 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         # Embedded default only (a worker keeps its own --loglevel: bench_notifications reads its
-        # "succeeded" lines): in-process tasks would log a line each (make demo printed 1,245), and
+        # "succeeded" lines): in-process tasks would log a line each (load_demo alone printed 614), and
         # beat in the web process every relay round.
         **(
             {"celery.app.trace": {"level": "WARNING"}, "celery.beat": {"level": "WARNING"}}

@@ -119,14 +119,8 @@ class HashtagPostsView(PostListView):
 # --- Likes -----------------------------------------------------------------------------------------
 
 
-def _acted_on(request, post_id):
-    """The post behind post_id for likes and comments: a repost's original (selectors.acted_on)."""
-    post = selectors.post_get_bare(viewer=request.user, post_id=post_id)
-    return selectors.acted_on(viewer=request.user, post=post)
-
-
 def _like_body(request, post_id):
-    post = selectors.post_get(viewer=request.user, post_id=_acted_on(request, post_id).pk)
+    post = selectors.post_get(viewer=request.user, post_id=selectors.acted_on(viewer=request.user, post_id=post_id).pk)
     body = {"post_id": str(post.pk), "user_id": str(request.user.pk)}
     return s.LikeOutput({**body, "likes_count": post.likes_count, "liked_by_me": post.liked_by_me}).data
 
@@ -173,7 +167,7 @@ class CommentsView(ReadOpenView):
         description="Top-level comments, oldest first, or the direct replies to `parent_comment_id`.",
     )
     def get(self, request, post_id):
-        post = _acted_on(request, post_id)
+        post = selectors.acted_on(viewer=request.user, post_id=post_id)
         parent_id = request.query_params.get("parent_comment_id") or None
         rows = selectors.comments_queryset(viewer=request.user, post=post, parent_id=parent_id)
         paginator = self.pagination_class()
@@ -194,13 +188,17 @@ class CommentsView(ReadOpenView):
             content=data["content"],
             parent_comment_id=data.get("parent_comment_id"),
         )
-        comment = selectors.comment_get(viewer=request.user, post=_acted_on(request, post_id), comment_id=comment.pk)
+        comment = selectors.comment_get(
+            viewer=request.user, post=selectors.acted_on(viewer=request.user, post_id=post_id), comment_id=comment.pk
+        )
         return Response(s.CommentOutput(comment, context={"request": request}).data, status=status.HTTP_201_CREATED)
 
 
 class CommentDetailView(APIView):
     def _comment(self, request, post_id, comment_id):
-        return selectors.comment_get(viewer=request.user, post=_acted_on(request, post_id), comment_id=comment_id)
+        return selectors.comment_get(
+            viewer=request.user, post=selectors.acted_on(viewer=request.user, post_id=post_id), comment_id=comment_id
+        )
 
     @extend_schema(
         request=s.CommentUpdateInput,

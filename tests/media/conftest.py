@@ -6,6 +6,7 @@ from django.core.files.storage import default_storage
 from PIL import Image
 
 from posts.models import Media
+from tests.conftest import image_bytes
 
 MEDIA_URL = "/api/v1/media"
 
@@ -35,3 +36,12 @@ def probe(path):
 
 def processed(media_id):
     return Media.objects.get(pk=media_id)
+
+
+def ready_photo(client, on_commit, size=(300, 200)):
+    """A JPEG uploaded through the API and processed in-process: the ready Media row."""
+    with on_commit(execute=True):
+        response = post_file(client, image_bytes("JPEG", size=size), "p.jpg")
+    media = Media.objects.get(pk=response.json()["id"])
+    assert media.status == Media.Status.READY, media.error
+    return media

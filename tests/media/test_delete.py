@@ -16,15 +16,9 @@ from socialsite import repair
 from tests.api.helpers import assert_error
 from tests.conftest import image_bytes
 from tests.factories import UserFactory
-from tests.media.conftest import MEDIA_URL, post_file
+from tests.media.conftest import MEDIA_URL, post_file, ready_photo
 
-
-def upload(client, on_commit):
-    with on_commit(execute=True):
-        response = post_file(client, image_bytes("JPEG", size=(300, 200)), "p.jpg")
-    media = Media.objects.get(pk=response.json()["id"])
-    assert media.status == Media.Status.READY, media.error
-    return media
+upload = ready_photo
 
 
 def files_of(media):

@@ -10,21 +10,15 @@ from freezegun import freeze_time
 
 from accounts import services as account_services
 from posts import media_urls, services
-from posts.models import Media
-from tests.conftest import image_bytes
 from tests.factories import UserFactory
-from tests.media.conftest import post_file
+from tests.media.conftest import ready_photo
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def photo(user_api, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True):
-        response = post_file(user_api, image_bytes("JPEG", size=(400, 300)), "p.jpg")
-    media = Media.objects.get(pk=response.json()["id"])
-    assert media.status == Media.Status.READY, media.error
-    return media
+    return ready_photo(user_api, django_capture_on_commit_callbacks, size=(400, 300))
 
 
 def publish(user, media, visibility):
