@@ -130,9 +130,8 @@ def test_a_token_signed_with_the_key_once_published_in_the_code_is_refused(api):
 
 
 def test_a_new_users_terminal_shows_what_matters(tmp_path):
-    """The review counted 1,245 lines from make demo over the demo login (load_demo alone: 614 here);
-    every command printed a kombu warning and
-    SQLite index warnings."""
+    """The review counted 1,245 lines from make demo over the demo login (load_demo alone: 614
+    here); every command printed a kombu warning and SQLite index warnings."""
     env = {
         "DATABASE_URL": f"sqlite:///{tmp_path / 'new.sqlite3'}",
         "MEDIA_ROOT": str(tmp_path / "media"),
