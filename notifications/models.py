@@ -62,6 +62,9 @@ class Notification(models.Model):
         MESSAGE = "message"
         NEW_POST = "new_post"
         POST_FAILED = "post_failed"  # to the author: a photo or video failed, the post won't go out
+        GROUP_ADDED = "group_added"  # someone added you to a group conversation
+        GROUP_REMOVED = "group_removed"  # an admin removed you from a group conversation
+        MODERATION = "moderation"  # a moderator acted on your account or content; payload says what and why
 
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
     # No database constraint on recipient, actor or post: checking them cost a third of a bulk
