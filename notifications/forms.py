@@ -2,7 +2,7 @@
 
 from django import forms
 
-from notifications.models import Notification
+from notifications.models import Notification, Preferences
 
 Type = Notification.Type
 
@@ -19,6 +19,8 @@ LABELS = {
     Type.MESSAGE: "Someone sends you a message",
     Type.NEW_POST: "An account whose bell you turned on posts",
     Type.POST_FAILED: "A post of yours can't be published (its photo or video failed)",
+    Type.GROUP_ADDED: "Someone adds you to a group conversation",
+    Type.GROUP_REMOVED: "Someone removes you from a group conversation",
 }
 
 
@@ -27,9 +29,9 @@ class PreferencesForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        for kind in Type.values:
+        for kind in Preferences.SWITCHABLE:
             self.fields[kind] = forms.BooleanField(label=LABELS[kind], required=False)
 
     def changes(self):
         """{type: bool} for every type, as services.preferences_update takes it."""
-        return {kind: bool(self.cleaned_data.get(kind)) for kind in Type.values}
+        return {kind: bool(self.cleaned_data.get(kind)) for kind in Preferences.SWITCHABLE}

@@ -136,6 +136,11 @@ class Preferences(models.Model):
     message = models.BooleanField(default=True)
     new_post = models.BooleanField(default=True)
     post_failed = models.BooleanField(default=True)
+    group_added = models.BooleanField(default=True)
+    group_removed = models.BooleanField(default=True)
+
+    # A moderator's word on your account or content always reaches you: it has no switch.
+    SWITCHABLE = tuple(kind for kind in Notification.Type.values if kind != Notification.Type.MODERATION)
 
     class Meta:
         verbose_name_plural = "preferences"
@@ -144,7 +149,7 @@ class Preferences(models.Model):
         return f"notification preferences of {self.user_id}"
 
     def as_dict(self):
-        return {kind: getattr(self, kind) for kind in Notification.Type.values}
+        return {kind: getattr(self, kind) for kind in self.SWITCHABLE}
 
 
 class Bell(models.Model):

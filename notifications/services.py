@@ -47,11 +47,13 @@ def _reachable(kind, actor_id, recipient_ids):
         Q(blocker=OuterRef("pk"), blocked_id=actor_id) | Q(blocker_id=actor_id, blocked=OuterRef("pk"))
     )
     muted = Mute.objects.filter(muter=OuterRef("pk"), muted_id=actor_id)
-    turned_off = Preferences.objects.filter(user=OuterRef("pk"), **{kind: False})
+    unwanted = Exists(blocked) | Exists(muted)
+    if kind in Preferences.SWITCHABLE:
+        unwanted |= Exists(Preferences.objects.filter(user=OuterRef("pk"), **{kind: False}))
     return list(
         User.objects.filter(pk__in=recipient_ids, is_active=True)
         .exclude(pk=actor_id)
-        .exclude(Exists(blocked) | Exists(muted) | Exists(turned_off))
+        .exclude(unwanted)
         .values_list("pk", flat=True)
     )
 
@@ -77,7 +79,7 @@ _INSERT_REACHABLE = """
              OR (b.blocker_id = %s AND b.blocked_id = c.recipient_id)
       )
       AND NOT EXISTS (SELECT 1 FROM {mute} m WHERE m.muter_id = c.recipient_id AND m.muted_id = %s)
-      AND NOT EXISTS (SELECT 1 FROM {preferences} p WHERE p.user_id = c.recipient_id AND p.{kind} = false)
+      {wanted}
     ORDER BY c.n
     ON CONFLICT DO NOTHING
     RETURNING id::text, recipient_id::text
@@ -103,8 +105,12 @@ def _insert_reachable(kind, actor_id, recipient_ids, values):
         user=User._meta.db_table,
         block=Block._meta.db_table,
         mute=Mute._meta.db_table,
-        preferences=Preferences._meta.db_table,
-        kind=Preferences._meta.get_field(kind).column,
+        wanted=(
+            f"AND NOT EXISTS (SELECT 1 FROM {Preferences._meta.db_table} p "
+            f"WHERE p.user_id = c.recipient_id AND p.{Preferences._meta.get_field(kind).column} = false)"
+            if kind in Preferences.SWITCHABLE
+            else ""
+        ),
     )
     payload = Notification._meta.get_field("payload").get_db_prep_save(values["payload"], connection)
     # Ids are one uuid7 with its last 20 (random) bits replaced by the row's place: in order,
@@ -283,8 +289,8 @@ def preferences_update(*, user, changes):
     """Turn types on or off: {"like": false, ...}. Unknown types and non-booleans are refused."""
     if not isinstance(changes, dict) or not changes:
         raise ServiceError("Send an object of type → true/false.", code="invalid")
-    unknown = sorted(set(changes) - set(Type.values))
-    bad = sorted(name for name, value in changes.items() if name in Type.values and not isinstance(value, bool))
+    unknown = sorted(set(changes) - set(Preferences.SWITCHABLE))
+    bad = sorted(name for name, value in changes.items() if name not in unknown and not isinstance(value, bool))
     if unknown or bad:
         fields = {name: ["Unknown notification type."] for name in unknown}
         fields.update({name: ["Must be true or false."] for name in bad})

@@ -70,6 +70,9 @@ class NotificationPreferencesOutput(serializers.Serializer):
     share = serializers.BooleanField()
     message = serializers.BooleanField()
     new_post = serializers.BooleanField()
+    post_failed = serializers.BooleanField()
+    group_added = serializers.BooleanField()
+    group_removed = serializers.BooleanField()
 
 
 class BellOutput(serializers.Serializer):
