@@ -84,6 +84,8 @@ _INSERT_REACHABLE = """
     ON CONFLICT DO NOTHING
     RETURNING id::text, recipient_id::text
 """
+# Unless the type has no switch (Preferences.SWITCHABLE).
+_WANTED = "AND NOT EXISTS (SELECT 1 FROM {preferences} p WHERE p.user_id = c.recipient_id AND p.{kind} = false)"
 
 
 def _uuid_array(values):
@@ -105,12 +107,9 @@ def _insert_reachable(kind, actor_id, recipient_ids, values):
         user=User._meta.db_table,
         block=Block._meta.db_table,
         mute=Mute._meta.db_table,
-        wanted=(
-            f"AND NOT EXISTS (SELECT 1 FROM {Preferences._meta.db_table} p "
-            f"WHERE p.user_id = c.recipient_id AND p.{Preferences._meta.get_field(kind).column} = false)"
-            if kind in Preferences.SWITCHABLE
-            else ""
-        ),
+        wanted=_WANTED.format(preferences=Preferences._meta.db_table, kind=Preferences._meta.get_field(kind).column)
+        if kind in Preferences.SWITCHABLE
+        else "",
     )
     payload = Notification._meta.get_field("payload").get_db_prep_save(values["payload"], connection)
     # Ids are one uuid7 with its last 20 (random) bits replaced by the row's place: in order,

@@ -4,25 +4,42 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('notifications', '0004_post_failed'),
+        ("notifications", "0004_post_failed"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='preferences',
-            name='group_added',
+            model_name="preferences",
+            name="group_added",
             field=models.BooleanField(default=True),
         ),
         migrations.AddField(
-            model_name='preferences',
-            name='group_removed',
+            model_name="preferences",
+            name="group_removed",
             field=models.BooleanField(default=True),
         ),
         migrations.AlterField(
-            model_name='notification',
-            name='type',
-            field=models.CharField(choices=[('follow', 'Follow'), ('follow_request', 'Follow Request'), ('follow_accepted', 'Follow Accepted'), ('like', 'Like'), ('comment', 'Comment'), ('reply', 'Reply'), ('mention', 'Mention'), ('share', 'Share'), ('message', 'Message'), ('new_post', 'New Post'), ('post_failed', 'Post Failed'), ('group_added', 'Group Added'), ('group_removed', 'Group Removed'), ('moderation', 'Moderation')], max_length=16),
+            model_name="notification",
+            name="type",
+            field=models.CharField(
+                choices=[
+                    ("follow", "Follow"),
+                    ("follow_request", "Follow Request"),
+                    ("follow_accepted", "Follow Accepted"),
+                    ("like", "Like"),
+                    ("comment", "Comment"),
+                    ("reply", "Reply"),
+                    ("mention", "Mention"),
+                    ("share", "Share"),
+                    ("message", "Message"),
+                    ("new_post", "New Post"),
+                    ("post_failed", "Post Failed"),
+                    ("group_added", "Group Added"),
+                    ("group_removed", "Group Removed"),
+                    ("moderation", "Moderation"),
+                ],
+                max_length=16,
+            ),
         ),
     ]
