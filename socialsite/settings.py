@@ -439,11 +439,9 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": [
-        "socialsite.api.parsers.JSONParser",
-        "rest_framework.parsers.MultiPartParser",
-        "rest_framework.parsers.FormParser",
-    ],
+    # JSON only: one way to send a body, typed. Uploads (media, avatar) name multipart themselves.
+    "DEFAULT_PARSER_CLASSES": ["socialsite.api.parsers.JSONParser"],
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "DEFAULT_THROTTLE_CLASSES": [
         "socialsite.api.throttling.UserAPIThrottle",
         "socialsite.api.throttling.AnonAPIThrottle",

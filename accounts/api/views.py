@@ -8,7 +8,7 @@ from django.contrib.auth.models import update_last_login
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
-from rest_framework import permissions, serializers, status
+from rest_framework import parsers, permissions, serializers, status
 from rest_framework.exceptions import NotAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -233,6 +233,8 @@ class UserDetailView(APIView):
 
 
 class AvatarView(APIView):
+    parser_classes = [parsers.MultiPartParser]
+
     @extend_schema(
         request={"multipart/form-data": s.AvatarInput},
         responses={200: s.OwnUserOutput, **errors(400, 401, 403)},

@@ -79,7 +79,7 @@ def media_body(media, request):
 
 
 class MediaUploadView(APIView):
-    parser_classes = [parsers.MultiPartParser, parsers.FormParser]
+    parser_classes = [parsers.MultiPartParser]
 
     @extend_schema(
         request={"multipart/form-data": MediaUploadInput},

@@ -23,6 +23,16 @@ def test_unsupported_media_type(api):
     assert_error(response, 415, "unsupported_media_type")
 
 
+def test_bodies_are_json_only_uploads_multipart(user_api):
+    """A form body is refused rather than half-parsed ("false" is a string there, not a boolean)."""
+    form = user_api.put("/api/v1/notifications/preferences", {"like": "false"}, format="multipart")
+    assert_error(form, 415, "unsupported_media_type")
+    urlencoded = user_api.post("/api/v1/posts", "content=hi", content_type="application/x-www-form-urlencoded")
+    assert_error(urlencoded, 415, "unsupported_media_type")
+    as_json = user_api.post("/api/v1/media", {"alt_text": "x"}, format="json")
+    assert_error(as_json, 415, "unsupported_media_type")
+
+
 def test_unhandled_errors_never_leak_a_traceback(settings):
     settings.ROOT_URLCONF = "tests.api.boom_urls"
     client = Client(raise_request_exception=False)
