@@ -3,6 +3,8 @@
 from django.conf import settings
 from rest_framework import serializers
 
+from socialsite.api.inputs import Input
+
 
 def avatar_url(profile, request):
     if not profile.avatar:
@@ -14,11 +16,11 @@ def avatar_url(profile, request):
 # --- Auth -------------------------------------------------------------------------------------------
 
 
-class RegisterInput(serializers.Serializer):
+class RegisterInput(Input):
     email = serializers.CharField(max_length=254)
     password = serializers.CharField(max_length=128, trim_whitespace=False, write_only=True)
     username = serializers.CharField(max_length=30)
-    profile_info = serializers.JSONField(required=False)
+    profile_info = serializers.DictField(required=False, allow_null=True)
 
 
 class RegisterOutput(serializers.Serializer):
@@ -28,18 +30,22 @@ class RegisterOutput(serializers.Serializer):
     status = serializers.ChoiceField(choices=["active", "pending_verification"])
 
 
-class LoginInput(serializers.Serializer):
+class LoginInput(Input):
     login = serializers.CharField(
-        max_length=254, required=False, help_text="Username, email address or phone number (E.164, +14155550123)."
+        max_length=254, help_text="Username, email address or phone number (E.164, +14155550123)."
     )
-    username = serializers.CharField(max_length=254, required=False, help_text="The same as `login` (older clients).")
+    username = serializers.CharField(
+        max_length=254, required=False, help_text="Older clients: taken as `login` when that is absent."
+    )
     password = serializers.CharField(max_length=128, trim_whitespace=False)
 
+    def to_internal_value(self, data):
+        if isinstance(data, dict) and "login" not in data and "username" in data:
+            data = {**data, "login": data["username"]}
+        return super().to_internal_value(data)
+
     def validate(self, attrs):
-        login = attrs.get("login") or attrs.get("username")
-        if not login:
-            raise serializers.ValidationError({"login": ["This field is required."]})
-        return {"login": login, "password": attrs["password"]}
+        return {"login": attrs["login"], "password": attrs["password"]}
 
 
 class TokenPairOutput(serializers.Serializer):
@@ -49,11 +55,11 @@ class TokenPairOutput(serializers.Serializer):
     expires_in = serializers.IntegerField(help_text="Seconds until the access token expires.")
 
 
-class RefreshTokenInput(serializers.Serializer):
+class RefreshTokenInput(Input):
     refresh_token = serializers.CharField(max_length=2000)
 
 
-class SocialTokenInput(serializers.Serializer):
+class SocialTokenInput(Input):
     access_token = serializers.CharField(max_length=4000, required=False)
     id_token = serializers.CharField(max_length=8000, required=False)
 
@@ -109,15 +115,15 @@ class OwnUserOutput(UserOutput):
     phone_verified = serializers.BooleanField()
 
 
-class UserUpdateInput(serializers.Serializer):
+class UserUpdateInput(Input):
     display_name = serializers.CharField(max_length=50, allow_blank=True, default="")
     bio = serializers.CharField(max_length=300, allow_blank=True, default="")
-    profile_info = serializers.JSONField(default=dict)
+    profile_info = serializers.DictField(default=dict)
     is_private = serializers.BooleanField(default=False)
     interests = serializers.ListField(child=serializers.CharField(max_length=40), max_length=20, default=list)
 
 
-class AvatarInput(serializers.Serializer):
+class AvatarInput(Input):
     avatar = serializers.FileField(
         max_length=200,
         allow_empty_file=False,
@@ -128,7 +134,7 @@ class AvatarInput(serializers.Serializer):
 # --- Follows, requests, blocks, mutes -------------------------------------------------------------------
 
 
-class FollowInput(serializers.Serializer):
+class FollowInput(Input):
     followed_user_id = serializers.UUIDField()
 
 
@@ -150,9 +156,9 @@ class FollowRequestOutput(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
-class BlockInput(serializers.Serializer):
+class BlockInput(Input):
     blocked_user_id = serializers.UUIDField()
 
 
-class MuteInput(serializers.Serializer):
+class MuteInput(Input):
     muted_user_id = serializers.UUIDField()

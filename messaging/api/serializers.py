@@ -5,9 +5,10 @@ from rest_framework import serializers
 
 from accounts.api.serializers import UserSummaryOutput
 from messaging.models import Membership, MessageReport, Preferences
+from socialsite.api.inputs import Input
 
 
-class MessageSendInput(serializers.Serializer):
+class MessageSendInput(Input):
     receiver_id = serializers.CharField(required=False, help_text="Send to this user (their 1:1, made on first use).")
     conversation_id = serializers.CharField(required=False, help_text="Or to this conversation.")
     content = serializers.CharField(trim_whitespace=False, allow_blank=True, max_length=settings.MESSAGE_MAX_LENGTH)
@@ -21,7 +22,7 @@ class MessageSendInput(serializers.Serializer):
         return data
 
 
-class MessageEditInput(serializers.Serializer):
+class MessageEditInput(Input):
     content = serializers.CharField(trim_whitespace=False, allow_blank=True, max_length=settings.MESSAGE_MAX_LENGTH)
 
 
@@ -95,20 +96,20 @@ class ConversationOutput(serializers.Serializer):
         return MessageOutput(message, context=self.context).data
 
 
-class GroupCreateInput(serializers.Serializer):
+class GroupCreateInput(Input):
     title = serializers.CharField(max_length=100, allow_blank=True, required=False, default="")
     member_ids = serializers.ListField(child=serializers.CharField(max_length=64), min_length=1, max_length=100)
 
 
-class RenameInput(serializers.Serializer):
+class RenameInput(Input):
     title = serializers.CharField(max_length=100, allow_blank=True)
 
 
-class MembersAddInput(serializers.Serializer):
+class MembersAddInput(Input):
     user_ids = serializers.ListField(child=serializers.CharField(max_length=64), min_length=1, max_length=100)
 
 
-class ReadInput(serializers.Serializer):
+class ReadInput(Input):
     message_id = serializers.CharField(required=False, help_text="Read up to this message; default: the latest.")
 
 
@@ -123,7 +124,7 @@ class UnreadOutput(serializers.Serializer):
     requests = serializers.IntegerField(help_text="Message requests waiting.")
 
 
-class MessageReportInput(serializers.Serializer):
+class MessageReportInput(Input):
     reason = serializers.ChoiceField(choices=MessageReport.Reason.choices)
     details = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
 

@@ -4,6 +4,7 @@ sockets, SSE and long-poll send); these classes describe them for the schema."""
 from rest_framework import serializers
 
 from notifications.models import Notification
+from socialsite.api.inputs import Input
 
 
 class NotificationActorOutput(serializers.Serializer):
@@ -43,7 +44,7 @@ class NotificationUnreadOutput(serializers.Serializer):
     unread_count = serializers.IntegerField()
 
 
-class NotificationReadAllInput(serializers.Serializer):
+class NotificationReadAllInput(Input):
     group_key = serializers.CharField(required=False, max_length=160, help_text="Only this group.")
 
 

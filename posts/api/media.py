@@ -10,9 +10,10 @@ from posts import media as media_code
 from posts import media_urls
 from posts.models import Media
 from socialsite.api.idempotency import idempotent
+from socialsite.api.inputs import Input
 
 
-class MediaUploadInput(serializers.Serializer):
+class MediaUploadInput(Input):
     file = serializers.FileField(allow_empty_file=True, use_url=False)
     alt_text = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
     filter = serializers.ChoiceField(

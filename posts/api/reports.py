@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 from accounts.api.views import _valid, errors
 from posts import moderation
 from posts.models import Report
+from socialsite.api.inputs import Input
 from socialsite.api.pagination import CursorPagination
 from socialsite.api.throttling import parse_rate
 
@@ -33,7 +34,7 @@ class ReportRateThrottle(throttling.SimpleRateThrottle):
 # --- Serializers ---------------------------------------------------------------------------------
 
 
-class ReportCreateInput(serializers.Serializer):
+class ReportCreateInput(Input):
     target_type = serializers.ChoiceField(choices=moderation.TARGET_TYPES)
     target_id = serializers.CharField(max_length=100)
     reason = serializers.ChoiceField(choices=Report.Reason.choices)

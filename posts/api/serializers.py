@@ -7,11 +7,12 @@ from accounts.api.serializers import UserSummaryOutput
 from posts import media_urls, text
 from posts.models import Media, Post
 from posts.services import FILTERS
+from socialsite.api.inputs import Input
 
 # --- Posts -----------------------------------------------------------------------------------------
 
 
-class PostCreateInput(serializers.Serializer):
+class PostCreateInput(Input):
     content_type = serializers.ChoiceField(
         choices=Post.ContentType.choices,
         required=False,
@@ -24,7 +25,7 @@ class PostCreateInput(serializers.Serializer):
     tagged_user_ids = serializers.ListField(child=serializers.UUIDField(), max_length=20, default=list)
 
 
-class PostUpdateInput(serializers.Serializer):
+class PostUpdateInput(Input):
     content = serializers.CharField(max_length=text.POST_MAX_CHARS, allow_blank=True, trim_whitespace=False)
     visibility = serializers.ChoiceField(choices=Post.Visibility.choices, default=Post.Visibility.PUBLIC)
 
@@ -146,12 +147,12 @@ class LikeOutput(serializers.Serializer):
 # --- Comments -------------------------------------------------------------------------------------
 
 
-class CommentCreateInput(serializers.Serializer):
+class CommentCreateInput(Input):
     content = serializers.CharField(max_length=text.COMMENT_MAX_CHARS, trim_whitespace=False)
     parent_comment_id = serializers.UUIDField(required=False, allow_null=True)
 
 
-class CommentUpdateInput(serializers.Serializer):
+class CommentUpdateInput(Input):
     content = serializers.CharField(max_length=text.COMMENT_MAX_CHARS, trim_whitespace=False)
 
 
@@ -171,7 +172,7 @@ class CommentOutput(serializers.Serializer):
 # --- Shares ----------------------------------------------------------------------------------------
 
 
-class ShareInput(serializers.Serializer):
+class ShareInput(Input):
     content = serializers.CharField(
         max_length=text.POST_MAX_CHARS,
         allow_blank=True,

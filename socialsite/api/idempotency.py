@@ -52,7 +52,8 @@ PRUNE_BATCH = 5000  # rows per delete statement
 
 PARAMETER = OpenApiParameter(
     HEADER,
-    str,
+    # A header value can't start or end with a space: HTTP drops them.
+    {"type": "string", "pattern": r"^[\x21-\x7e]([\x20-\x7e]{0,253}[\x21-\x7e])?$"},
     location=OpenApiParameter.HEADER,
     required=False,
     description="1 to 255 printable ASCII characters, unique per intended create (a UUID). The same key "

@@ -1,5 +1,6 @@
 """What every operation of the API can answer, added to each in the OpenAPI schema (a
-drf-spectacular postprocessing hook): the views document their own refusals, this the shared ones."""
+drf-spectacular postprocessing hook): the views document their own refusals, this the shared ones,
+and the one `limit` rule."""
 
 ERROR = {"$ref": "#/components/schemas/Error"}
 SHARED = {
@@ -11,11 +12,18 @@ SIGNED_IN = ("401", "Not signed in, or the token is expired or revoked.")
 BY_ID = ("404", "No such object, or one the caller may not see (also a malformed id).")
 
 
+# socialsite.params.limit, the one rule of every list: a whole number from 1 (more is taken as the most).
+LIMIT = {"type": "integer", "minimum": 1}
+
+
 def add_shared_errors(result, generator, request, public):
     for path, operations in result.get("paths", {}).items():
         for method, operation in operations.items():
             if method not in {"get", "post", "put", "patch", "delete"}:
                 continue
+            for parameter in operation.get("parameters", []):
+                if parameter["in"] == "query" and parameter["name"] == "limit":
+                    parameter["schema"] = dict(LIMIT)
             answers = operation.setdefault("responses", {})
             shared = dict(SHARED)
             if {} not in operation.get("security", [{}]):  # anonymous callers are refused
