@@ -143,8 +143,15 @@ class Preferences(models.Model):
     def __str__(self):
         return f"notification preferences of {self.user_id}"
 
+    @classmethod
+    def types(cls):
+        """The types a user can turn off: those with a column here. The others (being added to or
+        removed from a group, a moderator's notice) always notify."""
+        names = {field.name for field in cls._meta.fields}
+        return [kind for kind in Notification.Type.values if kind in names]
+
     def as_dict(self):
-        return {kind: getattr(self, kind) for kind in Notification.Type.values}
+        return {kind: getattr(self, kind) for kind in self.types()}
 
 
 class Bell(models.Model):

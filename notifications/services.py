@@ -47,11 +47,13 @@ def _reachable(kind, actor_id, recipient_ids):
         Q(blocker=OuterRef("pk"), blocked_id=actor_id) | Q(blocker_id=actor_id, blocked=OuterRef("pk"))
     )
     muted = Mute.objects.filter(muter=OuterRef("pk"), muted_id=actor_id)
-    turned_off = Preferences.objects.filter(user=OuterRef("pk"), **{kind: False})
+    refused = Exists(blocked) | Exists(muted)
+    if kind in Preferences.types():
+        refused |= Exists(Preferences.objects.filter(user=OuterRef("pk"), **{kind: False}))
     return list(
         User.objects.filter(pk__in=recipient_ids, is_active=True)
         .exclude(pk=actor_id)
-        .exclude(Exists(blocked) | Exists(muted) | Exists(turned_off))
+        .exclude(refused)
         .values_list("pk", flat=True)
     )
 
@@ -77,11 +79,13 @@ _INSERT_REACHABLE = """
              OR (b.blocker_id = %s AND b.blocked_id = c.recipient_id)
       )
       AND NOT EXISTS (SELECT 1 FROM {mute} m WHERE m.muter_id = c.recipient_id AND m.muted_id = %s)
-      AND NOT EXISTS (SELECT 1 FROM {preferences} p WHERE p.user_id = c.recipient_id AND p.{kind} = false)
+      {turned_off}
     ORDER BY c.n
     ON CONFLICT DO NOTHING
     RETURNING id::text, recipient_id::text
 """
+
+_TURNED_OFF = "AND NOT EXISTS (SELECT 1 FROM {preferences} p WHERE p.user_id = c.recipient_id AND p.{kind} = false)"
 
 
 def _uuid_array(values):
@@ -98,13 +102,17 @@ def _insert_reachable(kind, actor_id, recipient_ids, values):
         return []
     if len(candidates) > 0xFFFFF:
         raise ValueError("at most 1,048,575 recipients per call: the last 20 bits of an id number them")
+    turned_off = ""  # a type nobody can turn off
+    if kind in Preferences.types():
+        turned_off = _TURNED_OFF.format(
+            preferences=Preferences._meta.db_table, kind=Preferences._meta.get_field(kind).column
+        )
     sql = _INSERT_REACHABLE.format(
         notification=Notification._meta.db_table,
         user=User._meta.db_table,
         block=Block._meta.db_table,
         mute=Mute._meta.db_table,
-        preferences=Preferences._meta.db_table,
-        kind=Preferences._meta.get_field(kind).column,
+        turned_off=turned_off,
     )
     payload = Notification._meta.get_field("payload").get_db_prep_save(values["payload"], connection)
     # Ids are one uuid7 with its last 20 (random) bits replaced by the row's place: in order,
@@ -283,8 +291,9 @@ def preferences_update(*, user, changes):
     """Turn types on or off: {"like": false, ...}. Unknown types and non-booleans are refused."""
     if not isinstance(changes, dict) or not changes:
         raise ServiceError("Send an object of type → true/false.", code="invalid")
-    unknown = sorted(set(changes) - set(Type.values))
-    bad = sorted(name for name, value in changes.items() if name in Type.values and not isinstance(value, bool))
+    kinds = Preferences.types()
+    unknown = sorted(set(changes) - set(kinds))
+    bad = sorted(name for name, value in changes.items() if name in kinds and not isinstance(value, bool))
     if unknown or bad:
         fields = {name: ["Unknown notification type."] for name in unknown}
         fields.update({name: ["Must be true or false."] for name in bad})
@@ -544,7 +553,7 @@ def on_message(*, message_id):
 
     message = (
         Message.objects.select_related("sender__profile", "conversation")
-        .filter(pk=message_id, deleted_at__isnull=True)
+        .filter(pk=message_id, deleted_at__isnull=True, kind=Message.Kind.TEXT)
         .first()
     )
     if message is None or not message.sender.is_active:
@@ -563,4 +572,36 @@ def on_message(*, message_id):
         recipient_ids=recipients,
         key=f"message:{message.pk}",
         conversation=message.conversation,
+    )
+
+
+def on_group_membership(*, message_id):
+    """A group's "added" or "removed" line (messaging.signals.group_membership_changed): the members
+    it added and are still in the group get GROUP_ADDED, the member it removed who is still out
+    gets GROUP_REMOVED. Once per line and member (the key), so a retried task adds nothing."""
+    from messaging.models import Membership, Message
+
+    message = (
+        Message.objects.select_related("sender__profile", "conversation")
+        .filter(pk=message_id, kind__in=[Message.Kind.ADDED, Message.Kind.REMOVED])
+        .first()
+    )
+    if message is None or not message.sender.is_active:
+        return 0
+    members = Membership.objects.filter(
+        conversation_id=message.conversation_id, user_id__in=message.system.get("target_ids", [])
+    )
+    if message.kind == Message.Kind.ADDED:
+        kind = Type.GROUP_ADDED
+        members = members.filter(left_at__isnull=True, joined_seq__lt=message.seq)
+    else:  # not added back since
+        kind = Type.GROUP_REMOVED
+        members = members.filter(removed=True, left_seq=message.seq)
+    return notify(
+        kind=kind,
+        actor=message.sender,
+        recipient_ids=list(members.values_list("user_id", flat=True)),
+        key=f"{kind}:{message.pk}",
+        conversation=message.conversation,
+        payload={"excerpt": message.conversation.title},
     )

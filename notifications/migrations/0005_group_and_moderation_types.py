@@ -4,15 +4,32 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('notifications', '0004_post_failed'),
+        ("notifications", "0004_post_failed"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='notification',
-            name='type',
-            field=models.CharField(choices=[('follow', 'Follow'), ('follow_request', 'Follow Request'), ('follow_accepted', 'Follow Accepted'), ('like', 'Like'), ('comment', 'Comment'), ('reply', 'Reply'), ('mention', 'Mention'), ('share', 'Share'), ('message', 'Message'), ('new_post', 'New Post'), ('post_failed', 'Post Failed'), ('group_added', 'Group Added'), ('group_removed', 'Group Removed'), ('moderation', 'Moderation')], max_length=16),
+            model_name="notification",
+            name="type",
+            field=models.CharField(
+                choices=[
+                    ("follow", "Follow"),
+                    ("follow_request", "Follow Request"),
+                    ("follow_accepted", "Follow Accepted"),
+                    ("like", "Like"),
+                    ("comment", "Comment"),
+                    ("reply", "Reply"),
+                    ("mention", "Mention"),
+                    ("share", "Share"),
+                    ("message", "Message"),
+                    ("new_post", "New Post"),
+                    ("post_failed", "Post Failed"),
+                    ("group_added", "Group Added"),
+                    ("group_removed", "Group Removed"),
+                    ("moderation", "Moderation"),
+                ],
+                max_length=16,
+            ),
         ),
     ]
