@@ -125,8 +125,8 @@ def _system_text(kind, actor, targets, title):
 def _system_line(conversation, *, actor, kind, recipients, targets=(), title=None):
     """A system line as the conversation's next message (`conversation` locked by the caller):
     `recipients` (user ids) get it in message.new after commit, like any message. It moves the
-    inbox order of the current members and reads up to it for the actor, but adds to nobody's
-    unread count and sends no message_sent (no message notification)."""
+    inbox order of the current members, but adds to nobody's unread count, moves nobody's read
+    cursor and sends no message_sent (no message notification)."""
     seq = conversation.last_seq + 1
     system = {"actor_id": str(actor.pk), "target_ids": [str(user.pk) for user in targets]}
     if kind == Message.Kind.RENAMED:
@@ -141,9 +141,9 @@ def _system_line(conversation, *, actor, kind, recipients, targets=(), title=Non
     )
     conversation.last_seq, conversation.last_message = seq, message
     conversation.save(update_fields=["last_seq", "last_message"])
-    current = Membership.objects.filter(conversation=conversation, left_at__isnull=True)
-    current.update(last_message_at=message.created_at)
-    current.filter(user=actor).update(read_seq=seq, delivered_seq=seq)
+    Membership.objects.filter(conversation=conversation, left_at__isnull=True).update(
+        last_message_at=message.created_at
+    )
     send_event_on_commit(recipients, "message.new", message_payload(message))
     return message
 

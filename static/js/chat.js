@@ -882,8 +882,8 @@
     rt.on("message.new", function (data) {
       if (!forThis(data)) return;
       var sender = String(data.sender_id);
-      advance(sender, "read_seq", data.seq); // sending reads everything before it
       var system = data.kind && data.kind !== "text";
+      if (!system) advance(sender, "read_seq", data.seq); // sending reads everything before it
       if (sender === me) {
         myRead = Math.max(myRead, data.seq);
         if (!system) acceptedByReply();
