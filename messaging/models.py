@@ -72,6 +72,9 @@ class Membership(models.Model):
     read_seq = models.PositiveBigIntegerField(default=0)
     unread_count = models.PositiveIntegerField(default=0)
     last_message_at = models.DateTimeField(auto_now_add=True)  # the inbox order: the conversation's latest
+    # An admin removed them (not a leave): the conversation stays in their inbox, read-only, its
+    # last line the one saying so. Cleared when they are added back.
+    removed = models.BooleanField(default=False)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["conversation", "user"], name="messaging_membership_unique")]
@@ -88,10 +91,25 @@ class Membership(models.Model):
 
 
 class Message(models.Model):
+    """A member's message, or a system line (a group renamed, members added, removed, leaving, a
+    new admin): it takes the next seq like any message, its sender is who acted, `content` is its
+    text as written then, and `system` holds the ids. System lines count as nobody's unread and
+    notify nobody, and nobody can edit, delete or report them."""
+
+    class Kind(models.TextChoices):
+        TEXT = "text"
+        RENAMED = "renamed"  # system: {"actor_id", "target_ids": [], "title"}
+        ADDED = "added"  # system: {"actor_id", "target_ids": [who joined]}
+        REMOVED = "removed"  # system: {"actor_id", "target_ids": [who was removed]}
+        LEFT = "left"  # system: {"actor_id": who left, "target_ids": []}
+        PROMOTED = "promoted"  # system: {"actor_id", "target_ids": [the new admin]}
+
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
     seq = models.PositiveBigIntegerField()
     sender = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="messages_sent")
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.TEXT)
+    system = models.JSONField(default=dict, blank=True, help_text="A system line's actor and target ids.")
     content = models.TextField()
     # The sending client's id for this message: a retried send returns the first one.
     client_id = models.CharField(max_length=64, blank=True)
@@ -109,6 +127,10 @@ class Message(models.Model):
 
     def __str__(self):
         return f"message {self.id} in {self.conversation_id}"
+
+    @property
+    def is_system(self):
+        return self.kind != self.Kind.TEXT
 
 
 class Preferences(models.Model):

@@ -42,18 +42,23 @@ def _with_conversation(memberships):
     )
 
 
+# A member's conversations: those they are in, and the groups an admin removed them from (read-only,
+# ending with the line saying so); not those they left.
+LISTED = Q(left_at__isnull=True) | Q(removed=True)
+
+
 def conversations(*, user, folder=Membership.Folder.INBOX):
     """The user's conversations in a folder, latest activity first."""
     if folder not in Membership.Folder.values:
         raise ServiceError("Unknown folder.", code="invalid", fields={"folder": ["inbox or requests."]})
-    return _with_conversation(Membership.objects.filter(user=user, left_at__isnull=True, folder=folder)).order_by(
+    return _with_conversation(Membership.objects.filter(LISTED, user=user, folder=folder)).order_by(
         "-last_message_at", "-id"
     )
 
 
 def conversation_get(*, user, conversation_id):
     membership = _with_conversation(
-        Membership.objects.filter(user=user, left_at__isnull=True, conversation_id=parse_uuid(conversation_id))
+        Membership.objects.filter(LISTED, user=user, conversation_id=parse_uuid(conversation_id))
     ).first()
     if membership is None:
         raise NotFoundError("No such conversation.", code="conversation_not_found")
@@ -109,6 +114,18 @@ def messages(*, user, conversation_id=None):
     return queryset.filter(Exists(member))
 
 
+def system_ids(message):
+    """What the API shows of a system line's payload (None for a member's message)."""
+    if not message.is_system:
+        return None
+    system = message.system
+    return {
+        "actor_id": system.get("actor_id"),
+        "target_ids": list(system.get("target_ids", [])),
+        "title": system.get("title"),
+    }
+
+
 def with_status(messages):
     """Set `status` and `read_by` on each message (a list) from its recipients' cursors: one query."""
     conversation_ids = {m.conversation_id for m in messages}
@@ -143,11 +160,27 @@ def receipts_of(message, members):
     return "sent", read_by
 
 
+def _last_seen(memberships):
+    """{(conversation id, seq): message} of the last message former members saw (at their left_seq):
+    one query, and none when all are current members."""
+    gone = Q()
+    for membership in memberships:
+        if membership.left_seq is not None:
+            gone |= Q(conversation_id=membership.conversation_id, seq=membership.left_seq)
+    if not gone:
+        return {}
+    return {(m.conversation_id, m.seq): m for m in Message.objects.filter(gone).select_related("sender__profile")}
+
+
 def for_display(memberships):
-    """Set `last_message` (with its status) on each of these memberships (a list), no queries."""
+    """Set `last_message` (with its status) on each of these memberships (a list): no query, but
+    one for those removed from a group (their last message is the line saying so)."""
+    last_seen = _last_seen(memberships)
     for membership in memberships:
         conversation = membership.conversation
         message = conversation.last_message
+        if membership.left_seq is not None and (message is None or message.seq > membership.left_seq):
+            message = last_seen.get((membership.conversation_id, membership.left_seq))
         if message is None or message.seq <= membership.joined_seq:
             membership.last_message = None
             continue

@@ -20,8 +20,8 @@ from django.utils import timezone
 
 from accounts.models import Block, Follow, Mute, User
 from messaging.models import Conversation, Membership, Message, MessageReport, Preferences
-from messaging.selectors import membership_for, parse_uuid
-from messaging.signals import message_sent
+from messaging.selectors import membership_for, parse_uuid, system_ids
+from messaging.signals import group_membership_changed, message_sent
 from socialsite import ratelimit
 from socialsite.errors import ConflictError, ForbiddenError, NotFoundError, ServiceError
 from socialsite.realtime.events import send_event_on_commit
@@ -89,6 +89,8 @@ def message_payload(message, *, status="sent", for_sender=False):
             "username": sender.username,
             "display_name": sender.profile.name,
         },
+        "kind": message.kind,
+        "system": system_ids(message),
         "content": "" if message.deleted_at else message.content,
         "client_id": (message.client_id or None) if for_sender else None,
         "created_at": message.created_at.isoformat(),
@@ -97,6 +99,53 @@ def message_payload(message, *, status="sent", for_sender=False):
         "status": status,
         "read_by": [],
     }
+
+
+# --- System lines ---------------------------------------------------------------------------------
+
+
+def _names(users):
+    names = [user.profile.name for user in users]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _system_text(kind, actor, targets, title):
+    actor_name = actor.profile.name
+    if kind == Message.Kind.RENAMED:
+        return f"{actor_name} renamed the group to “{title}”" if title else f"{actor_name} removed the group name"
+    if kind == Message.Kind.ADDED:
+        return f"{actor_name} added {_names(targets)}"
+    if kind == Message.Kind.REMOVED:
+        return f"{actor_name} removed {_names(targets)}"
+    if kind == Message.Kind.LEFT:
+        return f"{actor_name} left"
+    return f"{_names(targets)} is now an admin"
+
+
+def _system_line(conversation, *, actor, kind, recipients, targets=(), title=None):
+    """A system line as the conversation's next message (`conversation` locked by the caller):
+    `recipients` (user ids) get it in message.new after commit, like any message. It moves the
+    inbox order of the current members, but adds to nobody's unread count, moves nobody's read
+    cursor and sends no message_sent (no message notification)."""
+    seq = conversation.last_seq + 1
+    system = {"actor_id": str(actor.pk), "target_ids": [str(user.pk) for user in targets]}
+    if kind == Message.Kind.RENAMED:
+        system["title"] = title
+    message = Message.objects.create(
+        conversation=conversation,
+        seq=seq,
+        sender=actor,
+        kind=kind,
+        system=system,
+        content=_system_text(kind, actor, targets, title),
+    )
+    conversation.last_seq, conversation.last_message = seq, message
+    conversation.save(update_fields=["last_seq", "last_message"])
+    Membership.objects.filter(conversation=conversation, left_at__isnull=True).update(
+        last_message_at=message.created_at
+    )
+    send_event_on_commit(recipients, "message.new", message_payload(message))
+    return message
 
 
 # --- Conversations --------------------------------------------------------------------------------
@@ -214,8 +263,14 @@ def _group_admin(actor, conversation_id):
 def conversation_rename(*, actor, conversation_id, title):
     membership = _group_admin(actor, conversation_id)
     conversation = membership.conversation
-    conversation.title = _clean_title(title)
+    title = _clean_title(title)
+    if title == conversation.title:
+        return membership  # nothing changed: no line
+    conversation.title = title
     conversation.save(update_fields=["title"])
+    _system_line(
+        conversation, actor=actor, kind=Message.Kind.RENAMED, recipients=_member_ids(conversation.pk), title=title
+    )
     _conversation_event(conversation, "conversation.updated")
     return membership
 
@@ -228,6 +283,8 @@ def members_add(*, actor, conversation_id, user_ids):
     _check_group_members(actor, users)
     existing = {m.user_id: m for m in Membership.objects.filter(conversation=conversation, user__in=users)}
     joining = [u for u in users if u.pk not in existing or not existing[u.pk].active]
+    named = {parse_uuid(pk): place for place, pk in reversed(list(enumerate(user_ids)))}
+    joining.sort(key=lambda u: named[u.pk])  # the line names them in the order they were given
     active = Membership.objects.filter(conversation=conversation, left_at__isnull=True).count()
     if active + len(joining) > settings.MESSAGE_GROUP_MAX_MEMBERS:
         raise ServiceError(
@@ -235,23 +292,30 @@ def members_add(*, actor, conversation_id, user_ids):
             code="invalid",
             fields={"user_ids": ["Too many."]},
         )
+    if not joining:
+        return membership  # all of them are members already: no line, nobody told
     now = timezone.now()
     for user in joining:
         fields = {
             "role": Membership.Role.MEMBER,
             "folder": _folder_for(user.pk, actor.pk),
-            "joined_seq": conversation.last_seq,  # history before joining stays private
-            "delivered_seq": conversation.last_seq,
-            "read_seq": conversation.last_seq,
+            # History before joining stays private; the line saying they were added is theirs.
+            "joined_seq": conversation.last_seq,
+            "delivered_seq": conversation.last_seq + 1,
+            "read_seq": conversation.last_seq + 1,
             "unread_count": 0,
             "left_at": None,
             "left_seq": None,
+            "removed": False,
             "last_message_at": now,
         }
         Membership.objects.update_or_create(conversation=conversation, user=user, defaults=fields)
-    if joining:
-        _conversation_event(conversation, "conversation.updated")
-        send_event_on_commit([u.pk for u in joining], "conversation.new", {"conversation_id": str(conversation.pk)})
+    line = _system_line(
+        conversation, actor=actor, kind=Message.Kind.ADDED, recipients=_member_ids(conversation.pk), targets=joining
+    )
+    _conversation_event(conversation, "conversation.updated")
+    send_event_on_commit([u.pk for u in joining], "conversation.new", {"conversation_id": str(conversation.pk)})
+    group_membership_changed.send(sender=Message, message=line)
     return membership
 
 
@@ -273,9 +337,25 @@ def member_remove(*, actor, conversation_id, user_id):
         ).first()
         if target is None:
             raise NotFoundError("Not a member of this conversation.", code="member_not_found")
-    recipients = _member_ids(conversation.pk)
-    target.left_at, target.left_seq, target.unread_count = timezone.now(), conversation.last_seq, 0
-    target.save(update_fields=["left_at", "left_seq", "unread_count"])
+    recipients = _member_ids(conversation.pk)  # the one leaving or removed gets the line too
+    # They keep what they saw, up to the line saying they left or were removed.
+    now = timezone.now()
+    target.left_at, target.left_seq, target.unread_count, target.removed = (
+        now,
+        conversation.last_seq + 1,
+        0,
+        not leaving,
+    )
+    if not leaving:
+        target.last_message_at = now  # their inbox shows it on top, the line its last message
+    target.save(update_fields=["left_at", "left_seq", "unread_count", "removed", "last_message_at"])
+    if leaving:
+        line = _system_line(conversation, actor=actor, kind=Message.Kind.LEFT, recipients=recipients)
+    else:
+        target_user = User.objects.select_related("profile").get(pk=target.user_id)
+        line = _system_line(
+            conversation, actor=actor, kind=Message.Kind.REMOVED, recipients=recipients, targets=[target_user]
+        )
     if (
         target.role == Membership.Role.ADMIN
         and not Membership.objects.filter(
@@ -283,13 +363,27 @@ def member_remove(*, actor, conversation_id, user_id):
         ).exists()
     ):
         # The last admin left: the longest-standing member takes over.
-        heir = Membership.objects.filter(conversation=conversation, left_at__isnull=True).order_by("joined_at").first()
+        heir = (
+            Membership.objects.select_related("user__profile")
+            .filter(conversation=conversation, left_at__isnull=True)
+            .order_by("joined_at")
+            .first()
+        )
         if heir is not None:
             heir.role = Membership.Role.ADMIN
             heir.save(update_fields=["role"])
+            _system_line(
+                conversation,
+                actor=actor,
+                kind=Message.Kind.PROMOTED,
+                recipients=_member_ids(conversation.pk),
+                targets=[heir.user],
+            )
     send_event_on_commit(
         recipients, "conversation.updated", {"conversation_id": str(conversation.pk), "left": str(target.user_id)}
     )
+    if not leaving:
+        group_membership_changed.send(sender=Message, message=line)
 
 
 @transaction.atomic
@@ -481,6 +575,8 @@ def _own_message(user, message_id, *, lock=True):
         ).exists()
     ):
         raise NotFoundError("No such message.", code="message_not_found")
+    if message.is_system:
+        raise ForbiddenError("Lines about the group can't be changed.", code="system_message")
     if message.sender_id != user.pk:
         raise ForbiddenError("You can only change your own messages.", code="not_owner")
     if message.deleted_at is not None:
@@ -536,7 +632,7 @@ def _seq_of(membership, message_id):
 
 def _senders_between(conversation_id, low, high, *, but):
     return list(
-        Message.objects.filter(conversation_id=conversation_id, seq__gt=low, seq__lte=high)
+        Message.objects.filter(conversation_id=conversation_id, seq__gt=low, seq__lte=high, kind=Message.Kind.TEXT)
         .exclude(sender_id=but)
         .values_list("sender_id", flat=True)
         .distinct()
@@ -562,7 +658,9 @@ def conversation_read(*, reader, conversation_id, message_id=None):
     membership.read_seq = seq
     membership.delivered_seq = max(membership.delivered_seq, seq)
     membership.unread_count = (
-        Message.objects.filter(conversation_id=membership.conversation_id, seq__gt=seq, deleted_at__isnull=True)
+        Message.objects.filter(
+            conversation_id=membership.conversation_id, seq__gt=seq, deleted_at__isnull=True, kind=Message.Kind.TEXT
+        )
         .exclude(sender=reader)
         .count()
     )
@@ -632,6 +730,8 @@ def report_create(*, reporter, message_id, reason, details=""):
     )
     if not visible:
         raise NotFoundError("No such message.", code="message_not_found")
+    if message.is_system:
+        raise ForbiddenError("Lines about the group can't be reported.", code="system_message")
     if message.sender_id == reporter.pk:
         raise ServiceError("You can't report your own message.", code="own_message")
     existing = MessageReport.objects.filter(

@@ -9,3 +9,7 @@ from django.dispatch import Signal
 
 # A message went into a conversation. message=Message
 message_sent = Signal()
+
+# Members were added to a group, or an admin removed one: message=Message, the system line
+# (kind "added" or "removed"; its `system` names the actor and the members). Not for leaving.
+group_membership_changed = Signal()

@@ -100,7 +100,9 @@ def _decorate(membership, viewer):
     members = conversation.active_members
     others = [member.user for member in members if member.user_id != viewer.pk]
     membership.is_group = conversation.kind == Conversation.Kind.GROUP
-    membership.is_admin = membership.role == Membership.Role.ADMIN
+    # Removed from the group: the conversation stays, read-only (no composer, no management).
+    membership.is_removed = membership.removed and not membership.active
+    membership.is_admin = membership.role == Membership.Role.ADMIN and membership.active
     membership.members = members
     membership.others = others
     membership.other = None if membership.is_group else (others[0] if others else None)
@@ -261,7 +263,7 @@ def _own_message_or_404(request, message_id):
     message = selectors.messages(user=request.user).filter(pk=message_id).first()
     if message is None:
         raise Http404("No such message.")
-    if message.sender_id != request.user.pk:
+    if message.is_system or message.sender_id != request.user.pk:
         raise PermissionDenied("You can only change your own messages.")
     return message
 

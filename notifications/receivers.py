@@ -8,7 +8,7 @@ the notifications (services.on_*).
 from django.dispatch import receiver
 
 from accounts.signals import follow_request_closed, follow_requested, relationship_changed
-from messaging.signals import message_sent
+from messaging.signals import group_membership_changed, message_sent
 from notifications import services, tasks
 from posts.signals import comment_posted, post_failed, post_liked, post_published, post_unliked
 from socialsite import outbox
@@ -65,3 +65,8 @@ def message(sender, message, **kwargs):
     # A burst of messages makes one notification, not one each.
     if services.message_window_open(conversation_id=message.conversation_id):
         outbox.enqueue(tasks.on_message, str(message.pk))
+
+
+@receiver(group_membership_changed)
+def group_membership(sender, message, **kwargs):
+    outbox.enqueue(tasks.on_group_membership, str(message.pk))

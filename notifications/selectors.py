@@ -27,6 +27,8 @@ _VERBS = {
     Type.SHARE: "shared your post",
     Type.MESSAGE: "sent you a message",
     Type.NEW_POST: "posted",
+    Type.GROUP_ADDED: "added you to a group",
+    Type.GROUP_REMOVED: "removed you from a group",
 }
 # What a line says when nobody did anything to you: it is about your own post.
 _NOTICES = {Type.POST_FAILED: "Your post couldn't be published"}

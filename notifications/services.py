@@ -102,14 +102,15 @@ def _insert_reachable(kind, actor_id, recipient_ids, values):
         return []
     if len(candidates) > 0xFFFFF:
         raise ValueError("at most 1,048,575 recipients per call: the last 20 bits of an id number them")
+    wanted = ""  # a type nobody can turn off
+    if kind in Preferences.SWITCHABLE:
+        wanted = _WANTED.format(preferences=Preferences._meta.db_table, kind=Preferences._meta.get_field(kind).column)
     sql = _INSERT_REACHABLE.format(
         notification=Notification._meta.db_table,
         user=User._meta.db_table,
         block=Block._meta.db_table,
         mute=Mute._meta.db_table,
-        wanted=_WANTED.format(preferences=Preferences._meta.db_table, kind=Preferences._meta.get_field(kind).column)
-        if kind in Preferences.SWITCHABLE
-        else "",
+        wanted=wanted,
     )
     payload = Notification._meta.get_field("payload").get_db_prep_save(values["payload"], connection)
     # Ids are one uuid7 with its last 20 (random) bits replaced by the row's place: in order,
@@ -549,7 +550,7 @@ def on_message(*, message_id):
 
     message = (
         Message.objects.select_related("sender__profile", "conversation")
-        .filter(pk=message_id, deleted_at__isnull=True)
+        .filter(pk=message_id, deleted_at__isnull=True, kind=Message.Kind.TEXT)
         .first()
     )
     if message is None or not message.sender.is_active:
@@ -568,4 +569,36 @@ def on_message(*, message_id):
         recipient_ids=recipients,
         key=f"message:{message.pk}",
         conversation=message.conversation,
+    )
+
+
+def on_group_membership(*, message_id):
+    """A group's "added" or "removed" line (messaging.signals.group_membership_changed): the members
+    it added and are still in the group get GROUP_ADDED, the member it removed who is still out
+    gets GROUP_REMOVED. Once per line and member (the key), so a retried task adds nothing."""
+    from messaging.models import Membership, Message
+
+    message = (
+        Message.objects.select_related("sender__profile", "conversation")
+        .filter(pk=message_id, kind__in=[Message.Kind.ADDED, Message.Kind.REMOVED])
+        .first()
+    )
+    if message is None or not message.sender.is_active:
+        return 0
+    members = Membership.objects.filter(
+        conversation_id=message.conversation_id, user_id__in=message.system.get("target_ids", [])
+    )
+    if message.kind == Message.Kind.ADDED:
+        kind = Type.GROUP_ADDED
+        members = members.filter(left_at__isnull=True, joined_seq__lt=message.seq)
+    else:  # not added back since
+        kind = Type.GROUP_REMOVED
+        members = members.filter(removed=True, left_seq=message.seq)
+    return notify(
+        kind=kind,
+        actor=message.sender,
+        recipient_ids=list(members.values_list("user_id", flat=True)),
+        key=f"{kind}:{message.pk}",
+        conversation=message.conversation,
+        payload={"excerpt": message.conversation.title},
     )

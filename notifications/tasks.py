@@ -103,3 +103,10 @@ def on_message(message_id):
     from notifications import services
 
     services.on_message(message_id=message_id)
+
+
+@shared_task(**RETRY)
+def on_group_membership(message_id):
+    from notifications import services
+
+    services.on_group_membership(message_id=message_id)

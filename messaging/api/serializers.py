@@ -4,7 +4,8 @@ from django.conf import settings
 from rest_framework import serializers
 
 from accounts.api.serializers import UserSummaryOutput
-from messaging.models import Membership, MessageReport, Preferences
+from messaging.models import Membership, Message, MessageReport, Preferences
+from messaging.selectors import system_ids
 from socialsite.api.inputs import Input
 
 
@@ -32,10 +33,24 @@ class SenderOutput(serializers.Serializer):
     display_name = serializers.CharField(source="profile.name")
 
 
+class SystemOutput(serializers.Serializer):
+    actor_id = serializers.CharField(help_text="Who renamed, added, removed or left (the line's sender).")
+    target_ids = serializers.ListField(
+        child=serializers.CharField(), help_text="Who was added or removed, or the new admin; empty otherwise."
+    )
+    title = serializers.CharField(allow_null=True, help_text="renamed: the new title (empty: the name removed).")
+
+
 class MessageOutput(serializers.Serializer):
     id = serializers.CharField()
     conversation_id = serializers.CharField()
     seq = serializers.IntegerField(help_text="Order in the conversation; `after=` takes it too.")
+    kind = serializers.ChoiceField(
+        choices=Message.Kind.choices,
+        help_text="text: a member's message. Any other: a system line about the group (show it centered, "
+        "`content` is its text; never unread, never editable).",
+    )
+    system = serializers.SerializerMethodField()
     sender_id = serializers.CharField()
     sender = SenderOutput()
     content = serializers.SerializerMethodField()
@@ -50,6 +65,9 @@ class MessageOutput(serializers.Serializer):
     read_by = serializers.ListField(
         child=serializers.CharField(), default=list, help_text="Ids of the recipients who have read it."
     )
+
+    def get_system(self, message) -> SystemOutput(allow_null=True):
+        return system_ids(message)
 
     def get_content(self, message) -> str:
         return "" if message.deleted_at else message.content
@@ -79,10 +97,15 @@ class ConversationOutput(serializers.Serializer):
     unread_count = serializers.IntegerField()
     folder = serializers.ChoiceField(choices=Membership.Folder.choices)
     role = serializers.ChoiceField(choices=Membership.Role.choices, help_text="Yours.")
+    removed = serializers.BooleanField(
+        help_text="An admin removed you: read-only, and last_message is the line saying so (no composer)."
+    )
     created_at = serializers.DateTimeField(source="conversation.created_at")
     last_message_at = serializers.DateTimeField()
 
     def get_members(self, membership) -> MemberOutput(many=True):
+        if not membership.active:  # removed: who is in the group now is none of their business
+            return []
         rows = []
         for member in membership.conversation.active_members:
             member.user.role = member.role

@@ -15,7 +15,9 @@
  *     falls back to POST /api/v1/messages with the same client_id when the socket can't answer;
  *     without JavaScript the form posts to the page's send view;
  *   - appends message.new / the message.sent reply, de-duplicated by message id (and client_id for
- *     the pending bubble), and applies message.updated / message.deleted;
+ *     the pending bubble), and applies message.updated / message.deleted; a message whose `kind`
+ *     isn't "text" is a line about the group (renamed, added, removed, left, a new admin), shown
+ *     centered from the <template data-chat-system-template>;
  *   - turns the ticks on the viewer's own messages (sent ✓, delivered ✓✓, read ✓✓ highlighted) from
  *     each member's cursors (message.delivered / message.read carry up_to_seq; a member's own
  *     message means they have read everything before it);
@@ -284,6 +286,7 @@
     var log = root.querySelector("[data-chat-log]");
     var scroller = root.querySelector("[data-chat-scroll]");
     var template = root.querySelector("[data-chat-template]");
+    var systemTemplate = root.querySelector("[data-chat-system-template]");
     var form = root.querySelector("[data-chat-form]");
     var textarea = form && form.querySelector("textarea");
     var errors = form && form.querySelector("[data-chat-errors]");
@@ -428,6 +431,7 @@
 
     function applyState(el, data) {
       var content = el.querySelector("[data-message-content]");
+      if (el.hasAttribute("data-kind")) return; // a line about the group never changes
       var edited = el.querySelector("[data-message-edited]");
       if (data.deleted) {
         el.classList.add("chat-message--deleted");
@@ -442,7 +446,20 @@
       if (data.status && String(data.sender_id) === me) setTicks(el, data.status);
     }
 
+    /** A line about the group (kind other than "text"): centered text, no sender, ticks or actions. */
+    function buildSystem(data) {
+      var el = systemTemplate.content.firstElementChild.cloneNode(true);
+      el.id = "message-" + data.id;
+      el.setAttribute("data-message-id", data.id);
+      el.setAttribute("data-seq", data.seq || "");
+      el.setAttribute("data-sender-id", data.sender_id);
+      el.setAttribute("data-kind", data.kind);
+      el.querySelector("[data-message-content]").textContent = data.content;
+      return el;
+    }
+
     function build(data) {
+      if (data.kind && data.kind !== "text" && systemTemplate) return buildSystem(data);
       var el = template.content.firstElementChild.cloneNode(true);
       var mine = String(data.sender_id) === me;
       el.id = data.id ? "message-" + data.id : "";
@@ -865,11 +882,12 @@
     rt.on("message.new", function (data) {
       if (!forThis(data)) return;
       var sender = String(data.sender_id);
-      advance(sender, "read_seq", data.seq); // sending reads everything before it
+      var system = data.kind && data.kind !== "text";
+      if (!system) advance(sender, "read_seq", data.seq); // sending reads everything before it
       if (sender === me) {
         myRead = Math.max(myRead, data.seq);
-        acceptedByReply();
-      } else {
+        if (!system) acceptedByReply();
+      } else if (!system) {
         stopShowing(sender);
       }
       if (live) upsert(data);
@@ -916,7 +934,10 @@
       renderTyping();
     });
     rt.on("conversation.updated", function (data) {
-      if (forThis(data)) refreshInfo();
+      if (!forThis(data)) return;
+      // Removed (or left on another device): the page turns read-only, without the composer.
+      if (live && me !== null && data.left && String(data.left) === me) window.location.reload();
+      else refreshInfo();
     });
 
     // After the socket (re)joins, on a seq hole and on session.resync: what was missed, then the newest

@@ -1,6 +1,6 @@
 """Direct messages live in Chromium against a real Daphne: two people chatting (messages appear
 without a reload, typing shows on the other side, ticks turn delivered then read) and a group of
-three where a message reaches the other two at once.
+three where a message reaches the other two at once, and the group's changes show live as lines.
 
 Sockets need an ASGI server, so, like tests/browser/test_feed_live.py, this drives a Daphne
 process on the test database. Every write goes through the pages in that process, so the events
@@ -185,6 +185,27 @@ def test_a_group_message_reaches_the_other_two(browser, server):
         person.shot(f"chat-group-{name}.png")
         assert person.same_document(), name
         assert person.problems == [], (name, person.problems)
+
+    # ana renames the group (the form reloads her page): the others get the line live, centered.
+    ana.page.fill("#id_title", "Crag day")
+    ana.page.get_by_role("button", name="Rename").click()
+    for name in ("bo", "cy"):
+        line = people[name].page.locator("[data-chat-log] > li.chat-system [data-message-content]")
+        expect(line).to_have_text("ana renamed the group to “Crag day”", timeout=EVENT_WAIT_MS)
+        expect(people[name].bubbles()).to_have_count(2)  # a line, not a bubble
+        assert people[name].same_document(), name
+
+    # ana removes cy: cy's page turns read-only, ending with the line; bo sees the line too.
+    ana.open(path)
+    ana.page.get_by_role("button", name="Remove @cy").click()
+    expect(people["bo"].page.locator("li.chat-system [data-message-content]").last).to_have_text(
+        "ana removed cy", timeout=EVENT_WAIT_MS
+    )
+    cy = people["cy"].page
+    expect(cy.locator("[data-chat-removed]")).to_be_visible(timeout=EVENT_WAIT_MS)
+    expect(cy.locator("[data-chat-form]")).to_have_count(0)
+    expect(cy.locator("li.chat-system [data-message-content]").last).to_have_text("ana removed cy")
+    assert people["cy"].problems == []
 
 
 @pytest.fixture

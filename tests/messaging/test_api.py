@@ -262,10 +262,13 @@ class TestGroups:
         assert client_for(ana).patch(url, {"title": "Renamed"}, format="json").json()["title"] == "Renamed"
         added = client_for(ana).post(f"{url}/members", {"user_ids": [str(cy.pk), str(dee.pk)]}, format="json")
         assert {m["username"] for m in added.json()["members"]} == {"ana", "bo", "cy", "dee"}
-        assert own_messages(client_for(cy), conversation_id=group["id"])["results"] == []  # history stays private
+        # History before joining stays private; the line that added them is theirs.
+        lines = own_messages(client_for(cy), conversation_id=group["id"])["results"]
+        assert [(m["kind"], m["content"]) for m in lines] == [("added", "ana added cy and dee")]
         send(bo, "welcome", conversation=group["id"])
         assert [m["content"] for m in own_messages(client_for(cy), conversation_id=group["id"])["results"]] == [
-            "welcome"
+            "welcome",
+            "ana added cy and dee",
         ]
         assert_error(client_for(bo).delete(f"{url}/members/{cy.pk}"), 403, "not_admin")
         assert client_for(ana).delete(f"{url}/members/{dee.pk}").status_code == 204
@@ -274,7 +277,16 @@ class TestGroups:
         assert client_for(bo).get(url).json()["role"] == "admin"  # the longest-standing member takes over
         send(bo, "after ana left", conversation=group["id"])
         kept = [m["content"] for m in own_messages(client_for(ana), conversation_id=group["id"])["results"]]
-        assert kept == ["welcome", "before cy"]  # she keeps what she saw
+        assert kept == [  # she keeps what she saw, up to her leaving
+            "ana left",
+            "ana removed dee",
+            "welcome",
+            "ana added cy and dee",
+            "ana renamed the group to “Renamed”",
+            "before cy",
+        ]
+        seen_by_bo = [m["content"] for m in own_messages(client_for(bo), conversation_id=group["id"])["results"]]
+        assert seen_by_bo[:3] == ["after ana left", "bo is now an admin", "ana left"]
         assert_error(client_for(ana).get(url), 404)
 
     def test_group_refusals(self, ana, bo, cy, client_for, block, settings):

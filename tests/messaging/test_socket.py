@@ -187,3 +187,60 @@ def test_an_expired_token_gets_no_socket():
         await expect_close(ws, CLOSE_UNAUTHENTICATED)
 
     run(scenario)
+
+
+async def frames_until(ws, wanted):
+    """Frames until one of each wanted event has come (in any order): {event: frame}."""
+    got = {}
+    while not set(wanted) <= set(got):
+        frame = await receive(ws)
+        got.setdefault(frame["event"], frame)
+    return got
+
+
+def test_members_get_group_lines_live_with_the_seq_and_the_added_and_removed_are_notified():
+    ana, bo, cy = UserFactory(username="ana"), UserFactory(username="bo"), UserFactory(username="cy")
+    conversation = str(
+        services.conversation_group_create(creator=ana, title="Trip", member_ids=[str(bo.pk)]).conversation_id
+    )
+    services.message_send(sender=ana, conversation_id=conversation, content="hello")
+    headers = {"ana": bearer(ana), "bo": bearer(bo), "cy": bearer(cy)}
+
+    async def scenario():
+        ana_ws, _ = await open_ready(headers["ana"])
+        bo_ws, _ = await open_ready(headers["bo"])
+        cy_ws, _ = await open_ready(headers["cy"])
+        await database_sync_to_async(services.members_add)(
+            actor=ana, conversation_id=conversation, user_ids=[str(cy.pk)]
+        )
+        for ws in (ana_ws, bo_ws):  # the members, the actor's own devices too
+            line = (await frames_until(ws, ["message.new", "conversation.updated"]))["message.new"]["data"]
+            assert (line["kind"], line["seq"], line["content"]) == ("added", 2, "ana added cy")
+            assert line["system"] == {"actor_id": str(ana.pk), "target_ids": [str(cy.pk)], "title": None}
+        got = await frames_until(cy_ws, ["conversation.new", "message.new", "notification.new"])
+        assert got["message.new"]["data"]["seq"] == 2  # the added one gets the line that added them
+        notice = got["notification.new"]["data"]
+        assert (notice["type"], notice["conversation_id"], notice["text"]) == (
+            "group_added",
+            conversation,
+            "ana added you to a group",
+        )
+        assert await nothing_arrives(bo_ws)  # no notification for a line
+        await database_sync_to_async(services.member_remove)(
+            actor=ana, conversation_id=conversation, user_id=str(bo.pk)
+        )
+        got = await frames_until(bo_ws, ["message.new", "conversation.updated", "notification.new"])
+        assert (got["message.new"]["data"]["kind"], got["message.new"]["data"]["seq"]) == ("removed", 3)
+        assert got["conversation.updated"]["data"]["left"] == str(bo.pk)
+        assert got["notification.new"]["data"]["type"] == "group_removed"
+        line = (await frames_until(cy_ws, ["message.new", "conversation.updated"]))["message.new"]["data"]
+        assert (line["content"], line["seq"]) == ("ana removed bo", 3)
+        assert await nothing_arrives(cy_ws)
+        # bo is out: the next message doesn't reach him, and its seq follows the lines'.
+        await database_sync_to_async(services.message_send)(sender=ana, conversation_id=conversation, content="next")
+        assert (await expect_event(cy_ws, "message.new"))["data"]["seq"] == 4
+        assert await nothing_arrives(bo_ws)
+        for ws in (ana_ws, bo_ws, cy_ws):
+            await ws.disconnect()
+
+    run(scenario)

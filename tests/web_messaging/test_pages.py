@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from accounts import services as account_services
 from messaging import selectors, services
-from messaging.models import Membership, Preferences
+from messaging.models import Membership, Message, Preferences
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -298,3 +298,50 @@ def test_a_conversation_with_a_deleted_account_offers_no_message_box(client, ana
     client.force_login(ana)
     html = client.get(reverse("conversation", args=[conversation])).content.decode()
     assert "This account is no longer active" in html and "data-chat-form" not in html
+
+
+# --- Lines about the group ----------------------------------------------------------------------------
+
+SYSTEM = re.compile(
+    r'<li class="chat-system" id="message-[^"]+" data-message-id="[^"]+" data-seq="(\d+)"[^>]*>\s*<p[^>]*>([^<]*)</p>'
+)
+
+
+def test_group_changes_show_as_centered_lines_without_actions(client, ana, bo, cy, say, group):
+    team = group(ana, bo, title="Team")
+    say(bo, "hello", conversation=team)
+    services.conversation_rename(actor=ana, conversation_id=team, title="<b>Trip</b>")
+    services.members_add(actor=ana, conversation_id=team, user_ids=[str(cy.pk)])
+    client.force_login(ana)
+    html = client.get(reverse("conversation", args=[team])).content.decode()
+    assert SYSTEM.findall(html) == [
+        ("2", "ana renamed the group to “&lt;b&gt;Trip&lt;/b&gt;”"),  # escaped like any user text
+        ("3", "ana added cy"),
+    ]
+    assert message_seqs(client.get(reverse("conversation", args=[team]))) == [1]  # only "hello" is a bubble
+    line = Message.objects.get(seq=3, conversation_id=team)
+    assert "Edit" not in html[html.index(f'id="message-{line.pk}"') :].split("</li>")[0]
+    assert client.get(reverse("message_edit", args=[line.pk])).status_code == 403
+    assert client.post(reverse("message_delete", args=[line.pk])).status_code == 403
+    assert "data-chat-system-template" in html  # chat.js builds live lines from it
+    # The inbox row previews the line, without ticks or a "You:".
+    inbox = client.get("/messages/").content.decode()
+    assert "ana added cy" in inbox and "You:" not in inbox
+
+
+def test_a_removed_member_keeps_the_conversation_read_only(client, ana, bo, cy, say, group):
+    team = group(ana, bo, cy, title="Team")
+    say(bo, "hi", conversation=team)
+    services.member_remove(actor=ana, conversation_id=team, user_id=str(bo.pk))
+    say(ana, "after bo", conversation=team)
+    client.force_login(bo)
+    inbox = client.get("/messages/")
+    assert rows(inbox) == [str(team)]
+    assert "ana removed bo" in inbox.content.decode()
+    html = client.get(reverse("conversation", args=[team])).content.decode()
+    assert SYSTEM.findall(html) == [("2", "ana removed bo")]
+    assert "after bo" not in html
+    assert "data-chat-removed" in html and "data-chat-form" not in html  # no composer
+    assert "Leave group" not in html and "data-chat-members" not in html and "data-live" not in html
+    assert client.post(reverse("conversation_send", args=[team]), {"content": "back?"}).status_code == 404
+    # Who leaves by themselves doesn't keep it (test_a_former_member_gets_404).

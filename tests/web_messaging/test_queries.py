@@ -64,3 +64,19 @@ def test_conversation_queries(client, ana, bo, cy, say, group, kind, n, django_a
     assert response.content.decode().count(' id="message-') == min(n, 30)
     with django_assert_max_num_queries(CONVERSATION_MAX_QUERIES):
         assert client.get(f"{url}?before={n}", **HTMX).status_code == 200
+
+
+@pytest.mark.parametrize("n", [2, 12])
+def test_inbox_queries_with_group_lines_and_removals(client, ana, group, n, django_assert_max_num_queries):
+    from messaging import services
+
+    for i in range(n):
+        owner = UserFactory(username=f"owner{i}")
+        team = group(owner, ana, title=f"Group {i}")
+        services.conversation_rename(actor=owner, conversation_id=team, title=f"Renamed {i}")
+        if i % 2:
+            services.member_remove(actor=owner, conversation_id=team, user_id=str(ana.pk))
+    client.force_login(ana)
+    with django_assert_max_num_queries(INBOX_MAX_QUERIES + 1):  # one for the removals' last lines
+        response = client.get("/messages/")
+    assert response.content.decode().count('<li class="conversation-row') == n
