@@ -17,13 +17,15 @@ from django.contrib.admin import helpers
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UsernameField
 from django.contrib.auth.forms import UserChangeForm as DjangoUserChangeForm
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count
+from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.html import format_html
 
-from accounts import services
+from accounts import services, suspension
 from accounts.models import Block, Follow, FollowRequest, Interest, Mute, Profile, User
 from socialsite.errors import ServiceError
 
@@ -200,6 +202,7 @@ class UserAdmin(DjangoUserAdmin):
     list_select_related = ("profile",)
     ordering = ("username",)
     actions = ["deactivate_accounts", "remove_avatars"]
+    change_form_template = "admin/accounts/user/change_form.html"
 
     @admin.display(description="display name", ordering="profile__display_name")
     def display_name(self, user):
@@ -210,6 +213,65 @@ class UserAdmin(DjangoUserAdmin):
     def followers(self, user):
         profile = getattr(user, "profile", None)
         return profile.followers_count if profile else 0
+
+    def get_urls(self):
+        own = [
+            path(
+                "<path:object_id>/suspend/", self.admin_site.admin_view(self.suspend_view), name="accounts_user_suspend"
+            ),
+            path(
+                "<path:object_id>/unsuspend/",
+                self.admin_site.admin_view(self.unsuspend_view),
+                name="accounts_user_unsuspend",
+            ),
+        ]
+        return own + super().get_urls()
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        user = self.get_object(request, object_id)
+        extra_context = {**(extra_context or {}), "suspended": suspension.is_suspended(user)}
+        return super().change_view(request, object_id, form_url, extra_context=extra_context)
+
+    def suspend_view(self, request, object_id):
+        return self._moderate(request, object_id, suspend=True)
+
+    def unsuspend_view(self, request, object_id):
+        return self._moderate(request, object_id, suspend=False)
+
+    def _moderate(self, request, object_id, *, suspend):
+        """Suspend or unsuspend from the user's page, with a reason: accounts.services, audited by
+        posts (ModerationAction) on account_suspended / account_unsuspended."""
+        user = self.get_object(request, object_id)  # None for a malformed or unknown id
+        if user is None:
+            raise Http404("No such account.")
+        if not self.has_change_permission(request, user):
+            raise PermissionDenied
+        verb = "Suspend" if suspend else "Unsuspend"
+        reason = (request.POST.get("reason") or "").strip()
+        error = None
+        if request.method == "POST":
+            service = services.user_suspend if suspend else services.user_unsuspend
+            try:
+                service(user=user, moderator=request.user, reason=reason)
+            except ServiceError as exc:
+                error = exc.message
+            else:
+                self.log_change(request, user, f"{verb}ed: {reason}")
+                self.message_user(request, f"{verb}ed {user.username}.", messages.SUCCESS)
+                return redirect("admin:accounts_user_change", user.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"{verb} {user.username}?",
+            "opts": self.model._meta,
+            "original": user,
+            "verb": verb,
+            "suspend": suspend,
+            "reason": reason,
+            "error": error,
+            "back": reverse("admin:accounts_user_change", args=[user.pk]),
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, "admin/accounts/user/suspend.html", context)
 
     def get_inlines(self, request, obj):
         return self.inlines if obj is not None else []

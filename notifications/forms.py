@@ -2,7 +2,7 @@
 
 from django import forms
 
-from notifications.models import Notification
+from notifications.models import Notification, Preferences
 
 Type = Notification.Type
 
@@ -27,9 +27,9 @@ class PreferencesForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        for kind in Type.values:
+        for kind in Preferences.kinds():
             self.fields[kind] = forms.BooleanField(label=LABELS[kind], required=False)
 
     def changes(self):
         """{type: bool} for every type, as services.preferences_update takes it."""
-        return {kind: bool(self.cleaned_data.get(kind)) for kind in Type.values}
+        return {kind: bool(self.cleaned_data.get(kind)) for kind in Preferences.kinds()}

@@ -143,8 +143,15 @@ class Preferences(models.Model):
     def __str__(self):
         return f"notification preferences of {self.user_id}"
 
+    @classmethod
+    def kinds(cls):
+        """The types a user may turn off: those with a column here. Moderation notices can't be
+        turned off (a person must hear what a moderator did and why)."""
+        columns = {field.name for field in cls._meta.concrete_fields}
+        return [kind for kind in Notification.Type.values if kind in columns]
+
     def as_dict(self):
-        return {kind: getattr(self, kind) for kind in Notification.Type.values}
+        return {kind: getattr(self, kind) for kind in self.kinds()}
 
 
 class Bell(models.Model):

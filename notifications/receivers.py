@@ -10,7 +10,15 @@ from django.dispatch import receiver
 from accounts.signals import follow_request_closed, follow_requested, relationship_changed
 from messaging.signals import message_sent
 from notifications import services, tasks
-from posts.signals import comment_posted, post_failed, post_liked, post_published, post_unliked
+from posts.signals import (
+    appeal_decided,
+    comment_posted,
+    moderation_taken,
+    post_failed,
+    post_liked,
+    post_published,
+    post_unliked,
+)
 from socialsite import outbox
 
 
@@ -65,3 +73,13 @@ def message(sender, message, **kwargs):
     # A burst of messages makes one notification, not one each.
     if services.message_window_open(conversation_id=message.conversation_id):
         outbox.enqueue(tasks.on_message, str(message.pk))
+
+
+@receiver(moderation_taken)
+def moderated(sender, action, **kwargs):
+    outbox.enqueue(tasks.on_moderation, action.pk)
+
+
+@receiver(appeal_decided)
+def appeal(sender, appeal, **kwargs):
+    outbox.enqueue(tasks.on_appeal_decided, str(appeal.pk))

@@ -103,3 +103,17 @@ def on_message(message_id):
     from notifications import services
 
     services.on_message(message_id=message_id)
+
+
+@shared_task(**RETRY)
+def on_moderation(action_id):
+    from notifications import services
+
+    services.on_moderation(action_id=action_id)
+
+
+@shared_task(**RETRY)
+def on_appeal_decided(appeal_id):
+    from notifications import services
+
+    services.on_appeal_decided(appeal_id=appeal_id)

@@ -4,7 +4,7 @@ import uuid
 
 import pytest
 
-from notifications.models import Notification
+from notifications.models import Notification, Preferences
 from posts import services as posts_services
 from tests.factories import UserFactory
 from tests.notifications.conftest import of
@@ -107,7 +107,7 @@ def test_marking_someone_elses_notification_is_not_found(ana, bo, client_for, li
 
 def test_preferences_get_and_put(ana, client_for):
     client = client_for(ana)
-    assert client.get("/api/v1/notifications/preferences").json() == dict.fromkeys(Type.values, True)
+    assert client.get("/api/v1/notifications/preferences").json() == dict.fromkeys(Preferences.kinds(), True)
     response = client.put("/api/v1/notifications/preferences", {"like": False}, format="json")
     assert response.status_code == 200 and response.json()["like"] is False and response.json()["share"] is True
     for bad in ({"likes": False}, {"like": "no"}, {}, ["like"]):

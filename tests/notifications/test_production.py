@@ -196,7 +196,7 @@ def test_a_blocked_actor_is_refused_even_if_the_task_runs(ana, bo, act):
 
 
 def test_preferences_default_on_and_refuse_junk(ana):
-    assert services.preferences_for(ana).as_dict() == dict.fromkeys(Type.values, True)
+    assert services.preferences_for(ana).as_dict() == dict.fromkeys(Preferences.kinds(), True)
     from socialsite.errors import ServiceError
 
     with pytest.raises(ServiceError) as refused:

@@ -154,26 +154,26 @@ def checked_boxes(html):
 def test_every_type_is_on_by_default(client, ana):
     client.force_login(ana)
     html = client.get(reverse("notification_settings")).content.decode()
-    assert checked_boxes(html) == set(Type.values)
-    for kind in Type.values:
+    assert checked_boxes(html) == set(Preferences.kinds())
+    for kind in Preferences.kinds():
         assert f'name="{kind}"' in html
 
 
-@pytest.mark.parametrize("kind", Type.values)
+@pytest.mark.parametrize("kind", Preferences.kinds())
 def test_each_box_saves_its_own_type(client, ana, kind):
     """Unchecking one box turns off that type and no other: nothing is dropped or misread."""
     client.force_login(ana)
-    data = {name: "on" for name in Type.values if name != kind}
+    data = {name: "on" for name in Preferences.kinds() if name != kind}
     response = client.post(reverse("notification_settings"), data, follow=True)
     assert response.redirect_chain == [(reverse("notification_settings"), 302)]
     assert "Notification settings saved." in response.content.decode()
     saved = Preferences.objects.get(user=ana).as_dict()
-    assert saved == {name: name != kind for name in Type.values}
-    assert checked_boxes(response.content.decode()) == set(Type.values) - {kind}
+    assert saved == {name: name != kind for name in Preferences.kinds()}
+    assert checked_boxes(response.content.decode()) == set(Preferences.kinds()) - {kind}
 
 
 def test_turning_types_back_on(client, ana):
-    services.preferences_update(user=ana, changes=dict.fromkeys(Type.values, False))
+    services.preferences_update(user=ana, changes=dict.fromkeys(Preferences.kinds(), False))
     client.force_login(ana)
     html = client.get(reverse("notification_settings")).content.decode()
     assert checked_boxes(html) == set()
@@ -184,7 +184,7 @@ def test_turning_types_back_on(client, ana):
 
 def test_an_unchecked_type_stops_its_notifications(client, ana, bo, post_by, like, follow):
     client.force_login(ana)
-    client.post(reverse("notification_settings"), {name: "on" for name in Type.values if name != "like"})
+    client.post(reverse("notification_settings"), {name: "on" for name in Preferences.kinds() if name != "like"})
     like(bo, post_by(ana))
     follow(bo, ana)
     assert list(Notification.objects.filter(recipient=ana).values_list("type", flat=True)) == ["follow"]
