@@ -202,7 +202,6 @@ class UserAdmin(DjangoUserAdmin):
     list_select_related = ("profile",)
     ordering = ("username",)
     actions = ["deactivate_accounts", "remove_avatars"]
-    change_form_template = "admin/accounts/user/change_form.html"
 
     @admin.display(description="display name", ordering="profile__display_name")
     def display_name(self, user):
