@@ -6,7 +6,8 @@ pending requests) and deletions of follows, requests, blocks and mutes (the
 follower counters stay in step). Follow-graph rows are never added or edited here.
 
 Moderators (the "moderators" group, see migration 0002) can view everything, edit
-users and profiles and delete follows. They can't grant privileges, can't edit
+users and profiles, suspend and unsuspend accounts from a user's page (with a reason,
+accounts.services.user_suspend; posts writes the audit row) and delete follows. They can't grant privileges, can't edit
 staff accounts other than their own, and can't delete users.
 """
 

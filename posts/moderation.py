@@ -24,7 +24,7 @@ from accounts import services as account_services
 from posts import selectors, services
 from posts.models import Appeal, Comment, Hashtag, ModerationAction, Post, Report
 from posts.signals import appeal_decided, moderation_taken, post_published, post_withdrawn
-from socialsite import ratelimit
+from socialsite import ratelimit, safe_cache
 from socialsite.errors import ConflictError, NotFoundError, ServiceError
 from socialsite.realtime.events import send_event_on_commit
 
@@ -291,6 +291,7 @@ def warn_user(*, moderator, reason, user=None, report=None):
     send_event_on_commit([user.pk], "moderation.warning", {"reason": reason})
     _resolve(report, moderator, Report.Status.ACTIONED)
     action = _audit(moderator=moderator, action=ModerationAction.Action.WARN, reason=reason, report=report, user=user)
+    _forget_warnings(user.pk)
     moderation_taken.send(sender=ModerationAction, action=action)
     return action
 
@@ -386,15 +387,36 @@ def own_action_get(*, user, action_id):
     return action
 
 
+WARNINGS_CACHE_SECONDS = 300
+
+
+def _warnings_key(user_id):
+    return f"moderation:warnings:{user_id}"
+
+
+def _forget_warnings(user_id):
+    """The banner is read again (a warning, a dismissal, a reversal): now, and again after the
+    commit, in case a page cached the old list in between."""
+    key = _warnings_key(user_id)
+    safe_cache.delete(key)
+    transaction.on_commit(lambda: safe_cache.delete(key))
+
+
 def warnings_to_show(user):
-    """The warnings the user hasn't dismissed, newest first (the banner on their pages)."""
+    """The warnings the user hasn't dismissed, newest first (the banner on their pages):
+    [{"pk", "reason"}]. Cached per user, so the pages of everyone never warned make no query."""
     if user is None or not user.is_authenticated:
         return []
-    return list(
-        ModerationAction.objects.filter(user=user, action=ModerationAction.Action.WARN, dismissed_at__isnull=True)
-        .only("pk", "reason", "created_at")
-        .order_by("-pk")[:3]
-    )
+    key = _warnings_key(user.pk)
+    warnings = safe_cache.get(key)
+    if warnings is None:
+        warnings = list(
+            ModerationAction.objects.filter(user=user, action=ModerationAction.Action.WARN, dismissed_at__isnull=True)
+            .order_by("-pk")
+            .values("pk", "reason")[:3]
+        )
+        safe_cache.set(key, warnings, WARNINGS_CACHE_SECONDS)
+    return warnings
 
 
 @transaction.atomic
@@ -404,6 +426,7 @@ def warning_dismiss(*, user, action_id):
     if action.action != ModerationAction.Action.WARN:
         raise NotFoundError("No such warning.")
     ModerationAction.objects.filter(pk=action.pk, dismissed_at__isnull=True).update(dismissed_at=timezone.now())
+    _forget_warnings(user.pk)
 
 
 def latest_suspension(user):
@@ -512,6 +535,7 @@ def appeal_decide(*, moderator, appeal, decision, reason):
             row = unsuspend_user(moderator=moderator, reason=reason, user=action.user)
         else:  # a warning: withdrawn, its banner gone
             ModerationAction.objects.filter(pk=action.pk, dismissed_at__isnull=True).update(dismissed_at=timezone.now())
+            _forget_warnings(action.user_id)
             row = _audit(moderator=moderator, action=Action.REVERSE, reason=reason, report=None, user=action.user)
         appeal.status = Appeal.Status.REVERSED
     appeal.decided_by, appeal.decided_at, appeal.decision = moderator, timezone.now(), row

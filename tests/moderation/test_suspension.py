@@ -57,6 +57,18 @@ class TestOpenSession:
         assert appeal.appellant == author and appeal.action.action == "suspend"
         assert 'data-appeal-status="open"' in client.get(response.url).content.decode()
 
+    def test_appeal_form_works_with_csrf_checks_after_the_sign_out(self, act, moderator_user, author):
+        client = Client(enforce_csrf_checks=True)
+        client.force_login(author)
+        act(moderation.suspend_user, moderator=moderator_user, user=author, reason="spam")
+        url = client.get(reverse("home")).url
+        page = client.get(url)
+        token = parse_qs(urlsplit(url).query)["t"][0]
+        csrf = page.context["csrf_token"]
+        response = client.post(SUSPENDED, {"t": token, "message": "sorry", "csrfmiddlewaretoken": str(csrf)})
+        assert response.status_code == 200
+        assert Appeal.objects.get().appellant == author
+
     def test_htmx_request_is_redirected_by_header(self, act, moderator_user, author):
         client = signed_in(author)
         act(moderation.suspend_user, moderator=moderator_user, user=author, reason="spam")
