@@ -8,8 +8,9 @@ from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from allauth.socialaccount.models import SocialApp
 from django.contrib.auth import get_user_model
 from django.contrib.sites.shortcuts import get_current_site
-from django.http import Http404
+from django.http import Http404, HttpResponseRedirect
 
+from accounts import suspension
 from accounts.selectors import login_attempt_key
 from accounts.services import profile_ensure
 from accounts.sms import send_sms
@@ -31,6 +32,13 @@ class AccountAdapter(DefaultAccountAdapter):
         typed = credentials.get("email") or credentials.get("username") or ""
         key = login_attempt_key(login=typed, phone=credentials.get("phone") or "")
         return f"{get_current_site(request).domain}:{key}"
+
+    def respond_user_inactive(self, request, user):
+        # A suspended account that just proved who it is (password, code or provider) sees why,
+        # with the appeal form, instead of allauth's "This account is inactive" page.
+        if suspension.is_suspended(user):
+            return HttpResponseRedirect(suspension.page_url(user))
+        return super().respond_user_inactive(request, user)
 
     def save_user(self, request, user, form, commit=True):
         user = super().save_user(request, user, form, commit=commit)

@@ -6,7 +6,8 @@ pending requests) and deletions of follows, requests, blocks and mutes (the
 follower counters stay in step). Follow-graph rows are never added or edited here.
 
 Moderators (the "moderators" group, see migration 0002) can view everything, edit
-users and profiles and delete follows. They can't grant privileges, can't edit
+users and profiles, suspend and unsuspend accounts from a user's page (with a reason,
+accounts.services.user_suspend; posts writes the audit row) and delete follows. They can't grant privileges, can't edit
 staff accounts other than their own, and can't delete users.
 """
 
@@ -17,13 +18,15 @@ from django.contrib.admin import helpers
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UsernameField
 from django.contrib.auth.forms import UserChangeForm as DjangoUserChangeForm
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count
+from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.html import format_html
 
-from accounts import services
+from accounts import services, suspension
 from accounts.models import Block, Follow, FollowRequest, Interest, Mute, Profile, User
 from socialsite.errors import ServiceError
 
@@ -210,6 +213,65 @@ class UserAdmin(DjangoUserAdmin):
     def followers(self, user):
         profile = getattr(user, "profile", None)
         return profile.followers_count if profile else 0
+
+    def get_urls(self):
+        own = [
+            path(
+                "<path:object_id>/suspend/", self.admin_site.admin_view(self.suspend_view), name="accounts_user_suspend"
+            ),
+            path(
+                "<path:object_id>/unsuspend/",
+                self.admin_site.admin_view(self.unsuspend_view),
+                name="accounts_user_unsuspend",
+            ),
+        ]
+        return own + super().get_urls()
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        user = self.get_object(request, object_id)
+        extra_context = {**(extra_context or {}), "suspended": suspension.is_suspended(user)}
+        return super().change_view(request, object_id, form_url, extra_context=extra_context)
+
+    def suspend_view(self, request, object_id):
+        return self._moderate(request, object_id, suspend=True)
+
+    def unsuspend_view(self, request, object_id):
+        return self._moderate(request, object_id, suspend=False)
+
+    def _moderate(self, request, object_id, *, suspend):
+        """Suspend or unsuspend from the user's page, with a reason: accounts.services, audited by
+        posts (ModerationAction) on account_suspended / account_unsuspended."""
+        user = self.get_object(request, object_id)  # None for a malformed or unknown id
+        if user is None:
+            raise Http404("No such account.")
+        if not self.has_change_permission(request, user):
+            raise PermissionDenied
+        verb = "Suspend" if suspend else "Unsuspend"
+        reason = (request.POST.get("reason") or "").strip()
+        error = None
+        if request.method == "POST":
+            service = services.user_suspend if suspend else services.user_unsuspend
+            try:
+                service(user=user, moderator=request.user, reason=reason)
+            except ServiceError as exc:
+                error = exc.message
+            else:
+                self.log_change(request, user, f"{verb}ed: {reason}")
+                self.message_user(request, f"{verb}ed {user.username}.", messages.SUCCESS)
+                return redirect("admin:accounts_user_change", user.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"{verb} {user.username}?",
+            "opts": self.model._meta,
+            "original": user,
+            "verb": verb,
+            "suspend": suspend,
+            "reason": reason,
+            "error": error,
+            "back": reverse("admin:accounts_user_change", args=[user.pk]),
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, "admin/accounts/user/suspend.html", context)
 
     def get_inlines(self, request, obj):
         return self.inlines if obj is not None else []

@@ -1,4 +1,4 @@
-"""Writes for accounts: registration, profile, follows, requests, blocks, mutes, erasure.
+"""Writes for accounts: registration, profile, follows, requests, blocks, mutes, erasure, suspension.
 
 Every function is keyword-only, runs in one transaction, and registers its side
 effects: Celery tasks through the outbox, socket events with on_commit.
@@ -18,7 +18,14 @@ from django.utils import timezone
 from accounts import tokens
 from accounts.images import avatar_from_upload
 from accounts.models import Block, Follow, FollowRequest, Interest, Mute, Profile
-from accounts.signals import account_deactivated, follow_request_closed, follow_requested, relationship_changed
+from accounts.signals import (
+    account_deactivated,
+    account_suspended,
+    account_unsuspended,
+    follow_request_closed,
+    follow_requested,
+    relationship_changed,
+)
 from socialsite import outbox, safe_cache
 from socialsite.errors import ConflictError, ForbiddenError, NotFoundError, ServiceError
 from socialsite.realtime.events import close_sockets_on_commit, send_event_on_commit
@@ -417,3 +424,61 @@ def mute_delete(*, muter, muted_user_id):
     if deleted:
         _relationship_changed("unmute", muter.pk, muted_user_id)
     return bool(deleted)
+
+
+# --- Suspension (moderators) ----------------------------------------------------------------
+# The account's side of a suspension. Moderators reach it from posts.moderation (a report) or the
+# user's admin page; posts records the audit row and the counters on account_suspended.
+
+MODERATION_REASON_MAX_CHARS = 1000
+
+
+def check_may_moderate(*, moderator, user):
+    """Nobody acts on their own account; only a superuser on staff; a deactivated account is gone."""
+    if user.pk == moderator.pk:
+        raise ForbiddenError("You can't act on your own account.", code="own_account")
+    if (user.is_staff or user.is_superuser) and not moderator.is_superuser:
+        raise ForbiddenError("Only a superuser can act on staff accounts.", code="staff_account")
+    if user.deactivated_at is not None:
+        raise ServiceError("This account is deactivated.", code="deactivated")
+
+
+def check_moderation_reason(reason):
+    reason = (reason or "").strip()
+    if not reason:
+        raise ServiceError("Give a reason.", fields={"reason": ["This field may not be blank."]})
+    if len(reason) > MODERATION_REASON_MAX_CHARS:
+        message = f"At most {MODERATION_REASON_MAX_CHARS} characters."
+        raise ServiceError(message, code="too_long", fields={"reason": [message]})
+    return reason
+
+
+@transaction.atomic
+def user_suspend(*, user, moderator, reason, report=None):
+    """Suspend an account: it can't sign in, its tokens are revoked and its sockets close; its open
+    sessions find it suspended at their next request (accounts.middleware). Nothing is erased, so
+    user_unsuspend undoes it. Suspending a suspended account again is recorded again."""
+    reason = check_moderation_reason(reason)
+    user = User.objects.select_for_update().get(pk=user.pk)
+    check_may_moderate(moderator=moderator, user=user)
+    if user.is_active:
+        user.is_active = False
+        user.save(update_fields=["is_active"])
+    tokens.revoke_all(user)
+    close_sockets_on_commit([user.pk])
+    account_suspended.send(sender=User, user=user, moderator=moderator, reason=reason, report=report)
+    return user
+
+
+@transaction.atomic
+def user_unsuspend(*, user, moderator, reason, report=None):
+    """Lift a suspension. Deactivated accounts stay deactivated."""
+    reason = check_moderation_reason(reason)
+    user = User.objects.select_for_update().get(pk=user.pk)
+    check_may_moderate(moderator=moderator, user=user)
+    if user.is_active:
+        raise ServiceError("This account isn't suspended.", code="not_suspended")
+    user.is_active = True
+    user.save(update_fields=["is_active"])
+    account_unsuspended.send(sender=User, user=user, moderator=moderator, reason=reason, report=report)
+    return user

@@ -17,3 +17,8 @@ follow_request_closed = Signal()
 # user_id was deactivated (deleted by its owner), inside that transaction: what others show of it
 # (counters of likes, comments, shares) moves there too.
 account_deactivated = Signal()
+# A moderator suspended user (accounts.services.user_suspend) or lifted it (user_unsuspend), inside
+# that transaction: user=User, moderator=User, reason=str, report=whatever the caller acted on
+# (posts passes its Report; accounts only forwards it). posts records the audit row.
+account_suspended = Signal()
+account_unsuspended = Signal()

@@ -10,7 +10,15 @@ from django.dispatch import receiver
 from accounts.signals import follow_request_closed, follow_requested, relationship_changed
 from messaging.signals import group_membership_changed, message_sent
 from notifications import services, tasks
-from posts.signals import comment_posted, post_failed, post_liked, post_published, post_unliked
+from posts.signals import (
+    appeal_decided,
+    comment_posted,
+    moderation_taken,
+    post_failed,
+    post_liked,
+    post_published,
+    post_unliked,
+)
 from socialsite import outbox
 
 
@@ -70,3 +78,13 @@ def message(sender, message, **kwargs):
 @receiver(group_membership_changed)
 def group_membership(sender, message, **kwargs):
     outbox.enqueue(tasks.on_group_membership, str(message.pk))
+
+
+@receiver(moderation_taken)
+def moderated(sender, action, **kwargs):
+    outbox.enqueue(tasks.on_moderation, action.pk)
+
+
+@receiver(appeal_decided)
+def appeal(sender, appeal, **kwargs):
+    outbox.enqueue(tasks.on_appeal_decided, str(appeal.pk))

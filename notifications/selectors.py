@@ -34,7 +34,24 @@ _VERBS = {
 _NOTICES = {Type.POST_FAILED: "Your post couldn't be published"}
 
 
-def _text(kind, names, verb=None):
+# A moderation notice says what happened to what (payload "what" and "target"); the reason is its excerpt.
+_MODERATION = {
+    "warn": "A moderator warned you",
+    "hide": "A moderator hid your {target}",
+    "remove": "A moderator removed your {target}",
+    "appeal_upheld": "Your appeal was turned down",
+    "appeal_reversed": "Your appeal was accepted",
+}
+
+
+def moderation_text(payload):
+    template = _MODERATION.get(payload.get("what"), "A moderator acted on your account")
+    return template.format(target=payload.get("target") or "post")
+
+
+def _text(kind, names, verb=None, payload=None):
+    if kind == Type.MODERATION:
+        return moderation_text(payload or {})
     return _NOTICES.get(kind) or f"{names} {verb or _VERBS[kind]}"
 
 
@@ -121,6 +138,8 @@ def target_url(notification):
         return reverse("conversation", args=[notification.conversation_id])
     if kind == Type.FOLLOW_REQUEST:
         return reverse("follow_requests")
+    if kind == Type.MODERATION and notification.payload.get("action_id"):
+        return reverse("moderation_action", args=[notification.payload["action_id"]])
     return reverse("profile", args=[notification.actor.username])
 
 
@@ -130,7 +149,7 @@ def notification_payload(notification):
         "id": str(notification.pk),
         "type": notification.type,
         "actor": _actor(notification.actor),
-        "text": _text(notification.type, notification.actor.username),
+        "text": _text(notification.type, notification.actor.username, payload=notification.payload),
         "post_id": str(notification.post_id) if notification.post_id else None,
         "comment_id": str(notification.comment_id) if notification.comment_id else None,
         "conversation_id": str(notification.conversation_id) if notification.conversation_id else None,
@@ -154,7 +173,7 @@ def group_payload(group, samples):
     if others:
         names.append(f"{others} other{'s' if others != 1 else ''}")
     names = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
-    verb = _VERBS[latest.type]
+    verb = _VERBS.get(latest.type)
     if latest.type == Type.MESSAGE and group["count"] > 1:
         verb = f"sent you {group['count']} messages"
     return {
@@ -164,7 +183,7 @@ def group_payload(group, samples):
         "unread_count": group["unread"],
         "latest_at": group["latest_at"].isoformat(),
         "actors": actors,
-        "text": _text(group["type"], names, verb),
+        "text": _text(group["type"], names, verb, payload=latest.payload),
         "latest": notification_payload(latest),
     }
 

@@ -520,6 +520,69 @@ def on_post_failed(*, post_id):
     return int(made)
 
 
+def _moderation_notice(*, recipient, key, payload):
+    """One MODERATION notification to the person a moderator acted on (actor: themselves, as for
+    post_failed; the moderator stays unnamed). No post or comment on the row: a hidden one would
+    hide the notice too (Notification.visible_to); the payload says what and why, and the line links
+    to the action's page with the appeal form. Not for a suspended account: its suspended page says it."""
+    if not recipient.is_active:
+        return 0
+    now = timezone.now()
+    row, made = Notification.objects.get_or_create(
+        recipient_id=recipient.pk,
+        key=key,
+        defaults={
+            "type": Type.MODERATION,
+            "actor": recipient,
+            "payload": payload,
+            "group_key": _group_key(Type.MODERATION, key, now, {}),
+            "created_at": now,
+        },
+    )
+    if made:
+        send_event_on_commit([recipient.pk], "notification.new", notification_payload(row))
+    return int(made)
+
+
+@transaction.atomic
+def on_moderation(*, action_id):
+    """A moderator warned this account or hid or removed its post or comment: tell it what and why."""
+    from posts.models import ModerationAction
+
+    action = ModerationAction.objects.select_related("user__profile").filter(pk=action_id).first()
+    if action is None or action.user is None or action.action not in ModerationAction.APPEALABLE:
+        return 0
+    payload = {
+        "what": action.action,
+        "target": action.target_type,
+        "excerpt": action.reason,
+        "action_id": str(action.pk),
+    }
+    return _moderation_notice(recipient=action.user, key=f"moderation:{action.pk}", payload=payload)
+
+
+@transaction.atomic
+def on_appeal_decided(*, appeal_id):
+    """Tell the appellant how their appeal ended, with the moderator's reason."""
+    from posts.models import Appeal
+
+    appeal = (
+        Appeal.objects.select_related("appellant__profile", "action", "decision")
+        .filter(pk=appeal_id)
+        .exclude(status=Appeal.Status.OPEN)
+        .first()
+    )
+    if appeal is None:
+        return 0
+    payload = {
+        "what": f"appeal_{appeal.status}",
+        "target": appeal.action.target_type,
+        "excerpt": appeal.decision.reason if appeal.decision else "",
+        "action_id": str(appeal.action_id),
+    }
+    return _moderation_notice(recipient=appeal.appellant, key=f"appeal:{appeal.pk}", payload=payload)
+
+
 def message_window_open(*, conversation_id):
     """Whether a message in this conversation notifies: the first after NOTIFICATION_MESSAGE_SECONDS
     of quiet does, and opens a new window. One upsert, in the message's transaction."""

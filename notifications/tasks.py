@@ -110,3 +110,16 @@ def on_group_membership(message_id):
     from notifications import services
 
     services.on_group_membership(message_id=message_id)
+
+
+def on_moderation(action_id):
+    from notifications import services
+
+    services.on_moderation(action_id=action_id)
+
+
+@shared_task(**RETRY)
+def on_appeal_decided(appeal_id):
+    from notifications import services
+
+    services.on_appeal_decided(appeal_id=appeal_id)

@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from posts import moderation
-from posts.models import Comment, Hashtag, Media, ModerationAction, Post, Report
+from posts.models import Appeal, Comment, Hashtag, Media, ModerationAction, Post, Report
 from socialsite.admin_actions import act_with_reason
 
 
@@ -86,6 +86,10 @@ def target_link(obj):
         return format_html('<a href="{}">comment {}</a>', url, obj.comment_id)
     if obj.user_id is not None:
         return format_html('<a href="{}">{}</a>', reverse("admin:accounts_user_change", args=[obj.user_id]), obj.user)
+    if getattr(obj, "hashtag_id", None) is not None:
+        return format_html(
+            '<a href="{}">{}</a>', reverse("admin:posts_hashtag_change", args=[obj.hashtag_id]), obj.hashtag
+        )
     return "—"
 
 
@@ -217,7 +221,7 @@ class ModerationActionAdmin(admin.ModelAdmin):
     list_display = ("created_at", "moderator", "action", "target", "user", "report", "reason")
     list_filter = ("action", ModeratorFilter)
     search_fields = ("reason", "moderator__username", "user__username")
-    list_select_related = ("moderator", "user", "report")
+    list_select_related = ("moderator", "user", "report", "hashtag")
     date_hierarchy = "created_at"
     ordering = ("-created_at",)
     fields = ("created_at", "moderator", "action", "target", "user", "report", "reason")
@@ -235,3 +239,91 @@ class ModerationActionAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# --- Appeals ---------------------------------------------------------------------------------------
+# The people acted on appeal from the action's page or the suspended page (posts.appeal_views);
+# moderators uphold or reverse here (change permission on appeals), with a reason that is audited
+# and sent to the appellant.
+
+APPEAL_DECISIONS = {
+    "uphold_appeals": ("uphold", "Uphold", "Keep the moderators' decision; the appellant is told, with your reason."),
+    "reverse_appeals": (
+        "reverse",
+        "Reverse",
+        "Undo the appealed action: hidden or removed content is restored, a suspension is lifted, a warning "
+        "is withdrawn. The appellant is told, with your reason.",
+    ),
+}
+
+
+@admin.register(Appeal)
+class AppealAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "appellant", "appealed", "status", "created_at", "decided_by")
+    list_display_links = ("__str__",)
+    list_filter = ("status",)
+    search_fields = ("message", "appellant__username")
+    list_select_related = ("appellant", "action", "decided_by")
+    fields = (
+        "appellant",
+        "appealed",
+        "action_reason",
+        "message",
+        "status",
+        "created_at",
+        "decided_by",
+        "decided_at",
+        "decision_reason",
+    )
+    readonly_fields = fields
+    actions = list(APPEAL_DECISIONS)
+
+    @admin.display(description="appealed action")
+    def appealed(self, appeal):
+        action = appeal.action
+        url = reverse("admin:posts_moderationaction_change", args=[action.pk])
+        return format_html(
+            '<a href="{}">{} ({})</a> on {}', url, action.get_action_display(), action.pk, target_link(action)
+        )
+
+    @admin.display(description="reason given")
+    def action_reason(self, appeal):
+        return appeal.action.reason
+
+    @admin.display(description="decision")
+    def decision_reason(self, appeal):
+        return appeal.decision.reason if appeal.decision_id else "—"
+
+    def get_ordering(self, request):
+        open_first = Case(When(status=Appeal.Status.OPEN, then=Value(0)), default=Value(1))
+        return [open_first.asc(), "created_at"]
+
+    def has_add_permission(self, request):
+        return False  # appeals come from the people acted on
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def _decide(self, request, queryset, name):
+        decision, verb, explanation = APPEAL_DECISIONS[name]
+        return act_with_reason(
+            self,
+            request,
+            list(queryset.select_related("appellant", "action__user", "action__post", "action__comment")),
+            action=name,
+            verb=verb,
+            explanation=explanation,
+            template="admin/posts/appeal/action_confirmation.html",
+            act=lambda appeal, reason: moderation.appeal_decide(
+                moderator=request.user, appeal=appeal, decision=decision, reason=reason
+            ),
+            noun="appeal",
+        )
+
+    @admin.action(description="Uphold the appealed action", permissions=["change"])
+    def uphold_appeals(self, request, queryset):
+        return self._decide(request, queryset, "uphold_appeals")
+
+    @admin.action(description="Reverse the appealed action", permissions=["change"])
+    def reverse_appeals(self, request, queryset):
+        return self._decide(request, queryset, "reverse_appeals")

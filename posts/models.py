@@ -321,9 +321,16 @@ class ModerationAction(models.Model):
         SUSPEND = "suspend"
         UNSUSPEND = "unsuspend"
         DISMISS = "dismiss"
+        HIDE_TREND = "hide_trend"  # a trending hashtag hidden (search.trends); `hashtag` names it
+        SHOW_TREND = "show_trend"
+        UPHOLD = "uphold"  # an appeal decided: the action stands
+        REVERSE = "reverse"  # an appeal of a warning granted (hide, remove, suspend reverse as restore, unsuspend)
+
+    # What the person acted on may appeal (Appeal); the others undo or close something.
+    APPEALABLE = (Action.WARN, Action.HIDE, Action.REMOVE, Action.SUSPEND)
 
     moderator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="moderation_actions")
-    action = models.CharField(max_length=10, choices=Action.choices)
+    action = models.CharField(max_length=16, choices=Action.choices)
     post = models.ForeignKey(Post, null=True, blank=True, on_delete=models.SET_NULL, related_name="moderation_actions")
     comment = models.ForeignKey(
         Comment, null=True, blank=True, on_delete=models.SET_NULL, related_name="moderation_actions"
@@ -336,9 +343,63 @@ class ModerationAction(models.Model):
         related_name="moderation_actions_received",
         help_text="The account acted on, or the author of the content acted on.",
     )
+    hashtag = models.ForeignKey(
+        Hashtag, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", help_text="A hidden trend."
+    )
     report = models.ForeignKey(Report, null=True, blank=True, on_delete=models.SET_NULL, related_name="actions")
     reason = models.CharField(max_length=1000)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    dismissed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the warned account dismissed the warning's banner."
+    )
 
     def __str__(self):
         return f"{self.moderator_id} {self.action} at {self.created_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def target_type(self):
+        """What was acted on, as its owner reads it: "post", "comment" or "account"."""
+        if self.post_id is not None:
+            return "post"
+        if self.comment_id is not None:
+            return "comment"
+        return "account"
+
+
+class Appeal(models.Model):
+    """The person a moderator acted on asks for a second look: a ticket in the moderators' admin.
+
+    One open appeal per action; a decided appeal is final (the decision is audited as a
+    ModerationAction: uphold, or the restore/unsuspend/reverse that undid the action)."""
+
+    class Status(models.TextChoices):
+        OPEN = "open"
+        UPHELD = "upheld"
+        REVERSED = "reversed"
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    action = models.ForeignKey(ModerationAction, on_delete=models.PROTECT, related_name="appeals")
+    appellant = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="appeals")
+    message = models.TextField(max_length=2000)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="appeals_decided"
+    )
+    decision = models.ForeignKey(
+        ModerationAction,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The audit row of the decision.",
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["action"], condition=Q(status="open"), name="posts_appeal_one_open")
+        ]
+
+    def __str__(self):
+        return f"appeal {self.id} ({self.status})"

@@ -1,31 +1,39 @@
-"""Reports and moderation: people report posts, comments and accounts; moderators act on them.
+"""Reports and moderation: people report posts, comments and accounts; moderators act on them;
+the people acted on are told why and may appeal.
 
 Every function is keyword-only and runs in one transaction. Each moderator action writes
 exactly one ModerationAction row (who, what, when, why) and resolves the report it was taken
 for. Moderator permission is checked by the entry point (the admin); the services take the
 moderator user and record it. Side effects (socket events, closing sockets) run on commit.
 
+The person acted on is told (posts.signals.moderation_taken → a MODERATION notification; a
+suspended account sees its suspended page instead) and may appeal once per action (Appeal);
+a moderator upholds or reverses the appeal, which is audited like any action.
+
 A comment counts in its post's `comments_count` while it isn't deleted: removing one takes
 it off the count, restoring it puts it back. Hiding doesn't touch counters.
 """
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts import selectors as account_selectors
-from accounts import tokens
+from accounts import services as account_services
 from posts import selectors, services
-from posts.models import Comment, ModerationAction, Post, Report
-from posts.signals import post_published, post_withdrawn
-from socialsite.errors import ForbiddenError, NotFoundError, ServiceError
-from socialsite.realtime.events import close_sockets_on_commit, send_event_on_commit
+from posts.models import Appeal, Comment, Hashtag, ModerationAction, Post, Report
+from posts.signals import appeal_decided, moderation_taken, post_published, post_withdrawn
+from socialsite import ratelimit, safe_cache
+from socialsite.errors import ConflictError, NotFoundError, ServiceError
+from socialsite.realtime.events import send_event_on_commit
 
 User = get_user_model()
 
 TARGET_TYPES = ("post", "comment", "user")
 DETAILS_MAX_CHARS = 1000
-REASON_MAX_CHARS = 1000
+REASON_MAX_CHARS = account_services.MODERATION_REASON_MAX_CHARS
+APPEAL_MAX_CHARS = 2000
 
 
 # --- Reports ---------------------------------------------------------------------------------------
@@ -102,14 +110,7 @@ def report_create(*, reporter, target_type, target_id, reason, details=""):
 # --- Helpers for moderator actions -----------------------------------------------------------------
 
 
-def _check_reason(reason):
-    reason = (reason or "").strip()
-    if not reason:
-        raise ServiceError("Give a reason.", fields={"reason": ["This field may not be blank."]})
-    if len(reason) > REASON_MAX_CHARS:
-        message = f"At most {REASON_MAX_CHARS} characters."
-        raise ServiceError(message, code="too_long", fields={"reason": [message]})
-    return reason
+_check_reason = account_services.check_moderation_reason
 
 
 def _lock_report(report):
@@ -188,19 +189,23 @@ def hide_content(*, moderator, reason, target=None, report=None):
     reason = _check_reason(reason)
     report = _lock_report(report)
     content = _lock_content(target, report)
-    if content.hidden_at is None:
+    changed = content.hidden_at is None
+    if changed:
         content.hidden_at = timezone.now()
         content.save(update_fields=["hidden_at", "updated_at"])
         if isinstance(content, Post):
             post_withdrawn.send(sender=Post, post=content)
     _resolve(report, moderator, Report.Status.ACTIONED)
-    return _audit(
+    action = _audit(
         moderator=moderator,
         action=ModerationAction.Action.HIDE,
         reason=reason,
         report=report,
         **_content_kwargs(content),
     )
+    if changed:
+        moderation_taken.send(sender=ModerationAction, action=action)
+    return action
 
 
 @transaction.atomic
@@ -209,7 +214,8 @@ def remove_content(*, moderator, reason, target=None, report=None):
     reason = _check_reason(reason)
     report = _lock_report(report)
     content = _lock_content(target, report)
-    if content.deleted_at is None:
+    changed = content.deleted_at is None
+    if changed:
         content.deleted_at = timezone.now()
         content.save(update_fields=["deleted_at", "updated_at"])
         if isinstance(content, Comment):
@@ -218,13 +224,16 @@ def remove_content(*, moderator, reason, target=None, report=None):
             services.move_share_counter(content, -1)
             post_withdrawn.send(sender=Post, post=content)
     _resolve(report, moderator, Report.Status.ACTIONED)
-    return _audit(
+    action = _audit(
         moderator=moderator,
         action=ModerationAction.Action.REMOVE,
         reason=reason,
         report=report,
         **_content_kwargs(content),
     )
+    if changed:
+        moderation_taken.send(sender=ModerationAction, action=action)
+    return action
 
 
 @transaction.atomic
@@ -262,27 +271,29 @@ def restore_content(*, moderator, reason, target=None, report=None):
 
 
 # --- Accounts --------------------------------------------------------------------------------------
+# Suspension is the account's state (accounts.services.user_suspend / user_unsuspend, also called
+# from the user's admin page); posts records it on account_suspended / account_unsuspended
+# (posts.receivers → record_suspension), so both doors write the same audit row.
 
 
 def _check_may_act_on(moderator, user):
-    if user.pk == moderator.pk:
-        raise ForbiddenError("You can't act on your own account.", code="own_account")
-    if (user.is_staff or user.is_superuser) and not moderator.is_superuser:
-        raise ForbiddenError("Only a superuser can act on staff accounts.", code="staff_account")
-    if user.deactivated_at is not None:
-        raise ServiceError("This account is deactivated.", code="deactivated")
+    account_services.check_may_moderate(moderator=moderator, user=user)
 
 
 @transaction.atomic
 def warn_user(*, moderator, reason, user=None, report=None):
-    """Warn an account (the report's account or the author of the reported content)."""
+    """Warn an account (the report's account or the author of the reported content). It sees a
+    banner with the reason until it dismisses it, and a notification."""
     reason = _check_reason(reason)
     report = _lock_report(report)
     user = _lock_user(user, report)
     _check_may_act_on(moderator, user)
     send_event_on_commit([user.pk], "moderation.warning", {"reason": reason})
     _resolve(report, moderator, Report.Status.ACTIONED)
-    return _audit(moderator=moderator, action=ModerationAction.Action.WARN, reason=reason, report=report, user=user)
+    action = _audit(moderator=moderator, action=ModerationAction.Action.WARN, reason=reason, report=report, user=user)
+    _forget_warnings(user.pk)
+    moderation_taken.send(sender=ModerationAction, action=action)
+    return action
 
 
 @transaction.atomic
@@ -294,15 +305,8 @@ def suspend_user(*, moderator, reason, user=None, report=None):
     reason = _check_reason(reason)
     report = _lock_report(report)
     user = _lock_user(user, report)
-    _check_may_act_on(moderator, user)
-    if user.is_active:
-        user.is_active = False
-        user.save(update_fields=["is_active"])
-    tokens.revoke_all(user)
-    services.counters_recount_for(user_id=user.pk)  # its likes, comments and shares stop counting
-    close_sockets_on_commit([user.pk])
-    _resolve(report, moderator, Report.Status.ACTIONED)
-    return _audit(moderator=moderator, action=ModerationAction.Action.SUSPEND, reason=reason, report=report, user=user)
+    account_services.user_suspend(user=user, moderator=moderator, reason=reason, report=report)
+    return ModerationAction.objects.filter(user=user, action=ModerationAction.Action.SUSPEND).latest("pk")
 
 
 @transaction.atomic
@@ -311,16 +315,30 @@ def unsuspend_user(*, moderator, reason, user=None, report=None):
     reason = _check_reason(reason)
     report = _lock_report(report)
     user = _lock_user(user, report)
-    _check_may_act_on(moderator, user)
-    if user.is_active:
-        raise ServiceError("This account isn't suspended.", code="not_suspended")
-    user.is_active = True
-    user.save(update_fields=["is_active"])
+    account_services.user_unsuspend(user=user, moderator=moderator, reason=reason, report=report)
+    return ModerationAction.objects.filter(user=user, action=ModerationAction.Action.UNSUSPEND).latest("pk")
+
+
+def record_suspension(*, user, moderator, reason, report=None, suspended=True):
+    """posts' side of a suspension or its lifting, in its transaction (posts.receivers): the
+    account's likes, comments and shares stop (or start again) counting, the report is resolved,
+    and the audit row is written."""
     services.counters_recount_for(user_id=user.pk)
+    report = _lock_report(report)
     _resolve(report, moderator, Report.Status.ACTIONED)
-    return _audit(
-        moderator=moderator, action=ModerationAction.Action.UNSUSPEND, reason=reason, report=report, user=user
-    )
+    kind = ModerationAction.Action.SUSPEND if suspended else ModerationAction.Action.UNSUSPEND
+    return _audit(moderator=moderator, action=kind, reason=reason, report=report, user=user)
+
+
+# --- Trends (search.trends calls these) -------------------------------------------------------------
+
+
+def record_trend_action(*, moderator, name, hidden, reason=""):
+    """The audit row for hiding (or showing again) a trending hashtag, in the caller's transaction."""
+    hashtag = Hashtag.objects.filter(name=name).first()
+    kind = ModerationAction.Action.HIDE_TREND if hidden else ModerationAction.Action.SHOW_TREND
+    reason = (reason or "").strip()[:REASON_MAX_CHARS] or f"#{name}"
+    return _audit(moderator=moderator, action=kind, reason=reason, report=None, hashtag=hashtag)
 
 
 # --- Reports without action ------------------------------------------------------------------------
@@ -341,3 +359,186 @@ def dismiss_report(*, moderator, report, reason):
     else:
         target = {"user_id": report.user_id}
     return _audit(moderator=moderator, action=ModerationAction.Action.DISMISS, reason=reason, report=report, **target)
+
+
+# --- What the person acted on sees -----------------------------------------------------------------
+
+
+def parse_action_id(value):
+    try:
+        return int(str(value))
+    except (TypeError, ValueError):
+        return None
+
+
+def own_action_get(*, user, action_id):
+    """An action taken on this user's account or content that they may read and appeal; else NotFoundError
+    (someone else's action looks the same as none)."""
+    pk = parse_action_id(action_id)
+    action = (
+        ModerationAction.objects.filter(pk=pk, user=user, action__in=ModerationAction.APPEALABLE)
+        .select_related("post", "comment")
+        .first()
+        if pk is not None and user is not None and user.pk is not None
+        else None
+    )
+    if action is None:
+        raise NotFoundError("No such moderation action.")
+    return action
+
+
+WARNINGS_CACHE_SECONDS = 300
+
+
+def _warnings_key(user_id):
+    return f"moderation:warnings:{user_id}"
+
+
+def _forget_warnings(user_id):
+    """The banner is read again (a warning, a dismissal, a reversal): now, and again after the
+    commit, in case a page cached the old list in between."""
+    key = _warnings_key(user_id)
+    safe_cache.delete(key)
+    transaction.on_commit(lambda: safe_cache.delete(key))
+
+
+def warnings_to_show(user):
+    """The warnings the user hasn't dismissed, newest first (the banner on their pages):
+    [{"pk", "reason"}]. Cached per user, so the pages of everyone never warned make no query."""
+    if user is None or not user.is_authenticated:
+        return []
+    key = _warnings_key(user.pk)
+    warnings = safe_cache.get(key)
+    if warnings is None:
+        warnings = list(
+            ModerationAction.objects.filter(user=user, action=ModerationAction.Action.WARN, dismissed_at__isnull=True)
+            .order_by("-pk")
+            .values("pk", "reason")[:3]
+        )
+        safe_cache.set(key, warnings, WARNINGS_CACHE_SECONDS)
+    return warnings
+
+
+@transaction.atomic
+def warning_dismiss(*, user, action_id):
+    """The warned user read the warning: its banner goes (the warning stays in the log and appealable)."""
+    action = own_action_get(user=user, action_id=action_id)
+    if action.action != ModerationAction.Action.WARN:
+        raise NotFoundError("No such warning.")
+    ModerationAction.objects.filter(pk=action.pk, dismissed_at__isnull=True).update(dismissed_at=timezone.now())
+    _forget_warnings(user.pk)
+
+
+def latest_suspension(user):
+    """The action that suspended the account (its reason), or None if none is recorded."""
+    return ModerationAction.objects.filter(user=user, action=ModerationAction.Action.SUSPEND).order_by("-pk").first()
+
+
+def moderated_post_for_author(*, viewer, post_id):
+    """(post, action) when the viewer wrote this post and a moderator hid or removed it; else None.
+    The author still finds their post's page, with why it is gone and the appeal link."""
+    if viewer is None or not viewer.is_authenticated:
+        return None
+    try:
+        pk = selectors.parse_id(post_id, "No such post.")
+    except NotFoundError:
+        return None
+    post = Post.objects.filter(pk=pk, author=viewer).first()
+    if post is None or (post.hidden_at is None and post.deleted_at is None):
+        return None
+    action = (
+        ModerationAction.objects.filter(
+            post=post, action__in=(ModerationAction.Action.HIDE, ModerationAction.Action.REMOVE)
+        )
+        .order_by("-pk")
+        .first()
+    )
+    if action is None:  # its author deleted it: nothing a moderator did
+        return None
+    return post, action
+
+
+def appeal_for(action):
+    """The latest appeal of this action, or None."""
+    return Appeal.objects.filter(action=action).order_by("-created_at").first()
+
+
+# --- Appeals ---------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def appeal_create(*, appellant, action_id, message):
+    """Appeal an action taken on the appellant's own account or content. -> (appeal, created).
+
+    One open appeal per action: sending it again (a replay, a double click) returns the open one;
+    a decided appeal is final. Rate-limited per appellant (THROTTLE_APPEAL)."""
+    ratelimit.hit("appeal", appellant.pk, settings.THROTTLE_APPEAL, message="Too many appeals; try again later.")
+    message = (message or "").strip()
+    if not message:
+        raise ServiceError("Say why the decision should change.", fields={"message": ["This field may not be blank."]})
+    if len(message) > APPEAL_MAX_CHARS:
+        text = f"At most {APPEAL_MAX_CHARS} characters."
+        raise ServiceError(text, code="too_long", fields={"message": [text]})
+    action = own_action_get(user=appellant, action_id=action_id)
+    action = ModerationAction.objects.select_for_update().get(pk=action.pk)  # one appeal at a time per action
+    existing = appeal_for(action)
+    if existing is not None and existing.status == Appeal.Status.OPEN:
+        return existing, False
+    if existing is not None:
+        raise ConflictError("This appeal was already decided.", code="already_decided")
+    try:
+        with transaction.atomic():
+            appeal = Appeal.objects.create(action=action, appellant=appellant, message=message)
+    except IntegrityError:  # a concurrent submission won the race
+        return Appeal.objects.get(action=action, status=Appeal.Status.OPEN), False
+    return appeal, True
+
+
+DECISIONS = ("uphold", "reverse")
+
+
+@transaction.atomic
+def appeal_decide(*, moderator, appeal, decision, reason):
+    """Uphold the action, or reverse it through the services that undo it (restore_content,
+    unsuspend_user; a warning is withdrawn). The decision is audited and the appellant is told."""
+    reason = _check_reason(reason)
+    if decision not in DECISIONS:
+        raise ServiceError("Uphold or reverse.", fields={"decision": [f"One of: {', '.join(DECISIONS)}."]})
+    try:
+        appeal = Appeal.objects.select_for_update().get(pk=appeal.pk)
+    except Appeal.DoesNotExist:
+        raise NotFoundError("No such appeal.")
+    if appeal.status != Appeal.Status.OPEN:
+        raise ServiceError("This appeal is already decided.", code="already_decided")
+    action = ModerationAction.objects.select_related("post", "comment", "user").get(pk=appeal.action_id)
+    if action.user_id is not None and action.user_id == moderator.pk:
+        raise ServiceError("You can't decide an appeal about your own account.", code="own_account")
+    Action = ModerationAction.Action
+    if decision == "uphold":
+        row = _audit(
+            moderator=moderator,
+            action=Action.UPHOLD,
+            reason=reason,
+            report=None,
+            post=action.post,
+            comment=action.comment,
+            user=action.user,
+        )
+        appeal.status = Appeal.Status.UPHELD
+    else:
+        if action.action in (Action.HIDE, Action.REMOVE):
+            target = action.post or action.comment
+            if target is None:
+                raise ServiceError("The content is gone for good.", code="content_gone")
+            row = restore_content(moderator=moderator, reason=reason, target=target)
+        elif action.action == Action.SUSPEND:
+            row = unsuspend_user(moderator=moderator, reason=reason, user=action.user)
+        else:  # a warning: withdrawn, its banner gone
+            ModerationAction.objects.filter(pk=action.pk, dismissed_at__isnull=True).update(dismissed_at=timezone.now())
+            _forget_warnings(action.user_id)
+            row = _audit(moderator=moderator, action=Action.REVERSE, reason=reason, report=None, user=action.user)
+        appeal.status = Appeal.Status.REVERSED
+    appeal.decided_by, appeal.decided_at, appeal.decision = moderator, timezone.now(), row
+    appeal.save(update_fields=["status", "decided_by", "decided_at", "decision"])
+    appeal_decided.send(sender=Appeal, appeal=appeal)
+    return appeal

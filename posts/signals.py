@@ -20,3 +20,8 @@ post_liked = Signal()
 post_unliked = Signal()
 # A comment or reply was posted. comment=Comment, mentioned_ids=[user ids it @mentions]
 comment_posted = Signal()
+# A moderator warned an account, or hid or removed a post or comment: its owner is told why.
+# action=ModerationAction (its user is the person acted on)
+moderation_taken = Signal()
+# A moderator decided an appeal (upheld or reversed): the appellant is told. appeal=Appeal
+appeal_decided = Signal()

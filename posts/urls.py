@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.urls import path, re_path
 
-from posts import media_urls, report_views, views
+from posts import appeal_views, media_urls, report_views, views
 
 urlpatterns = [
     path("posts/new/", views.post_create, name="post_create"),
@@ -18,6 +18,11 @@ urlpatterns = [
     path("posts/<uuid:post_id>/comments/<uuid:comment_id>/delete/", views.comment_delete, name="comment_delete"),
     path("tags/<str:name>/", views.hashtag, name="hashtag"),
     path("report/<str:target_type>/<str:target_id>/", report_views.report, name="report"),
+    path("moderation/actions/<str:action_id>/", appeal_views.action_page, name="moderation_action"),
+    path(
+        "moderation/actions/<str:action_id>/dismiss/", appeal_views.warning_dismiss, name="moderation_warning_dismiss"
+    ),
+    path("moderation/suspended/", appeal_views.suspended, name="moderation_suspended"),
 ]
 
 if settings.SERVE_MEDIA:  # local media (the embedded default): media_urls checks post media's signatures

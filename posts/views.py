@@ -18,7 +18,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts import selectors as account_selectors
-from posts import selectors, services, text
+from posts import appeal_views, moderation, selectors, services, text
 from posts.forms import CommentForm, PostEditForm, PostForm, QuoteForm
 from posts.models import Post
 from posts.text import normalize_hashtag
@@ -154,7 +154,13 @@ def people_search(request):
 
 
 def post_detail(request, post_id):
-    post = _post_or_404(request, post_id)
+    try:
+        post = selectors.post_get(viewer=request.user, post_id=post_id)
+    except NotFoundError:
+        moderated = moderation.moderated_post_for_author(viewer=request.user, post_id=post_id)
+        if moderated is None:
+            raise Http404("No such post.")
+        return appeal_views.moderated_post(request, *moderated)  # its author learns why it is gone
     if post.is_repost and post.shared_post is not None:  # its likes and comments are the original's
         return redirect("post_detail", post_id=post.shared_post_id)
     page = _page(request, selectors.comments_queryset(viewer=request.user, post=post), COMMENTS_PAGE_SIZE)

@@ -1,5 +1,6 @@
 """Moderators' view of trending hashtags. The beat task writes the rows; moderators only hide
-and show them (search.trends), which needs the hide_trend permission."""
+and show them (search.trends), which needs the hide_trend permission; both go into the moderation
+audit log (posts ModerationAction hide_trend / show_trend)."""
 
 from django.contrib import admin
 
@@ -54,5 +55,5 @@ class TrendAdmin(admin.ModelAdmin):
     def show(self, request, queryset):
         selected = list(queryset.select_related("hashtag"))
         for trend in selected:
-            trends.show(name=trend.hashtag.name)
+            trends.show(name=trend.hashtag.name, moderator=request.user)
         self.message_user(request, f"Showed {len(selected)} trend(s).")

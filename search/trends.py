@@ -14,6 +14,7 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from posts import moderation
 from posts.models import Post
 from posts.text import normalize_hashtag
 from search.models import Trend
@@ -96,22 +97,27 @@ def _trend_for_update(name):
 
 
 @transaction.atomic
-def hide(*, name, moderator):
-    """Hide a trending hashtag from everyone until shown again. Idempotent: the first hide is kept."""
+def hide(*, name, moderator, reason=""):
+    """Hide a trending hashtag from everyone until shown again. Idempotent: the first hide is kept,
+    and only it goes into the moderation audit log (posts.moderation.record_trend_action)."""
     trend = _trend_for_update(name)
     if trend.hidden_at is None:
         trend.hidden_at, trend.hidden_by = timezone.now(), moderator
         trend.save(update_fields=["hidden_at", "hidden_by"])
+        moderation.record_trend_action(moderator=moderator, name=trend.hashtag.name, hidden=True, reason=reason)
     return trend
 
 
 @transaction.atomic
-def show(*, name):
-    """Undo `hide`. The next recompute drops the row if the hashtag no longer trends."""
+def show(*, name, moderator=None, reason=""):
+    """Undo `hide`. The next recompute drops the row if the hashtag no longer trends. With a
+    moderator (the admin), it is audited too."""
     trend = _trend_for_update(name)
     if trend.hidden_at is not None:
         trend.hidden_at, trend.hidden_by = None, None
         trend.save(update_fields=["hidden_at", "hidden_by"])
+        if moderator is not None:
+            moderation.record_trend_action(moderator=moderator, name=trend.hashtag.name, hidden=False, reason=reason)
     return trend
 
 

@@ -8,7 +8,7 @@ from django.template.response import TemplateResponse
 from socialsite.errors import ServiceError
 
 
-def act_with_reason(model_admin, request, items, *, action, verb, explanation, template, act):
+def act_with_reason(model_admin, request, items, *, action, verb, explanation, template, act, noun="report"):
     """On the first call, the confirmation page; once a reason is posted, `act(item, reason)` for each."""
     reason = (request.POST.get("reason") or "").strip()
     if request.POST.get("post") != "yes" or not reason:
@@ -36,7 +36,7 @@ def act_with_reason(model_admin, request, items, *, action, verb, explanation, t
         model_admin.log_change(request, item, f"{verb}: {reason}")
         done += 1
     if done:
-        model_admin.message_user(request, f"{verb}: {done} report{'s' if done != 1 else ''} done.", messages.SUCCESS)
+        model_admin.message_user(request, f"{verb}: {done} {noun}{'s' if done != 1 else ''} done.", messages.SUCCESS)
     if failed:
         model_admin.message_user(request, "Skipped " + "; ".join(failed), messages.WARNING)
     return None

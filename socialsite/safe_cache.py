@@ -49,3 +49,10 @@ def add(key, value, timeout):
     except Exception as exc:
         _down("add", exc)
         return None
+
+
+def delete(key):
+    try:
+        cache.delete(key)
+    except Exception as exc:
+        _down("delete", exc)

@@ -82,6 +82,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "accounts.middleware.SuspendedSessionMiddleware",
     "accounts.middleware.LastActiveMiddleware",
 ]
 
@@ -102,6 +103,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "csp.context_processors.nonce",
                 "notifications.context_processors.unread_notifications",
+                "posts.context_processors.moderation_warnings",
             ],
         },
     },
@@ -355,6 +357,7 @@ THROTTLE_ANON = env.str("THROTTLE_ANON", default="300/5m")
 THROTTLE_PASSWORD_RESET = env.str("THROTTLE_PASSWORD_RESET", default="5/30m")
 THROTTLE_PHONE_CODE = env.str("THROTTLE_PHONE_CODE", default="5/30m")
 THROTTLE_REPORT = env.str("THROTTLE_REPORT", default="20/h")
+THROTTLE_APPEAL = env.str("THROTTLE_APPEAL", default="5/h")  # moderation appeals per account
 THROTTLE_SEARCH = env.str("THROTTLE_SEARCH", default="120/m")  # searches and autocompletes per user or IP
 THROTTLE_MESSAGE = env.str("THROTTLE_MESSAGE", default="30/m")  # messages sent per user, REST and socket
 MESSAGE_MAX_LENGTH = env.int("MESSAGE_MAX_LENGTH", default=4000)  # characters

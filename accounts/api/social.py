@@ -29,8 +29,9 @@ from rest_framework import permissions
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts import suspension
 from accounts.api import serializers as s
-from accounts.api.views import errors, token_pair
+from accounts.api.views import errors, suspended_error, token_pair
 from socialsite.api.errors import error_body
 from socialsite.api.throttling import LoginIPThrottle
 
@@ -106,6 +107,8 @@ class SocialLoginView(APIView):
 
         if user is not None:
             return Response(token_pair(user))
+        if sociallogin.is_existing and suspension.is_suspended(sociallogin.user):
+            raise suspended_error(request, sociallogin.user)
         if sociallogin.is_existing and not sociallogin.user.is_active:
             return Response(error_body("account_inactive", "This account is deactivated."), status=403)
         if stage is not None and stage.key == "verify_email":

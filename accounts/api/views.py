@@ -13,7 +13,7 @@ from rest_framework.exceptions import NotAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts import selectors, services, tokens
+from accounts import selectors, services, suspension, tokens
 from accounts.api import serializers as s
 from socialsite.api.errors import error_body
 from socialsite.api.pagination import CursorPagination
@@ -58,6 +58,15 @@ def require_verified_email(user):
     mandatory = allauth_settings.EMAIL_VERIFICATION == allauth_settings.EmailVerificationMethod.MANDATORY
     if mandatory and not EmailAddress.objects.filter(user=user, verified=True).exists():
         raise ForbiddenError("Confirm your email address first; we sent you a link.", code="email_unverified")
+
+
+def suspended_error(request, user):
+    """The 403 a suspended account's correct log-in gets: its appeal page, with a short-lived proof."""
+    url = request.build_absolute_uri(suspension.page_url(user))
+    return ForbiddenError(
+        f"This account is suspended. See why and appeal within {suspension.TOKEN_MAX_AGE // 60} minutes: {url}",
+        code="account_suspended",
+    )
 
 
 # --- Auth ---------------------------------------------------------------------------------------------------
@@ -109,6 +118,8 @@ class LoginView(APIView):
             response = Response(error_body("throttled", "Too many failed log-ins. Try again later."), status=429)
             response["Retry-After"] = str(parse_rate(settings.THROTTLE_LOGIN)[1])
             return response
+        if user is not None and suspension.is_suspended(user):  # the password was right: say so, and where to appeal
+            raise suspended_error(request, user)
         if user is None or not user.is_active:  # allauth hands back an inactive account for its own page
             return Response(error_body("invalid_credentials", "Wrong username or password."), status=401)
         require_verified_email(user)

@@ -13,6 +13,7 @@ moderators_migration = importlib.import_module("accounts.migrations.0002_moderat
 posts_permissions_migration = importlib.import_module("posts.migrations.0002_moderator_permissions")
 messaging_permissions_migration = importlib.import_module("messaging.migrations.0002_moderators_see_reports")
 search_migration = importlib.import_module("search.migrations.0001_search")
+posts_appeals_migration = importlib.import_module("posts.migrations.0005_moderation_appeals")
 
 
 @pytest.fixture(autouse=True)
@@ -30,6 +31,7 @@ def moderators_group(db):
         posts_permissions_migration.grant(apps, schema_editor)
         messaging_permissions_migration.grant(apps, schema_editor)
         search_migration.grant_moderators(apps, schema_editor)
+        posts_appeals_migration.grant(apps, schema_editor)
     return Group.objects.get(name=moderators_migration.GROUP_NAME)
 
 

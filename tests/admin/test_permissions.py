@@ -17,6 +17,7 @@ from tests.admin.conftest import (
     logged_in,
     messaging_permissions_migration,
     moderators_migration,
+    posts_appeals_migration,
     posts_permissions_migration,
     search_migration,
 )
@@ -45,6 +46,8 @@ def test_moderators_group_has_exactly_the_intended_permissions(moderators_group)
         ("posts", "view_report"),
         ("posts", "change_report"),
         ("posts", "view_moderationaction"),
+        ("posts", "view_appeal"),
+        ("posts", "change_appeal"),
         ("messaging", "view_messagereport"),
         ("messaging", "change_messagereport"),
         ("search", "view_trend"),
@@ -58,6 +61,9 @@ def test_moderators_migration_is_idempotent_and_reversible(moderators_group):
     posts_permissions_migration.grant(apps, schema_editor)
     messaging_permissions_migration.grant(apps, schema_editor)
     search_migration.grant_moderators(apps, schema_editor)
+    posts_appeals_migration.grant(apps, schema_editor)
+    assert Group.objects.get(name="moderators").permissions.count() == 23
+    posts_appeals_migration.revoke(apps, schema_editor)
     assert Group.objects.get(name="moderators").permissions.count() == 21
     search_migration.revoke_moderators(apps, schema_editor)
     assert Group.objects.get(name="moderators").permissions.count() == 19

@@ -3,6 +3,7 @@ import datetime
 import pytest
 from django.contrib.auth import get_user_model
 from django.core import mail
+from django.utils import timezone
 from freezegun import freeze_time
 from rest_framework_simplejwt.tokens import AccessToken
 
@@ -107,8 +108,14 @@ class TestLogin:
 
     def test_deactivated_user_cannot_log_in(self, api, user):
         user.is_active = False
+        user.deactivated_at = timezone.now()  # deleted by its owner; inactive alone is a suspension
         user.save()
         assert_error(login(api, user.username), 401, "invalid_credentials")
+
+    def test_suspended_user_is_told_so(self, api, user):
+        user.is_active = False
+        user.save()
+        assert_error(login(api, user.username), 403, "account_suspended")
 
     def test_unverified_email_refused_when_mandatory(self, api, settings):
         settings.ACCOUNT_EMAIL_VERIFICATION = "mandatory"

@@ -7,6 +7,7 @@ from allauth.socialaccount.models import SocialAccount
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.sessions.models import Session
+from django.utils import timezone
 
 from accounts.models import Profile
 from tests.auth.conftest import (
@@ -249,9 +250,17 @@ def test_facebook_email_of_an_existing_account_is_not_trusted(api, facebook, fac
 def test_deactivated_user_is_403(api, google, google_certs, provider_key):
     user = UserFactory()
     SocialAccount.objects.create(user=user, provider="google", uid="google-sub-1", extra_data={})
-    User.objects.filter(pk=user.pk).update(is_active=False)
+    User.objects.filter(pk=user.pk).update(is_active=False, deactivated_at=timezone.now())
 
     assert_error(social(api, "google", id_token=provider_key.sign(google_claims())), 403, "account_inactive")
+
+
+def test_suspended_user_is_403_account_suspended(api, google, google_certs, provider_key):
+    user = UserFactory()
+    SocialAccount.objects.create(user=user, provider="google", uid="google-sub-1", extra_data={})
+    User.objects.filter(pk=user.pk).update(is_active=False)
+
+    assert_error(social(api, "google", id_token=provider_key.sign(google_claims())), 403, "account_suspended")
 
 
 def test_unverified_facebook_email_is_403_when_verification_is_mandatory(

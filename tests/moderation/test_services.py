@@ -9,6 +9,7 @@ from accounts import tokens
 from posts import moderation, services
 from posts.models import Comment, ModerationAction, Post, Report
 from socialsite.errors import ForbiddenError, NotFoundError, ServiceError
+from tests.api.helpers import assert_error
 from tests.factories import PASSWORD, UserFactory
 from tests.services.test_accounts_services import GroupListener
 
@@ -223,9 +224,10 @@ class TestAccounts:
         author.refresh_from_db()
         assert not author.is_active and author.deactivated_at is None
         assert author.username and author.email  # nothing erased
-        # No login, no refresh, no access with the old token; the posts are gone.
+        # No login (a right password learns it is suspended), no refresh, no access with the old
+        # token; the posts are gone.
         login = api.post(LOGIN, {"username": author.username, "password": PASSWORD}, format="json")
-        assert login.status_code == 401
+        assert_error(login, 403, "account_suspended")
         assert api.post(REFRESH, {"refresh_token": str(refresh)}, format="json").status_code == 401
         assert access.get("/api/v1/users/me").status_code == 401
         assert client_for(reporter).get(f"/api/v1/posts/{post.pk}").status_code == 404

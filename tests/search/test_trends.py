@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from freezegun import freeze_time
 
+from posts.models import ModerationAction
 from search import trends
 from search.models import Trend
 from search.tasks import compute_trends
@@ -169,6 +170,9 @@ class TestHide:
         trends.hide(name="TAG", moderator=first)
         trends.hide(name="tag", moderator=second)
         assert Trend.objects.get().hidden_by == first
+        # Only the hide that hid it is audited.
+        [row] = ModerationAction.objects.all()
+        assert (row.action, row.moderator, row.hashtag.name) == ("hide_trend", first, "tag")
         trends.show(name="tag")
         assert trend_names() == ["tag"]
         assert Trend.objects.get().hidden_by is None
@@ -219,6 +223,13 @@ class TestAdmin:
         self.act(client, "show", trend)
         trend.refresh_from_db()
         assert trend.hidden_at is None
+        # Both are in the moderation audit log, naming the hashtag.
+        log = list(ModerationAction.objects.order_by("pk").values_list("action", "moderator", "hashtag__name"))
+        assert log == [("hide_trend", moderator.pk, "launch"), ("show_trend", moderator.pk, "launch")]
+        page = logged_in(UserFactory(is_superuser=True, is_staff=True)).get(
+            reverse("admin:posts_moderationaction_changelist"), {"action__exact": "hide_trend"}
+        )
+        assert "#launch" in page.content.decode()
 
     def test_without_the_permission_there_is_no_action(self, trend):
         client = logged_in(self.staff("view_trend"))
