@@ -3,6 +3,8 @@
 from django.conf import settings
 from rest_framework import serializers
 
+from accounts.selectors import phone_number
+
 
 def avatar_url(profile, request):
     if not profile.avatar:
@@ -40,6 +42,35 @@ class LoginInput(serializers.Serializer):
         if not login:
             raise serializers.ValidationError({"login": ["This field is required."]})
         return {"login": login, "password": attrs["password"]}
+
+
+class PhoneField(serializers.CharField):
+    """A phone number with its country code (E.164, +14155550123), normalized."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 32)
+        kwargs.setdefault("help_text", "A phone number with its country code (E.164, +14155550123).")
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        number = phone_number(super().to_internal_value(data))
+        if not number:
+            raise serializers.ValidationError("Enter a valid phone number with its country code, e.g. +14155550123.")
+        return number
+
+
+class LoginCodeRequestInput(serializers.Serializer):
+    phone = PhoneField()
+
+
+class LoginCodeRequestOutput(serializers.Serializer):
+    detail = serializers.CharField()
+    expires_in = serializers.IntegerField(help_text="Seconds a code is good for once sent.")
+
+
+class LoginCodeInput(serializers.Serializer):
+    phone = PhoneField()
+    code = serializers.CharField(max_length=32, help_text="The code from the text message.")
 
 
 class TokenPairOutput(serializers.Serializer):

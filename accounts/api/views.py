@@ -13,7 +13,7 @@ from rest_framework.exceptions import NotAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts import selectors, services, tokens
+from accounts import login_codes, selectors, services, tokens
 from accounts.api import serializers as s
 from socialsite.api.errors import error_body
 from socialsite.api.pagination import CursorPagination
@@ -111,6 +111,45 @@ class LoginView(APIView):
             return response
         if user is None or not user.is_active:  # allauth hands back an inactive account for its own page
             return Response(error_body("invalid_credentials", "Wrong username or password."), status=401)
+        require_verified_email(user)
+        return Response(token_pair(user))
+
+
+class LoginCodeRequestView(APIView):
+    permission_classes = [permissions.AllowAny]
+    authentication_classes = []
+    throttle_classes = [LoginIPThrottle]
+
+    @extend_schema(
+        request=s.LoginCodeRequestInput,
+        responses={202: s.LoginCodeRequestOutput, **errors(400, 429)},
+        tags=["auth"],
+        description="Text a sign-in code to a phone number. The answer is the same whether an account"
+        " uses the number or not (a number no account uses gets a notice instead of a code)."
+        " Limited per number and per address, together with the web's sign-in by code (429).",
+    )
+    def post(self, request):
+        data = _valid(s.LoginCodeRequestInput, request)
+        login_codes.login_code_request(request=request._request, phone=data["phone"])
+        body = {
+            "detail": "If an account uses this number, a code is on its way.",
+            "expires_in": allauth_settings.LOGIN_BY_CODE_TIMEOUT,
+        }
+        return Response(s.LoginCodeRequestOutput(body).data, status=status.HTTP_202_ACCEPTED)
+
+
+class LoginCodeView(APIView):
+    permission_classes = [permissions.AllowAny]
+    authentication_classes = []
+    throttle_classes = [LoginIPThrottle]
+
+    @extend_schema(
+        request=s.LoginCodeInput, responses={200: s.TokenPairOutput, **errors(400, 401, 403, 429)}, tags=["auth"]
+    )
+    def post(self, request):
+        """Sign in with a phone number and the code texted to it: a new sign-in with its JWT pair. A code signs in once; a few wrong answers burn it (401 `invalid_code`)."""
+        data = _valid(s.LoginCodeInput, request)
+        user = login_codes.login_code_verify(phone=data["phone"], code=data["code"])
         require_verified_email(user)
         return Response(token_pair(user))
 
