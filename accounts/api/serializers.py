@@ -80,6 +80,29 @@ class TokenPairOutput(serializers.Serializer):
     expires_in = serializers.IntegerField(help_text="Seconds until the access token expires.")
 
 
+class SignInOutput(serializers.Serializer):
+    """The JWT pair, or for an account with two-factor authentication the challenge instead."""
+
+    access_token = serializers.CharField(required=False)
+    refresh_token = serializers.CharField(required=False)
+    token_type = serializers.ChoiceField(choices=["bearer"], required=False)
+    expires_in = serializers.IntegerField(
+        help_text="Seconds until the access token (or the challenge) expires.", required=False
+    )
+    mfa_required = serializers.BooleanField(required=False, help_text="True when `challenge` comes instead of tokens.")
+    challenge = serializers.CharField(required=False, help_text="For `POST /auth/jwt/mfa`; good for one sign-in.")
+    types = serializers.ListField(
+        child=serializers.ChoiceField(choices=["totp", "recovery_codes"]),
+        required=False,
+        help_text="The kinds of code the account can answer with.",
+    )
+
+
+class MFAInput(serializers.Serializer):
+    challenge = serializers.CharField(max_length=1000)
+    code = serializers.CharField(max_length=64, help_text="A code from the authenticator app, or a recovery code.")
+
+
 class RefreshTokenInput(serializers.Serializer):
     refresh_token = serializers.CharField(max_length=2000)
 
