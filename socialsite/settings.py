@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.socialaccount",
+    "allauth.mfa",
     "allauth.socialaccount.providers.google",
     "allauth.socialaccount.providers.apple",
     "allauth.socialaccount.providers.facebook",
@@ -388,6 +389,15 @@ ACCOUNT_RATE_LIMITS = {
     "verify_phone": f"{THROTTLE_PHONE_CODE}/ip,{THROTTLE_PHONE_CODE}/key",
     "request_login_code": f"{THROTTLE_PHONE_CODE}/ip,{THROTTLE_PHONE_CODE}/key",
 }
+# Two-factor authentication (allauth.mfa): an authenticator app (TOTP) with recovery codes, and
+# security keys and passkeys (WebAuthn). Every sign-in path asks for it, the API's included
+# (accounts/second_factor.py); see docs/security.md.
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
+MFA_PASSKEY_LOGIN_ENABLED = True
+MFA_TOTP_ISSUER = "socialsite"
+# The API's second step: how long a challenge from a log-in stays good, and how many codes one takes.
+MFA_CHALLENGE_SECONDS = env.int("MFA_CHALLENGE_SECONDS", default=300)
+MFA_CHALLENGE_ATTEMPTS = 5
 SOCIALACCOUNT_EMAIL_AUTHENTICATION = True
 SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = True
 SOCIALACCOUNT_AUTO_SIGNUP = True

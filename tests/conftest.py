@@ -122,6 +122,14 @@ def other_user(db):
     return UserFactory()
 
 
+@pytest.fixture
+def mfa_user(db):
+    """A user with a verified email, an authenticator app and recovery codes (tests/auth/mfa.py)."""
+    from tests.auth.mfa import verified_user, with_totp
+
+    return with_totp(verified_user())
+
+
 # The same three people in the messaging and notification tests (and their web pages').
 @pytest.fixture
 def ana(db):

@@ -3,6 +3,7 @@
 from django.conf import settings
 from rest_framework import serializers
 
+from accounts.selectors import phone_number
 from socialsite.api.inputs import Input
 
 
@@ -48,11 +49,63 @@ class LoginInput(Input):
         return {"login": attrs["login"], "password": attrs["password"]}
 
 
+class PhoneField(serializers.CharField):
+    """A phone number with its country code (E.164, +14155550123), normalized."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 32)
+        kwargs.setdefault("help_text", "A phone number with its country code (E.164, +14155550123).")
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        number = phone_number(super().to_internal_value(data))
+        if not number:
+            raise serializers.ValidationError("Enter a valid phone number with its country code, e.g. +14155550123.")
+        return number
+
+
+class LoginCodeRequestInput(Input):
+    phone = PhoneField()
+
+
+class LoginCodeRequestOutput(serializers.Serializer):
+    detail = serializers.CharField()
+    expires_in = serializers.IntegerField(help_text="Seconds a code is good for once sent.")
+
+
+class LoginCodeInput(Input):
+    phone = PhoneField()
+    code = serializers.CharField(max_length=32, help_text="The code from the text message.")
+
+
 class TokenPairOutput(serializers.Serializer):
     access_token = serializers.CharField()
     refresh_token = serializers.CharField()
     token_type = serializers.ChoiceField(choices=["bearer"])
     expires_in = serializers.IntegerField(help_text="Seconds until the access token expires.")
+
+
+class SignInOutput(serializers.Serializer):
+    """The JWT pair, or for an account with two-factor authentication the challenge instead."""
+
+    access_token = serializers.CharField(required=False)
+    refresh_token = serializers.CharField(required=False)
+    token_type = serializers.ChoiceField(choices=["bearer"], required=False)
+    expires_in = serializers.IntegerField(
+        help_text="Seconds until the access token (or the challenge) expires.", required=False
+    )
+    mfa_required = serializers.BooleanField(required=False, help_text="True when `challenge` comes instead of tokens.")
+    challenge = serializers.CharField(required=False, help_text="For `POST /auth/jwt/mfa`; good for one sign-in.")
+    types = serializers.ListField(
+        child=serializers.ChoiceField(choices=["totp", "recovery_codes"]),
+        required=False,
+        help_text="The kinds of code the account can answer with.",
+    )
+
+
+class MFAInput(Input):
+    challenge = serializers.CharField(max_length=1000)
+    code = serializers.CharField(max_length=64, help_text="A code from the authenticator app, or a recovery code.")
 
 
 class RefreshTokenInput(Input):

@@ -31,7 +31,7 @@ from rest_framework.views import APIView
 
 from accounts import suspension
 from accounts.api import serializers as s
-from accounts.api.views import errors, suspended_error, token_pair
+from accounts.api.views import errors, signed_in, suspended_error
 from socialsite.api.errors import error_body
 from socialsite.api.throttling import LoginIPThrottle
 
@@ -67,7 +67,7 @@ class SocialLoginView(APIView):
     @extend_schema(
         parameters=[OpenApiParameter("provider", OpenApiTypes.STR, OpenApiParameter.PATH, enum=list(PROVIDERS))],
         request=s.SocialTokenInput,
-        responses={200: s.TokenPairOutput, **errors(400, 401, 403, 404, 409, 429)},
+        responses={200: s.SignInOutput, **errors(400, 401, 403, 404, 409, 429)},
         tags=["auth"],
         description=(
             "Exchange a provider token for our JWT pair. Google and Apple: `id_token`; "
@@ -106,7 +106,9 @@ class SocialLoginView(APIView):
             stage = None if user else stagekit.get_pending_stage(flow)
 
         if user is not None:
-            return Response(token_pair(user))
+            return signed_in(user)
+        if stage is not None and stage.key == "mfa_authenticate":  # allauth's 2FA stage: our challenge instead
+            return signed_in(stage.login.user)
         if sociallogin.is_existing and suspension.is_suspended(sociallogin.user):
             raise suspended_error(request, sociallogin.user)
         if sociallogin.is_existing and not sociallogin.user.is_active:

@@ -20,6 +20,9 @@ register_converter(UserRefConverter, "userref")
 urlpatterns = [
     path("auth/register", views.RegisterView.as_view(), name="api-register"),
     path("auth/jwt/login", views.LoginView.as_view(), name="api-jwt-login"),
+    path("auth/jwt/mfa", views.MFAView.as_view(), name="api-jwt-mfa"),
+    path("auth/login-code", views.LoginCodeRequestView.as_view(), name="api-login-code-request"),
+    path("auth/jwt/login-code", views.LoginCodeView.as_view(), name="api-jwt-login-code"),
     path("auth/jwt/refresh", views.RefreshView.as_view(), name="api-jwt-refresh"),
     path("auth/jwt/logout", views.LogoutView.as_view(), name="api-jwt-logout"),
     path("auth/logout-everywhere", views.LogoutEverywhereView.as_view(), name="api-logout-everywhere"),

@@ -13,7 +13,7 @@ from rest_framework.exceptions import NotAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts import selectors, services, suspension, tokens
+from accounts import login_codes, second_factor, selectors, services, suspension, tokens
 from accounts.api import serializers as s
 from socialsite.api.errors import error_body
 from socialsite.api.pagination import CursorPagination
@@ -42,6 +42,14 @@ def errors(*codes):
 def token_pair(user):
     update_last_login(None, user)
     return _pair_body(*tokens.issue_pair(user))
+
+
+def signed_in(user):
+    """The answer to a right password, SMS code or provider token: the JWT pair, or for an account
+    with two-factor authentication a challenge for `POST /auth/jwt/mfa` (and no tokens)."""
+    if second_factor.second_factor_required(user):
+        return Response({"mfa_required": True, **second_factor.challenge_issue(user=user)})
+    return Response(token_pair(user))
 
 
 def _pair_body(refresh, access):
@@ -99,11 +107,9 @@ class LoginView(APIView):
     authentication_classes = []
     throttle_classes = [LoginIPThrottle]
 
-    @extend_schema(
-        request=s.LoginInput, responses={200: s.TokenPairOutput, **errors(400, 401, 403, 429)}, tags=["auth"]
-    )
+    @extend_schema(request=s.LoginInput, responses={200: s.SignInOutput, **errors(400, 401, 403, 429)}, tags=["auth"])
     def post(self, request):
-        """Sign in with a username, email address or phone number and a password: a new sign-in with its JWT pair. Failed log-ins count per account and per address (429)."""
+        """Sign in with a username, email address or phone number and a password: a new sign-in with its JWT pair, or, for an account with two-factor authentication, `{mfa_required: true, challenge, types, expires_in}` for `POST /auth/jwt/mfa`. Failed log-ins count per account and per address (429)."""
         data = _valid(s.LoginInput, request)
         # allauth's authenticate, as the web form's: failed log-ins count per account (the
         # adapter's key), in the same limit as the web form's, and a success doesn't count.
@@ -123,6 +129,58 @@ class LoginView(APIView):
         if user is None or not user.is_active:  # allauth hands back an inactive account for its own page
             return Response(error_body("invalid_credentials", "Wrong username or password."), status=401)
         require_verified_email(user)
+        return signed_in(user)
+
+
+class LoginCodeRequestView(APIView):
+    permission_classes = [permissions.AllowAny]
+    authentication_classes = []
+    throttle_classes = [LoginIPThrottle]
+
+    @extend_schema(
+        request=s.LoginCodeRequestInput,
+        responses={202: s.LoginCodeRequestOutput, **errors(400, 429)},
+        tags=["auth"],
+        description="Text a sign-in code to a phone number. The answer is the same whether an account"
+        " uses the number or not (a number no account uses gets a notice instead of a code)."
+        " Limited per number and per address, together with the web's sign-in by code (429).",
+    )
+    def post(self, request):
+        data = _valid(s.LoginCodeRequestInput, request)
+        login_codes.login_code_request(request=request._request, phone=data["phone"])
+        body = {
+            "detail": "If an account uses this number, a code is on its way.",
+            "expires_in": allauth_settings.LOGIN_BY_CODE_TIMEOUT,
+        }
+        return Response(s.LoginCodeRequestOutput(body).data, status=status.HTTP_202_ACCEPTED)
+
+
+class LoginCodeView(APIView):
+    permission_classes = [permissions.AllowAny]
+    authentication_classes = []
+    throttle_classes = [LoginIPThrottle]
+
+    @extend_schema(
+        request=s.LoginCodeInput, responses={200: s.SignInOutput, **errors(400, 401, 403, 429)}, tags=["auth"]
+    )
+    def post(self, request):
+        """Sign in with a phone number and the code texted to it: a new sign-in with its JWT pair. A code signs in once; a few wrong answers burn it (401 `invalid_code`)."""
+        data = _valid(s.LoginCodeInput, request)
+        user = login_codes.login_code_verify(phone=data["phone"], code=data["code"])
+        require_verified_email(user)
+        return signed_in(user)
+
+
+class MFAView(APIView):
+    permission_classes = [permissions.AllowAny]
+    authentication_classes = []
+    throttle_classes = [LoginIPThrottle]
+
+    @extend_schema(request=s.MFAInput, responses={200: s.TokenPairOutput, **errors(400, 401, 429)}, tags=["auth"])
+    def post(self, request):
+        """Second step of a sign-in with two-factor authentication: the log-in's challenge and a code from the authenticator app or a recovery code. Each code is good once; the challenge is good for one sign-in, 5 minutes and 5 codes."""
+        data = _valid(s.MFAInput, request)
+        user = second_factor.challenge_verify(request=request._request, challenge=data["challenge"], code=data["code"])
         return Response(token_pair(user))
 
 

@@ -311,7 +311,7 @@ def test_schema_documents_the_endpoint(api):
     assert operation["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith(
         "/SocialTokenInputRequest"
     )
-    assert operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].endswith("/TokenPairOutput")
+    assert operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].endswith("/SignInOutput")
 
 
 def test_google_verified_email_passes_mandatory_verification(api, settings, google, google_certs, provider_key):
@@ -320,3 +320,27 @@ def test_google_verified_email_passes_mandatory_verification(api, settings, goog
     body = assert_token_pair(social(api, "google", id_token=provider_key.sign(google_claims())))
 
     assert me(api, body["access_token"]).json()["email_verified"] is True
+
+
+def test_an_account_with_two_factor_authentication_gets_a_challenge_not_tokens(api, google, google_certs, provider_key):
+    """The provider vouches for the first factor only; the second goes through POST /auth/jwt/mfa."""
+    import datetime
+    import time
+
+    from freezegun import freeze_time
+
+    from accounts.models import TokenFamily
+    from tests.auth.mfa import verified_user, with_totp
+
+    person = with_totp(verified_user(email="ann@gmail.com"))
+    response = social(api, "google", id_token=provider_key.sign(google_claims()))
+
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["mfa_required"] is True and "access_token" not in body
+    assert not TokenFamily.objects.exists()
+    now = time.time()  # mid-way through a TOTP period: the code can't roll over before it is checked
+    with freeze_time(datetime.datetime.fromtimestamp(now - now % 30 + 10, datetime.UTC)):
+        pair = api.post("/api/v1/auth/jwt/mfa", {"challenge": body["challenge"], "code": person.code()}, format="json")
+    assert pair.status_code == 200, pair.content
+    assert me(api, pair.json()["access_token"]).json()["id"] == str(person.user.pk)
