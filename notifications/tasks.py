@@ -112,6 +112,7 @@ def on_group_membership(message_id):
     services.on_group_membership(message_id=message_id)
 
 
+@shared_task(**RETRY)
 def on_moderation(action_id):
     from notifications import services
 

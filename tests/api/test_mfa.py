@@ -22,9 +22,10 @@ MFA = "/api/v1/auth/jwt/mfa"
 
 @pytest.fixture(autouse=True)
 def frozen():
-    """Mid-way through a TOTP period, so a code can't roll over between two requests of a test."""
+    """Mid-way through the last TOTP period (in the past: a token can't be issued "in the future"), so a
+    code can't roll over between two requests of a test."""
     now = time.time()
-    with freeze_time(datetime.datetime.fromtimestamp(now - now % 30 + 10, datetime.UTC)) as clock:
+    with freeze_time(datetime.datetime.fromtimestamp(now - now % 30 - 15, datetime.UTC)) as clock:
         yield clock
 
 

@@ -339,8 +339,8 @@ def test_an_account_with_two_factor_authentication_gets_a_challenge_not_tokens(a
     body = response.json()
     assert body["mfa_required"] is True and "access_token" not in body
     assert not TokenFamily.objects.exists()
-    now = time.time()  # mid-way through a TOTP period: the code can't roll over before it is checked
-    with freeze_time(datetime.datetime.fromtimestamp(now - now % 30 + 10, datetime.UTC)):
+    now = time.time()  # mid-way through the last TOTP period, in the past (a token issued "in the future" is refused): the code can't roll over before it is checked
+    with freeze_time(datetime.datetime.fromtimestamp(now - now % 30 - 15, datetime.UTC)):
         pair = api.post("/api/v1/auth/jwt/mfa", {"challenge": body["challenge"], "code": person.code()}, format="json")
     assert pair.status_code == 200, pair.content
     assert me(api, pair.json()["access_token"]).json()["id"] == str(person.user.pk)
