@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 SEARCH_CONTRACT := tests/search/test_search_api.py tests/search/test_reindex.py tests/search/test_completion_names.py
 
-.PHONY: run test install install-dev migrate worker beat demo lint format check-deploy browsers clean
+.PHONY: run test fuzz install install-dev migrate worker beat demo lint format check-deploy browsers clean
 
 $(VENV)/bin/activate:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is needed (set PYTHON=...)"; exit 1; }
@@ -42,6 +42,12 @@ test: install-dev
 		echo "search contract on the embedded default (SQLite FTS5):"; \
 		env -u DATABASE_URL -u REDIS_URL -u CELERY_BROKER_URL $(VENV)/bin/pytest -q $(SEARCH_CONTRACT); \
 	fi
+
+# The API against its OpenAPI schema: schemathesis, every check and phase, 150 examples per
+# operation and a new seed (`make test` runs the same at 5 with a fixed one). PostgreSQL and Redis
+# when DATABASE_URL / REDIS_URL / CELERY_BROKER_URL are set. docs/api.md, "Fuzzing".
+fuzz: install-dev
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-150} FUZZ_SEED=$${FUZZ_SEED:-random} $(VENV)/bin/pytest -q -s -p no:cacheprovider tests/e2e/test_api_fuzz.py
 
 worker: install
 	$(PY) -m celery -A socialsite worker --loglevel=INFO

@@ -260,10 +260,10 @@ def _group_admin(actor, conversation_id):
 
 
 @transaction.atomic
-def conversation_rename(*, actor, conversation_id, title):
+def conversation_rename(*, actor, conversation_id, title=None):
     membership = _group_admin(actor, conversation_id)
     conversation = membership.conversation
-    title = _clean_title(title)
+    title = conversation.title if title is None else _clean_title(title)
     if title == conversation.title:
         return membership  # nothing changed: no line
     conversation.title = title
@@ -585,8 +585,11 @@ def _own_message(user, message_id, *, lock=True):
 
 
 @transaction.atomic
-def message_edit(*, editor, message_id, content):
+def message_edit(*, editor, message_id, content=None):
+    """Change one's own message's text; without `content` (a PATCH of nothing) it stays as it is."""
     message = _own_message(editor, message_id)
+    if content is None:
+        return message
     message.content = _clean_content(content)
     message.edited_at = timezone.now()
     message.save(update_fields=["content", "edited_at"])

@@ -286,8 +286,9 @@ def preferences_for(user):
 
 @transaction.atomic
 def preferences_update(*, user, changes):
-    """Turn types on or off: {"like": false, ...}. Unknown types and non-booleans are refused."""
-    if not isinstance(changes, dict) or not changes:
+    """Turn types on or off: {"like": false, ...}; {} changes nothing. Unknown types and
+    non-booleans are refused."""
+    if not isinstance(changes, dict):
         raise ServiceError("Send an object of type → true/false.", code="invalid")
     unknown = sorted(set(changes) - set(Preferences.SWITCHABLE))
     bad = sorted(name for name, value in changes.items() if name not in unknown and not isinstance(value, bool))

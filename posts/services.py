@@ -422,12 +422,15 @@ def _comment_for_update(comment_id):
 
 
 @transaction.atomic
-def comment_update(*, comment, editor, content):
+def comment_update(*, comment, editor, content=None):
+    """Change one's own comment's text; without `content` (a PATCH of nothing) it stays as it is."""
     comment = _comment_for_update(comment.pk)
     if comment.deleted_at is not None:
         raise NotFoundError("No such comment.")
     if comment.author_id != editor.pk:
         raise ForbiddenError("Only the author can edit this comment.", code="not_owner")
+    if content is None:
+        return comment
     content = _check_content(content, limit=text.COMMENT_MAX_CHARS)
     if not content.strip():
         raise ServiceError("Write something first.", fields={"content": ["This field may not be blank."]})

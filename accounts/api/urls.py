@@ -6,7 +6,7 @@ from accounts.api import social, views
 class UserRefConverter:
     """A user id (UUID) or "me" for the caller."""
 
-    regex = "me|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+    regex = "(?:me|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})"
 
     def to_python(self, value):
         return value.lower()

@@ -264,7 +264,8 @@ class UserDetailView(APIView):
         return super().get_permissions()
 
     @extend_schema(
-        responses={200: s.OwnUserOutput, **errors(401, 404)},
+        # The owner's answer adds fields (OwnUserOutput: email, phone, ...) to this one.
+        responses={200: s.UserOutput, **errors(401, 404)},
         tags=["users"],
         description="Public profile; the owner also sees email and phone. `me` names the caller (401 when signed out).",
     )

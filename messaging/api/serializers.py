@@ -24,7 +24,7 @@ class MessageSendInput(Input):
 
 
 class MessageEditInput(Input):
-    content = serializers.CharField(trim_whitespace=False, allow_blank=True, max_length=settings.MESSAGE_MAX_LENGTH)
+    content = serializers.CharField(trim_whitespace=False, max_length=settings.MESSAGE_MAX_LENGTH)
 
 
 class SenderOutput(serializers.Serializer):

@@ -58,8 +58,8 @@ class MessageDetailView(APIView):
     )
     def patch(self, request, message_id):
         """Edit one of your messages."""
-        data = _valid(s.MessageEditInput, request)
-        message = services.message_edit(editor=request.user, message_id=message_id, content=data["content"])
+        data = _valid(s.MessageEditInput, request, partial=True)
+        message = services.message_edit(editor=request.user, message_id=message_id, content=data.get("content"))
         return Response(message_data(request, message))
 
     @extend_schema(responses={204: None, **errors(401, 403, 404, 409)}, tags=["messages"])
@@ -72,7 +72,7 @@ class MessageDetailView(APIView):
 class MessageReportsView(APIView):
     @extend_schema(
         request=s.MessageReportInput,
-        responses={201: s.MessageReportOutput, 200: s.MessageReportOutput, **errors(400, 401, 404, 429)},
+        responses={201: s.MessageReportOutput, 200: s.MessageReportOutput, **errors(400, 401, 403, 404, 429)},
         tags=["messages"],
         description="Report a message to the moderators; they see it with a little of its conversation around it.",
     )
@@ -192,8 +192,8 @@ class ConversationDetailView(APIView):
     )
     def patch(self, request, conversation_id):
         """Rename a group (its admins)."""
-        data = _valid(s.RenameInput, request)
-        services.conversation_rename(actor=request.user, conversation_id=conversation_id, title=data["title"])
+        data = _valid(s.RenameInput, request, partial=True)
+        services.conversation_rename(actor=request.user, conversation_id=conversation_id, title=data.get("title"))
         return self.get(request, conversation_id)
 
 

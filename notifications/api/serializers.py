@@ -45,7 +45,9 @@ class NotificationUnreadOutput(serializers.Serializer):
 
 
 class NotificationReadAllInput(Input):
-    group_key = serializers.CharField(required=False, max_length=160, help_text="Only this group.")
+    group_key = serializers.CharField(
+        required=False, max_length=160, trim_whitespace=False, help_text="Only this group."
+    )
 
 
 class NotificationReadAllOutput(serializers.Serializer):

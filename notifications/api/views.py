@@ -7,7 +7,7 @@ from rest_framework.views import APIView
 from accounts.api.views import _own, _valid, errors
 from notifications import selectors, services
 from notifications.api import serializers as s
-from notifications.models import Notification
+from notifications.models import Notification, Preferences
 from socialsite.api.pagination import CursorPagination
 from socialsite.errors import NotFoundError, ServiceError
 from socialsite.params import reject_unknown
@@ -123,6 +123,14 @@ class ReadAllView(APIView):
         return Response({"marked": marked, "unread_count": selectors.unread_count(request.user)})
 
 
+# What a PUT may name: only the switches (another key is a 400), each true or false.
+PREFERENCE_CHANGES = {
+    "type": "object",
+    "properties": {kind: {"type": "boolean"} for kind in Preferences.SWITCHABLE},
+    "additionalProperties": False,
+}
+
+
 class PreferencesView(APIView):
     @extend_schema(responses={200: s.NotificationPreferencesOutput, **errors(401)}, tags=["notifications"])
     def get(self, request):
@@ -130,7 +138,7 @@ class PreferencesView(APIView):
         return Response(services.preferences_for(request.user).as_dict())
 
     @extend_schema(
-        request=s.NotificationPreferencesOutput(partial=True),
+        request={"application/json": PREFERENCE_CHANGES},
         responses={200: s.NotificationPreferencesOutput, **errors(400, 401)},
         tags=["notifications"],
         description="Turn types on or off; types left out keep their setting.",

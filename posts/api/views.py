@@ -208,8 +208,8 @@ class CommentDetailView(APIView):
     )
     def patch(self, request, post_id, comment_id):
         comment = self._comment(request, post_id, comment_id)
-        data = _valid(s.CommentUpdateInput, request)
-        services.comment_update(comment=comment, editor=request.user, content=data["content"])
+        data = _valid(s.CommentUpdateInput, request, partial=True)
+        services.comment_update(comment=comment, editor=request.user, content=data.get("content"))
         comment = self._comment(request, post_id, comment_id)
         return Response(s.CommentOutput(comment, context={"request": request}).data)
 

@@ -9,7 +9,7 @@ SHARED = {
     "503": "No database connection was free in time; `Retry-After` says when to come back.",
 }
 SIGNED_IN = ("401", "Not signed in, or the token is expired or revoked.")
-BY_ID = ("404", "No such object, or one the caller may not see (also a malformed id).")
+BY_ID = ("404", "No such object, or one the caller may not see (also a malformed id or cursor).")
 
 
 # socialsite.params.limit, the one rule of every list: a whole number from 1 (more is taken as the most).
@@ -28,7 +28,7 @@ def add_shared_errors(result, generator, request, public):
             shared = dict(SHARED)
             if {} not in operation.get("security", [{}]):  # anonymous callers are refused
                 shared[SIGNED_IN[0]] = SIGNED_IN[1]
-            if "{" in path:
+            if "{" in path or any(p["name"] == "cursor" for p in operation.get("parameters", [])):
                 shared[BY_ID[0]] = BY_ID[1]
             for status, description in shared.items():
                 answers.setdefault(

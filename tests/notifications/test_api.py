@@ -112,7 +112,8 @@ def test_preferences_get_and_put(ana, client_for):
     assert client.get("/api/v1/notifications/preferences").json() == dict.fromkeys(switchable, True)
     response = client.put("/api/v1/notifications/preferences", {"like": False}, format="json")
     assert response.status_code == 200 and response.json()["like"] is False and response.json()["share"] is True
-    for bad in ({"likes": False}, {"like": "no"}, {}, ["like"], {"moderation": False}):
+    assert client.put("/api/v1/notifications/preferences", {}, format="json").json()["like"] is False  # no change
+    for bad in ({"likes": False}, {"like": "no"}, ["like"], {"moderation": False}):
         response = client.put("/api/v1/notifications/preferences", bad, format="json")
         assert response.status_code == 400 and response.json()["error"]["code"] == "invalid"
     assert client.get("/api/v1/notifications/preferences").json()["like"] is False
