@@ -16,6 +16,11 @@ BY_ID = ("404", "No such object, or one the caller may not see (also a malformed
 LIMIT = {"type": "integer", "minimum": 1}
 
 
+def _paginated(operation):
+    page = operation.get("responses", {}).get("200", {}).get("content", {}).get("application/json", {})
+    return page.get("schema", {}).get("$ref", "").startswith("#/components/schemas/Paginated")
+
+
 def add_shared_errors(result, generator, request, public):
     for path, operations in result.get("paths", {}).items():
         for method, operation in operations.items():
@@ -28,7 +33,7 @@ def add_shared_errors(result, generator, request, public):
             shared = dict(SHARED)
             if {} not in operation.get("security", [{}]):  # anonymous callers are refused
                 shared[SIGNED_IN[0]] = SIGNED_IN[1]
-            if "{" in path or any(p["name"] == "cursor" for p in operation.get("parameters", [])):
+            if "{" in path or _paginated(operation):  # DRF's cursor pagination: a cursor it can't read is 404
                 shared[BY_ID[0]] = BY_ID[1]
             for status, description in shared.items():
                 answers.setdefault(
