@@ -22,6 +22,7 @@ from elasticsearch.dsl import analyzer, normalizer, token_filter
 
 from accounts.models import User
 from posts.models import Hashtag, Media, Post
+from search import names
 
 # Longest prefix indexed as an edge n-gram: a username's whole length (30). A longer prefix is
 # cut to this by the search analyzers, and the query adds an exact `prefix` on the `.raw` field.
@@ -155,6 +156,10 @@ class UserDocument(_Document):
             "start": fields.TextField(analyzer=WHOLE_PREFIX, search_analyzer=WHOLE_PREFIX_SEARCH),
         },
     )
+    # The display name's key (search.names.name_key), made here in Python as the database
+    # backends make theirs: "Надія", "Nádia" and "Nadiia" are all "nadia", and the queries send
+    # the key of what was typed. Its words' prefixes match, as display_name.prefix does.
+    name_key = fields.TextField(analyzer=WORDS_PREFIX, search_analyzer=WORDS_PREFIX_SEARCH)
     is_active = fields.BooleanField()
     is_private = fields.BooleanField()
     followers_count = fields.IntegerField()
@@ -178,6 +183,9 @@ class UserDocument(_Document):
 
     def prepare_display_name(self, user):
         return _profile_value(user, "display_name", "")
+
+    def prepare_name_key(self, user):
+        return names.name_key(_profile_value(user, "display_name", ""))
 
     def prepare_is_private(self, user):
         return _profile_value(user, "is_private", False)

@@ -20,7 +20,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Length
 
 from posts.text import normalize_hashtag
-from search import query
+from search import names, query
 
 # Constant scores per kind of name match, as the database backends' boosts: the exact name,
 # then a prefix, then a near miss (a typo). Ties go to the most followed / the newest.
@@ -170,9 +170,29 @@ def _followed_filters(search, scope):
     return [], []
 
 
+def _any(clauses):
+    """One clause, or a bool query matching any of them (one score under constant_score)."""
+    return clauses[0] if len(clauses) == 1 else {"bool": {"should": clauses, "minimum_should_match": 1}}
+
+
+def _name_prefixes(text):
+    """-> (username prefixes, display name prefixes): clauses for `text` and for its key
+    (search.names.name_key: "nadja" is "nadia", as the key of "Nadiia" and "Надія" is), as the
+    database backends match the key against every completion name."""
+    key = names.name_key(text)
+    usernames = [prefix_clause("username", text)]
+    display_names = []
+    if key:
+        display_names.append({"match": {"name_key": {"query": key, "operator": "and"}}})
+        if key != text:
+            usernames.append(prefix_clause("username", key))
+    return usernames, display_names
+
+
 def user_query(search, scope, offset, limit):
     """Usernames: exact, prefix, or within a typo or two (fuzziness AUTO); display names: their
-    words or the words' prefixes. Active accounts not blocking the viewer."""
+    words or the words' prefixes, as typed or folded (`name_key`: near spellings, other
+    scripts). Active accounts not blocking the viewer."""
     text = search.text.removeprefix("@").strip().lower()
     followed = _followed_filters(search, scope)
     if not text or followed is None:
@@ -181,10 +201,14 @@ def user_query(search, scope, offset, limit):
     filters = [{"term": {"is_active": True}}, *filters]
     if scope.blocked_ids:  # either way
         must_not.append({"terms": {"id": _ids(scope.blocked_ids)}})
+    usernames, keys = _name_prefixes(text)
+    display_names = [{"match": {"display_name.prefix": {"query": text, "operator": "and"}}}, *keys]
     should = [
         _scored({"term": {"username.raw": text}}, EXACT),
-        _scored(prefix_clause("username", text), PREFIX),
-        _scored({"match": {"display_name.prefix": {"query": text, "operator": "and"}}}, PREFIX),
+        # Each a single constant score however many of its clauses match: a key that equals
+        # the name as typed doesn't count twice.
+        _scored(_any(usernames), PREFIX),
+        _scored(_any(display_names), PREFIX),
         _scored({"match": {"username": {"query": text, "fuzziness": "AUTO"}}}, NEAR),
         _scored({"match": {"display_name": {"query": text, "fuzziness": "AUTO", "operator": "and"}}}, NEAR),
     ]
@@ -206,12 +230,14 @@ def hashtag_query(search, offset, limit):
 
 
 def complete_user_query(prefix, scope, limit):
-    """@mention autocomplete: usernames or whole display names starting with `prefix`; those the
-    viewer follows first, then the most followed. Never the viewer."""
+    """@mention autocomplete: usernames or whole display names starting with `prefix`, or
+    display names with words starting with its key's (`name_key`); those the viewer follows
+    first, then the most followed. Never the viewer."""
     text = prefix.removeprefix("@").lower()
     if not text:
         return None
-    by_name = [prefix_clause("username", text), prefix_clause("display_name", text, grams="start")]
+    usernames, keys = _name_prefixes(text)
+    by_name = [*usernames, prefix_clause("display_name", text, grams="start"), *keys]
     matches = {"bool": {"should": by_name, "minimum_should_match": 1}}
     must_not = []
     if scope.viewer_id is not None:

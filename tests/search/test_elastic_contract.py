@@ -34,6 +34,7 @@ for _name in dir(contract):
     if _name.startswith("test_") and _name not in REPLACED:
         globals()[_name] = getattr(contract, _name)
 found, URL = contract.found, contract.URL  # act, post_by and follow come from tests/conftest.py
+named = contract.named  # the contract's own fixture
 
 # These contract tests set up their data with QuerySet.update() / Media.objects.create(), which
 # no service sees, so no index task follows (as after a raw SQL fix in production, where

@@ -211,9 +211,12 @@ def test_user_search_matches_exact_prefix_and_fuzzy_names_of_active_unblocking_a
     assert {"filter": {"match": {"username": {"query": "zebrafnch", "fuzziness": "AUTO"}}}, "boost": 1.0} in should
     fuzzy_name = {"match": {"display_name": {"query": "zebrafnch", "fuzziness": "AUTO", "operator": "and"}}}
     assert {"filter": fuzzy_name, "boost": 1.0} in should
-    assert {"filter": {"match": {"display_name.prefix": {"query": "zebrafnch", "operator": "and"}}}, "boost": 2.0} in (
-        should
-    )
+    # The display name as typed, or its folded key (search.names.name_key): one prefix score.
+    display_names = [
+        {"match": {"display_name.prefix": {"query": "zebrafnch", "operator": "and"}}},
+        {"match": {"name_key": {"query": "zebrafnch", "operator": "and"}}},
+    ]
+    assert {"filter": {"bool": {"should": display_names, "minimum_should_match": 1}}, "boost": 2.0} in should
     assert query["filter"] == [{"term": {"is_active": True}}]
     assert query["must_not"] == [{"terms": {"id": list(BLOCKED + BLOCKER)}}]  # blocks hide either way
     assert body["sort"] == [{"_score": "desc"}, {"followers_count": "desc"}, {"date_joined": "desc"}, {"id": "asc"}]
@@ -229,6 +232,29 @@ def test_followed_by_me_filters_on_the_viewers_followees():
     assert "terms" not in json.dumps(query(None)["filter"])
     assert query(True, Scope(VIEWER)) is None  # following nobody: nobody to find
     assert "must_not" not in query(False, Scope(VIEWER))
+
+
+@pytest.mark.parametrize("text", ["Nadja", "nadya", "NADIIA", "Надя", "@Nádia"])
+def test_near_spellings_send_the_folded_key(text):
+    """What the database backends match in their completion names, this matches in name_key:
+    the key of what was typed ("nadia"), by word prefixes, scored as a prefix; and usernames
+    starting with it, as the completion names hold usernames too."""
+    should = user_query(Search(type="user", text=text), SIGNED_IN, 0, 10)["query"]["bool"]["should"]
+    prefixes = [clause["constant_score"] for clause in should if clause["constant_score"]["boost"] == 2.0]
+    [usernames, display_names] = [json.dumps(clause["filter"], ensure_ascii=False) for clause in prefixes]
+    key = '{"match": {"name_key": {"query": "nadia", "operator": "and"}}}'
+    assert key in display_names
+    typed = text.removeprefix("@").lower()
+    assert f'"username.prefix": "{typed}"' in usernames
+    assert ('"username.prefix": "nadia"' in usernames) is (typed != "nadia")
+    completing = json.dumps(complete_user_query(text[:4], SIGNED_IN, 5), ensure_ascii=False)
+    assert '"name_key": {"query": "nad' in completing
+
+
+def test_text_without_letters_sends_no_key():
+    should = user_query(Search(type="user", text="🦊"), Scope(), 0, 5)["query"]["bool"]["should"]
+    assert "name_key" not in json.dumps(should)
+    assert "name_key" not in json.dumps(complete_user_query("🦊", Scope(), 5))
 
 
 def test_a_name_prefix_longer_than_the_edge_ngrams_also_needs_the_exact_prefix():
@@ -254,7 +280,11 @@ def test_user_autocomplete_puts_followed_first_and_never_the_viewer():
     query = body["query"]["bool"]
     names = {
         "bool": {
-            "should": [{"match": {"username.prefix": "mar"}}, {"match": {"display_name.start": "mar"}}],
+            "should": [
+                {"match": {"username.prefix": "mar"}},
+                {"match": {"display_name.start": "mar"}},
+                {"match": {"name_key": {"query": "mar", "operator": "and"}}},
+            ],
             "minimum_should_match": 1,
         }
     }
@@ -298,6 +328,8 @@ def test_every_body_is_valid_search_dsl():
         user_query(Search(type="user", text="frida", followed_by_me=False), SIGNED_IN, 0, 5),
         hashtag_query(Search(type="hashtag", text="#sun"), 0, 5),
         complete_user_query("mar", SIGNED_IN, 5),
+        user_query(Search(type="user", text="Надя Ковал"), SIGNED_IN, 0, 5),
+        complete_user_query("nadj", SIGNED_IN, 5),
         complete_hashtag_query("mount", [1], 5),
     ]
     for body in bodies:
@@ -341,6 +373,13 @@ def test_names_have_edge_ngram_prefixes_and_a_fuzzy_whole_name():
     assert username["fields"]["raw"] == {"type": "keyword", "normalizer": "socialsite_lowercase"}
     assert properties["display_name"]["fields"]["prefix"]["analyzer"] == "socialsite_words_prefix"
     assert properties["display_name"]["fields"]["start"]["analyzer"] == "socialsite_whole_prefix"
+    # The folded key is made in Python (search.names.name_key); the index only splits it into
+    # words and their prefixes, as it does display names.
+    assert properties["name_key"] == {
+        "type": "text",
+        "analyzer": "socialsite_words_prefix",
+        "search_analyzer": "socialsite_words_prefix_search",
+    }
     for name, kind in (("is_active", "boolean"), ("followers_count", "integer"), ("date_joined", "date")):
         assert properties[name] == {"type": kind}
     hashtags = documents.index_body(documents.HashtagDocument)["mappings"]["properties"]
@@ -445,8 +484,13 @@ def test_user_documents(ana):
         "id": str(ana.pk),
         "username": "ana",
         "display_name": "Ana Lima",
+        "name_key": "ana lima",
         "is_active": True,
         "is_private": False,
         "followers_count": 3,
         "date_joined": ana.date_joined,
     }
+    ana.profile.display_name = "Надія Ко-Валенко 🦊"
+    ana.profile.save()
+    data = documents.UserDocument().prepare(documents.UserDocument().get_queryset().get(pk=ana.pk))
+    assert data["name_key"] == "nadia ko valenko"

@@ -7,6 +7,7 @@ import pytest
 from django.utils import timezone
 
 from accounts import services as accounts_services
+from accounts.models import User
 from posts import services as posts_services
 from posts.models import Media, Post
 from search.backends import backend
@@ -229,6 +230,72 @@ def test_people_you_blocked_are_not_found_either(client_for, ana, act):
     assert found(client.get(URL, {"query": "nadia_b", "type": "user"}), "username") == []
     assert found(client.get(COMPLETE, {"query": "@nadia"}), "username") == []
     assert client.get(f"/api/v1/users/{nadia.pk}").status_code == 200  # the profile stays, to unblock
+
+
+# --- Near spellings and other scripts of a name (search.names.name_key) -------------------------------
+
+# username: display name. The usernames share nothing with the names, so only the names match.
+NADIAS = {"kvl": "Nadiia Kovalenko", "ptr": "Nadia Petrova", "rch": "Nádia Rocha", "shv": "Надія Шевченко"}
+OTHERS = {"okf": "Nadine Okafor", "brg": "Nathan Berg"}
+
+
+@pytest.fixture
+def named(act):
+    """named(username, display name) -> the user, indexed as after sign-up and a profile edit."""
+
+    def make(username, display_name):
+        person = act(UserFactory, username=username)
+        act(accounts_services.profile_update, user=person, display_name=display_name)
+        return person
+
+    return make
+
+
+@pytest.mark.parametrize("text", ["nadya", "nadja", "nadia", "nadiia", "Nadiya", "NÁDIA", "Надя"])
+def test_near_spellings_and_transliterations_of_a_name_find_each_other(api, named, text):
+    people = {username: str(named(username, name).pk) for username, name in {**NADIAS, **OTHERS}.items()}
+    ids = found(api.get(URL, {"query": text, "type": "user"}))
+    assert set(ids[: len(NADIAS)]) == {people[username] for username in NADIAS}  # all, before anyone else
+    # Nadine shares "nadi" and may follow as a near miss (pg_trgm's word similarity of "nadia"
+    # and "nadine" is 0.67); Nathan is no spelling of the name and never shows.
+    assert ids[len(NADIAS) :] in ([], [people["okf"]])
+
+
+def test_a_spelling_and_the_surname_narrow_it_down(api, named):
+    for username, name in {**NADIAS, **OTHERS}.items():
+        named(username, name)
+    assert found(api.get(URL, {"query": "nadja kovalenko", "type": "user"}), "username")[0] == "kvl"
+    assert found(api.get(URL, {"query": "nadya shevchenko", "type": "user"}), "username")[0] == "shv"
+    assert found(api.get(URL, {"query": "shevchenko", "type": "user"}), "username") == ["shv"]
+
+
+def test_a_name_completes_by_its_prefix_in_any_spelling_or_script(client_for, ana, named):
+    for username, name in {**NADIAS, **OTHERS}.items():
+        named(username, name)
+    client = client_for(ana)
+
+    def completed(text):
+        return set(found(client.get(COMPLETE, {"query": text}), "username"))
+
+    assert completed("nad") == {*NADIAS, "okf"}  # not Nathan: "nat"
+    assert completed("Над") == {*NADIAS, "okf"}  # Cyrillic: the same prefix
+    assert completed("@nadya") == completed("nadiia") == set(NADIAS)
+    assert completed("shev") == {"shv"}  # a later word, transliterated
+    assert completed("nath") == {"brg"}
+
+
+def test_near_spellings_keep_blocks_and_deactivations(client_for, ana, named, act):
+    seen = named("kvl", NADIAS["kvl"])
+    blocker = named("ptr", NADIAS["ptr"])
+    blocked = named("rch", NADIAS["rch"])
+    gone = named("shv", NADIAS["shv"])
+    act(accounts_services.block_create, blocker=blocker, blocked_user_id=ana.pk)
+    act(accounts_services.block_create, blocker=ana, blocked_user_id=blocked.pk)
+    User.objects.filter(pk=gone.pk).update(is_active=False)  # no signal: its indexed names stay
+    client = client_for(ana)
+    for text in ("nadja", "nadia", "надя"):
+        assert found(client.get(URL, {"query": text, "type": "user"})) == [str(seen.pk)]
+    assert found(client.get(COMPLETE, {"query": "nad"}), "username") == ["kvl"]
 
 
 # --- Paging ----------------------------------------------------------------------------------------------
