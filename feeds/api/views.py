@@ -45,7 +45,7 @@ class FeedView(APIView):
     def get(self, request):
         params = request.query_params
         limit = query_params.limit(params, DEFAULT_LIMIT, settings.API_PAGE_SIZE_MAX)
-        order = params.get("order") or "latest"
+        order = params.get("order", "latest")  # "order=" is no order: 400
         page = selectors.home_feed(
             viewer=request.user,
             limit=limit,

@@ -150,7 +150,7 @@ class ConversationsView(APIView):
         description="Your conversations, latest activity first, each with its last message and unread count.",
     )
     def get(self, request):
-        queryset = selectors.conversations(user=request.user, folder=request.query_params.get("folder") or "inbox")
+        queryset = selectors.conversations(user=request.user, folder=request.query_params.get("folder", "inbox"))
         paginator = InboxOrder()
         page = selectors.for_display(paginator.paginate_queryset(queryset, request, view=self))
         return paginator.get_paginated_response(

@@ -262,6 +262,7 @@ def test_redis_down_serves_from_the_database(reader, reader_api, follow, post, s
 def test_bad_input(reader_api, api, reader):
     assert_error(api.get(FEED), 401)
     assert_error(reader_api.get(FEED, {"order": "best"}), 400)
+    assert_error(reader_api.get(FEED, {"order": ""}), 400)  # an empty order is no order, not the default
     assert_error(reader_api.get(FEED, {"cursor": "12.not-a-uuid"}), 400, "invalid_cursor")
     assert_error(reader_api.get(FEED, {"cursor": "'; DROP TABLE posts_post; --"}), 400, "invalid_cursor")
     assert_error(reader_api.get(FEED, {"order": "top", "cursor": "gone:20"}), 400, "invalid_cursor")

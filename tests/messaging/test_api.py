@@ -329,6 +329,7 @@ class TestRequests:
         assert_error(client_for(ana).put(url, {"direct_from": "nobody"}, format="json"), 400)
         assert_error(client_for(ana).get(f"/api/v1/users/{bo.pk}/message-preferences"), 403)
         assert_error(client_for(ana).get(CONVERSATIONS, {"folder": "spam"}), 400)
+        assert_error(client_for(ana).get(CONVERSATIONS, {"folder": ""}), 400)
 
 
 class TestReports:
