@@ -75,7 +75,8 @@ class LoginCodeRequestOutput(serializers.Serializer):
 
 class LoginCodeInput(Input):
     phone = PhoneField()
-    code = serializers.CharField(max_length=32, help_text="The code from the text message.")
+    # Spaces around a code are dropped; a code of only spaces is a wrong code (401), like any other.
+    code = serializers.CharField(max_length=32, allow_blank=True, help_text="The code from the text message.")
 
 
 class TokenPairOutput(serializers.Serializer):
@@ -104,17 +105,20 @@ class SignInOutput(serializers.Serializer):
 
 
 class MFAInput(Input):
-    challenge = serializers.CharField(max_length=1000)
-    code = serializers.CharField(max_length=64, help_text="A code from the authenticator app, or a recovery code.")
+    # Tokens are taken as sent (a token of spaces is a bad token, 401); codes as LoginCodeInput's.
+    challenge = serializers.CharField(max_length=1000, trim_whitespace=False)
+    code = serializers.CharField(
+        max_length=64, allow_blank=True, help_text="A code from the authenticator app, or a recovery code."
+    )
 
 
 class RefreshTokenInput(Input):
-    refresh_token = serializers.CharField(max_length=2000)
+    refresh_token = serializers.CharField(max_length=2000, trim_whitespace=False)  # as sent: spaces are a bad token
 
 
 class SocialTokenInput(Input):
-    access_token = serializers.CharField(max_length=4000, required=False)
-    id_token = serializers.CharField(max_length=8000, required=False)
+    access_token = serializers.CharField(max_length=4000, required=False, trim_whitespace=False)
+    id_token = serializers.CharField(max_length=8000, required=False, trim_whitespace=False)
 
     def validate(self, attrs):
         if not attrs.get("access_token") and not attrs.get("id_token"):

@@ -162,6 +162,11 @@ class TestRefreshAndLogout:
         assert response.status_code in (400, 401)
         assert "error" in response.json()
 
+    def test_a_token_of_spaces_is_a_bad_token_not_a_missing_one(self, api):
+        """The schema asks for a non-empty string; spaces are one, and an invalid token (schemathesis)."""
+        response = api.post(REFRESH, {"refresh_token": "  "}, format="json")
+        assert response.status_code == 401, response.content
+
     def test_expired_refresh_token(self, api, user):
         tokens = login(api, user.username).json()
         with freeze_time(datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=31)):

@@ -110,6 +110,12 @@ def test_a_wrong_code_is_refused_and_the_challenge_takes_another(api, mfa_user):
     assert answer(api, challenge, mfa_user.code()).status_code == 200
 
 
+def test_a_code_of_spaces_is_a_wrong_code(api, mfa_user):
+    challenge = challenge_for(api, mfa_user.user)
+    assert_error(answer(api, challenge, "   "), 401, "invalid_code")
+    assert answer(api, challenge, mfa_user.code()).status_code == 200
+
+
 def test_a_challenge_signs_in_once(api, mfa_user):
     challenge = challenge_for(api, mfa_user.user)
     assert answer(api, challenge, mfa_user.code()).status_code == 200
