@@ -12,13 +12,13 @@ from django.db import transaction
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from accounts import selectors, services
 from accounts.forms import DeleteAccountForm, ProfileForm
 from posts import selectors as post_selectors
 from socialsite.errors import ForbiddenError, NotFoundError, ServiceError
+from socialsite.web import safe_next_url
 
 PAGE_SIZE = 20
 
@@ -76,15 +76,6 @@ def _page(request, queryset):
 # --- Relationship actions (POST) -----------------------------------------------------------------
 
 
-def _next_url(request, fallback):
-    url = request.POST.get("next") or request.GET.get("next")
-    if url and url_has_allowed_host_and_scheme(
-        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return url
-    return fallback
-
-
 def _user_action(request, user_id, act):
     """Run `act` (a service call returning a success message); answer HTMX with the follow button."""
     try:
@@ -101,13 +92,13 @@ def _user_action(request, user_id, act):
     if request.htmx:
         context = {"person": person, "oob_counts": request.POST.get("oob_counts") == "1"}
         if person:
-            context.update(_profile_context(request, person), next_url=_next_url(request, ""))
+            context.update(_profile_context(request, person), next_url=safe_next_url(request, ""))
         response = render(request, "accounts/_follow_response.html", context)
         if person is None:
             response["HX-Reswap"] = "none"  # a vanished account keeps its button; only the message changes
         return response
     fallback = reverse("profile", args=[person.username]) if person else reverse("home")
-    return redirect(_next_url(request, fallback))
+    return redirect(safe_next_url(request, fallback))
 
 
 @login_required
@@ -244,7 +235,7 @@ def _request_action(request, act, success):
         messages.error(request, exc.message)
     else:
         messages.success(request, success)
-    return redirect(_next_url(request, reverse("follow_requests")))
+    return redirect(safe_next_url(request, reverse("follow_requests")))
 
 
 @login_required
