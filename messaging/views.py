@@ -210,7 +210,7 @@ def _conversation_page(request, membership, form):
     }
     if before is not None and request.htmx:
         return render(request, "messaging/_message_page.html", context)
-    blocked = membership.other is not None and selectors.blocked_between(request.user, membership.other)
+    blocked = membership.other is not None and account_selectors.blocked_between(request.user, membership.other)
     gone = membership.other is not None and not membership.other.is_active  # deleted or suspended
     context.update(
         form=form,
