@@ -16,7 +16,6 @@ from django.views.decorators.http import require_POST
 
 from accounts import selectors, services
 from accounts.forms import DeleteAccountForm, ProfileForm
-from posts import selectors as post_selectors
 from socialsite.errors import ForbiddenError, NotFoundError, ServiceError
 from socialsite.web import safe_next_url
 
@@ -26,20 +25,16 @@ PAGE_SIZE = 20
 # --- Profiles and connections -------------------------------------------------------------------
 
 
-def _user_or_404(request, username):
+def user_or_404(request, username):
     try:
         return selectors.user_get_by_username(viewer=request.user, username=username)
     except NotFoundError:
         raise Http404("No such user.")
 
 
-def profile(request, username):
-    person = _user_or_404(request, username)
-    posts = post_selectors.user_posts_queryset(viewer=request.user, user=person)[:20]
-    return render(request, "accounts/profile.html", {**_profile_context(request, person), "posts": posts})
-
-
-def _profile_context(request, person):
+def profile_context(request, person):
+    """What a profile's header shows: the person and how the viewer relates to them. The profile
+    page itself, which adds the person's posts, is posts.views.profile."""
     return {
         "person": person,
         "rel": selectors.relationship(viewer=request.user, user=person),
@@ -56,7 +51,7 @@ def following(request, username):
 
 
 def _connections(request, username, selector, related, title):
-    person = _user_or_404(request, username)
+    person = user_or_404(request, username)
     try:
         follows = selector(viewer=request.user, user=person)
     except ForbiddenError as exc:
@@ -92,7 +87,7 @@ def _user_action(request, user_id, act):
     if request.htmx:
         context = {"person": person, "oob_counts": request.POST.get("oob_counts") == "1"}
         if person:
-            context.update(_profile_context(request, person), next_url=safe_next_url(request, ""))
+            context.update(profile_context(request, person), next_url=safe_next_url(request, ""))
         response = render(request, "accounts/_follow_response.html", context)
         if person is None:
             response["HX-Reswap"] = "none"  # a vanished account keeps its button; only the message changes

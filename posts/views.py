@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts import selectors as account_selectors
+from accounts.views import profile_context, user_or_404
 from posts import appeal_views, moderation, selectors, services, text
 from posts.forms import CommentForm, PostEditForm, PostForm, QuoteForm
 from posts.models import Post
@@ -168,6 +169,13 @@ def comment_thread(request, post_id, comment_id):
     comment = _comment_or_404(request, post, comment_id)
     selectors.comment_thread(viewer=request.user, post=post, roots=[comment], depth=THREAD_DEPTH)
     return render(request, "posts/thread.html", {"post": post, "comment": comment, "comment_form": CommentForm()})
+
+
+def profile(request, username):
+    """A person's page: their profile's header (accounts) over their latest posts."""
+    person = user_or_404(request, username)
+    posts = selectors.user_posts_queryset(viewer=request.user, user=person)[:20]
+    return render(request, "posts/profile.html", {**profile_context(request, person), "posts": posts})
 
 
 def hashtag(request, name):
