@@ -36,6 +36,7 @@ test: install-dev
 	$(PY) manage.py makemigrations --check --dry-run
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports  # the layers of docs/architecture.md, contracts in pyproject.toml
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 	@# With DATABASE_URL set the suite ran on PostgreSQL; the search contract runs on SQLite FTS5 too.
 	@if [ -n "$$DATABASE_URL" ] && [ -z "$(PYTEST_ARGS)" ]; then \

@@ -42,7 +42,7 @@ class SuspendedSessionMiddleware:
             if suspended is not None:
                 logout(request)
                 url = suspension.page_url(suspended)
-                if request.headers.get("HX-Request"):
+                if request.htmx:
                     response = HttpResponse(status=204)
                     response["HX-Redirect"] = url
                     return response

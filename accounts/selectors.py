@@ -1,22 +1,14 @@
 """Reads for accounts. `User.objects.visible_to(viewer)` decides who can be seen."""
 
-import uuid
-
 from django.contrib.auth import get_user_model
 from django.db.models import Exists, OuterRef, Q
 from phonenumber_field.phonenumber import to_python
 
 from accounts.models import Block, Follow, FollowRequest, Mute
 from socialsite.errors import ForbiddenError, NotFoundError
+from socialsite.params import parse_uuid
 
 User = get_user_model()
-
-
-def parse_user_id(value):
-    try:
-        return uuid.UUID(str(value))
-    except (ValueError, TypeError, AttributeError):
-        raise NotFoundError("No such user.")
 
 
 def phone_number(text):
@@ -48,7 +40,7 @@ def user_list_queryset(*, viewer):
 def user_get(*, viewer, user_id):
     """A user the viewer may see, or NotFoundError (deactivated, blocking the viewer, unknown)."""
     try:
-        return user_list_queryset(viewer=viewer).get(pk=parse_user_id(user_id))
+        return user_list_queryset(viewer=viewer).get(pk=parse_uuid(user_id, "No such user."))
     except User.DoesNotExist:
         raise NotFoundError("No such user.")
 
@@ -71,6 +63,11 @@ def relationship(*, viewer, user):
         "blocking": Block.objects.filter(blocker=viewer, blocked=user).exists(),
         "muting": Mute.objects.filter(muter=viewer, muted=user).exists(),
     }
+
+
+def blocked_between(a, b):
+    """Whether either of two users (or user ids) blocks the other."""
+    return Block.objects.filter(Q(blocker=a, blocked=b) | Q(blocker=b, blocked=a)).exists()
 
 
 def can_view_connections(*, viewer, user):

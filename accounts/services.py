@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from accounts import tokens
+from accounts import selectors, tokens
 from accounts.images import avatar_from_upload
 from accounts.models import Block, Follow, FollowRequest, Interest, Mute, Profile
 from accounts.signals import (
@@ -261,10 +261,6 @@ class FollowOutcome:
     created: bool
 
 
-def is_blocked_between(a, b):
-    return Block.objects.filter(Q(blocker=a, blocked=b) | Q(blocker=b, blocked=a)).exists()
-
-
 def _active_target(user_id):
     try:
         return User.objects.select_related("profile").get(pk=user_id, is_active=True)
@@ -315,7 +311,7 @@ def follow_create(*, follower, followed_user_id):
     followed = _active_target(followed_user_id)
     if followed.pk == follower.pk:
         raise ServiceError("You can't follow yourself.", code="self_follow")
-    if is_blocked_between(follower, followed):
+    if selectors.blocked_between(follower, followed):
         raise ForbiddenError("You can't follow this account.", code="blocked")
     if Follow.objects.filter(follower=follower, followed=followed).exists():
         return FollowOutcome("following", created=False)

@@ -4,7 +4,6 @@ from django.views.generic import RedirectView
 from accounts import views
 
 urlpatterns = [
-    path("u/<str:username>/", views.profile, name="profile"),
     path("u/<str:username>/followers/", views.followers, name="followers"),
     path("u/<str:username>/following/", views.following, name="following"),
     path("users/<uuid:user_id>/follow/", views.follow, name="follow"),

@@ -12,13 +12,12 @@ from django.db import transaction
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from accounts import selectors, services
 from accounts.forms import DeleteAccountForm, ProfileForm
-from posts import selectors as post_selectors
 from socialsite.errors import ForbiddenError, NotFoundError, ServiceError
+from socialsite.web import safe_next_url
 
 PAGE_SIZE = 20
 
@@ -26,20 +25,16 @@ PAGE_SIZE = 20
 # --- Profiles and connections -------------------------------------------------------------------
 
 
-def _user_or_404(request, username):
+def user_or_404(request, username):
     try:
         return selectors.user_get_by_username(viewer=request.user, username=username)
     except NotFoundError:
         raise Http404("No such user.")
 
 
-def profile(request, username):
-    person = _user_or_404(request, username)
-    posts = post_selectors.user_posts_queryset(viewer=request.user, user=person)[:20]
-    return render(request, "accounts/profile.html", {**_profile_context(request, person), "posts": posts})
-
-
-def _profile_context(request, person):
+def profile_context(request, person):
+    """What a profile's header shows: the person and how the viewer relates to them. The profile
+    page itself, which adds the person's posts, is posts.views.profile."""
     return {
         "person": person,
         "rel": selectors.relationship(viewer=request.user, user=person),
@@ -56,7 +51,7 @@ def following(request, username):
 
 
 def _connections(request, username, selector, related, title):
-    person = _user_or_404(request, username)
+    person = user_or_404(request, username)
     try:
         follows = selector(viewer=request.user, user=person)
     except ForbiddenError as exc:
@@ -76,15 +71,6 @@ def _page(request, queryset):
 # --- Relationship actions (POST) -----------------------------------------------------------------
 
 
-def _next_url(request, fallback):
-    url = request.POST.get("next") or request.GET.get("next")
-    if url and url_has_allowed_host_and_scheme(
-        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return url
-    return fallback
-
-
 def _user_action(request, user_id, act):
     """Run `act` (a service call returning a success message); answer HTMX with the follow button."""
     try:
@@ -101,13 +87,13 @@ def _user_action(request, user_id, act):
     if request.htmx:
         context = {"person": person, "oob_counts": request.POST.get("oob_counts") == "1"}
         if person:
-            context.update(_profile_context(request, person), next_url=_next_url(request, ""))
+            context.update(profile_context(request, person), next_url=safe_next_url(request, ""))
         response = render(request, "accounts/_follow_response.html", context)
         if person is None:
             response["HX-Reswap"] = "none"  # a vanished account keeps its button; only the message changes
         return response
     fallback = reverse("profile", args=[person.username]) if person else reverse("home")
-    return redirect(_next_url(request, fallback))
+    return redirect(safe_next_url(request, fallback))
 
 
 @login_required
@@ -244,7 +230,7 @@ def _request_action(request, act, success):
         messages.error(request, exc.message)
     else:
         messages.success(request, success)
-    return redirect(_next_url(request, reverse("follow_requests")))
+    return redirect(safe_next_url(request, reverse("follow_requests")))
 
 
 @login_required

@@ -25,9 +25,10 @@ from django.utils import timezone
 from feeds import graph, services
 from feeds.store import Unavailable, author_key, get_store, home_key, home_ttl, moment_of, score_of
 from posts.models import Comment, Like, Post, PostTag
-from posts.selectors import liked_by, parse_id
+from posts.selectors import liked_by
 from socialsite import safe_cache
 from socialsite.errors import NotFoundError, ServiceError
+from socialsite.params import parse_uuid
 
 logger = logging.getLogger(__name__)
 
@@ -61,12 +62,12 @@ def parse_cursor(value, *, viewer, name="cursor"):
     score, _, post_id = value.partition(".")
     try:
         if post_id and score.isdigit():
-            return (int(score), str(parse_id(post_id)))
+            return (int(score), str(parse_uuid(post_id)))
         post = (
             Post.objects.visible_to(viewer)
             .filter(status=Post.Status.PUBLISHED)
             .only("id", "published_at")
-            .get(pk=parse_id(value))
+            .get(pk=parse_uuid(value))
         )
         return (score_of(post.published_at), str(post.pk))
     except (NotFoundError, Post.DoesNotExist):

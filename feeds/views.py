@@ -27,10 +27,6 @@ def _posts(page, viewer):
     return [found[pk] for pk in ids if pk in found]
 
 
-def _is_htmx(request):
-    return request.headers.get("HX-Request") == "true"
-
-
 def _bad_request(request, exc, fragment):
     if fragment:
         return render(request, "feeds/_error.html", {"message": exc.message}, status=400)
@@ -42,7 +38,7 @@ def home(request):
     if not request.user.is_authenticated:
         return render(request, "home.html")  # the landing page
     cursor = request.GET.get("cursor") or None
-    fragment = bool(cursor) and _is_htmx(request)
+    fragment = bool(cursor) and bool(request.htmx)
     try:
         page = selectors.home_feed(viewer=request.user, limit=PAGE_SIZE, cursor=cursor)
     except ServiceError as exc:

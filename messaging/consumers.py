@@ -7,6 +7,7 @@ one shared database thread, so one socket's send doesn't queue behind every othe
 """
 
 from messaging import selectors, services, viewing
+from socialsite.params import parse_uuid
 from socialsite.realtime.consumers import ActionError, register_action, register_disconnect
 from socialsite.realtime.threads import in_thread_pool
 
@@ -72,7 +73,7 @@ async def conversation_view(consumer, data):
     Its members get no `message` notification while they look at it."""
     after = data.get("conversation_id")
     if after is not None:
-        after = str(selectors.parse_uuid(_text(data, "conversation_id"), "No such conversation."))
+        after = str(parse_uuid(_text(data, "conversation_id"), "No such conversation."))
     await in_thread_pool(_switch_view)(consumer.user, getattr(consumer, "viewing", None), after, consumer.channel_name)
     consumer.viewing = after
 

@@ -6,20 +6,11 @@ who were there when it was sent and still are): "read" when every one has read i
 "delivered" when every one has received it, else "sent".
 """
 
-import uuid
-
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, Sum
 
-from accounts.models import Block
 from messaging.models import Conversation, Membership, Message, Preferences
 from socialsite.errors import NotFoundError, ServiceError
-
-
-def parse_uuid(value, message="Not found."):
-    try:
-        return uuid.UUID(str(value))
-    except (ValueError, TypeError, AttributeError):
-        raise NotFoundError(message)
+from socialsite.params import parse_uuid
 
 
 def membership_for(user, conversation_id, *, lock=False, active=True):
@@ -87,12 +78,6 @@ def direct_from(*, user):
     """Who may start a conversation in the user's inbox (Preferences.DirectFrom)."""
     value = Preferences.objects.filter(user=user).values_list("direct_from", flat=True).first()
     return value or Preferences.DirectFrom.EVERYONE
-
-
-def blocked_between(user, other):
-    return Block.objects.filter(
-        Q(blocker_id=user.pk, blocked_id=other.pk) | Q(blocker_id=other.pk, blocked_id=user.pk)
-    ).exists()
 
 
 def _visible_range(membership):

@@ -19,23 +19,19 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.models import Block, Follow, Mute, User
+from accounts.selectors import blocked_between
 from messaging.models import Conversation, Membership, Message, MessageReport, Preferences
-from messaging.selectors import membership_for, parse_uuid, system_ids
+from messaging.selectors import membership_for, system_ids
 from messaging.signals import group_membership_changed, message_sent
 from socialsite import ratelimit
 from socialsite.errors import ConflictError, ForbiddenError, NotFoundError, ServiceError
+from socialsite.params import parse_uuid
 from socialsite.realtime.events import send_event_on_commit
 
 logger = logging.getLogger(__name__)
 
 TYPING_EXPIRES_SECONDS = 6  # a client shows "typing…" this long unless renewed
 TYPING_MIN_INTERVAL_SECONDS = 2  # typing.start more often than this is dropped
-
-
-def _blocked(user_id, other_id):
-    return Block.objects.filter(
-        Q(blocker_id=user_id, blocked_id=other_id) | Q(blocker_id=other_id, blocked_id=user_id)
-    ).exists()
 
 
 def _active_user(user_id, *, viewer):
@@ -181,7 +177,7 @@ def conversation_direct(*, user, other_user_id):
     other = _active_user(other_user_id, viewer=user)
     if other.pk == user.pk:
         raise ServiceError("You can't message yourself.", code="self_message")
-    if _blocked(user.pk, other.pk):
+    if blocked_between(user.pk, other.pk):
         raise ForbiddenError("You can't message this account.", code="blocked")
     conversation, created = _direct_get_or_create(user, other)
     membership = Membership.objects.get(conversation=conversation, user=user)
@@ -194,7 +190,7 @@ def _check_group_members(creator, users):
     for other in users:
         if other.pk == creator.pk:
             continue
-        if _blocked(creator.pk, other.pk):
+        if blocked_between(creator.pk, other.pk):
             raise ForbiddenError(
                 f"You can't add {other.username}.", code="blocked", fields={"member_ids": ["Blocked."]}
             )

@@ -19,7 +19,6 @@ from django.db.models.functions import Lower
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST, require_safe
 
 from accounts import selectors as account_selectors
@@ -36,6 +35,7 @@ from messaging.forms import (
 )
 from messaging.models import Conversation, Membership
 from socialsite.errors import ForbiddenError, NotFoundError, ServiceError
+from socialsite.web import safe_next_url
 
 PAGE_SIZE = 30  # messages per page of a conversation
 INBOX_PAGE_SIZE = 30  # conversations per page of the inbox
@@ -59,19 +59,6 @@ def _user_ids_by_username(viewer, usernames, form, field):
 
 
 # --- Helpers -------------------------------------------------------------------------------------
-
-
-def _is_htmx(request):
-    return request.headers.get("HX-Request") == "true"
-
-
-def _next_url(request, fallback):
-    url = request.POST.get("next") or request.GET.get("next")
-    if url and url_has_allowed_host_and_scheme(
-        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return url
-    return fallback
 
 
 def _conversation_url(conversation_id, anchor=""):
@@ -165,7 +152,7 @@ def _inbox(request, folder):
     else:
         requests_count = selectors.conversations(user=request.user, folder=Membership.Folder.REQUESTS).count()
     context = {"page": page, "conversations": memberships, "folder": folder, "requests_count": requests_count}
-    if _is_htmx(request):  # chat.js reloads the list in place when something changes
+    if request.htmx:  # chat.js reloads the list in place when something changes
         return render(request, "messaging/_conversation_list.html", context)
     return render(request, "messaging/inbox.html", context)
 
@@ -178,7 +165,7 @@ def accept(request, conversation_id):
     except NotFoundError:
         raise Http404("No such conversation.")
     messages.success(request, "Request accepted: the conversation is in your inbox.")
-    return redirect(_next_url(request, _conversation_url(conversation_id)))
+    return redirect(safe_next_url(request, _conversation_url(conversation_id)))
 
 
 # --- A conversation --------------------------------------------------------------------------------
@@ -221,9 +208,9 @@ def _conversation_page(request, membership, form):
         "older_before": older,
         "paged": before is not None,
     }
-    if before is not None and _is_htmx(request):
+    if before is not None and request.htmx:
         return render(request, "messaging/_message_page.html", context)
-    blocked = membership.other is not None and selectors.blocked_between(request.user, membership.other)
+    blocked = membership.other is not None and account_selectors.blocked_between(request.user, membership.other)
     gone = membership.other is not None and not membership.other.is_active  # deleted or suspended
     context.update(
         form=form,
@@ -307,11 +294,11 @@ def message_delete(request, message_id):
     except ForbiddenError as exc:
         raise PermissionDenied(exc.message)
     except ServiceError as exc:  # already deleted
-        if _is_htmx(request):
+        if request.htmx:
             return HttpResponse(status=204)
         messages.error(request, exc.message)
         return redirect(back)
-    if _is_htmx(request):
+    if request.htmx:
         return HttpResponse(status=204)
     messages.success(request, "Message deleted.")
     return redirect(back)

@@ -16,25 +16,16 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST, require_safe
 
 from accounts import selectors as account_selectors
 from notifications import selectors, services
 from notifications.forms import PreferencesForm
 from socialsite.errors import NotFoundError, ServiceError
+from socialsite.web import safe_next_url
 
 PAGE_SIZE = 20  # lines (groups) per page of /notifications/
 GROUP_KEY_MAX_LENGTH = 160  # Notification.group_key
-
-
-def _next_url(request, fallback):
-    url = request.POST.get("next") or request.GET.get("next")
-    if url and url_has_allowed_host_and_scheme(
-        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return url
-    return fallback
 
 
 def _bad_request(request, message):
@@ -120,7 +111,7 @@ def notifications_read_all(request):
     changed = services.mark_all_read(user=request.user)
     if changed:
         messages.success(request, "All notifications marked as read.")
-    return redirect(_next_url(request, reverse("notifications")))
+    return redirect(safe_next_url(request, reverse("notifications")))
 
 
 # --- Settings ---------------------------------------------------------------------------------------
@@ -181,11 +172,11 @@ def _bell(request, user_id, on):
             "person": person,
             "rel": account_selectors.relationship(viewer=request.user, user=person),
             "bell": selectors.bell_on(request.user, person),
-            "next_url": _next_url(request, ""),
+            "next_url": safe_next_url(request, ""),
         }
         return render(request, "notifications/_bell_response.html", context)
     fallback = reverse("profile", args=[person.username]) if person else reverse("notification_settings")
-    return redirect(_next_url(request, fallback))
+    return redirect(safe_next_url(request, fallback))
 
 
 @login_required

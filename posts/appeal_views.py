@@ -17,8 +17,8 @@ from django.views.decorators.http import require_POST
 
 from accounts import suspension
 from posts import moderation
-from posts.report_views import _next_url
 from socialsite.errors import NotFoundError, ServiceError
+from socialsite.web import safe_next_url
 
 SENT = "Your appeal was sent; a moderator will look at it, and you'll be told the outcome."
 
@@ -69,7 +69,7 @@ def warning_dismiss(request, action_id):
         raise Http404("No such warning.")
     if request.htmx:
         return HttpResponse("")  # the banner swaps itself out
-    return redirect(_next_url(request, "/"))
+    return redirect(safe_next_url(request, "/"))
 
 
 def suspended(request):

@@ -26,6 +26,7 @@ from posts.models import Appeal, Comment, Hashtag, ModerationAction, Post, Repor
 from posts.signals import appeal_decided, moderation_taken, post_published, post_withdrawn
 from socialsite import ratelimit, safe_cache
 from socialsite.errors import ConflictError, NotFoundError, ServiceError
+from socialsite.params import parse_uuid
 from socialsite.realtime.events import send_event_on_commit
 
 User = get_user_model()
@@ -63,7 +64,7 @@ def report_target_get(reporter, target_type, target_id):
         post = selectors.post_get_bare(viewer=reporter, post_id=target_id)
         return post, post.author_id
     if target_type == "comment":
-        pk = selectors.parse_id(target_id, "No such comment.")
+        pk = parse_uuid(target_id, "No such comment.")
         comment = (
             Comment.objects.visible_to(reporter)
             .filter(pk=pk, post__in=Post.objects.visible_to(reporter).values("pk"))
@@ -440,7 +441,7 @@ def moderated_post_for_author(*, viewer, post_id):
     if viewer is None or not viewer.is_authenticated:
         return None
     try:
-        pk = selectors.parse_id(post_id, "No such post.")
+        pk = parse_uuid(post_id, "No such post.")
     except NotFoundError:
         return None
     post = Post.objects.filter(pk=pk, author=viewer).first()

@@ -10,11 +10,11 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 
 from posts import moderation
 from posts.models import Report
 from socialsite.errors import NotFoundError, ServiceError
+from socialsite.web import safe_next_url
 
 THANKS = "Thanks — our moderators will review it."
 
@@ -60,19 +60,10 @@ def _target_url(target_type, target):
     return reverse("profile", args=[target.username])
 
 
-def _next_url(request, fallback):
-    url = request.POST.get("next") or request.GET.get("next")
-    if url and url_has_allowed_host_and_scheme(
-        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return url
-    return fallback
-
-
 @login_required
 def report(request, target_type, target_id):
     target, owner_id = _target_or_404(request, target_type, target_id)
-    back = _next_url(request, _target_url(target_type, target))
+    back = safe_next_url(request, _target_url(target_type, target))
     if request.method == "POST":
         form = ReportForm(request.POST)
         if form.is_valid():
@@ -100,6 +91,6 @@ def report(request, target_type, target_id):
         "target": target,
         "own": owner_id == request.user.pk,
         "back": back,
-        "next": _next_url(request, ""),
+        "next": safe_next_url(request, ""),
     }
     return render(request, "posts/report.html", context)

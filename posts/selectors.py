@@ -5,20 +5,12 @@ Lists show published posts only; the author sees their own pending or failed pos
 queries, whatever the page size.
 """
 
-import uuid
-
 from django.db.models import BooleanField, Exists, OuterRef, Prefetch, Value
 
 from posts.models import Comment, Like, Media, Post, PostTag
 from posts.text import normalize_hashtag
 from socialsite.errors import NotFoundError
-
-
-def parse_id(value, message="Not found."):
-    try:
-        return uuid.UUID(str(value))
-    except (ValueError, TypeError, AttributeError):
-        raise NotFoundError(message)
+from socialsite.params import parse_uuid
 
 
 def liked_by(viewer):
@@ -69,7 +61,7 @@ def published_posts(*, viewer):
 
 def post_get(*, viewer, post_id):
     """A post the viewer may see (the author also sees it pending or failed), or NotFoundError."""
-    pk = parse_id(post_id, "No such post.")
+    pk = parse_uuid(post_id, "No such post.")
     try:
         return with_payload(visible_posts(viewer=viewer), viewer).get(pk=pk)
     except Post.DoesNotExist:
@@ -79,7 +71,7 @@ def post_get(*, viewer, post_id):
 def post_get_bare(*, viewer, post_id):
     """Like post_get, without what the payload needs: for paths that only check the post."""
     try:
-        return visible_posts(viewer=viewer).get(pk=parse_id(post_id, "No such post."))
+        return visible_posts(viewer=viewer).get(pk=parse_uuid(post_id, "No such post."))
     except Post.DoesNotExist:
         raise NotFoundError("No such post.")
 
@@ -119,7 +111,7 @@ def comment_get(*, viewer, post, comment_id):
         return (
             Comment.objects.visible_to(viewer)
             .select_related("author__profile")
-            .get(post=post, pk=parse_id(comment_id, "No such comment."))
+            .get(post=post, pk=parse_uuid(comment_id, "No such comment."))
         )
     except Comment.DoesNotExist:
         raise NotFoundError("No such comment.")

@@ -9,11 +9,11 @@ from datetime import timedelta
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Exists, F, OuterRef, Q, Subquery
+from django.db.models import Count, Exists, F, OuterRef, Subquery
 from django.db.models.functions import Coalesce, Lower
 from django.utils import timezone
 
-from accounts.models import Block
+from accounts.selectors import blocked_between
 from posts import selectors, tasks, text
 from posts.models import Comment, Hashtag, Like, Media, Post, PostTag
 from posts.signals import (
@@ -27,6 +27,7 @@ from posts.signals import (
 )
 from socialsite import outbox
 from socialsite.errors import ForbiddenError, NotFoundError, ServiceError
+from socialsite.params import parse_uuid
 
 User = get_user_model()
 logger = logging.getLogger(__name__)
@@ -49,10 +50,6 @@ def _check_content(content, *, limit, field="content"):
     return content
 
 
-def _blocked_between(a, b):
-    return Block.objects.filter(Q(blocker=a, blocked=b) | Q(blocker=b, blocked=a)).exists()
-
-
 def _mentioned_users(author, content, *, enforce_blocks=True):
     """{lower username: user} for the @mentions that name active accounts."""
     names = text.mentions(content)[: MAX_MENTIONS * 2]
@@ -64,7 +61,7 @@ def _mentioned_users(author, content, *, enforce_blocks=True):
         raise ServiceError(f"At most {MAX_MENTIONS} mentions.", fields={"content": ["Too many mentions."]})
     if enforce_blocks:
         for user in found.values():
-            if user.pk != author.pk and _blocked_between(author, user):
+            if user.pk != author.pk and blocked_between(author, user):
                 raise ForbiddenError(f"You can't mention @{user.username}.", code="tag_blocked")
     return found
 
@@ -72,7 +69,7 @@ def _mentioned_users(author, content, *, enforce_blocks=True):
 def _tagged_users(author, tagged_user_ids):
     ids = []
     for value in tagged_user_ids or ():
-        pk = selectors.parse_id(value, "No such user to tag.")
+        pk = parse_uuid(value, "No such user to tag.")
         if pk not in ids:
             ids.append(pk)
     if len(ids) > MAX_TAGGED_USERS:
@@ -81,7 +78,7 @@ def _tagged_users(author, tagged_user_ids):
     if len(users) != len(ids):
         raise NotFoundError("No such user to tag.", fields={"tagged_user_ids": ["Unknown user."]})
     for user in users:
-        if user.pk != author.pk and _blocked_between(author, user):
+        if user.pk != author.pk and blocked_between(author, user):
             raise ForbiddenError("You can't tag this account.", code="tag_blocked")
     return users
 
@@ -104,7 +101,7 @@ def _sync_mentions(post, mentioned):
 def _load_media(author, media_ids):
     ids = []
     for value in media_ids or ():
-        pk = selectors.parse_id(value, "No such media.")
+        pk = parse_uuid(value, "No such media.")
         if pk in ids:
             raise ServiceError("The same media is listed twice.", fields={"media_ids": ["Duplicate media."]})
         ids.append(pk)
@@ -147,7 +144,7 @@ def _check_media(content_type, media):
 
 
 def _get_for_update(post_id):
-    pk = selectors.parse_id(post_id, "No such post.")
+    pk = parse_uuid(post_id, "No such post.")
     try:
         return Post.objects.select_for_update().get(pk=pk)
     except Post.DoesNotExist:
@@ -156,7 +153,7 @@ def _get_for_update(post_id):
 
 def _visible_published(user, post_id):
     """The post, locked, when `user` may see it and it is published; else NotFoundError."""
-    pk = selectors.parse_id(post_id, "No such post.")
+    pk = parse_uuid(post_id, "No such post.")
     if not selectors.published_posts(viewer=user).filter(pk=pk).exists():
         raise NotFoundError("No such post.")
     return Post.objects.select_for_update().get(pk=pk)
@@ -256,9 +253,7 @@ def post_create(
 def post_media_settled(*, post_id):
     """The media worker reports that one of the post's media is ready or failed. Idempotent."""
     try:
-        post = Post.objects.select_for_update().get(
-            pk=selectors.parse_id(post_id, "No such post."), deleted_at__isnull=True
-        )
+        post = Post.objects.select_for_update().get(pk=parse_uuid(post_id, "No such post."), deleted_at__isnull=True)
     except (Post.DoesNotExist, NotFoundError):
         return None
     statuses = set(post.media.values_list("status", flat=True))
@@ -394,7 +389,7 @@ def comment_create(*, author, post_id, content, parent_comment_id=None):
         raise ServiceError("Write something first.", fields={"content": ["This field may not be blank."]})
     parent = None
     if parent_comment_id:
-        pk = selectors.parse_id(parent_comment_id, "No such comment to reply to.")
+        pk = parse_uuid(parent_comment_id, "No such comment to reply to.")
         parent = Comment.objects.visible_to(author).select_for_update(of=("self",)).filter(pk=pk).first()
         if parent is None:
             raise NotFoundError("No such comment to reply to.", fields={"parent_comment_id": ["Unknown comment."]})
@@ -414,7 +409,7 @@ def comment_create(*, author, post_id, content, parent_comment_id=None):
 
 
 def _comment_for_update(comment_id):
-    pk = selectors.parse_id(comment_id, "No such comment.")
+    pk = parse_uuid(comment_id, "No such comment.")
     try:
         return Comment.objects.select_for_update(of=("self",)).select_related("post").get(pk=pk)
     except Comment.DoesNotExist:

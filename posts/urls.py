@@ -16,6 +16,7 @@ urlpatterns = [
     path("posts/<uuid:post_id>/comments/<uuid:comment_id>/", views.comment_thread, name="comment_thread"),
     path("posts/<uuid:post_id>/comments/<uuid:comment_id>/edit/", views.comment_edit, name="comment_edit"),
     path("posts/<uuid:post_id>/comments/<uuid:comment_id>/delete/", views.comment_delete, name="comment_delete"),
+    path("u/<str:username>/", views.profile, name="profile"),
     path("tags/<str:name>/", views.hashtag, name="hashtag"),
     path("report/<str:target_type>/<str:target_id>/", report_views.report, name="report"),
     path("moderation/actions/<str:action_id>/", appeal_views.action_page, name="moderation_action"),

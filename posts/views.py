@@ -14,15 +14,16 @@ from django.db.models.functions import Lower
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts import selectors as account_selectors
+from accounts.views import profile_context, user_or_404
 from posts import appeal_views, moderation, selectors, services, text
 from posts.forms import CommentForm, PostEditForm, PostForm, QuoteForm
 from posts.models import Post
 from posts.text import normalize_hashtag
 from socialsite.errors import ForbiddenError, NotFoundError, ServiceError
+from socialsite.web import safe_next_url
 
 PAGE_SIZE = 20
 COMMENTS_PAGE_SIZE = 50
@@ -46,15 +47,6 @@ def _comment_or_404(request, post, comment_id):
         return selectors.comment_get(viewer=request.user, post=post, comment_id=comment_id)
     except NotFoundError:
         raise Http404("No such comment.")
-
-
-def _next_url(request, fallback):
-    url = request.POST.get("next") or request.GET.get("next")
-    if url and url_has_allowed_host_and_scheme(
-        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return url
-    return fallback
 
 
 def _add_errors(form, exc, field_map=None):
@@ -179,6 +171,13 @@ def comment_thread(request, post_id, comment_id):
     return render(request, "posts/thread.html", {"post": post, "comment": comment, "comment_form": CommentForm()})
 
 
+def profile(request, username):
+    """A person's page: their profile's header (accounts) over their latest posts."""
+    person = user_or_404(request, username)
+    posts = selectors.user_posts_queryset(viewer=request.user, user=person)[:20]
+    return render(request, "posts/profile.html", {**profile_context(request, person), "posts": posts})
+
+
 def hashtag(request, name):
     tag = normalize_hashtag(name)
     page = _page(request, selectors.hashtag_posts_queryset(viewer=request.user, name=tag))
@@ -237,7 +236,7 @@ def _fragment_or_redirect(request, post_id, template, context):
             raise Http404("No such post.")
         response = render(request, template, context)
         return response
-    return redirect(_next_url(request, reverse("post_detail", args=[post_id])))
+    return redirect(safe_next_url(request, reverse("post_detail", args=[post_id])))
 
 
 def _interact(request, act):
@@ -294,7 +293,7 @@ def comment_create(request, post_id):
     fallback = reverse("post_detail", args=[post.pk])
     if not form.is_valid():
         messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
-        return redirect(_next_url(request, fallback))
+        return redirect(safe_next_url(request, fallback))
     parent = form.cleaned_data["parent"]
     try:
         comment = services.comment_create(
@@ -304,12 +303,12 @@ def comment_create(request, post_id):
         if parent is None:
             raise Http404("No such post.")
         messages.error(request, exc.message)
-        return redirect(_next_url(request, fallback))
+        return redirect(safe_next_url(request, fallback))
     except ServiceError as exc:
         messages.error(request, exc.message)
-        return redirect(_next_url(request, fallback))
+        return redirect(safe_next_url(request, fallback))
     messages.success(request, "Reply posted." if parent else "Comment posted.")
-    return redirect(_next_url(request, fallback) + f"#comment-{comment.pk}")
+    return redirect(safe_next_url(request, fallback) + f"#comment-{comment.pk}")
 
 
 @login_required
@@ -343,4 +342,4 @@ def comment_delete(request, post_id, comment_id):
     except ForbiddenError as exc:
         raise PermissionDenied(exc.message)
     messages.success(request, "The comment was deleted.")
-    return redirect(_next_url(request, reverse("post_detail", args=[post.pk])))
+    return redirect(safe_next_url(request, reverse("post_detail", args=[post.pk])))

@@ -59,17 +59,6 @@ def mark(ok):
 
 # --- Data: raw rows, fast ---------------------------------------------------------------------------
 
-UNUSABLE_PASSWORD = "!bench-unusable"  # noqa: S105 -- marks the password unusable, no secret
-# The column order of the account rows the benchmarks build (insert_accounts).
-USER_COLUMNS = [
-    "id", "password", "last_login", "is_superuser", "username", "first_name", "last_name", "email",
-    "is_staff", "is_active", "date_joined", "phone", "phone_verified", "last_active", "deactivated_at",
-]  # fmt: skip
-PROFILE_COLUMNS = [
-    "user", "display_name", "bio", "avatar", "profile_info", "is_private", "followers_count", "following_count",
-    "updated_at",
-]  # fmt: skip
-
 
 def copy_rows(model, names, rows, chunk=20_000):
     """Insert raw rows (tuples in the order of field `names`) fast: COPY on PostgreSQL,
@@ -93,14 +82,6 @@ def copy_rows(model, names, rows, chunk=20_000):
                     [[f.get_db_prep_save(v, connection) for f, v in zip(fields, row, strict=True)] for row in batch],
                 )
     return count
-
-
-def insert_accounts(user_rows, profile_rows):
-    """Users and their profiles, rows in USER_COLUMNS and PROFILE_COLUMNS order."""
-    from accounts.models import Profile, User
-
-    copy_rows(User, USER_COLUMNS, user_rows)
-    copy_rows(Profile, PROFILE_COLUMNS, profile_rows)
 
 
 class BenchmarkCommand(BaseCommand):

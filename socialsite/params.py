@@ -1,7 +1,17 @@
-"""Checks of query parameters that the API and the pages share: a bad one is a ServiceError
-(400 in the envelope), never ignored."""
+"""Checks of query parameters and ids that the API and the pages share: a bad parameter is a
+ServiceError (400 in the envelope), never ignored; a malformed id is a NotFoundError (404)."""
 
-from socialsite.errors import ServiceError
+import uuid
+
+from socialsite.errors import NotFoundError, ServiceError
+
+
+def parse_uuid(value, message="Not found."):
+    """`value` as a UUID; anything else is no such object (404, `message`)."""
+    try:
+        return uuid.UUID(str(value))
+    except (ValueError, TypeError, AttributeError):
+        raise NotFoundError(message)
 
 
 def reject_unknown(params, allowed, message="Unknown parameter.", problem="Unknown parameter."):

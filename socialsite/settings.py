@@ -195,6 +195,11 @@ else:
             "CONFIG": {"capacity": CHANNEL_SOCKET_CAPACITY, "expiry": CHANNEL_EXPIRY},
         }
     }
+# What the realtime layer (socialsite/realtime/) asks of accounts, named here because the core
+# imports no feature app: the authentication class that reads a bearer token (auth.py), and the
+# service that marks the users with an open socket active (presence.py, every heartbeat).
+REALTIME_TOKEN_AUTHENTICATION = "accounts.api.authentication.JWTAuthentication"
+REALTIME_TOUCH_ACTIVE = "accounts.services.users_touch_last_active"
 
 # --- Outbox (socialsite/outbox.py) ----------------------------------------------------
 OUTBOX_RELAY_SECONDS = env.float("OUTBOX_RELAY_SECONDS", default=5)  # beat runs the relay this often

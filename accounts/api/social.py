@@ -31,8 +31,9 @@ from rest_framework.views import APIView
 
 from accounts import suspension
 from accounts.api import serializers as s
-from accounts.api.views import errors, signed_in, suspended_error
+from accounts.api.views import signed_in, suspended_error
 from socialsite.api.errors import error_body
+from socialsite.api.helpers import error_responses
 from socialsite.api.throttling import LoginIPThrottle
 
 PROVIDERS = ("google", "apple", "facebook")
@@ -67,7 +68,7 @@ class SocialLoginView(APIView):
     @extend_schema(
         parameters=[OpenApiParameter("provider", OpenApiTypes.STR, OpenApiParameter.PATH, enum=list(PROVIDERS))],
         request=s.SocialTokenInput,
-        responses={200: s.SignInOutput, **errors(400, 401, 403, 404, 409, 429)},
+        responses={200: s.SignInOutput, **error_responses(400, 401, 403, 404, 409, 429)},
         tags=["auth"],
         description=(
             "Exchange a provider token for our JWT pair. Google and Apple: `id_token`; "

@@ -7,36 +7,19 @@ from django.conf import settings
 from django.contrib.auth.models import update_last_login
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
-from rest_framework import parsers, permissions, serializers, status
-from rest_framework.exceptions import NotAuthenticated
+from drf_spectacular.utils import extend_schema
+from rest_framework import parsers, permissions, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import login_codes, second_factor, selectors, services, suspension, tokens
 from accounts.api import serializers as s
+from accounts.api.helpers import user_from_path
 from socialsite.api.errors import error_body
+from socialsite.api.helpers import error_responses, own_user, valid_input
 from socialsite.api.pagination import CursorPagination
 from socialsite.api.throttling import LoginIPThrottle, SignupIPThrottle, parse_rate
 from socialsite.errors import ForbiddenError
-
-ERROR = inline_serializer(
-    "Error",
-    {
-        "error": inline_serializer(
-            "ErrorBody",
-            {
-                "code": serializers.CharField(),
-                "message": serializers.CharField(),
-                "fields": serializers.DictField(required=False),
-            },
-        )
-    },
-)
-
-
-def errors(*codes):
-    return {code: OpenApiResponse(ERROR) for code in codes}
 
 
 def token_pair(user):
@@ -85,10 +68,12 @@ class RegisterView(APIView):
     authentication_classes = []
     throttle_classes = [SignupIPThrottle]
 
-    @extend_schema(request=s.RegisterInput, responses={201: s.RegisterOutput, **errors(400, 409, 429)}, tags=["auth"])
+    @extend_schema(
+        request=s.RegisterInput, responses={201: s.RegisterOutput, **error_responses(400, 409, 429)}, tags=["auth"]
+    )
     def post(self, request):
         """Create an account (and its profile); a confirmation email goes to the address."""
-        data = _valid(s.RegisterInput, request)
+        data = valid_input(s.RegisterInput, request)
         user = services.user_register(**data)
         address = EmailAddress.objects.get(user=user, primary=True)
         transaction.on_commit(lambda: address.send_confirmation(request._request, signup=True))
@@ -107,10 +92,12 @@ class LoginView(APIView):
     authentication_classes = []
     throttle_classes = [LoginIPThrottle]
 
-    @extend_schema(request=s.LoginInput, responses={200: s.SignInOutput, **errors(400, 401, 403, 429)}, tags=["auth"])
+    @extend_schema(
+        request=s.LoginInput, responses={200: s.SignInOutput, **error_responses(400, 401, 403, 429)}, tags=["auth"]
+    )
     def post(self, request):
         """Sign in with a username, email address or phone number and a password: a new sign-in with its JWT pair, or, for an account with two-factor authentication, `{mfa_required: true, challenge, types, expires_in}` for `POST /auth/jwt/mfa`. Failed log-ins count per account and per address (429)."""
-        data = _valid(s.LoginInput, request)
+        data = valid_input(s.LoginInput, request)
         # allauth's authenticate, as the web form's: failed log-ins count per account (the
         # adapter's key), in the same limit as the web form's, and a success doesn't count.
         login = data["login"].strip()
@@ -139,14 +126,14 @@ class LoginCodeRequestView(APIView):
 
     @extend_schema(
         request=s.LoginCodeRequestInput,
-        responses={202: s.LoginCodeRequestOutput, **errors(400, 429)},
+        responses={202: s.LoginCodeRequestOutput, **error_responses(400, 429)},
         tags=["auth"],
         description="Text a sign-in code to a phone number. The answer is the same whether an account"
         " uses the number or not (a number no account uses gets a notice instead of a code)."
         " Limited per number and per address, together with the web's sign-in by code (429).",
     )
     def post(self, request):
-        data = _valid(s.LoginCodeRequestInput, request)
+        data = valid_input(s.LoginCodeRequestInput, request)
         login_codes.login_code_request(request=request._request, phone=data["phone"])
         body = {
             "detail": "If an account uses this number, a code is on its way.",
@@ -161,11 +148,11 @@ class LoginCodeView(APIView):
     throttle_classes = [LoginIPThrottle]
 
     @extend_schema(
-        request=s.LoginCodeInput, responses={200: s.SignInOutput, **errors(400, 401, 403, 429)}, tags=["auth"]
+        request=s.LoginCodeInput, responses={200: s.SignInOutput, **error_responses(400, 401, 403, 429)}, tags=["auth"]
     )
     def post(self, request):
         """Sign in with a phone number and the code texted to it: a new sign-in with its JWT pair. A code signs in once; a few wrong answers burn it (401 `invalid_code`)."""
-        data = _valid(s.LoginCodeInput, request)
+        data = valid_input(s.LoginCodeInput, request)
         user = login_codes.login_code_verify(phone=data["phone"], code=data["code"])
         require_verified_email(user)
         return signed_in(user)
@@ -176,10 +163,12 @@ class MFAView(APIView):
     authentication_classes = []
     throttle_classes = [LoginIPThrottle]
 
-    @extend_schema(request=s.MFAInput, responses={200: s.TokenPairOutput, **errors(400, 401, 429)}, tags=["auth"])
+    @extend_schema(
+        request=s.MFAInput, responses={200: s.TokenPairOutput, **error_responses(400, 401, 429)}, tags=["auth"]
+    )
     def post(self, request):
         """Second step of a sign-in with two-factor authentication: the log-in's challenge and a code from the authenticator app or a recovery code. Each code is good once; the challenge is good for one sign-in, 5 minutes and 5 codes."""
-        data = _valid(s.MFAInput, request)
+        data = valid_input(s.MFAInput, request)
         user = second_factor.challenge_verify(request=request._request, challenge=data["challenge"], code=data["code"])
         return Response(token_pair(user))
 
@@ -189,10 +178,12 @@ class RefreshView(APIView):
     authentication_classes = []
     throttle_classes = [LoginIPThrottle]
 
-    @extend_schema(request=s.RefreshTokenInput, responses={200: s.TokenPairOutput, **errors(400, 401)}, tags=["auth"])
+    @extend_schema(
+        request=s.RefreshTokenInput, responses={200: s.TokenPairOutput, **error_responses(400, 401)}, tags=["auth"]
+    )
     def post(self, request):
         """Spend a refresh token for a new pair. A spent token used again ends the sign-in (reuse detection)."""
-        data = _valid(s.RefreshTokenInput, request)
+        data = valid_input(s.RefreshTokenInput, request)
         return Response(_pair_body(*tokens.rotate(data["refresh_token"])))
 
 
@@ -200,10 +191,10 @@ class LogoutView(APIView):
     permission_classes = [permissions.AllowAny]
     authentication_classes = []
 
-    @extend_schema(request=s.RefreshTokenInput, responses={204: None, **errors(400, 401)}, tags=["auth"])
+    @extend_schema(request=s.RefreshTokenInput, responses={204: None, **error_responses(400, 401)}, tags=["auth"])
     def post(self, request):
         """End the sign-in this refresh token belongs to."""
-        data = _valid(s.RefreshTokenInput, request)
+        data = valid_input(s.RefreshTokenInput, request)
         tokens.revoke(data["refresh_token"])
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -213,7 +204,7 @@ class LogoutEverywhereView(APIView):
 
     @extend_schema(
         request=None,
-        responses={204: None, **errors(401)},
+        responses={204: None, **error_responses(401)},
         tags=["auth"],
         description="Signs out every session and app of this account, this one included: every refresh"
         " and access token stops working and every open socket, SSE stream and long-poll closes.",
@@ -224,27 +215,6 @@ class LogoutEverywhereView(APIView):
 
 
 # --- Users ----------------------------------------------------------------------------------------------------
-
-
-def _valid(serializer_class, request, **kwargs):
-    serializer = serializer_class(data=request.data, **kwargs)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
-
-
-def _own(request, user_id):
-    """The caller, when the path names the caller ("me" or their id); else 403."""
-    if user_id != "me" and str(request.user.pk) != str(user_id):
-        raise ForbiddenError("You can only do this for your own account.", code="not_owner")
-    return request.user
-
-
-def _target(request, user_id):
-    if user_id == "me":
-        if not request.user.is_authenticated:
-            raise NotAuthenticated("Sign in to see your own account.")  # 401, as every endpoint's
-        user_id = request.user.pk
-    return selectors.user_get(viewer=request.user, user_id=user_id)
 
 
 def user_payload(request, user):
@@ -265,40 +235,42 @@ class UserDetailView(APIView):
 
     @extend_schema(
         # The owner's answer adds fields (OwnUserOutput: email, phone, ...) to this one.
-        responses={200: s.UserOutput, **errors(401, 404)},
+        responses={200: s.UserOutput, **error_responses(401, 404)},
         tags=["users"],
         description="Public profile; the owner also sees email and phone. `me` names the caller (401 when signed out).",
     )
     def get(self, request, user_id):
-        return Response(user_payload(request, _target(request, user_id)))
+        return Response(user_payload(request, user_from_path(request, user_id)))
 
     @extend_schema(
         request=s.UserUpdateInput,
-        responses={200: s.OwnUserOutput, **errors(400, 401, 403)},
+        responses={200: s.OwnUserOutput, **error_responses(400, 401, 403)},
         tags=["users"],
         description="Replace the profile: omitted fields take their defaults.",
     )
     def put(self, request, user_id):
         return self._update(request, user_id, partial=False)
 
-    @extend_schema(request=s.UserUpdateInput, responses={200: s.OwnUserOutput, **errors(400, 401, 403)}, tags=["users"])
+    @extend_schema(
+        request=s.UserUpdateInput, responses={200: s.OwnUserOutput, **error_responses(400, 401, 403)}, tags=["users"]
+    )
     def patch(self, request, user_id):
         """Change some of your profile's fields; the others stay."""
         return self._update(request, user_id, partial=True)
 
     def _update(self, request, user_id, partial):
-        user = _own(request, user_id)
-        data = _valid(s.UserUpdateInput, request, partial=partial)
+        user = own_user(request, user_id)
+        data = valid_input(s.UserUpdateInput, request, partial=partial)
         services.profile_update(user=user, **data)
         return Response(user_payload(request, selectors.user_get(viewer=user, user_id=user.pk)))
 
     @extend_schema(
-        responses={204: None, **errors(401, 403)},
+        responses={204: None, **error_responses(401, 403)},
         tags=["users"],
         description="Deactivate the account and erase its personal data.",
     )
     def delete(self, request, user_id):
-        services.user_deactivate(user=_own(request, user_id))
+        services.user_deactivate(user=own_user(request, user_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -307,20 +279,20 @@ class AvatarView(APIView):
 
     @extend_schema(
         request={"multipart/form-data": s.AvatarInput},
-        responses={200: s.OwnUserOutput, **errors(400, 401, 403)},
+        responses={200: s.OwnUserOutput, **error_responses(400, 401, 403)},
         tags=["users"],
     )
     def put(self, request, user_id):
         """Set your avatar (multipart `avatar`): decoded, turned upright, cropped to 400×400 and stored as WebP without metadata."""
-        user = _own(request, user_id)
-        data = _valid(s.AvatarInput, request)
+        user = own_user(request, user_id)
+        data = valid_input(s.AvatarInput, request)
         services.avatar_set(user=user, upload=data["avatar"])
         return Response(user_payload(request, selectors.user_get(viewer=user, user_id=user.pk)))
 
-    @extend_schema(responses={204: None, **errors(401, 403)}, tags=["users"])
+    @extend_schema(responses={204: None, **error_responses(401, 403)}, tags=["users"])
     def delete(self, request, user_id):
         """Remove your avatar."""
-        services.avatar_remove(user=_own(request, user_id))
+        services.avatar_remove(user=own_user(request, user_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -349,24 +321,29 @@ class FollowsView(ListView):
         return super().get_permissions()
 
     @extend_schema(
-        responses={200: s.ConnectionOutput(many=True), **errors(403, 404)},
+        responses={200: s.ConnectionOutput(many=True), **error_responses(403, 404)},
         tags=["follows"],
         description="Accounts this user follows (hidden for private accounts unless you follow them).",
     )
     def get(self, request, user_id):
-        user = _target(request, user_id)
+        user = user_from_path(request, user_id)
         rows = selectors.following_queryset(viewer=request.user, user=user)
         return self.paginate(request, rows, lambda f: {"user": f.followed, "created_at": f.created_at})
 
     @extend_schema(
         request=s.FollowInput,
-        responses={200: s.FollowOutput, 201: s.FollowOutput, 202: s.FollowOutput, **errors(400, 401, 403, 404)},
+        responses={
+            200: s.FollowOutput,
+            201: s.FollowOutput,
+            202: s.FollowOutput,
+            **error_responses(400, 401, 403, 404),
+        },
         tags=["follows"],
         description="201 on a new follow, 200 if it already existed, 202 with status `requested` for a private account.",
     )
     def post(self, request, user_id):
-        user = _own(request, user_id)
-        data = _valid(s.FollowInput, request)
+        user = own_user(request, user_id)
+        data = valid_input(s.FollowInput, request)
         outcome = services.follow_create(follower=user, followed_user_id=data["followed_user_id"])
         if outcome.status == "requested":
             code = status.HTTP_202_ACCEPTED
@@ -377,33 +354,33 @@ class FollowsView(ListView):
 
 class FollowDetailView(APIView):
     @extend_schema(
-        responses={204: None, **errors(401, 403)},
+        responses={204: None, **error_responses(401, 403)},
         tags=["follows"],
         description="Unfollow, or withdraw a pending request. Idempotent.",
     )
     def delete(self, request, user_id, followed_user_id):
-        services.follow_delete(follower=_own(request, user_id), followed_user_id=followed_user_id)
+        services.follow_delete(follower=own_user(request, user_id), followed_user_id=followed_user_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class FollowersView(ListView):
     permission_classes = [permissions.AllowAny]
 
-    @extend_schema(responses={200: s.ConnectionOutput(many=True), **errors(403, 404)}, tags=["follows"])
+    @extend_schema(responses={200: s.ConnectionOutput(many=True), **error_responses(403, 404)}, tags=["follows"])
     def get(self, request, user_id):
-        user = _target(request, user_id)
+        user = user_from_path(request, user_id)
         rows = selectors.followers_queryset(viewer=request.user, user=user)
         return self.paginate(request, rows, lambda f: {"user": f.follower, "created_at": f.created_at})
 
 
 class FollowerDetailView(APIView):
     @extend_schema(
-        responses={204: None, **errors(401, 403, 404)},
+        responses={204: None, **error_responses(401, 403, 404)},
         tags=["follows"],
         description="Remove someone from your followers.",
     )
     def delete(self, request, user_id, follower_user_id):
-        services.follower_remove(user=_own(request, user_id), follower_user_id=follower_user_id)
+        services.follower_remove(user=own_user(request, user_id), follower_user_id=follower_user_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -411,74 +388,82 @@ class FollowRequestsView(ListView):
     output = s.FollowRequestOutput
 
     @extend_schema(
-        responses={200: s.FollowRequestOutput(many=True), **errors(401, 403)},
+        responses={200: s.FollowRequestOutput(many=True), **error_responses(401, 403)},
         tags=["follows"],
         description="Pending requests to follow you.",
     )
     def get(self, request, user_id):
-        user = _own(request, user_id)
+        user = own_user(request, user_id)
         return self.paginate(request, selectors.follow_requests_queryset(user=user), lambda r: r)
 
 
 class FollowRequestDecisionView(APIView):
     decision = None
 
-    @extend_schema(request=None, responses={204: None, **errors(401, 403, 404)}, tags=["follows"])
+    @extend_schema(request=None, responses={204: None, **error_responses(401, 403, 404)}, tags=["follows"])
     def post(self, request, user_id, request_id):
         """Approve or reject a pending follow request to your private account."""
-        user = _own(request, user_id)
+        user = own_user(request, user_id)
         decide = services.follow_request_approve if self.decision == "approve" else services.follow_request_reject
         decide(target=user, request_id=request_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class BlocksView(ListView):
-    @extend_schema(responses={200: s.ConnectionOutput(many=True), **errors(401, 403)}, tags=["blocks and mutes"])
+    @extend_schema(
+        responses={200: s.ConnectionOutput(many=True), **error_responses(401, 403)}, tags=["blocks and mutes"]
+    )
     def get(self, request, user_id):
-        user = _own(request, user_id)
+        user = own_user(request, user_id)
         return self.paginate(
             request, selectors.blocks_queryset(user=user), lambda b: {"user": b.blocked, "created_at": b.created_at}
         )
 
     @extend_schema(
-        request=s.BlockInput, responses={201: None, 200: None, **errors(400, 401, 403, 404)}, tags=["blocks and mutes"]
+        request=s.BlockInput,
+        responses={201: None, 200: None, **error_responses(400, 401, 403, 404)},
+        tags=["blocks and mutes"],
     )
     def post(self, request, user_id):
-        user = _own(request, user_id)
-        data = _valid(s.BlockInput, request)
+        user = own_user(request, user_id)
+        data = valid_input(s.BlockInput, request)
         _, created = services.block_create(blocker=user, blocked_user_id=data["blocked_user_id"])
         return Response(status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
 
 class BlockDetailView(APIView):
-    @extend_schema(responses={204: None, **errors(401, 403)}, tags=["blocks and mutes"])
+    @extend_schema(responses={204: None, **error_responses(401, 403)}, tags=["blocks and mutes"])
     def delete(self, request, user_id, blocked_user_id):
         """Unblock an account. Idempotent."""
-        services.block_delete(blocker=_own(request, user_id), blocked_user_id=blocked_user_id)
+        services.block_delete(blocker=own_user(request, user_id), blocked_user_id=blocked_user_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class MutesView(ListView):
-    @extend_schema(responses={200: s.ConnectionOutput(many=True), **errors(401, 403)}, tags=["blocks and mutes"])
+    @extend_schema(
+        responses={200: s.ConnectionOutput(many=True), **error_responses(401, 403)}, tags=["blocks and mutes"]
+    )
     def get(self, request, user_id):
-        user = _own(request, user_id)
+        user = own_user(request, user_id)
         return self.paginate(
             request, selectors.mutes_queryset(user=user), lambda m: {"user": m.muted, "created_at": m.created_at}
         )
 
     @extend_schema(
-        request=s.MuteInput, responses={201: None, 200: None, **errors(400, 401, 403, 404)}, tags=["blocks and mutes"]
+        request=s.MuteInput,
+        responses={201: None, 200: None, **error_responses(400, 401, 403, 404)},
+        tags=["blocks and mutes"],
     )
     def post(self, request, user_id):
-        user = _own(request, user_id)
-        data = _valid(s.MuteInput, request)
+        user = own_user(request, user_id)
+        data = valid_input(s.MuteInput, request)
         _, created = services.mute_create(muter=user, muted_user_id=data["muted_user_id"])
         return Response(status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
 
 class MuteDetailView(APIView):
-    @extend_schema(responses={204: None, **errors(401, 403)}, tags=["blocks and mutes"])
+    @extend_schema(responses={204: None, **error_responses(401, 403)}, tags=["blocks and mutes"])
     def delete(self, request, user_id, muted_user_id):
         """Unmute an account. Idempotent."""
-        services.mute_delete(muter=_own(request, user_id), muted_user_id=muted_user_id)
+        services.mute_delete(muter=own_user(request, user_id), muted_user_id=muted_user_id)
         return Response(status=status.HTTP_204_NO_CONTENT)

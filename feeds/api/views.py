@@ -8,10 +8,10 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.api.views import errors
 from feeds import selectors
 from posts.api.serializers import PostOutput
 from socialsite import params as query_params
+from socialsite.api.helpers import error_responses
 
 DEFAULT_LIMIT = 20
 
@@ -37,7 +37,7 @@ class FeedView(APIView):
                     ),
                 },
             ),
-            **errors(400, 401),
+            **error_responses(400, 401),
         },
         tags=["feed"],
         description="Posts of the accounts you follow, and your own posts and shares, newest first.",

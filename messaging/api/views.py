@@ -5,9 +5,9 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.api.views import _own, _valid, errors
 from messaging import selectors, services
 from messaging.api import serializers as s
+from socialsite.api.helpers import error_responses, own_user, valid_input
 from socialsite.api.pagination import CursorPagination
 from socialsite.errors import ServiceError
 
@@ -39,13 +39,13 @@ class InboxOrder(CursorPagination):
 class MessagesView(APIView):
     @extend_schema(
         request=s.MessageSendInput,
-        responses={201: s.MessageOutput, 200: s.MessageOutput, **errors(400, 401, 403, 404, 429)},
+        responses={201: s.MessageOutput, 200: s.MessageOutput, **error_responses(400, 401, 403, 404, 429)},
         tags=["messages"],
         description="Send a message. The sender is the caller. A first message to a user opens (or reuses) "
         "your 1:1 with them. A retry with the same `client_id` answers 200 with the first message.",
     )
     def post(self, request):
-        data = _valid(s.MessageSendInput, request)
+        data = valid_input(s.MessageSendInput, request)
         message, created = services.message_send(sender=request.user, **data)
         return Response(message_data(request, message), status=status.HTTP_201_CREATED if created else 200)
 
@@ -53,16 +53,16 @@ class MessagesView(APIView):
 class MessageDetailView(APIView):
     @extend_schema(
         request=s.MessageEditInput,
-        responses={200: s.MessageOutput, **errors(400, 401, 403, 404, 409)},
+        responses={200: s.MessageOutput, **error_responses(400, 401, 403, 404, 409)},
         tags=["messages"],
     )
     def patch(self, request, message_id):
         """Edit one of your messages."""
-        data = _valid(s.MessageEditInput, request, partial=True)
+        data = valid_input(s.MessageEditInput, request, partial=True)
         message = services.message_edit(editor=request.user, message_id=message_id, content=data.get("content"))
         return Response(message_data(request, message))
 
-    @extend_schema(responses={204: None, **errors(401, 403, 404, 409)}, tags=["messages"])
+    @extend_schema(responses={204: None, **error_responses(401, 403, 404, 409)}, tags=["messages"])
     def delete(self, request, message_id):
         """Delete one of your messages for everyone."""
         services.message_delete(actor=request.user, message_id=message_id)
@@ -72,12 +72,12 @@ class MessageDetailView(APIView):
 class MessageReportsView(APIView):
     @extend_schema(
         request=s.MessageReportInput,
-        responses={201: s.MessageReportOutput, 200: s.MessageReportOutput, **errors(400, 401, 403, 404, 429)},
+        responses={201: s.MessageReportOutput, 200: s.MessageReportOutput, **error_responses(400, 401, 403, 404, 429)},
         tags=["messages"],
         description="Report a message to the moderators; they see it with a little of its conversation around it.",
     )
     def post(self, request, message_id):
-        data = _valid(s.MessageReportInput, request)
+        data = valid_input(s.MessageReportInput, request)
         report, created = services.report_create(reporter=request.user, message_id=message_id, **data)
         body = {**s.MessageReportOutput(report).data, "message_id": str(report.message_id)}
         return Response(body, status=status.HTTP_201_CREATED if created else 200)
@@ -98,12 +98,12 @@ class UserMessagesView(APIView):
                 "(a reconnecting client resyncs from the last one it holds).",
             ),
         ],
-        responses={200: s.MessageOutput(many=True), **errors(400, 401, 403, 404)},
+        responses={200: s.MessageOutput(many=True), **error_responses(400, 401, 403, 404)},
         tags=["messages"],
         description="Your own messages only, newest first. Fetching counts as delivered.",
     )
     def get(self, request, user_id):
-        user = _own(request, user_id)
+        user = own_user(request, user_id)
         conversation_id = request.query_params.get("conversation_id") or None
         after = request.query_params.get("after")
         queryset = selectors.messages(user=user, conversation_id=conversation_id)
@@ -145,7 +145,7 @@ class ConversationsView(APIView):
 
     @extend_schema(
         parameters=[OpenApiParameter("folder", str, enum=["inbox", "requests"], description="inbox by default.")],
-        responses={200: s.ConversationOutput(many=True), **errors(400, 401)},
+        responses={200: s.ConversationOutput(many=True), **error_responses(400, 401)},
         tags=["conversations"],
         description="Your conversations, latest activity first, each with its last message and unread count.",
     )
@@ -159,26 +159,26 @@ class ConversationsView(APIView):
 
     @extend_schema(
         request=s.GroupCreateInput,
-        responses={201: s.ConversationOutput, **errors(400, 401, 403)},
+        responses={201: s.ConversationOutput, **error_responses(400, 401, 403)},
         tags=["conversations"],
         description="Start a group with these users; you are its admin.",
     )
     def post(self, request):
-        data = _valid(s.GroupCreateInput, request)
+        data = valid_input(s.GroupCreateInput, request)
         membership = services.conversation_group_create(creator=request.user, **data)
         membership = selectors.conversation_get(user=request.user, conversation_id=membership.conversation_id)
         return Response(conversation_data(request, membership), status=status.HTTP_201_CREATED)
 
 
 class UnreadView(APIView):
-    @extend_schema(responses={200: s.UnreadOutput, **errors(401)}, tags=["conversations"])
+    @extend_schema(responses={200: s.UnreadOutput, **error_responses(401)}, tags=["conversations"])
     def get(self, request):
         """Your unread message counts, inbox and requests apart."""
         return Response(selectors.unread_totals(user=request.user))
 
 
 class ConversationDetailView(APIView):
-    @extend_schema(responses={200: s.ConversationOutput, **errors(401, 404)}, tags=["conversations"])
+    @extend_schema(responses={200: s.ConversationOutput, **error_responses(401, 404)}, tags=["conversations"])
     def get(self, request, conversation_id):
         """One of your conversations: members, your cursors and unread count, the last message."""
         return Response(
@@ -187,12 +187,12 @@ class ConversationDetailView(APIView):
 
     @extend_schema(
         request=s.RenameInput,
-        responses={200: s.ConversationOutput, **errors(400, 401, 403, 404)},
+        responses={200: s.ConversationOutput, **error_responses(400, 401, 403, 404)},
         tags=["conversations"],
     )
     def patch(self, request, conversation_id):
         """Rename a group (its admins)."""
-        data = _valid(s.RenameInput, request, partial=True)
+        data = valid_input(s.RenameInput, request, partial=True)
         services.conversation_rename(actor=request.user, conversation_id=conversation_id, title=data.get("title"))
         return self.get(request, conversation_id)
 
@@ -200,12 +200,12 @@ class ConversationDetailView(APIView):
 class MembersView(APIView):
     @extend_schema(
         request=s.MembersAddInput,
-        responses={200: s.ConversationOutput, **errors(400, 401, 403, 404)},
+        responses={200: s.ConversationOutput, **error_responses(400, 401, 403, 404)},
         tags=["conversations"],
         description="Add members to a group (admins). They see the messages from now on.",
     )
     def post(self, request, conversation_id):
-        data = _valid(s.MembersAddInput, request)
+        data = valid_input(s.MembersAddInput, request)
         services.members_add(actor=request.user, conversation_id=conversation_id, user_ids=data["user_ids"])
         return Response(
             conversation_data(request, selectors.conversation_get(user=request.user, conversation_id=conversation_id))
@@ -214,7 +214,7 @@ class MembersView(APIView):
 
 class MemberDetailView(APIView):
     @extend_schema(
-        responses={204: None, **errors(400, 401, 403, 404)},
+        responses={204: None, **error_responses(400, 401, 403, 404)},
         tags=["conversations"],
         description="Remove a member (admins), or leave: `me` or your own id.",
     )
@@ -226,12 +226,12 @@ class MemberDetailView(APIView):
 class ReadView(APIView):
     @extend_schema(
         request=s.ReadInput,
-        responses={200: s.ReadOutput, **errors(400, 401, 404)},
+        responses={200: s.ReadOutput, **error_responses(400, 401, 404)},
         tags=["conversations"],
         description="Mark read up to a message (default: the latest). The senders get `message.read`.",
     )
     def post(self, request, conversation_id):
-        data = _valid(s.ReadInput, request)
+        data = valid_input(s.ReadInput, request)
         membership = services.conversation_read(
             reader=request.user, conversation_id=conversation_id, message_id=data.get("message_id")
         )
@@ -247,7 +247,7 @@ class ReadView(APIView):
 class AcceptView(APIView):
     @extend_schema(
         request=None,
-        responses={200: s.ConversationOutput, **errors(401, 404)},
+        responses={200: s.ConversationOutput, **error_responses(401, 404)},
         tags=["conversations"],
         description="Move a message request into your inbox.",
     )
@@ -259,17 +259,19 @@ class AcceptView(APIView):
 
 
 class PreferencesView(APIView):
-    @extend_schema(responses={200: s.PreferencesIO, **errors(401, 403)}, tags=["conversations"])
+    @extend_schema(responses={200: s.PreferencesIO, **error_responses(401, 403)}, tags=["conversations"])
     def get(self, request, user_id):
         """Who may start a conversation with you: everyone, or only people you follow (others wait in requests)."""
-        return Response({"direct_from": selectors.direct_from(user=_own(request, user_id))})
+        return Response({"direct_from": selectors.direct_from(user=own_user(request, user_id))})
 
     @extend_schema(
-        request=s.PreferencesIO, responses={200: s.PreferencesIO, **errors(400, 401, 403)}, tags=["conversations"]
+        request=s.PreferencesIO,
+        responses={200: s.PreferencesIO, **error_responses(400, 401, 403)},
+        tags=["conversations"],
     )
     def put(self, request, user_id):
         """Set who may start a conversation with you."""
-        user = _own(request, user_id)
-        data = _valid(s.PreferencesIO, request)
+        user = own_user(request, user_id)
+        data = valid_input(s.PreferencesIO, request)
         preferences = services.preferences_update(user=user, direct_from=data["direct_from"])
         return Response({"direct_from": preferences.direct_from})

@@ -4,10 +4,10 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.api.views import _own, _valid, errors
 from notifications import selectors, services
 from notifications.api import serializers as s
 from notifications.models import Notification, Preferences
+from socialsite.api.helpers import error_responses, own_user, valid_input
 from socialsite.api.pagination import CursorPagination
 from socialsite.errors import NotFoundError, ServiceError
 from socialsite.params import reject_unknown
@@ -57,12 +57,12 @@ class UserNotificationsView(APIView):
 
     @extend_schema(
         parameters=FILTERS,
-        responses={200: s.NotificationOutput(many=True), **errors(400, 401, 403)},
+        responses={200: s.NotificationOutput(many=True), **error_responses(400, 401, 403)},
         tags=["notifications"],
         description="Your own notifications, one row each, newest first.",
     )
     def get(self, request, user_id):
-        user = _own(request, user_id)
+        user = own_user(request, user_id)
         paginator = NewestFirst()
         page = paginator.paginate_queryset(selectors.notifications_for(user, **_filters(request)), request, view=self)
         return paginator.get_paginated_response([selectors.notification_payload(row) for row in page])
@@ -73,13 +73,13 @@ class UserNotificationGroupsView(APIView):
 
     @extend_schema(
         parameters=FILTERS,
-        responses={200: s.NotificationGroupOutput(many=True), **errors(400, 401, 403)},
+        responses={200: s.NotificationGroupOutput(many=True), **error_responses(400, 401, 403)},
         tags=["notifications"],
         description='Your own notifications grouped: one line per type and target within a time bucket ("ana and '
         '12 others liked your post"), newest line first. Mark a line read with read-all and its group_key.',
     )
     def get(self, request, user_id):
-        user = _own(request, user_id)
+        user = own_user(request, user_id)
         filters = _filters(request)
         paginator = NewestGroupFirst()
         groups = paginator.paginate_queryset(selectors.groups_for(user, **filters), request, view=self)
@@ -89,7 +89,7 @@ class UserNotificationGroupsView(APIView):
 
 
 class UnreadCountView(APIView):
-    @extend_schema(responses={200: s.NotificationUnreadOutput, **errors(401)}, tags=["notifications"])
+    @extend_schema(responses={200: s.NotificationUnreadOutput, **error_responses(401)}, tags=["notifications"])
     def get(self, request):
         """How many notifications you haven't read."""
         return Response({"unread_count": selectors.unread_count(request.user)})
@@ -98,7 +98,7 @@ class UnreadCountView(APIView):
 class ReadView(APIView):
     @extend_schema(
         request=None,
-        responses={200: s.NotificationOutput, **errors(401, 404)},
+        responses={200: s.NotificationOutput, **error_responses(401, 404)},
         tags=["notifications"],
         description="Mark one of your notifications read. Someone else's is not found. Idempotent.",
     )
@@ -113,12 +113,12 @@ class ReadView(APIView):
 class ReadAllView(APIView):
     @extend_schema(
         request=s.NotificationReadAllInput,
-        responses={200: s.NotificationReadAllOutput, **errors(400, 401)},
+        responses={200: s.NotificationReadAllOutput, **error_responses(400, 401)},
         tags=["notifications"],
         description="Mark all your unread notifications read, or only one group's (`group_key`).",
     )
     def post(self, request):
-        data = _valid(s.NotificationReadAllInput, request)
+        data = valid_input(s.NotificationReadAllInput, request)
         marked = services.mark_all_read(user=request.user, group_key=data.get("group_key"))
         return Response({"marked": marked, "unread_count": selectors.unread_count(request.user)})
 
@@ -132,14 +132,14 @@ PREFERENCE_CHANGES = {
 
 
 class PreferencesView(APIView):
-    @extend_schema(responses={200: s.NotificationPreferencesOutput, **errors(401)}, tags=["notifications"])
+    @extend_schema(responses={200: s.NotificationPreferencesOutput, **error_responses(401)}, tags=["notifications"])
     def get(self, request):
         """Your notification preferences: one switch per type."""
         return Response(services.preferences_for(request.user).as_dict())
 
     @extend_schema(
         request={"application/json": PREFERENCE_CHANGES},
-        responses={200: s.NotificationPreferencesOutput, **errors(400, 401)},
+        responses={200: s.NotificationPreferencesOutput, **error_responses(400, 401)},
         tags=["notifications"],
         description="Turn types on or off; types left out keep their setting.",
     )
@@ -151,16 +151,16 @@ class PreferencesView(APIView):
 class BellView(APIView):
     @extend_schema(
         request=None,
-        responses={200: s.BellOutput, **errors(401, 403, 404, 409)},
+        responses={200: s.BellOutput, **error_responses(401, 403, 404, 409)},
         tags=["notifications"],
         description="Turn on the bell for an account you follow: a notification for each of its new posts.",
     )
     def put(self, request, user_id, author_id):
-        on = services.bell_set(user=_own(request, user_id), author_id=author_id, on=True)
+        on = services.bell_set(user=own_user(request, user_id), author_id=author_id, on=True)
         return Response({"user_id": str(author_id), "bell": on})
 
-    @extend_schema(responses={200: s.BellOutput, **errors(401, 403, 404)}, tags=["notifications"])
+    @extend_schema(responses={200: s.BellOutput, **error_responses(401, 403, 404)}, tags=["notifications"])
     def delete(self, request, user_id, author_id):
         """Turn off the bell for an account you follow (no notification for each of its posts)."""
-        on = services.bell_set(user=_own(request, user_id), author_id=author_id, on=False)
+        on = services.bell_set(user=own_user(request, user_id), author_id=author_id, on=False)
         return Response({"user_id": str(author_id), "bell": on})

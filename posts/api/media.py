@@ -5,10 +5,10 @@ from rest_framework import parsers, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.api.views import errors
 from posts import media as media_code
 from posts import media_urls
 from posts.models import Media
+from socialsite.api.helpers import error_responses
 from socialsite.api.idempotency import idempotent
 from socialsite.api.inputs import Input
 
@@ -87,7 +87,7 @@ class MediaUploadView(APIView):
         responses={
             201: OpenApiResponse(MediaDetailOutput, description="Processed already (ready or failed)."),
             202: OpenApiResponse(MediaDetailOutput, description="Accepted; poll GET /media/{id} until it settles."),
-            **errors(400, 401, 409, 413, 422),
+            **error_responses(400, 401, 409, 413, 422),
         },
         tags=["media"],
     )
@@ -108,14 +108,14 @@ class MediaUploadView(APIView):
 
 
 class MediaDetailView(APIView):
-    @extend_schema(responses={200: MediaDetailOutput, **errors(401, 404)}, tags=["media"])
+    @extend_schema(responses={200: MediaDetailOutput, **error_responses(401, 404)}, tags=["media"])
     def get(self, request, media_id):
         """One of your uploads: its processing status and, once ready, its variants (signed URLs)."""
         media = media_code.media_get_owned(user=request.user, media_id=media_id)
         return Response(media_body(media, request))
 
     @extend_schema(
-        responses={204: None, **errors(401, 404, 409)},
+        responses={204: None, **error_responses(401, 404, 409)},
         tags=["media"],
         description="Deletes one of your uploads that no post uses yet, with its files. 409"
         " `media_in_post` once a post has it (edit or delete the post instead). Uploads no post takes"

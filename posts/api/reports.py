@@ -6,9 +6,9 @@ from rest_framework import serializers, status, throttling
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.api.views import _valid, errors
 from posts import moderation
 from posts.models import Report
+from socialsite.api.helpers import error_responses, valid_input
 from socialsite.api.inputs import Input
 from socialsite.api.pagination import CursorPagination
 from socialsite.api.throttling import parse_rate
@@ -77,20 +77,20 @@ class ReportsView(APIView):
 
     @extend_schema(
         request=ReportCreateInput,
-        responses={201: ReportOutput, 200: ReportOutput, **errors(400, 401, 404, 429)},
+        responses={201: ReportOutput, 200: ReportOutput, **error_responses(400, 401, 404, 429)},
         tags=["reports"],
         description="Report a post, a comment or an account you can see, for the moderators. "
         "201 on a new report; 200 with the same report while your earlier one is still open.",
     )
     def post(self, request):
-        data = _valid(ReportCreateInput, request)
+        data = valid_input(ReportCreateInput, request)
         report, created = moderation.report_create(reporter=request.user, **data)
         code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
         return Response(ReportOutput(report_body(report)).data, status=code)
 
     @extend_schema(
         parameters=[OpenApiParameter("limit", int), OpenApiParameter("cursor", str)],
-        responses={200: ReportOutput(many=True), **errors(401)},
+        responses={200: ReportOutput(many=True), **error_responses(401)},
         tags=["reports"],
         description="Your own reports, newest first, with their status.",
     )

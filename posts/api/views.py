@@ -5,9 +5,10 @@ from rest_framework import permissions, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.api.views import _own, _target, _valid, errors
+from accounts.api.helpers import user_from_path
 from posts import selectors, services
 from posts.api import serializers as s
+from socialsite.api.helpers import error_responses, own_user, valid_input
 from socialsite.api.idempotency import idempotent
 from socialsite.api.pagination import CursorPagination
 
@@ -50,26 +51,26 @@ def post_payload(request, post_id):
 class PostsView(APIView):
     @extend_schema(
         request=s.PostCreateInput,
-        responses={201: s.PostOutput, **errors(400, 401, 403, 404, 409, 422)},
+        responses={201: s.PostOutput, **error_responses(400, 401, 403, 404, 409, 422)},
         tags=["posts"],
         description="Publish a post. With media still processing, the post stays `pending_media` "
         "(seen only by its author) until every item is ready.",
     )
     @idempotent
     def post(self, request):
-        data = _valid(s.PostCreateInput, request)
+        data = valid_input(s.PostCreateInput, request)
         post = services.post_create(author=request.user, **data)
         return Response(post_payload(request, post.pk), status=status.HTTP_201_CREATED)
 
 
 class PostDetailView(ReadOpenView):
-    @extend_schema(responses={200: s.PostOutput, **errors(404)}, tags=["posts"])
+    @extend_schema(responses={200: s.PostOutput, **error_responses(404)}, tags=["posts"])
     def get(self, request, post_id):
         return Response(post_payload(request, post_id))
 
     @extend_schema(
         request=s.PostUpdateInput,
-        responses={200: s.PostOutput, **errors(400, 401, 403, 404)},
+        responses={200: s.PostOutput, **error_responses(400, 401, 403, 404)},
         tags=["posts"],
         description="Replace the text and audience; omitted visibility becomes public.",
     )
@@ -77,18 +78,18 @@ class PostDetailView(ReadOpenView):
         return self._update(request, post_id, partial=False)
 
     @extend_schema(
-        request=s.PostUpdateInput, responses={200: s.PostOutput, **errors(400, 401, 403, 404)}, tags=["posts"]
+        request=s.PostUpdateInput, responses={200: s.PostOutput, **error_responses(400, 401, 403, 404)}, tags=["posts"]
     )
     def patch(self, request, post_id):
         return self._update(request, post_id, partial=True)
 
     def _update(self, request, post_id, partial):
         post = selectors.post_get(viewer=request.user, post_id=post_id)
-        data = _valid(s.PostUpdateInput, request, partial=partial)
+        data = valid_input(s.PostUpdateInput, request, partial=partial)
         services.post_update(post=post, editor=request.user, **data)
         return Response(post_payload(request, post.pk))
 
-    @extend_schema(responses={204: None, **errors(401, 403, 404)}, tags=["posts"])
+    @extend_schema(responses={204: None, **error_responses(401, 403, 404)}, tags=["posts"])
     def delete(self, request, post_id):
         post = selectors.post_get(viewer=request.user, post_id=post_id)
         services.post_delete(post=post, actor=request.user)
@@ -97,12 +98,12 @@ class PostDetailView(ReadOpenView):
 
 class UserPostsView(PostListView):
     @extend_schema(
-        responses={200: s.PostOutput(many=True), **errors(403, 404)},
+        responses={200: s.PostOutput(many=True), **error_responses(403, 404)},
         tags=["posts"],
         description="The user's published posts that you may see, newest first. `me` names the caller.",
     )
     def get(self, request, user_id):
-        user = _target(request, user_id)
+        user = user_from_path(request, user_id)
         return self.paginate(request, selectors.user_posts_queryset(viewer=request.user, user=user))
 
 
@@ -128,7 +129,7 @@ def _like_body(request, post_id):
 class LikesView(APIView):
     @extend_schema(
         request=None,
-        responses={201: s.LikeOutput, 200: s.LikeOutput, **errors(401, 404)},
+        responses={201: s.LikeOutput, 200: s.LikeOutput, **error_responses(401, 404)},
         tags=["likes"],
         description="Like as the caller: 201 on a new like, 200 if it already existed.",
     )
@@ -140,12 +141,12 @@ class LikesView(APIView):
 
 class LikeDetailView(APIView):
     @extend_schema(
-        responses={204: None, **errors(401, 403, 404)},
+        responses={204: None, **error_responses(401, 403, 404)},
         tags=["likes"],
         description="Unlike. Idempotent; `user_id` must be the caller.",
     )
     def delete(self, request, post_id, user_id):
-        user = _own(request, user_id)
+        user = own_user(request, user_id)
         services.like_delete(user=user, post_id=post_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -162,7 +163,7 @@ class CommentsView(ReadOpenView):
             OpenApiParameter("limit", int),
             OpenApiParameter("cursor", str),
         ],
-        responses={200: s.CommentOutput(many=True), **errors(404)},
+        responses={200: s.CommentOutput(many=True), **error_responses(404)},
         tags=["comments"],
         description="Top-level comments, oldest first, or the direct replies to `parent_comment_id`.",
     )
@@ -176,12 +177,12 @@ class CommentsView(ReadOpenView):
 
     @extend_schema(
         request=s.CommentCreateInput,
-        responses={201: s.CommentOutput, **errors(400, 401, 403, 404, 409, 422)},
+        responses={201: s.CommentOutput, **error_responses(400, 401, 403, 404, 409, 422)},
         tags=["comments"],
     )
     @idempotent
     def post(self, request, post_id):
-        data = _valid(s.CommentCreateInput, request)
+        data = valid_input(s.CommentCreateInput, request)
         comment = services.comment_create(
             author=request.user,
             post_id=post_id,
@@ -202,19 +203,19 @@ class CommentDetailView(APIView):
 
     @extend_schema(
         request=s.CommentUpdateInput,
-        responses={200: s.CommentOutput, **errors(400, 401, 403, 404)},
+        responses={200: s.CommentOutput, **error_responses(400, 401, 403, 404)},
         tags=["comments"],
         description="The comment's author edits it.",
     )
     def patch(self, request, post_id, comment_id):
         comment = self._comment(request, post_id, comment_id)
-        data = _valid(s.CommentUpdateInput, request, partial=True)
+        data = valid_input(s.CommentUpdateInput, request, partial=True)
         services.comment_update(comment=comment, editor=request.user, content=data.get("content"))
         comment = self._comment(request, post_id, comment_id)
         return Response(s.CommentOutput(comment, context={"request": request}).data)
 
     @extend_schema(
-        responses={204: None, **errors(401, 403, 404)},
+        responses={204: None, **error_responses(401, 403, 404)},
         tags=["comments"],
         description="The comment's author or the post's author removes it.",
     )
@@ -229,14 +230,14 @@ class CommentDetailView(APIView):
 class SharesView(APIView):
     @extend_schema(
         request=s.ShareInput,
-        responses={201: s.PostOutput, 200: s.PostOutput, **errors(400, 401, 403, 404, 409, 422)},
+        responses={201: s.PostOutput, 200: s.PostOutput, **error_responses(400, 401, 403, 404, 409, 422)},
         tags=["shares"],
         description="Repost (no content) or quote (with content) a public post. "
         "Reposting the same post again answers 200 with the existing repost.",
     )
     @idempotent
     def post(self, request, post_id):
-        data = _valid(s.ShareInput, request)
+        data = valid_input(s.ShareInput, request)
         share, created = services.share_create(user=request.user, post_id=post_id, content=data["content"])
         code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
         return Response(post_payload(request, share.pk), status=code)

@@ -8,9 +8,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.api.serializers import UserSummaryOutput
-from accounts.api.views import _own, errors
 from search import suggestions, trends
 from socialsite import params
+from socialsite.api.helpers import error_responses, own_user
 
 LIMIT_MAX = 50
 
@@ -43,7 +43,7 @@ class TrendsView(APIView):
 
     @extend_schema(
         parameters=[OpenApiParameter("limit", int, description="How many, 10 by default, at most 50.")],
-        responses={200: TrendsOutput, **errors(400)},
+        responses={200: TrendsOutput, **error_responses(400)},
         tags=["search"],
         description="Hashtags used by several people much faster in the last hour than in the days before, "
         "highest score first. Only public posts count. Recomputed every few minutes.",
@@ -67,14 +67,14 @@ class TrendsView(APIView):
 class SuggestionsView(APIView):
     @extend_schema(
         parameters=[OpenApiParameter("limit", int, description="How many, 20 by default, at most 50.")],
-        responses={200: SuggestionsOutput, **errors(400, 401, 403)},
+        responses={200: SuggestionsOutput, **error_responses(400, 401, 403)},
         tags=["search"],
         description="Accounts you might follow (your own list only): first those followed by people you follow, "
         "with how many of them and up to 3 usernames, then accounts popular among your interests. Never "
         "accounts you follow, asked to follow, blocked, muted or that blocked you.",
     )
     def get(self, request, user_id):
-        user = _own(request, user_id)
+        user = own_user(request, user_id)
         params.reject_unknown(request.query_params, {"limit"})
         limit = params.limit(request.query_params, 20, LIMIT_MAX)
         results = suggestions.suggestions_for(user, limit)

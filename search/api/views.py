@@ -11,11 +11,11 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework.views import APIView
 
-from accounts.api.views import errors
 from posts.api.serializers import PostOutput
 from search import query, selectors
 from search.api import serializers as s
 from socialsite import params
+from socialsite.api.helpers import error_responses
 from socialsite.api.throttling import RateParsingMixin
 from socialsite.errors import ServiceError
 
@@ -75,7 +75,7 @@ class SearchView(APIView):
             OpenApiParameter("cursor", str, description="The `next` or `previous` link's cursor."),
             OpenApiParameter("limit", int, description="Page size, 20 by default, at most 50."),
         ],
-        responses={200: s.SearchPageOutput, **errors(400, 429)},
+        responses={200: s.SearchPageOutput, **error_responses(400, 429)},
         tags=["search"],
         description="Posts, people or hashtags, best match first (recency breaks ties), only what you may see. "
         'Posts match every word in any form ("jumping" finds "jumps"), "quoted phrases" in order, and '
@@ -110,7 +110,7 @@ class AutocompleteView(APIView):
             ),
             OpenApiParameter("limit", int, description="At most this many, 8 by default, at most 20."),
         ],
-        responses={200: s.AutocompleteOutput, **errors(400, 429)},
+        responses={200: s.AutocompleteOutput, **error_responses(400, 429)},
         tags=["search"],
         description="For the compose box: people whose username, display name or a later word of it starts "
         "with the text (those you follow first), or hashtags that start with it (trending first).",

@@ -16,6 +16,7 @@ from channels.sessions import CookieMiddleware, SessionMiddleware
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.http.request import split_domain_port, validate_host
+from django.utils.module_loading import import_string
 from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken, TokenError
 
 from socialsite.realtime.threads import in_thread_pool
@@ -23,9 +24,7 @@ from socialsite.realtime.threads import in_thread_pool
 
 @in_thread_pool
 def user_from_access_token(raw_token):
-    from accounts.api.authentication import JWTAuthentication
-
-    auth = JWTAuthentication()
+    auth = import_string(settings.REALTIME_TOKEN_AUTHENTICATION)()
     try:
         validated = auth.get_validated_token(raw_token)
         return auth.get_user(validated)

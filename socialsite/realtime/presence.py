@@ -16,6 +16,7 @@ import time
 from functools import cache
 
 from django.conf import settings
+from django.utils.module_loading import import_string
 
 logger = logging.getLogger(__name__)
 
@@ -78,8 +79,7 @@ def set_online(user_ids):
 
 def touch_active(user_ids):
     """Users with a socket open count as active (fan-out puts them on its hot queue): one UPDATE."""
-    from accounts.services import users_touch_last_active
-
+    users_touch_last_active = import_string(settings.REALTIME_TOUCH_ACTIVE)
     try:
         users_touch_last_active(user_ids=user_ids)
     except Exception as exc:  # presence works without it; the next heartbeat tries again

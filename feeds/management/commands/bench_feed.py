@@ -52,6 +52,7 @@ from django.db.models import Q
 from django.test.utils import override_settings
 from django.utils import timezone
 
+from accounts.benchmarks import UNUSABLE_PASSWORD, insert_accounts
 from accounts.models import Follow, Profile, User
 from feeds import graph, receivers, selectors, services
 from feeds.models import Celebrity, Fanout
@@ -59,7 +60,7 @@ from feeds.store import Entry, MemoryStore, author_key, get_store, home_key, hom
 from posts.models import Post
 from posts.services import post_create
 from posts.signals import post_published
-from socialsite.benchmarks import UNUSABLE_PASSWORD, BenchmarkCommand, copy_rows, insert_accounts, percentile
+from socialsite.benchmarks import BenchmarkCommand, copy_rows, percentile
 from socialsite.realtime import presence
 
 PREFIX = "bench_"

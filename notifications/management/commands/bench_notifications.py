@@ -63,16 +63,15 @@ from django.db.models import Q
 from django.test.utils import override_settings
 from django.utils import timezone
 
+from accounts.benchmarks import UNUSABLE_PASSWORD, insert_accounts
 from accounts.models import Follow, Mute, Profile, User
 from notifications import services
 from notifications.models import Bell, Notification, Preferences
 from posts.models import Like, Post
 from socialsite.benchmarks import (
-    UNUSABLE_PASSWORD,
     BenchmarkCommand,
     Processes,
     copy_rows,
-    insert_accounts,
     machine_line,
     mark,
     ms,

@@ -38,16 +38,15 @@ from django.core.management.base import CommandError
 from django.db import connection, transaction
 from django.utils import timezone
 
+from accounts.benchmarks import UNUSABLE_PASSWORD, insert_accounts
 from accounts.models import Follow, Profile, User
 from posts.models import Hashtag, Post
 from search import query, selectors
 from search.models import CompletionName
 from search.names import fill as fill_completion_names
 from socialsite.benchmarks import (
-    UNUSABLE_PASSWORD,
     BenchmarkCommand,
     copy_rows,
-    insert_accounts,
     mark,
     pct_ms,
     percentile,
