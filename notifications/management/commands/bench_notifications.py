@@ -41,6 +41,14 @@ What it does, in one run, printing one table:
    socket (both in this process, one clock). Warm-up actions are not counted; what has not
    arrived 15 s after the last action counts as lost.
 
+`--compare-rows` runs, after the data, only this instead of 2-4: how `notify` builds the Notification
+objects of the recipients who are online (for their `notification.new`) two ways, interleaved in
+one run: as it does (`services._rows_from`, `CURRENT_ROWS`) and the other way (`OTHER_ROWS`).
+Timed: that building alone for the rows of one real notify call with a whole batch online, and
+the whole `notify` (insert, presence, objects, events drained) for one batch of `--batch`
+subscribers with `--online` of them online, and with all of them online (a fresh key each call,
+so every call inserts). Needs `--subscribers` ≥ 2 × `--batch` (two batches, their own presence).
+
 Percentiles are nearest-rank, as in bench_feed and bench_chat. The data set is a function of the
 sizes; nothing is random but the ids.
 """
@@ -55,6 +63,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from unittest import mock
 
 from django.conf import settings
 from django.core.management.base import CommandError
@@ -66,6 +75,7 @@ from django.utils import timezone
 from accounts.models import Follow, Mute, Profile, User
 from notifications import services
 from notifications.models import Bell, Notification, Preferences
+from notifications.selectors import notification_payload
 from posts.models import Like, Post
 from socialsite.benchmarks import (
     UNUSABLE_PASSWORD,
@@ -102,6 +112,22 @@ DEACTIVATED = (1000, 29)  # is_active = False
 def _every(number, rule):
     every, offset = rule
     return number % every == offset
+
+
+def _plain_rows(inserted, values, related):
+    """Notification objects built with Model.__init__, as bulk_create leaves its own: saved."""
+    fields = {name: value for name, value in values.items() if name.removesuffix("_id") not in related}
+    rows = []
+    for pk, recipient_id in inserted:
+        row = Notification(id=uuid.UUID(str(pk)), recipient_id=uuid.UUID(str(recipient_id)), **related, **fields)
+        row._state.adding, row._state.db = False, connection.alias
+        rows.append(row)
+    return rows
+
+
+# What notify does (services._rows_from), and the other way, for --compare-rows.
+CURRENT_ROWS = "pickle-protocol copies of one template"
+OTHER_ROWS = ("plain Notification(**values)", _plain_rows)
 
 
 def drain_events():
@@ -158,6 +184,12 @@ class Command(BenchmarkCommand):
         parser.add_argument("--warmup", type=int, default=10, help="Untimed likes first.")
         parser.add_argument("--rate", type=float, default=10.0, help="Likes per second.")
         parser.add_argument("--reset", action="store_true", help="Delete a previous run's benchnotif_* data first.")
+        parser.add_argument(
+            "--compare-rows",
+            action="store_true",
+            help="Only compare two ways notify can build its Notification objects, then stop.",
+        )
+        parser.add_argument("--repeats", type=int, default=30, help="--compare-rows: timed rounds per way.")
 
     # --- Entry ----------------------------------------------------------------------------------
 
@@ -170,6 +202,8 @@ class Command(BenchmarkCommand):
             raise CommandError(
                 "--warmup and --workers can't be negative, --rate must be positive, --online is between 0 and 1."
             )
+        if options["compare_rows"] and options["subscribers"] < 2 * options["batch"]:
+            raise CommandError("--compare-rows needs --subscribers of at least 2 × --batch.")
         self.require_services()
 
         bench = User.objects.filter(username__startswith=PREFIX)
@@ -185,6 +219,9 @@ class Command(BenchmarkCommand):
         data = self.build(options)
         self.done()
 
+        if options["compare_rows"]:
+            self.compare_rows(data, options, load_before)
+            return
         results = {"bulk": self.bulk(data, options)}
         with Processes(self, "bench_notifications") as running:
             env = process_env()
@@ -417,6 +454,69 @@ class Command(BenchmarkCommand):
             "tasks": finished,
             "right_recipients": recipients == set(data["expected"]),
         }
+
+    # --- Row building: the two ways notify can make its objects, side by side -------------------
+
+    def compare_rows(self, data, options, load_before):
+        batch, repeats = options["batch"], options["repeats"]
+        post = Post.objects.select_related("author__profile").get(pk=data["post"])
+        some = data["subscribers"][:batch]  # --online of them online
+        every = round(1 / options["online"]) if options["online"] else 0
+        presence.set_online([pk for n, pk in enumerate(some) if every and n % every == 0])
+        everyone = data["subscribers"][batch : 2 * batch]  # all online
+        presence.set_online(everyone)
+
+        def call(recipients, key):
+            services.notify(
+                kind=Notification.Type.NEW_POST, actor=post.author, recipient_ids=recipients, key=key, post=post,
+                payload={"excerpt": services._excerpt(post.content)},
+            )  # fmt: skip
+            drain_events()
+
+        # The arguments of one real call with the whole batch online: what the building alone is timed on.
+        seen = []
+        real = services._rows_from
+        with mock.patch.object(services, "_rows_from", lambda *args: seen.append(args) or real(*args)):
+            call(everyone, "benchrows:arguments")
+        inserted, values, related = seen[0]
+        same = [[notification_payload(row) for row in way(inserted, values, related)] for way in (real, OTHER_ROWS[1])]
+        cases = {
+            f"build the objects alone ({len(inserted):,} rows)": lambda way, n: way(inserted, values, related),
+            f"notify, {batch:,} recipients, {options['online']:.0%} online": lambda way, n: call(some, n),
+            f"notify, {batch:,} recipients, all online": lambda way, n: call(everyone, n),
+        }
+        ways = {f"{CURRENT_ROWS} (notify's)": real, OTHER_ROWS[0]: OTHER_ROWS[1]}
+        names = list(ways)
+        samples = {(case, name): [] for case in cases for name in names}
+        self.step(f"row building: {len(cases)} cases × {len(names)} ways, {repeats} rounds (+1 untimed), interleaved")
+        with override_settings(DEBUG=False):
+            for round_ in range(repeats + 1):
+                for number, (case, run) in enumerate(cases.items()):
+                    # Each round alternates which way goes first, so drift and warm caches hit both alike.
+                    for name in names if round_ % 2 else reversed(names):
+                        way = ways[name]
+                        with mock.patch.object(services, "_rows_from", way):
+                            began = time.perf_counter()
+                            run(way, f"benchrows:{round_}:{number}:{names.index(name)}")
+                            seconds = time.perf_counter() - began
+                        if round_:
+                            samples[case, name].append(seconds)
+        self.done()
+        self.say()
+        self.say("Notification row building (bench_notifications --compare-rows)")
+        self.say(machine_line(load_before, os.getloadavg()))
+        self.say(
+            f"notify as on_new_post_batch calls it (new_post, the celebrity's post) on one batch of {batch:,} bell"
+            f" subscribers ({batch - len(inserted):,} of them skipped), DEBUG off; both ways give the same"
+            f" notification.new payloads: {'yes' if same[0] == same[1] else 'NO'}"
+        )
+        self.say()
+        first, second = names
+        rows = [("p50 of " + str(repeats), first, second, "difference"), None]
+        for case in cases:
+            a, b = (percentile(samples[case, name], 50) for name in names)
+            rows.append((case, ms(a), ms(b), f"{(b - a) * 1000:+.2f} ms ({(b - a) / a:+.0%})"))
+        self.table(rows)
 
     # --- Latency: action → notification.new through Daphne and a worker (asyncio; no ORM here) ---
 
