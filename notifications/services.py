@@ -134,19 +134,12 @@ def _insert_reachable(kind, actor_id, recipient_ids, values):
 
 def _rows_from(inserted, values, related):
     """Notification objects for the rows `_insert_reachable` inserted, as bulk_create leaves its own:
-    saved, their actor and targets (`related`, field name → object or None) at hand. Each is a copy
-    of one template made through the pickle protocol, a fifth of the cost of Model.__init__."""
-    order = [field.attname for field in Notification._meta.concrete_fields]
-    template = Notification.from_db(connection.alias, order, [values.get(name) for name in order])
-    for name, obj in related.items():
-        if obj is not None:
-            getattr(Notification, name).field.set_cached_value(template, obj)
+    saved, their actor and targets (`related`, field name → object or None) at hand."""
+    fields = {name: value for name, value in values.items() if name.removesuffix("_id") not in related}
     rows = []
     for pk, recipient_id in inserted:
-        state = template.__getstate__()  # its own copy of _state and of the related objects' cache
-        state["id"], state["recipient_id"] = uuid.UUID(str(pk)), uuid.UUID(str(recipient_id))
-        row = Notification.__new__(Notification)
-        row.__dict__.update(state)  # what unpickling does (Model.__setstate__), without its version check
+        row = Notification(id=uuid.UUID(str(pk)), recipient_id=uuid.UUID(str(recipient_id)), **related, **fields)
+        row._state.adding, row._state.db = False, connection.alias
         rows.append(row)
     return rows
 

@@ -99,14 +99,15 @@ class PostQuerySet(models.QuerySet):
 class PostManager(models.Manager.from_queryset(PostQuerySet)):
     def visible_to(self, viewer):
         """`PostQuerySet.visible_to`, built once per viewer in this process and copied after:
-        building it is ~1.5 ms of ORM work, and a search or a page asked for it up to three
-        times. It holds nothing but the viewer's id (follows and blocks are read when it runs),
-        so a copy is as good as a new one."""
+        building it is ~1 ms of ORM work, and a search or a page asks for it two or three times.
+        It holds nothing but the viewer's id (follows and blocks are read when it runs), so a copy
+        is as good as a new one."""
         if type(self) is not PostManager:  # a related manager (user.posts): its own filter first
             return self.get_queryset().visible_to(viewer)
         return _visible_posts(viewer.pk if viewer is not None and viewer.is_authenticated else None).all()
 
 
+# Measured: docs/performance.md, "The per-viewer visible_to cache" (post search 12-14% faster).
 @functools.lru_cache(maxsize=256)  # ~36 KB each: the viewers of the requests in flight, and some
 def _visible_posts(viewer_id):
     return PostQuerySet(Post)._visible_to_id(viewer_id)

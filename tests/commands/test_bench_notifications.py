@@ -171,3 +171,29 @@ def test_refuses_to_run_without_postgres_redis_and_a_broker(settings):
     with pytest.raises(CommandError, match=r"bench_notifications needs (PostgreSQL: set DATABASE_URL|Redis: set)"):
         bench("--subscribers", 1)
     assert not bench_users().exists()
+
+
+def test_compare_rows_times_both_ways_on_the_same_calls_and_stops(services):
+    output = bench("--subscribers", 40, "--batch", 20, "--repeats", 2, "--compare-rows")
+    assert "both ways give the same notification.new payloads: yes" in output
+    lines = output.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("p50 of 2"))
+    assert "(notify's)" in lines[header]
+    first_way = lines[header].index("plain Notification(**values) (notify's)")
+    names = [line[:first_way].rstrip() for line in lines[header + 2 :] if line.strip()]
+    assert names == [
+        f"build the objects alone ({20 - sum(map(skipped, range(20, 40)))} rows)",
+        "notify, 20 recipients, 2% online",
+        "  of which building the objects",
+        "notify, 20 recipients, all online",
+        "  of which building the objects",
+    ]
+    assert "starting Daphne" not in output and "bulk:" not in output  # only the comparison ran
+    # Every timed call inserted (a fresh key each): the untimed call, then 2 ways × 2 cases × 3 rounds.
+    keys = set(Notification.objects.filter(key__startswith="benchrows:").values_list("key", flat=True))
+    assert len(keys) == 1 + 2 * 2 * 3
+
+
+def test_compare_rows_needs_two_batches(services):
+    with pytest.raises(CommandError, match="--compare-rows needs --subscribers of at least 2"):
+        bench("--subscribers", 30, "--batch", 20, "--compare-rows")

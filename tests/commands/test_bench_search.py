@@ -67,3 +67,31 @@ def test_builds_reuses_and_reports():
     assert "deleting previous bench_search data" in rebuilt
     assert User.objects.filter(first_name=MARKER).count() == 101
     assert CompletionName.objects.filter(user__first_name=MARKER).values("user").distinct().count() == 101
+
+
+def test_compares_the_visible_to_cache_three_ways():
+    require(connection.vendor == "postgresql", "bench_search needs PostgreSQL (DATABASE_URL)")
+    output = bench(*SIZES, "--compare-visible-cache")
+    lines = output.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("p50 / p99"))
+    assert re.split(r"\s{2,}", lines[header]) == [
+        "p50 / p99",
+        "cache warm (as is)",
+        "cache emptied first",
+        "no cache",
+        "no cache vs warm, p50",
+    ]
+    found = {}
+    for line in lines[header + 2 :]:
+        if line.strip():
+            name, *cells = re.split(r"\s{2,}", line)
+            found[name] = cells
+    assert list(found) == [
+        "post search (search.selectors.search)",
+        "a profile's posts, page of 20",
+        "a hashtag's posts, page of 20",
+        "Post.objects.visible_to(viewer) alone",
+    ]
+    for cells in found.values():
+        assert all(re.fullmatch(r"[\d.]+ ms / [\d.]+ ms", cell) for cell in cells[:3]), cells
+    assert "user autocomplete" not in output  # only the comparison ran

@@ -41,12 +41,21 @@ What it does, in one run, printing one table:
    socket (both in this process, one clock). Warm-up actions are not counted; what has not
    arrived 15 s after the last action counts as lost.
 
+`--compare-rows` runs, after the data, only this instead of 2-4: how `notify` builds the Notification
+objects of the recipients who are online (for their `notification.new`) two ways, interleaved in
+one run: as it does (`services._rows_from`, `CURRENT_ROWS`) and the other way (`OTHER_ROWS`).
+Timed: that building alone for the rows of one real notify call with a whole batch online, and
+the whole `notify` (insert, presence, objects, events drained) for one batch of `--batch`
+subscribers with `--online` of them online, and with all of them online (a fresh key each call,
+so every call inserts). Needs `--subscribers` ≥ 2 × `--batch` (two batches, their own presence).
+
 Percentiles are nearest-rank, as in bench_feed and bench_chat. The data set is a function of the
 sizes; nothing is random but the ids.
 """
 
 import asyncio
 import contextlib
+import gc
 import json
 import math
 import os
@@ -55,6 +64,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from unittest import mock
 
 from django.conf import settings
 from django.core.management.base import CommandError
@@ -67,6 +77,7 @@ from accounts.benchmarks import UNUSABLE_PASSWORD, insert_accounts
 from accounts.models import Follow, Mute, Profile, User
 from notifications import services
 from notifications.models import Bell, Notification, Preferences
+from notifications.selectors import notification_payload
 from posts.models import Like, Post
 from socialsite.benchmarks import (
     BenchmarkCommand,
@@ -101,6 +112,29 @@ DEACTIVATED = (1000, 29)  # is_active = False
 def _every(number, rule):
     every, offset = rule
     return number % every == offset
+
+
+def _pickled_rows(inserted, values, related):
+    """What notify did before: copies of one template made through the pickle protocol
+    (Model.__getstate__, then what Model.__setstate__ does without its version check)."""
+    order = [field.attname for field in Notification._meta.concrete_fields]
+    template = Notification.from_db(connection.alias, order, [values.get(name) for name in order])
+    for name, obj in related.items():
+        if obj is not None:
+            getattr(Notification, name).field.set_cached_value(template, obj)
+    rows = []
+    for pk, recipient_id in inserted:
+        state = template.__getstate__()  # its own copy of _state and of the related objects' cache
+        state["id"], state["recipient_id"] = uuid.UUID(str(pk)), uuid.UUID(str(recipient_id))
+        row = Notification.__new__(Notification)
+        row.__dict__.update(state)
+        rows.append(row)
+    return rows
+
+
+# What notify does (services._rows_from), and the other way, for --compare-rows.
+CURRENT_ROWS = "plain Notification(**values)"
+OTHER_ROWS = ("pickle-protocol copies of one template", _pickled_rows)
 
 
 def drain_events():
@@ -157,6 +191,12 @@ class Command(BenchmarkCommand):
         parser.add_argument("--warmup", type=int, default=10, help="Untimed likes first.")
         parser.add_argument("--rate", type=float, default=10.0, help="Likes per second.")
         parser.add_argument("--reset", action="store_true", help="Delete a previous run's benchnotif_* data first.")
+        parser.add_argument(
+            "--compare-rows",
+            action="store_true",
+            help="Only compare two ways notify can build its Notification objects, then stop.",
+        )
+        parser.add_argument("--repeats", type=int, default=30, help="--compare-rows: timed rounds per way.")
 
     # --- Entry ----------------------------------------------------------------------------------
 
@@ -169,6 +209,8 @@ class Command(BenchmarkCommand):
             raise CommandError(
                 "--warmup and --workers can't be negative, --rate must be positive, --online is between 0 and 1."
             )
+        if options["compare_rows"] and options["subscribers"] < 2 * options["batch"]:
+            raise CommandError("--compare-rows needs --subscribers of at least 2 × --batch.")
         self.require_services()
 
         bench = User.objects.filter(username__startswith=PREFIX)
@@ -184,6 +226,9 @@ class Command(BenchmarkCommand):
         data = self.build(options)
         self.done()
 
+        if options["compare_rows"]:
+            self.compare_rows(data, options, load_before)
+            return
         results = {"bulk": self.bulk(data, options)}
         with Processes(self, "bench_notifications") as running:
             env = process_env()
@@ -416,6 +461,86 @@ class Command(BenchmarkCommand):
             "tasks": finished,
             "right_recipients": recipients == set(data["expected"]),
         }
+
+    # --- Row building: the two ways notify can make its objects, side by side -------------------
+
+    def compare_rows(self, data, options, load_before):
+        batch, repeats = options["batch"], options["repeats"]
+        post = Post.objects.select_related("author__profile").get(pk=data["post"])
+        some = data["subscribers"][:batch]  # --online of them online
+        every = round(1 / options["online"]) if options["online"] else 0
+        presence.set_online([pk for n, pk in enumerate(some) if every and n % every == 0])
+        everyone = data["subscribers"][batch : 2 * batch]  # all online
+        presence.set_online(everyone)
+
+        def call(recipients, key):
+            services.notify(
+                kind=Notification.Type.NEW_POST, actor=post.author, recipient_ids=recipients, key=key, post=post,
+                payload={"excerpt": services._excerpt(post.content)},
+            )  # fmt: skip
+            drain_events()
+
+        # The arguments of one real call with the whole batch online: what the building alone is timed on.
+        seen = []
+        real = services._rows_from
+        with mock.patch.object(services, "_rows_from", lambda *args: seen.append(args) or real(*args)):
+            call(everyone, "benchrows:arguments")
+        inserted, values, related = seen[0]
+        same = [[notification_payload(row) for row in way(inserted, values, related)] for way in (real, OTHER_ROWS[1])]
+        cases = {
+            f"build the objects alone ({len(inserted):,} rows)": lambda way, n: way(inserted, values, related),
+            f"notify, {batch:,} recipients, {options['online']:.0%} online": lambda way, n: call(some, n),
+            f"notify, {batch:,} recipients, all online": lambda way, n: call(everyone, n),
+        }
+        ways = {f"{CURRENT_ROWS} (notify's)": real, OTHER_ROWS[0]: OTHER_ROWS[1]}
+        names = list(ways)
+        samples = {(case, name): [] for case in cases for name in names}
+        building = {(case, name): [] for case in cases for name in names}  # the time inside _rows_from
+        # As socialsite/asgi.py does after start-up: what exists now lives to the end, so the
+        # collector's full passes skip it and land on neither way by chance.
+        gc.collect()
+        gc.freeze()
+        self.step(f"row building: {len(cases)} cases × {len(names)} ways, {repeats} rounds (+1 untimed), interleaved")
+        with override_settings(DEBUG=False):
+            for round_ in range(repeats + 1):
+                for number, (case, run) in enumerate(cases.items()):
+                    # Each round alternates which way goes first, so drift and warm caches hit both alike.
+                    for name in names if round_ % 2 else reversed(names):
+                        spent = []
+
+                        def way(*args, build=ways[name], spent=spent):
+                            began = time.perf_counter()
+                            rows = build(*args)
+                            spent.append(time.perf_counter() - began)
+                            return rows
+
+                        with mock.patch.object(services, "_rows_from", way):
+                            began = time.perf_counter()
+                            run(way, f"benchrows:{round_}:{number}:{names.index(name)}")
+                            seconds = time.perf_counter() - began
+                        if round_:
+                            samples[case, name].append(seconds)
+                            building[case, name].append(sum(spent))
+        self.done()
+        self.say()
+        self.say("Notification row building (bench_notifications --compare-rows)")
+        self.say(machine_line(load_before, os.getloadavg()))
+        self.say(
+            f"notify as on_new_post_batch calls it (new_post, the celebrity's post) on one batch of {batch:,} bell"
+            f" subscribers ({batch - len(inserted):,} of them skipped), DEBUG off; both ways give the same"
+            f" notification.new payloads: {'yes' if same[0] == same[1] else 'NO'}"
+        )
+        self.say()
+        first, second = names
+        rows = [("p50 of " + str(repeats), first, second, "difference"), None]
+        for case in cases:
+            a, b = (percentile(samples[case, name], 50) for name in names)
+            rows.append((case, ms(a), ms(b), f"{(b - a) * 1000:+.2f} ms ({(b - a) / a:+.0%})"))
+            if case.startswith("notify"):
+                x, y = (percentile(building[case, name], 50) for name in names)
+                share = f"{(y - x) * 1000:+.2f} ms ({(y - x) / a:+.1%} of the call)"
+                rows.append(("  of which building the objects", f"{x * 1000:.2f} ms", f"{y * 1000:.2f} ms", share))
+        self.table(rows)
 
     # --- Latency: action → notification.new through Daphne and a worker (asyncio; no ORM here) ---
 

@@ -24,8 +24,18 @@ database of its own; the data stay there between runs, so later runs skip the bu
 
 Each query runs once untimed first (a warm cache, as on a live server), then timed. Percentiles
 are nearest-rank, as in the other benchmarks.
+
+`--compare-visible-cache` runs, instead of 2 and 3, the post lists that go through
+`Post.objects.visible_to(viewer)` three ways, interleaved call by call (each round alternates the
+order): with its per-viewer cache warm (as a process serving the same viewers again), with the
+cache emptied before each call (a viewer's first request in this process: the first call builds,
+the others in the same call copy), and with no cache at all (`PostManager.visible_to` building the
+queryset every time). Timed: post search as in 2; a profile's posts (`user_posts_queryset`, page
+of 20: the profile page and `GET /users/{id}/posts`); a hashtag's posts (`hashtag_posts_queryset`,
+page of 20); and `Post.objects.visible_to(viewer)` alone.
 """
 
+import contextlib
 import gc
 import itertools
 import os
@@ -33,6 +43,7 @@ import random
 import time
 import uuid
 from datetime import timedelta
+from unittest import mock
 
 from django.core.management.base import CommandError
 from django.db import connection, transaction
@@ -40,13 +51,16 @@ from django.utils import timezone
 
 from accounts.benchmarks import UNUSABLE_PASSWORD, insert_accounts
 from accounts.models import Follow, Profile, User
-from posts.models import Hashtag, Post
+from posts import models as post_models
+from posts import selectors as post_selectors
+from posts.models import Hashtag, Post, PostManager
 from search import query, selectors
 from search.models import CompletionName
 from search.names import fill as fill_completion_names
 from socialsite.benchmarks import (
     BenchmarkCommand,
     copy_rows,
+    machine_line,
     mark,
     pct_ms,
     percentile,
@@ -191,6 +205,11 @@ class Command(BenchmarkCommand):
         parser.add_argument("--queries", type=int, default=300, help="Timed queries per kind.")
         parser.add_argument("--seed", type=int, default=7)
         parser.add_argument("--reset", action="store_true", help="Delete a previous run's data and build anew.")
+        parser.add_argument(
+            "--compare-visible-cache",
+            action="store_true",
+            help="Instead of the usual table: post lists with Post.objects.visible_to cached, cold and uncached.",
+        )
 
     def handle(self, *args, **options):
         if connection.vendor != "postgresql":
@@ -216,6 +235,9 @@ class Command(BenchmarkCommand):
         # collector's full passes skip it (they walked the samples and cases for ~80 ms).
         gc.collect()
         gc.freeze()
+        if options["compare_visible_cache"]:
+            self.compare_visible_cache(rng, cases["post search"], viewer, authors, options, load_before)
+            return
         results = {name: self.run(name, runs) for name, runs in cases.items()}
         load_after = os.getloadavg()
         self.report(results, options, load_before, load_after)
@@ -404,6 +426,81 @@ class Command(BenchmarkCommand):
             found += len(rows)
         self.done()
         return samples, found / len(runs)
+
+    # --- Post.objects.visible_to: its per-viewer cache, side by side ------------------------------
+
+    def compare_visible_cache(self, rng, searches, viewer, authors, options, load_before):
+        from django.contrib.auth.models import AnonymousUser
+
+        count = options["queries"]
+        anonymous = AnonymousUser()
+        people = list(User.objects.filter(username__in=authors))
+        tags = list(
+            Hashtag.objects.filter(name__startswith=TAG_PREFIX).order_by("pk").values_list("name", flat=True)[:200]
+        )
+
+        def profile(who, person):
+            return lambda: list(post_selectors.user_posts_queryset(viewer=who, user=person)[:20])
+
+        def hashtag(who, name):
+            return lambda: list(post_selectors.hashtag_posts_queryset(viewer=who, name=name)[:20])
+
+        def bare(who):
+            return lambda: Post.objects.visible_to(who)
+
+        def who(n):
+            return viewer if n % 2 else anonymous
+
+        cases = {
+            "post search (search.selectors.search)": searches,
+            "a profile's posts, page of 20": [profile(who(n), rng.choice(people)) for n in range(count)],
+            "a hashtag's posts, page of 20": [hashtag(who(n), rng.choice(tags)) for n in range(count)],
+            "Post.objects.visible_to(viewer) alone": [bare(who(n)) for n in range(count)],
+        }
+
+        def uncached(manager, user):  # PostManager.visible_to as it would be without the cache
+            return manager.get_queryset().visible_to(user)
+
+        @contextlib.contextmanager
+        def emptied():  # before the clock starts
+            post_models._visible_posts.cache_clear()
+            yield
+
+        modes = {
+            "cache warm (as is)": contextlib.nullcontext,
+            "cache emptied first": emptied,
+            "no cache": lambda: mock.patch.object(PostManager, "visible_to", uncached),
+        }
+        names = list(modes)
+        samples = {(case, name): [] for case in cases for name in names}
+        self.step(f"visible_to cache: {len(cases)} kinds × {count:,} calls × {len(names)} ways, interleaved")
+        for timed in (False, True):  # each call once untimed in every way first
+            for case, calls in cases.items():
+                for number, call in enumerate(calls):
+                    order = names[number % len(names) :] + names[: number % len(names)]
+                    for name in order:
+                        with modes[name]():
+                            began = time.perf_counter()
+                            call()
+                            seconds = time.perf_counter() - began
+                        if timed:
+                            samples[case, name].append(seconds)
+        self.done()
+        self.say()
+        self.say("Post.objects.visible_to per-viewer cache (bench_search --compare-visible-cache)")
+        self.say(machine_line(load_before, os.getloadavg()))
+        self.say(
+            f"data: {options['users']:,} users, {options['posts']:,} posts; in process; {count:,} calls of each kind"
+            " in each way, anonymous and signed in (following 300) by turns"
+        )
+        rows = [("p50 / p99", *names, "no cache vs warm, p50"), None]
+        for case in cases:
+            cells = [
+                " / ".join(f"{percentile(samples[case, name], q) * 1000:.2f} ms" for q in (50, 99)) for name in names
+            ]
+            warm, cold = (percentile(samples[case, name], 50) for name in (names[0], names[-1]))
+            rows.append((case, *cells, f"{(cold - warm) * 1000:+.2f} ms ({(cold - warm) / warm:+.0%})"))
+        self.table(rows)
 
     def report(self, results, options, load_before, load_after):
         with connection.cursor() as cursor:
