@@ -17,7 +17,7 @@ def sign_in(page, base_url, username, password=PASSWORD):
     page.goto(f"{base_url}/accounts/login/")
     page.fill("#id_login", username)
     page.fill("#id_password", password)
-    page.get_by_role("button", name="Sign In").click()
+    page.get_by_role("button", name="Sign In", exact=True).click()
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()
 
 

@@ -59,7 +59,7 @@ def test_signup_profile_follow(page, live_server, tmp_path):
     page.fill("#id_login", "ada")
     page.fill("#id_password", PASSWORD)
     shot(page, "04-login")
-    page.get_by_role("button", name="Sign In").click()
+    page.get_by_role("button", name="Sign In", exact=True).click()
     expect(page.get_by_role("heading", name="Welcome, ada")).to_be_visible()
 
     avatar = tmp_path / "avatar.png"

@@ -176,7 +176,7 @@ def start_daphne(spawn, service_env):
         def healthy():
             try:
                 return requests.get(f"{daphne.url}/healthz", timeout=1).status_code == 200
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # not up yet, or slow on a loaded machine
                 return False
 
         process.wait_for(healthy, "answer on /healthz")

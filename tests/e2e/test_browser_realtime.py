@@ -57,7 +57,7 @@ def test_page_gets_events_and_resyncs_after_the_server_restarts(page, start_daph
     page.goto(f"{daphne.url}/accounts/login/")
     page.fill("#id_login", bob.username)
     page.fill("#id_password", PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
+    page.get_by_role("button", name="Sign In", exact=True).click()
     page.wait_for_url(lambda url: "/accounts/login" not in url)
     assert page.evaluate("document.body.dataset.wsUrl") == "/ws/"
     [opened] = wait_for_event(page, "open")
