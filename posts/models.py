@@ -96,7 +96,10 @@ class PostQuerySet(models.QuerySet):
         )
 
 
-class PostManager(models.Manager.from_queryset(PostQuerySet)):
+_PostManagerBase = models.Manager.from_queryset(PostQuerySet)
+
+
+class PostManager(_PostManagerBase):
     def visible_to(self, viewer):
         """`PostQuerySet.visible_to`, built once per viewer in this process and copied after:
         building it is ~1 ms of ORM work, and a search or a page asks for it two or three times.
