@@ -240,6 +240,11 @@ class Comment(models.Model):
 
     objects = CommentQuerySet.as_manager()
 
+    # Not stored: set by posts.selectors.comment_thread on the comments of a thread it shows.
+    depth: int
+    children: list["Comment"]
+    continue_thread: bool
+
     class Meta:
         indexes = [models.Index(fields=["post", "parent", "created_at"], name="posts_comment_thread_idx")]
 
