@@ -37,6 +37,7 @@ test: install-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports  # the layers of docs/architecture.md, contracts in pyproject.toml
+	$(VENV)/bin/mypy  # types: strict for the modules listed in pyproject.toml ([tool.mypy]), docs/architecture.md
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 	@# With DATABASE_URL set the suite ran on PostgreSQL; the search contract runs on SQLite FTS5 too.
 	@if [ -n "$$DATABASE_URL" ] && [ -z "$(PYTEST_ARGS)" ]; then \

@@ -1,4 +1,5 @@
 import uuid
+from typing import ClassVar
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
@@ -29,7 +30,8 @@ class UserQuerySet(models.QuerySet):
         return qs
 
 
-class UserManager(DjangoUserManager.from_queryset(UserQuerySet)):
+# The django-stubs plugin resolves from_queryset on models.Manager (posts.models) but not on the generic UserManager.
+class UserManager(DjangoUserManager.from_queryset(UserQuerySet)):  # type: ignore[misc]
     def _create_user(self, username, email, password, **extra_fields):
         user = super()._create_user(username, email, password, **extra_fields)
         Profile.objects.get_or_create(user=user)
@@ -48,7 +50,7 @@ class User(AbstractUser):
         validators=[UnicodeUsernameValidator()],
     )
     # Nullable so an erased (deleted) account frees its address; unique when set.
-    email = models.EmailField(null=True, blank=True)
+    email = models.EmailField(null=True, blank=True)  # type: ignore[assignment]  # str | None on purpose
     phone = PhoneNumberField(null=True, blank=True, help_text="E.164, e.g. +14155550123")
     phone_verified = models.BooleanField(default=False)
     last_active = models.DateTimeField(null=True, blank=True, db_index=True)
@@ -58,7 +60,7 @@ class User(AbstractUser):
     # credentials stamp every session and JWT carries (accounts/tokens.py), as the password is.
     token_epoch = models.PositiveIntegerField(default=0, db_default=0)  # db_default: raw inserts (benchmarks)
 
-    objects = UserManager()
+    objects: ClassVar[UserManager] = UserManager()
 
     REQUIRED_FIELDS = ["email"]
 

@@ -4,8 +4,12 @@ Every function is keyword-only, runs in one transaction, and registers its side
 effects: Celery tasks through the outbox, socket events with on_commit.
 """
 
+from __future__ import annotations
+
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
@@ -30,6 +34,13 @@ from socialsite import outbox, safe_cache
 from socialsite.errors import ConflictError, ForbiddenError, NotFoundError, ServiceError
 from socialsite.realtime.events import close_sockets_on_commit, send_event_on_commit
 
+if TYPE_CHECKING:
+    from uuid import UUID
+
+    from django.core.files.uploadedfile import UploadedFile
+
+    from accounts.models import User as UserModel
+
 User = get_user_model()
 
 LAST_ACTIVE_RESOLUTION_SECONDS = 300
@@ -38,19 +49,19 @@ PROFILE_INFO_MAX_KEYS = 20
 PROFILE_INFO_MAX_CHARS = 2000
 
 
-def profile_ensure(*, user):
+def profile_ensure(*, user: UserModel) -> Profile:
     profile, _ = Profile.objects.get_or_create(user=user)
     return profile
 
 
-def _user_summary(user):
+def _user_summary(user: UserModel) -> dict[str, str]:
     return {"id": str(user.pk), "username": user.username, "display_name": user.profile.name}
 
 
 # --- Registration and profile ------------------------------------------------------------
 
 
-def validate_profile_info(profile_info):
+def validate_profile_info(profile_info: object) -> dict[str, Any]:
     if profile_info is None:
         return {}
     if not isinstance(profile_info, dict):
@@ -61,10 +72,12 @@ def validate_profile_info(profile_info):
 
 
 @transaction.atomic
-def user_register(*, email, password, username, profile_info=None, phone=None):
+def user_register(
+    *, email: str, password: str, username: str, profile_info: object = None, phone: str | None = None
+) -> UserModel:
     """Create an account with a profile; the caller sends the verification email."""
     email = User.objects.normalize_email(email).strip()
-    errors = {}
+    errors: dict[str, list[str]] = {}
     try:
         validate_email(email)
     except DjangoValidationError:
@@ -86,7 +99,7 @@ def user_register(*, email, password, username, profile_info=None, phone=None):
         raise ServiceError("Some fields are not valid.", fields=errors)
     try:
         with transaction.atomic():
-            user = User.objects.create_user(username=username, email=email, password=password, phone=phone)
+            user: UserModel = User.objects.create_user(username=username, email=email, password=password, phone=phone)
     except IntegrityError:
         raise ConflictError("An account with this username or email already exists.", code="already_exists")
     profile = user.profile
@@ -100,7 +113,7 @@ def user_register(*, email, password, username, profile_info=None, phone=None):
 
 
 @transaction.atomic
-def profile_update(*, user, **changes):
+def profile_update(*, user: UserModel, **changes: Any) -> Profile:
     """Change the owner's own profile fields; `interests` is a list of names."""
     profile = Profile.objects.select_for_update().get(user=user)
     allowed = {"display_name", "bio", "profile_info", "is_private"}
@@ -126,8 +139,8 @@ def profile_update(*, user, **changes):
     return profile
 
 
-def _set_interests(profile, names):
-    cleaned = []
+def _set_interests(profile: Profile, names: Iterable[object] | None) -> None:
+    cleaned: list[str] = []
     for name in names or []:
         name = " ".join(str(name).split()).lower()[:40]
         if name and name not in cleaned:
@@ -139,7 +152,7 @@ def _set_interests(profile, names):
 
 
 @transaction.atomic
-def avatar_set(*, user, upload):
+def avatar_set(*, user: UserModel, upload: UploadedFile) -> Profile:
     content = avatar_from_upload(upload)
     profile = Profile.objects.select_for_update().get(user=user)
     old_name = profile.avatar.name
@@ -151,39 +164,40 @@ def avatar_set(*, user, upload):
 
 
 @transaction.atomic
-def avatar_remove(*, user):
+def avatar_remove(*, user: UserModel) -> Profile:
     profile = Profile.objects.select_for_update().get(user=user)
-    if profile.avatar:
+    if profile.avatar.name:  # what `if profile.avatar` tests, with a name the type checker sees
         _delete_file_on_commit(profile.avatar.name)
         profile.avatar = ""
         profile.save(update_fields=["avatar", "updated_at"])
     return profile
 
 
-def _delete_file_on_commit(name):
+def _delete_file_on_commit(name: str) -> None:
     from accounts import tasks
 
     outbox.enqueue(tasks.delete_stored_file, name)
 
 
-def user_touch_last_active(*, user):
+def user_touch_last_active(*, user: UserModel) -> None:
     """Record activity at most once per LAST_ACTIVE_RESOLUTION_SECONDS per user."""
     if safe_cache.add(f"last_active:{user.pk}", 1, LAST_ACTIVE_RESOLUTION_SECONDS):
         User.objects.filter(pk=user.pk).update(last_active=timezone.now())
 
 
-def users_touch_last_active(*, user_ids):
+def users_touch_last_active(*, user_ids: Iterable[UUID]) -> int:
     """The same for many users at once (their open sockets, socialsite.realtime.heartbeat): one
     UPDATE, writing only rows older than the resolution."""
     if not user_ids:
         return 0
     now = timezone.now()
     stale = Q(last_active__isnull=True) | Q(last_active__lt=now - timedelta(seconds=LAST_ACTIVE_RESOLUTION_SECONDS))
-    return User.objects.filter(stale, pk__in=list(user_ids)).update(last_active=now)
+    updated: int = User.objects.filter(stale, pk__in=list(user_ids)).update(last_active=now)
+    return updated
 
 
 @transaction.atomic
-def user_sign_out_everywhere(*, user):
+def user_sign_out_everywhere(*, user: UserModel) -> None:
     """Log out every session and app of this user: raising the epoch changes the credentials stamp
     that sessions and JWTs carry (accounts/tokens.py). The caller keeps a session it still wants
     with update_session_auth_hash."""
@@ -192,7 +206,7 @@ def user_sign_out_everywhere(*, user):
     user_credentials_changed(user=user)
 
 
-def user_credentials_changed(*, user):
+def user_credentials_changed(*, user: UserModel) -> None:
     """After a password change, a reset or "log out everywhere": the stamp already refuses every
     older session and token; end their sign-ins and close their open sockets (and SSE streams and
     long-polls, which listen on the same group) now rather than at their next request."""
@@ -201,7 +215,7 @@ def user_credentials_changed(*, user):
 
 
 @transaction.atomic
-def user_deactivate(*, user):
+def user_deactivate(*, user: UserModel) -> UserModel:
     """Deactivate the account and erase its personal data; the row stays for references."""
     from allauth.account.models import EmailAddress
     from allauth.socialaccount.models import SocialAccount
@@ -246,7 +260,7 @@ def user_deactivate(*, user):
 
 
 @transaction.atomic
-def user_delete(*, user):
+def user_delete(*, user: UserModel) -> None:
     """Remove the account row for good (admins only): erase first, so others' counters stay right."""
     user_deactivate(user=user)
     User.objects.filter(pk=user.pk).delete()
@@ -261,14 +275,15 @@ class FollowOutcome:
     created: bool
 
 
-def _active_target(user_id):
+def _active_target(user_id: object) -> UserModel:
     try:
-        return User.objects.select_related("profile").get(pk=user_id, is_active=True)
+        target: UserModel = User.objects.select_related("profile").get(pk=user_id, is_active=True)
+        return target
     except (User.DoesNotExist, DjangoValidationError, ValueError):
         raise NotFoundError("No such user.")
 
 
-def _follow(follower, followed, *, via_request=False):
+def _follow(follower: UserModel, followed: UserModel, *, via_request: bool = False) -> tuple[Follow, bool]:
     follow, created = Follow.objects.get_or_create(follower=follower, followed=followed)
     if created:
         Profile.objects.filter(user=follower).update(following_count=F("following_count") + 1)
@@ -277,22 +292,22 @@ def _follow(follower, followed, *, via_request=False):
     return follow, created
 
 
-def _relationship_changed(kind, user_id, other_id, **extra):
+def _relationship_changed(kind: str, user_id: UUID, other_id: UUID, **extra: Any) -> None:
     relationship_changed.send(sender=User, kind=kind, user_id=user_id, other_id=other_id, **extra)
 
 
-def _request_closed(requester_id, target_id):
+def _request_closed(requester_id: UUID, target_id: UUID) -> None:
     follow_request_closed.send(sender=User, requester_id=requester_id, target_id=target_id)
 
 
-def _unfollow(follow):
+def _unfollow(follow: Follow) -> None:
     Profile.objects.filter(user_id=follow.follower_id).update(following_count=F("following_count") - 1)
     Profile.objects.filter(user_id=follow.followed_id).update(followers_count=F("followers_count") - 1)
     follow.delete()
     _relationship_changed("unfollow", follow.follower_id, follow.followed_id)
 
 
-def _approve(follow_request):
+def _approve(follow_request: FollowRequest) -> Follow:
     follow, created = _follow(follow_request.requester, follow_request.target, via_request=True)
     follow_request.delete()
     _request_closed(follow_request.requester_id, follow_request.target_id)
@@ -306,7 +321,7 @@ def _approve(follow_request):
 
 
 @transaction.atomic
-def follow_create(*, follower, followed_user_id):
+def follow_create(*, follower: UserModel, followed_user_id: UUID | str) -> FollowOutcome:
     """Follow, or ask to follow a private account. Idempotent."""
     followed = _active_target(followed_user_id)
     if followed.pk == follower.pk:
@@ -328,7 +343,7 @@ def follow_create(*, follower, followed_user_id):
 
 
 @transaction.atomic
-def follow_delete(*, follower, followed_user_id):
+def follow_delete(*, follower: UserModel, followed_user_id: UUID) -> bool:
     """Unfollow, or withdraw a pending request. Idempotent; returns whether anything changed."""
     follow = Follow.objects.select_for_update().filter(follower=follower, followed_id=followed_user_id).first()
     withdrawn, _ = FollowRequest.objects.filter(requester=follower, target_id=followed_user_id).delete()
@@ -340,7 +355,7 @@ def follow_delete(*, follower, followed_user_id):
 
 
 @transaction.atomic
-def follower_remove(*, user, follower_user_id):
+def follower_remove(*, user: UserModel, follower_user_id: UUID) -> None:
     """The owner removes someone from their followers."""
     follow = Follow.objects.select_for_update().filter(follower_id=follower_user_id, followed=user).first()
     if not follow:
@@ -348,7 +363,7 @@ def follower_remove(*, user, follower_user_id):
     _unfollow(follow)
 
 
-def _own_request(target, request_id):
+def _own_request(target: UserModel, request_id: int | str) -> FollowRequest:
     try:
         return (
             FollowRequest.objects.select_for_update(of=("self",))
@@ -360,12 +375,12 @@ def _own_request(target, request_id):
 
 
 @transaction.atomic
-def follow_request_approve(*, target, request_id):
+def follow_request_approve(*, target: UserModel, request_id: int | str) -> Follow:
     return _approve(_own_request(target, request_id))
 
 
 @transaction.atomic
-def follow_request_reject(*, target, request_id):
+def follow_request_reject(*, target: UserModel, request_id: int | str) -> None:
     follow_request = _own_request(target, request_id)
     follow_request.delete()
     _request_closed(follow_request.requester_id, target.pk)
@@ -375,7 +390,7 @@ def follow_request_reject(*, target, request_id):
 
 
 @transaction.atomic
-def block_create(*, blocker, blocked_user_id):
+def block_create(*, blocker: UserModel, blocked_user_id: UUID | str) -> tuple[Block, bool]:
     """Block: end follows and requests both ways. Idempotent."""
     blocked = _active_target(blocked_user_id)
     if blocked.pk == blocker.pk:
@@ -396,7 +411,7 @@ def block_create(*, blocker, blocked_user_id):
 
 
 @transaction.atomic
-def block_delete(*, blocker, blocked_user_id):
+def block_delete(*, blocker: UserModel, blocked_user_id: UUID) -> bool:
     deleted, _ = Block.objects.filter(blocker=blocker, blocked_id=blocked_user_id).delete()
     if deleted:
         _relationship_changed("unblock", blocker.pk, blocked_user_id)
@@ -404,7 +419,7 @@ def block_delete(*, blocker, blocked_user_id):
 
 
 @transaction.atomic
-def mute_create(*, muter, muted_user_id):
+def mute_create(*, muter: UserModel, muted_user_id: UUID | str) -> tuple[Mute, bool]:
     muted = _active_target(muted_user_id)
     if muted.pk == muter.pk:
         raise ServiceError("You can't mute yourself.", code="self_mute")
@@ -415,7 +430,7 @@ def mute_create(*, muter, muted_user_id):
 
 
 @transaction.atomic
-def mute_delete(*, muter, muted_user_id):
+def mute_delete(*, muter: UserModel, muted_user_id: UUID) -> bool:
     deleted, _ = Mute.objects.filter(muter=muter, muted_id=muted_user_id).delete()
     if deleted:
         _relationship_changed("unmute", muter.pk, muted_user_id)
@@ -429,7 +444,7 @@ def mute_delete(*, muter, muted_user_id):
 MODERATION_REASON_MAX_CHARS = 1000
 
 
-def check_may_moderate(*, moderator, user):
+def check_may_moderate(*, moderator: UserModel, user: UserModel) -> None:
     """Nobody acts on their own account; only a superuser on staff; a deactivated account is gone."""
     if user.pk == moderator.pk:
         raise ForbiddenError("You can't act on your own account.", code="own_account")
@@ -439,7 +454,7 @@ def check_may_moderate(*, moderator, user):
         raise ServiceError("This account is deactivated.", code="deactivated")
 
 
-def check_moderation_reason(reason):
+def check_moderation_reason(reason: str | None) -> str:
     reason = (reason or "").strip()
     if not reason:
         raise ServiceError("Give a reason.", fields={"reason": ["This field may not be blank."]})
@@ -450,7 +465,7 @@ def check_moderation_reason(reason):
 
 
 @transaction.atomic
-def user_suspend(*, user, moderator, reason, report=None):
+def user_suspend(*, user: UserModel, moderator: UserModel, reason: str | None, report: object = None) -> UserModel:
     """Suspend an account: it can't sign in, its tokens are revoked and its sockets close; its open
     sessions find it suspended at their next request (accounts.middleware). Nothing is erased, so
     user_unsuspend undoes it. Suspending a suspended account again is recorded again."""
@@ -467,7 +482,7 @@ def user_suspend(*, user, moderator, reason, report=None):
 
 
 @transaction.atomic
-def user_unsuspend(*, user, moderator, reason, report=None):
+def user_unsuspend(*, user: UserModel, moderator: UserModel, reason: str | None, report: object = None) -> UserModel:
     """Lift a suspension. Deactivated accounts stay deactivated."""
     reason = check_moderation_reason(reason)
     user = User.objects.select_for_update().get(pk=user.pk)

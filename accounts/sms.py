@@ -1,6 +1,7 @@
 """Pluggable SMS senders. settings.SMS_BACKEND names the class; the default prints."""
 
 import logging
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.utils.module_loading import import_string
@@ -18,7 +19,7 @@ class ConsoleSMSBackend:
 class LocmemSMSBackend:
     """Keeps texts in memory; for tests (like django.core.mail.outbox)."""
 
-    outbox = []
+    outbox: ClassVar[list[Any]] = []
 
     def send(self, phone, text):
         self.outbox.append({"to": phone, "text": text})

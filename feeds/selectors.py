@@ -11,26 +11,41 @@ pulled from PostgreSQL instead, so it is never wrong, only slower.
 Cursors are opaque strings "<score>.<post id>", score being published_at in microseconds.
 """
 
+from __future__ import annotations
+
 import heapq
 import logging
 import math
 import secrets
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db.models import Count, Q
 from django.utils import timezone
 
 from feeds import graph, services
-from feeds.store import Unavailable, author_key, get_store, home_key, home_ttl, moment_of, score_of
+from feeds.store import Entry, Unavailable, author_key, get_store, home_key, home_ttl, moment_of, score_of
 from posts.models import Comment, Like, Post, PostTag
 from posts.selectors import liked_by
 from socialsite import safe_cache
 from socialsite.errors import NotFoundError, ServiceError
 from socialsite.params import parse_uuid
 
+if TYPE_CHECKING:
+    from django.http import HttpRequest
+
+    from accounts.models import User
+    from feeds.graph import Graph
+
 logger = logging.getLogger(__name__)
+
+# A post as the feed reads it: Post.values(*TIMELINE_FIELDS).
+Row = dict[str, Any]
+# Where a page starts: (score, post id).
+Bound = tuple[int, str]
 
 ORDERS = ("latest", "top")
 MAX_ROUNDS = 4  # store reads per page before falling back to the database
@@ -45,17 +60,17 @@ TOP_RANKING_TTL = 15 * 60
 
 @dataclass
 class FeedPage:
-    rows: list  # visible Post rows (values, TIMELINE_FIELDS) in order
+    rows: list[Row]  # visible Post rows (values, TIMELINE_FIELDS) in order
     next_cursor: str | None
     newest_cursor: str | None
     source: str  # "store", "database" (fallback) or "mixed"
 
 
-def cursor_of(entry):
+def cursor_of(entry: Entry) -> str:
     return f"{entry.score}.{entry.post_id}"
 
 
-def parse_cursor(value, *, viewer, name="cursor"):
+def parse_cursor(value: str | None, *, viewer: User, name: str = "cursor") -> Bound | None:
     """A cursor string, or a post id the viewer may see; None for empty. Else a 400."""
     if not value:
         return None
@@ -93,12 +108,12 @@ TIMELINE_FIELDS = (
 )
 
 
-def _keep(row, viewer_id, user_graph):
+def _keep(row: Row, viewer_id: str, user_graph: Graph) -> bool:
     author = str(row["author_id"])
     return author == viewer_id or (author in user_graph.followees and author not in user_graph.muted)
 
 
-def _visible_rows(viewer, ids):
+def _visible_rows(viewer: User, ids: Sequence[str]) -> dict[str, Row]:
     """{id: row} of the ids the viewer may see now (`visible_to`), with fresh counters and liked_by_me."""
     if not ids:
         return {}
@@ -111,7 +126,7 @@ def _visible_rows(viewer, ids):
     return {str(row["id"]): row for row in rows}
 
 
-def _timeline_rows(viewer, ids, user_graph):
+def _timeline_rows(viewer: User, ids: Sequence[str], user_graph: Graph) -> dict[str, Row]:
     """{id: row} of the ids the viewer may see now, for posts by the viewer and their followees.
 
     The feed's form of `Post.objects.visible_to`, for the ids its timelines hold: every one is
@@ -152,7 +167,9 @@ def _timeline_rows(viewer, ids, user_graph):
     return kept
 
 
-def _store_candidates(viewer, user_graph, *, before, after, count):
+def _store_candidates(
+    viewer: User, user_graph: Graph, *, before: Bound | None, after: Bound | None, count: int
+) -> tuple[list[Entry], bool, bool]:
     """Merged entries newest first; whether all timelines ran out; whether one ran out at its cap."""
     store = get_store()
     viewer_id = str(viewer.pk)
@@ -166,7 +183,8 @@ def _store_candidates(viewer, user_graph, *, before, after, count):
             services.rebuild_author(author_id=author_id)
     if any(found is None for found in lists):
         lists = store.range_many(keys, before=before, after=after, count=count)
-    merged, seen = [], set()
+    merged: list[Entry] = []
+    seen: set[str] = set()
     for entry in heapq.merge(*[found or [] for found in lists], reverse=True):
         if entry.post_id not in seen:
             seen.add(entry.post_id)
@@ -178,7 +196,9 @@ def _store_candidates(viewer, user_graph, *, before, after, count):
     return merged[:count], exhausted, trimmed
 
 
-def _database_candidates(viewer, user_graph, *, before, after, count):
+def _database_candidates(
+    viewer: User, user_graph: Graph, *, before: Bound | None, after: Bound | None, count: int
+) -> list[Entry]:
     """The pull-only path: the newest visible posts by followees and the viewer, from PostgreSQL."""
     authors = (user_graph.followees - user_graph.muted) | {str(viewer.pk)}
     queryset = Post.objects.visible_to(viewer).filter(status=Post.Status.PUBLISHED, author_id__in=authors)
@@ -192,10 +212,19 @@ def _database_candidates(viewer, user_graph, *, before, after, count):
     return [services.entry_of(pk, created) for pk, created in rows]
 
 
-def _collect(viewer, user_graph, *, before, after, limit, pull_only=False):
+def _collect(
+    viewer: User,
+    user_graph: Graph,
+    *,
+    before: Bound | None,
+    after: Bound | None,
+    limit: int,
+    pull_only: bool = False,
+) -> tuple[list[tuple[Entry, Row]], str]:
     """Up to `limit` (entry, row) pairs newest first, and where they came from."""
     viewer_id = str(viewer.pk)
-    picked, source = [], "store"
+    picked: list[tuple[Entry, Row]] = []
+    source = "store"
     bound = before
     if not pull_only:
         try:
@@ -229,7 +258,15 @@ def _collect(viewer, user_graph, *, before, after, limit, pull_only=False):
     return picked, source
 
 
-def home_feed(*, viewer, limit=20, cursor=None, since=None, order="latest", pull_only=False):
+def home_feed(
+    *,
+    viewer: User,
+    limit: int = 20,
+    cursor: str | None = None,
+    since: str | None = None,
+    order: str = "latest",
+    pull_only: bool = False,
+) -> FeedPage:
     """One page of the viewer's home feed. `cursor` pages back; `since` returns only newer posts."""
     if order not in ORDERS:
         raise ServiceError("Unknown order.", code="invalid", fields={"order": [f"One of: {', '.join(ORDERS)}."]})
@@ -260,20 +297,20 @@ def home_feed(*, viewer, limit=20, cursor=None, since=None, order="latest", pull
 # --- ?order=top ------------------------------------------------------------------------------------
 
 
-def top_score(row, affinity, now):
+def top_score(row: Row, affinity: int, now: datetime) -> float:
     """Recency decay × engagement × affinity; see docs/api.md."""
-    engagement = row["likes_count"] + 2 * row["comments_count"] + 3 * row["shares_count"]
-    age_hours = max((now - row["published_at"]).total_seconds() / 3600, 0)
-    decay = 0.5 ** (age_hours / TOP_HALF_LIFE_HOURS)
+    engagement: int = row["likes_count"] + 2 * row["comments_count"] + 3 * row["shares_count"]
+    age_hours: float = max((now - row["published_at"]).total_seconds() / 3600, 0)
+    decay: float = 0.5 ** (age_hours / TOP_HALF_LIFE_HOURS)  # typeshed types float ** float as Any
     return (1 + math.log1p(engagement)) * (1 + math.log1p(affinity)) * decay
 
 
-def affinities(viewer, author_ids, now):
+def affinities(viewer: User, author_ids: Iterable[str], now: datetime) -> dict[str, int]:
     """How much the viewer engaged with each author lately: likes + 2 × comments on their posts."""
     since = now - timedelta(days=TOP_AFFINITY_DAYS)
     scores = dict.fromkeys(author_ids, 0)
     likes = (
-        Like.objects.filter(user=viewer, created_at__gte=since, post__author_id__in=author_ids)
+        Like.objects.filter(user=viewer, created_at__gte=since, post__author_id__in=author_ids)  # type: ignore[misc]  # UUIDs as text: Django takes them, the stub wants UUID
         .values("post__author_id")
         .annotate(n=Count("id"))
     )
@@ -281,7 +318,7 @@ def affinities(viewer, author_ids, now):
         scores[str(row["post__author_id"])] += row["n"]
     comments = (
         Comment.objects.filter(author=viewer, created_at__gte=since, deleted_at__isnull=True)
-        .filter(post__author_id__in=author_ids)
+        .filter(post__author_id__in=author_ids)  # type: ignore[misc]  # UUIDs as text (above)
         .values("post__author_id")
         .annotate(n=Count("id"))
     )
@@ -290,7 +327,7 @@ def affinities(viewer, author_ids, now):
     return scores
 
 
-def _top_feed(viewer, user_graph, *, limit, cursor, pull_only):
+def _top_feed(viewer: User, user_graph: Graph, *, limit: int, cursor: str | None, pull_only: bool) -> FeedPage:
     """Rank the recent candidates once, keep the order under a token, and page through it."""
     token, offset, ranking = None, 0, None
     if cursor:
@@ -326,9 +363,10 @@ def _top_feed(viewer, user_graph, *, limit, cursor, pull_only):
     )
 
 
-def page_payloads(page, *, viewer, request):
+def page_payloads(page: FeedPage, *, viewer: User, request: HttpRequest) -> list[dict[str, Any]]:
     """The post payloads of a page, as PostOutput has them, counters fresh."""
     from posts import payloads
 
     shared_ids = [str(row["shared_post_id"]) for row in page.rows if row["shared_post_id"]]
-    return payloads.build(page.rows, _visible_rows(viewer, shared_ids), request)
+    built: list[dict[str, Any]] = payloads.build(page.rows, _visible_rows(viewer, shared_ids), request)
+    return built

@@ -6,12 +6,14 @@ other tasks run on fanout_low. A batch is named by its post and number; its foll
 the database (FanoutBatch), so a redelivered or resumed batch does what is left, once.
 """
 
+from typing import Any
+
 from celery import shared_task
 
 # Retried with backoff (1 s doubling to 5 min, 16 times: about 44 minutes in all), so a Redis
 # or database outage delays fan-out instead of losing it; a timeline lost with Redis's memory
 # is rebuilt on its next read.
-RETRY = {
+RETRY: dict[str, Any] = {
     "autoretry_for": (Exception,),
     "retry_backoff": True,
     "retry_backoff_max": 300,

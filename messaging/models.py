@@ -43,6 +43,9 @@ class Conversation(models.Model):
     def __str__(self):
         return self.title or f"{self.kind} conversation {self.id}"
 
+    # Not stored: prefetched by messaging.selectors (to_attr).
+    all_members: list["Membership"]
+
     @property
     def active_members(self):
         """The current members, from `all_members` (prefetched by messaging.selectors: no query)."""
@@ -75,6 +78,9 @@ class Membership(models.Model):
     # An admin removed them (not a leave): the conversation stays in their inbox, read-only, its
     # last line the one saying so. Cleared when they are added back.
     removed = models.BooleanField(default=False)
+
+    # Not stored: set by messaging.selectors.for_display.
+    last_message: "Message | None"
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["conversation", "user"], name="messaging_membership_unique")]
@@ -116,6 +122,10 @@ class Message(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     edited_at = models.DateTimeField(null=True, blank=True)
     deleted_at = models.DateTimeField(null=True, blank=True)  # content erased; the place in the thread stays
+
+    # Not stored: set by messaging.selectors.with_status and for_display.
+    status: str
+    read_by: list[str]
 
     class Meta:
         constraints = [

@@ -6,14 +6,27 @@ who were there when it was sent and still are): "read" when every one has read i
 "delivered" when every one has received it, else "sent".
 """
 
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, Sum
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Sum
 
 from messaging.models import Conversation, Membership, Message, Preferences
 from socialsite.errors import NotFoundError, ServiceError
 from socialsite.params import parse_uuid
 
+if TYPE_CHECKING:
+    from uuid import UUID
 
-def membership_for(user, conversation_id, *, lock=False, active=True):
+    from accounts.models import User
+
+# A membership's receipt cursors, as receipts_of reads them.
+MemberRow = Mapping[str, Any]
+
+
+def membership_for(user: User, conversation_id: object, *, lock: bool = False, active: bool = True) -> Membership:
     """The user's membership, or 404: a non-member can't tell whether the conversation exists."""
     memberships = Membership.objects.select_related("conversation")
     if lock:
@@ -24,7 +37,7 @@ def membership_for(user, conversation_id, *, lock=False, active=True):
     return membership
 
 
-def _with_conversation(memberships):
+def _with_conversation(memberships: QuerySet[Membership]) -> QuerySet[Membership]:
     # Every membership, those who left included: receipts count everyone who was there when a
     # message was sent (Conversation.active_members is the current ones, from the same rows).
     everyone = Membership.objects.select_related("user__profile").order_by("joined_at", "pk")
@@ -38,7 +51,7 @@ def _with_conversation(memberships):
 LISTED = Q(left_at__isnull=True) | Q(removed=True)
 
 
-def conversations(*, user, folder=Membership.Folder.INBOX):
+def conversations(*, user: User, folder: str = Membership.Folder.INBOX) -> QuerySet[Membership]:
     """The user's conversations in a folder, latest activity first."""
     if folder not in Membership.Folder.values:
         raise ServiceError("Unknown folder.", code="invalid", fields={"folder": ["inbox or requests."]})
@@ -47,7 +60,7 @@ def conversations(*, user, folder=Membership.Folder.INBOX):
     )
 
 
-def conversation_get(*, user, conversation_id):
+def conversation_get(*, user: User, conversation_id: object) -> Membership:
     membership = _with_conversation(
         Membership.objects.filter(LISTED, user=user, conversation_id=parse_uuid(conversation_id))
     ).first()
@@ -56,7 +69,7 @@ def conversation_get(*, user, conversation_id):
     return membership
 
 
-def unread_totals(*, user):
+def unread_totals(*, user: User) -> dict[str, int]:
     """{"inbox": unread messages, "requests": conversations waiting in requests}, in one query."""
     totals = Membership.objects.filter(user=user, left_at__isnull=True).aggregate(
         inbox=Sum("unread_count", filter=Q(folder=Membership.Folder.INBOX)),
@@ -65,7 +78,7 @@ def unread_totals(*, user):
     return {"inbox": totals["inbox"] or 0, "requests": totals["requests"] or 0}
 
 
-def direct_with(*, user, other):
+def direct_with(*, user: User, other: User | UUID) -> Membership | None:
     """The user's 1:1 membership with `other`, or None."""
     return (
         Membership.objects.filter(user=user, left_at__isnull=True, conversation__kind=Conversation.Kind.DIRECT)
@@ -74,20 +87,20 @@ def direct_with(*, user, other):
     )
 
 
-def direct_from(*, user):
+def direct_from(*, user: User) -> str:
     """Who may start a conversation in the user's inbox (Preferences.DirectFrom)."""
     value = Preferences.objects.filter(user=user).values_list("direct_from", flat=True).first()
     return value or Preferences.DirectFrom.EVERYONE
 
 
-def _visible_range(membership):
+def _visible_range(membership: Membership) -> Q:
     seen = Q(conversation_id=membership.conversation_id, seq__gt=membership.joined_seq)
     if membership.left_seq is not None:
         seen &= Q(seq__lte=membership.left_seq)
     return seen
 
 
-def messages(*, user, conversation_id=None):
+def messages(*, user: User, conversation_id: object = None) -> QuerySet[Message]:
     """Messages the user may read: in one conversation (also one they left), or in all of theirs."""
     queryset = Message.objects.select_related("sender__profile")
     if conversation_id is not None:
@@ -99,7 +112,7 @@ def messages(*, user, conversation_id=None):
     return queryset.filter(Exists(member))
 
 
-def system_ids(message):
+def system_ids(message: Message) -> dict[str, Any] | None:
     """What the API shows of a system line's payload (None for a member's message)."""
     if not message.is_system:
         return None
@@ -111,10 +124,10 @@ def system_ids(message):
     }
 
 
-def with_status(messages):
+def with_status(messages: Sequence[Message]) -> Sequence[Message]:
     """Set `status` and `read_by` on each message (a list) from its recipients' cursors: one query."""
     conversation_ids = {m.conversation_id for m in messages}
-    members = {}
+    members: dict[UUID, list[MemberRow]] = {}
     for row in Membership.objects.filter(conversation_id__in=conversation_ids).values(
         "conversation_id", "user_id", "joined_seq", "left_seq", "delivered_seq", "read_seq"
     ):
@@ -124,7 +137,7 @@ def with_status(messages):
     return messages
 
 
-def receipts_of(message, members):
+def receipts_of(message: Message, members: Iterable[MemberRow]) -> tuple[str, list[str]]:
     """(status, ids of the recipients who read it) over the members who were there when it was
     sent, whether or not they are still: leaving doesn't turn a read message back to sent. A
     message nobody else received is "sent"."""
@@ -145,7 +158,7 @@ def receipts_of(message, members):
     return "sent", read_by
 
 
-def _last_seen(memberships):
+def _last_seen(memberships: Iterable[Membership]) -> dict[tuple[UUID, int], Message]:
     """{(conversation id, seq): message} of the last message former members saw (at their left_seq):
     one query, and none when all are current members."""
     gone = Q()
@@ -157,7 +170,7 @@ def _last_seen(memberships):
     return {(m.conversation_id, m.seq): m for m in Message.objects.filter(gone).select_related("sender__profile")}
 
 
-def for_display(memberships):
+def for_display(memberships: Sequence[Membership]) -> Sequence[Membership]:
     """Set `last_message` (with its status) on each of these memberships (a list): no query, but
     one for those removed from a group (their last message is the line saying so)."""
     last_seen = _last_seen(memberships)
@@ -184,7 +197,7 @@ def for_display(memberships):
     return memberships
 
 
-def seq_of(messages, after):
+def seq_of(messages: QuerySet[Message], after: str | int) -> int:
     """A resync point: a seq, or the id of a message among these."""
     if str(after).isdigit():
         return int(after)

@@ -3,20 +3,30 @@
 Everything starts from Notification.objects.visible_to(user).
 """
 
-import uuid
+from __future__ import annotations
 
-from django.db.models import Count, F, Max, Q, Window
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from django.db.models import Count, F, Max, Q, QuerySet, Window
 from django.db.models.functions import RowNumber
 from django.urls import reverse
 
 from notifications.models import Notification
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+    from accounts.models import User
+    from notifications.models import Bell
 
 Type = Notification.Type
 
 # Actors shown by name on a grouped line ("Ana, Bo and 11 others liked your post").
 GROUP_SAMPLE = 3
 
-_VERBS = {
+_VERBS: dict[str, str] = {
     Type.FOLLOW: "followed you",
     Type.FOLLOW_REQUEST: "asked to follow you",
     Type.FOLLOW_ACCEPTED: "accepted your follow request",
@@ -31,11 +41,11 @@ _VERBS = {
     Type.GROUP_REMOVED: "removed you from a group",
 }
 # What a line says when nobody did anything to you: it is about your own post.
-_NOTICES = {Type.POST_FAILED: "Your post couldn't be published"}
+_NOTICES: dict[str, str] = {Type.POST_FAILED: "Your post couldn't be published"}
 
 
 # A moderation notice says what happened to what (payload "what" and "target"); the reason is its excerpt.
-_MODERATION = {
+_MODERATION: dict[str | None, str] = {
     "warn": "A moderator warned you",
     "hide": "A moderator hid your {target}",
     "remove": "A moderator removed your {target}",
@@ -44,27 +54,29 @@ _MODERATION = {
 }
 
 
-def moderation_text(payload):
+def moderation_text(payload: Mapping[str, Any]) -> str:
     template = _MODERATION.get(payload.get("what"), "A moderator acted on your account")
     return template.format(target=payload.get("target") or "post")
 
 
-def _text(kind, names, verb=None, payload=None):
+def _text(kind: str, names: str, verb: str | None = None, payload: Mapping[str, Any] | None = None) -> str:
     if kind == Type.MODERATION:
         return moderation_text(payload or {})
     return _NOTICES.get(kind) or f"{names} {verb or _VERBS[kind]}"
 
 
-def parse_id(value):
+def parse_id(value: object) -> uuid.UUID | None:
     try:
         return uuid.UUID(str(value))
     except (ValueError, TypeError, AttributeError):
         return None
 
 
-def notifications_for(user, *, read_status=None, kind=None):
+def notifications_for(
+    user: User, *, read_status: bool | None = None, kind: str | None = None
+) -> QuerySet[Notification]:
     """The user's notifications, newest first, with what a line shows joined in."""
-    rows = Notification.objects.visible_to(user).select_related("actor__profile")
+    rows: QuerySet[Notification] = Notification.objects.visible_to(user).select_related("actor__profile")
     if read_status is not None:
         rows = rows.filter(read_at__isnull=not read_status)
     if kind is not None:
@@ -72,7 +84,7 @@ def notifications_for(user, *, read_status=None, kind=None):
     return rows.order_by("-created_at", "-id")
 
 
-def groups_for(user, *, read_status=None, kind=None):
+def groups_for(user: User, *, read_status: bool | None = None, kind: str | None = None) -> QuerySet[Notification, Any]:
     """One row per group_key: {group_key, type, latest_at, count, actors, unread}, newest group first."""
     return (
         notifications_for(user, read_status=read_status, kind=kind)
@@ -88,7 +100,9 @@ def groups_for(user, *, read_status=None, kind=None):
     )
 
 
-def group_samples(user, group_keys, *, read_status=None, kind=None):
+def group_samples(
+    user: User, group_keys: Iterable[str], *, read_status: bool | None = None, kind: str | None = None
+) -> dict[str, list[Notification]]:
     """{group_key: its newest GROUP_SAMPLE notifications}, in one query."""
     if not group_keys:
         return {}
@@ -100,7 +114,7 @@ def group_samples(user, group_keys, *, read_status=None, kind=None):
         )
         .filter(rank__lte=GROUP_SAMPLE)
     )
-    samples = {}
+    samples: dict[str, list[Notification]] = {}
     for row in ranked:
         samples.setdefault(row.group_key, []).append(row)
     return samples
@@ -110,11 +124,12 @@ def group_samples(user, group_keys, *, read_status=None, kind=None):
 UNREAD_COUNT_MAX = 1000
 
 
-def unread_count(user):
-    return Notification.objects.visible_to(user).unread()[:UNREAD_COUNT_MAX].count()
+def unread_count(user: User) -> int:
+    count: int = Notification.objects.visible_to(user).unread()[:UNREAD_COUNT_MAX].count()
+    return count
 
 
-def _actor(user):
+def _actor(user: User) -> dict[str, str | None]:
     avatar = user.profile.avatar
     return {
         "id": str(user.pk),
@@ -124,7 +139,7 @@ def _actor(user):
     }
 
 
-def target_url(notification):
+def target_url(notification: Notification) -> str:
     """Where a line links to on the site."""
     kind = notification.type
     if notification.comment_id:
@@ -143,7 +158,7 @@ def target_url(notification):
     return reverse("profile", args=[notification.actor.username])
 
 
-def notification_payload(notification):
+def notification_payload(notification: Notification) -> dict[str, Any]:
     """A notification as REST lists it and sockets, SSE and long-poll send it."""
     return {
         "id": str(notification.pk),
@@ -161,18 +176,18 @@ def notification_payload(notification):
     }
 
 
-def group_payload(group, samples):
+def group_payload(group: Mapping[str, Any], samples: Sequence[Notification]) -> dict[str, Any]:
     """A grouped line: its newest notification, the sample of actors, and the counts."""
     latest = samples[0]
-    actors = []
+    actors: list[dict[str, Any]] = []
     for row in samples:
         if all(actor["id"] != str(row.actor_id) for actor in actors):
             actors.append(_actor(row.actor))
     others = max(group["actors"] - len(actors), 0)
-    names = [actor["username"] for actor in actors]
+    shown: list[str] = [actor["username"] for actor in actors]
     if others:
-        names.append(f"{others} other{'s' if others != 1 else ''}")
-    names = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+        shown.append(f"{others} other{'s' if others != 1 else ''}")
+    names = shown[0] if len(shown) == 1 else f"{', '.join(shown[:-1])} and {shown[-1]}"
     verb = _VERBS.get(latest.type)
     if latest.type == Type.MESSAGE and group["count"] > 1:
         verb = f"sent you {group['count']} messages"
@@ -188,20 +203,20 @@ def group_payload(group, samples):
     }
 
 
-def newer_than(user, notification_id, *, limit=100):
+def newer_than(user: User, notification_id: object, *, limit: int = 100) -> list[Notification]:
     """The user's notifications after this one (ids grow with time), oldest first: for resume."""
-    rows = Notification.objects.visible_to(user).select_related("actor__profile")
+    rows: QuerySet[Notification] = Notification.objects.visible_to(user).select_related("actor__profile")
     after = parse_id(notification_id)
     if after is not None:
         rows = rows.filter(pk__gt=after)
     return list(rows.order_by("id")[:limit])
 
 
-def latest_id(user):
+def latest_id(user: User) -> uuid.UUID | None:
     return Notification.objects.filter(recipient=user).order_by("-id").values_list("pk", flat=True).first()
 
 
-def bells_of(user):
+def bells_of(user: User) -> QuerySet[Bell]:
     """The accounts whose bell the user turned on, with their profiles, newest bell first."""
     from notifications.models import Bell
 
@@ -210,7 +225,7 @@ def bells_of(user):
     )
 
 
-def bell_on(user, author):
+def bell_on(user: User | AnonymousUser | None, author: User) -> bool:
     """Whether the user hears about every new post of `author`."""
     from notifications.models import Bell
 

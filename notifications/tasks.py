@@ -5,9 +5,11 @@ A retried task adds nothing: every notification is unique per (recipient, key). 
 one task per batch, never one per subscriber.
 """
 
+from typing import Any
+
 from celery import shared_task
 
-RETRY = {
+RETRY: dict[str, Any] = {
     "autoretry_for": (Exception,),
     "retry_backoff": True,
     "retry_backoff_max": 300,

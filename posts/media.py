@@ -60,7 +60,7 @@ STORAGE_PREFIX = "posts/media"
 try:  # the S3 backend's errors, when boto is installed
     from botocore.exceptions import BotoCoreError, ClientError
 
-    STORAGE_ERRORS = (OSError, BotoCoreError, ClientError)
+    STORAGE_ERRORS: tuple[type[Exception], ...] = (OSError, BotoCoreError, ClientError)
 except ImportError:  # pragma: no cover
     STORAGE_ERRORS = (OSError,)
 

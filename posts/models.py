@@ -96,7 +96,10 @@ class PostQuerySet(models.QuerySet):
         )
 
 
-class PostManager(models.Manager.from_queryset(PostQuerySet)):
+_PostManagerBase = models.Manager.from_queryset(PostQuerySet)
+
+
+class PostManager(_PostManagerBase):
     def visible_to(self, viewer):
         """`PostQuerySet.visible_to`, built once per viewer in this process and copied after:
         building it is ~1 ms of ORM work, and a search or a page asks for it two or three times.
@@ -236,6 +239,11 @@ class Comment(models.Model):
     hidden_at = models.DateTimeField(null=True, blank=True)
 
     objects = CommentQuerySet.as_manager()
+
+    # Not stored: set by posts.selectors.comment_thread on the comments of a thread it shows.
+    depth: int
+    children: list["Comment"]
+    continue_thread: bool
 
     class Meta:
         indexes = [models.Index(fields=["post", "parent", "created_at"], name="posts_comment_thread_idx")]

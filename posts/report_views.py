@@ -18,7 +18,7 @@ from socialsite.web import safe_next_url
 
 THANKS = "Thanks — our moderators will review it."
 
-REASON_LABELS = {
+REASON_LABELS: dict[str, str] = {
     Report.Reason.SPAM: "Spam or scam",
     Report.Reason.HARASSMENT: "Harassment or bullying",
     Report.Reason.HATE: "Hate speech or symbols",

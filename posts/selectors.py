@@ -5,37 +5,49 @@ Lists show published posts only; the author sees their own pending or failed pos
 queries, whatever the page size.
 """
 
-from django.db.models import BooleanField, Exists, OuterRef, Prefetch, Value
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from django.db.models import BooleanField, Exists, OuterRef, Prefetch, QuerySet, Value
 
 from posts.models import Comment, Like, Media, Post, PostTag
 from posts.text import normalize_hashtag
 from socialsite.errors import NotFoundError
 from socialsite.params import parse_uuid
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
 
-def liked_by(viewer):
+    from accounts.models import User
+
+    Viewer = User | AnonymousUser | None
+
+
+def liked_by(viewer: Viewer) -> Value | Exists:
     if viewer is None or not viewer.is_authenticated:
         return Value(False, output_field=BooleanField())
     return Exists(Like.objects.filter(post=OuterRef("pk"), user=viewer))
 
 
-def _tags():
+def _tags() -> Prefetch[str]:
     return Prefetch(
         "tags",
         queryset=PostTag.objects.filter(user__is_active=True).select_related("user__profile").order_by("id"),
     )
 
 
-def _media():
+def _media() -> Prefetch[str]:
     return Prefetch("media", queryset=Media.objects.order_by("position", "created_at"))
 
 
-def payload_queryset(queryset):
+def payload_queryset(queryset: QuerySet[Post]) -> QuerySet[Post]:
     """What a post's own payload shows, without the viewer's bits: author, hashtags, tags, media."""
     return queryset.select_related("author__profile").prefetch_related("hashtags", _tags(), _media())
 
 
-def with_payload(queryset, viewer):
+def with_payload(queryset: QuerySet[Post], viewer: Viewer) -> QuerySet[Post]:
     """What a post payload shows: author, hashtags, tags, media, the shared post, liked_by_me."""
     shared = (
         Post.objects.visible_to(viewer)
@@ -51,15 +63,16 @@ def with_payload(queryset, viewer):
     )
 
 
-def visible_posts(*, viewer):
-    return Post.objects.visible_to(viewer)
+def visible_posts(*, viewer: Viewer) -> QuerySet[Post]:
+    posts: QuerySet[Post] = Post.objects.visible_to(viewer)
+    return posts
 
 
-def published_posts(*, viewer):
+def published_posts(*, viewer: Viewer) -> QuerySet[Post]:
     return visible_posts(viewer=viewer).filter(status=Post.Status.PUBLISHED)
 
 
-def post_get(*, viewer, post_id):
+def post_get(*, viewer: Viewer, post_id: object) -> Post:
     """A post the viewer may see (the author also sees it pending or failed), or NotFoundError."""
     pk = parse_uuid(post_id, "No such post.")
     try:
@@ -68,7 +81,7 @@ def post_get(*, viewer, post_id):
         raise NotFoundError("No such post.")
 
 
-def post_get_bare(*, viewer, post_id):
+def post_get_bare(*, viewer: Viewer, post_id: object) -> Post:
     """Like post_get, without what the payload needs: for paths that only check the post."""
     try:
         return visible_posts(viewer=viewer).get(pk=parse_uuid(post_id, "No such post."))
@@ -76,28 +89,28 @@ def post_get_bare(*, viewer, post_id):
         raise NotFoundError("No such post.")
 
 
-def acted_on(*, viewer, post_id):
+def acted_on(*, viewer: Viewer, post_id: object) -> Post:
     """What a like, a comment or a share of the post acts on: the original of a repost (as on X
     and Mastodon), else the post. NotFoundError when the viewer can't see either."""
     post = post_get_bare(viewer=viewer, post_id=post_id)
     return post_get_bare(viewer=viewer, post_id=post.shared_post_id) if post.is_repost else post
 
 
-def user_posts_queryset(*, viewer, user):
+def user_posts_queryset(*, viewer: Viewer, user: User) -> QuerySet[Post]:
     """The user's published posts the viewer may see, newest first."""
     return with_payload(published_posts(viewer=viewer).filter(author=user), viewer).order_by("-created_at")
 
 
-def hashtag_posts_queryset(*, viewer, name):
+def hashtag_posts_queryset(*, viewer: Viewer, name: str | None) -> QuerySet[Post]:
     """Published posts tagged with `name` (any case or width), newest first."""
     queryset = published_posts(viewer=viewer).filter(hashtags__name=normalize_hashtag(name or ""))
     return with_payload(queryset, viewer).order_by("-created_at")
 
 
-def comments_queryset(*, viewer, post, parent_id=None):
+def comments_queryset(*, viewer: Viewer, post: Post, parent_id: object = None) -> QuerySet[Comment]:
     """Top-level comments of a post, or the direct replies to `parent_id` (a comment the viewer
     may see, else NotFoundError), oldest first."""
-    queryset = Comment.objects.visible_to(viewer).filter(post=post)
+    queryset: QuerySet[Comment] = Comment.objects.visible_to(viewer).filter(post=post)
     if parent_id is None:
         queryset = queryset.filter(parent__isnull=True)
     else:
@@ -106,18 +119,19 @@ def comments_queryset(*, viewer, post, parent_id=None):
     return queryset.select_related("author__profile").order_by("created_at")
 
 
-def comment_get(*, viewer, post, comment_id):
+def comment_get(*, viewer: Viewer, post: Post, comment_id: object) -> Comment:
     try:
-        return (
+        comment: Comment = (
             Comment.objects.visible_to(viewer)
             .select_related("author__profile")
             .get(post=post, pk=parse_uuid(comment_id, "No such comment."))
         )
+        return comment
     except Comment.DoesNotExist:
         raise NotFoundError("No such comment.")
 
 
-def comment_thread(*, viewer, post, roots, depth):
+def comment_thread(*, viewer: Viewer, post: Post, roots: Iterable[Comment], depth: int) -> Iterable[Comment]:
     """Attach `children` to each comment, `depth` levels deep, in one query per level."""
     level = list(roots)
     for comment in level:

@@ -1,29 +1,45 @@
 """Reads for search: ask the backend for ids, then load them through `visible_to` (a stale index
 can't show what the viewer may not see) in a bounded number of queries, best first."""
 
-from django.db.models import Exists, IntegerField, OuterRef, Subquery
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from django.db.models import Exists, IntegerField, Model, OuterRef, QuerySet, Subquery
 
 from accounts.models import Follow, User
 from posts import selectors as posts_selectors
 from posts.models import Hashtag, Post
 from search.backends import backend
 
+if TYPE_CHECKING:
+    from uuid import UUID
+
+    from django.contrib.auth.models import AnonymousUser
+
+    from search.query import Search
+
+    Viewer = User | AnonymousUser
+
+M = TypeVar("M", bound=Model)
+
 HASHTAG_COUNT_MAX = 1000  # "1,000+ posts"
 
 
-def _in_order(ids, rows):
+def _in_order(ids: Sequence[Any], rows: Iterable[M]) -> list[M]:
     by_id = {row.pk: row for row in rows}
     return [by_id[pk] for pk in ids if pk in by_id]
 
 
-def posts_by_id(viewer, ids):
+def posts_by_id(viewer: Viewer, ids: Sequence[UUID]) -> list[Post]:
     return _in_order(
         ids, posts_selectors.with_payload(posts_selectors.published_posts(viewer=viewer), viewer).filter(pk__in=ids)
     )
 
 
-def users_by_id(viewer, ids):
-    users = User.objects.findable_by(viewer).select_related("profile").filter(pk__in=ids)
+def users_by_id(viewer: Viewer, ids: Sequence[UUID]) -> list[User]:
+    users: QuerySet[User] = User.objects.findable_by(viewer).select_related("profile").filter(pk__in=ids)
     if viewer.is_authenticated:
         users = users.annotate(followed_by_me=Exists(Follow.objects.filter(follower=viewer, followed=OuterRef("pk"))))
     return _in_order(ids, users)
@@ -36,17 +52,21 @@ class _CappedCount(Subquery):
     output_field = IntegerField()
 
 
-def hashtags_by_id(ids):
+def hashtags_by_id(ids: Sequence[int]) -> list[Hashtag]:
     """With how many public posts use each (what a stranger finds on its page), counted up to
     HASHTAG_COUNT_MAX: a tag on 50,000 posts would otherwise be counted on every keystroke."""
     public = Post.objects.visible_to(None).filter(hashtags=OuterRef("pk")).values("pk")[:HASHTAG_COUNT_MAX]
     return _in_order(ids, Hashtag.objects.filter(pk__in=ids).annotate(posts_count=_CappedCount(public)))
 
 
-LOADERS = {"post": posts_by_id, "user": users_by_id, "hashtag": lambda viewer, ids: hashtags_by_id(ids)}
+LOADERS: dict[str, Callable[[Viewer, Sequence[Any]], Sequence[Model]]] = {
+    "post": posts_by_id,
+    "user": users_by_id,
+    "hashtag": lambda viewer, ids: hashtags_by_id(ids),
+}
 
 
-def search(viewer, search, *, offset, limit):
+def search(viewer: Viewer, search: Search, *, offset: int, limit: int) -> tuple[Sequence[Model], bool]:
     """-> (rows of the page, best first; whether more may follow). Asks the backend for one more
     than the page to know if there is a next one."""
     engine = backend()
@@ -55,7 +75,7 @@ def search(viewer, search, *, offset, limit):
     return rows, len(ids) > limit
 
 
-def complete(viewer, kind, prefix, limit):
+def complete(viewer: Viewer, kind: str, prefix: str, limit: int) -> list[User] | list[Hashtag]:
     engine = backend()
     if kind == "user":
         return users_by_id(viewer, engine.complete_users(viewer, prefix, limit))

@@ -7,6 +7,7 @@ from django.db.models import Count, Exists, F, OuterRef, Window
 from django.db.models.functions import RowNumber
 
 from accounts.models import Block, Follow, FollowRequest, Mute, Profile
+from accounts.models import User as UserModel  # the type of get_user_model(), for annotations
 
 User = get_user_model()
 
@@ -17,7 +18,7 @@ MUTUALS_SHOWN = 3
 
 @dataclass
 class Suggestion:
-    user: User
+    user: UserModel
     reason: str
     mutual_count: int = 0
     mutuals: list[str] = field(default_factory=list)

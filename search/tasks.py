@@ -1,8 +1,10 @@
 """Thin tasks: take ids, re-read, call search code; safe to retry."""
 
+from typing import Any
+
 from celery import shared_task
 
-RETRY = {
+RETRY: dict[str, Any] = {
     "autoretry_for": (Exception,),
     "retry_backoff": True,
     "retry_backoff_max": 300,

@@ -10,7 +10,7 @@ import threading
 
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 
-_clients = {}
+_clients: dict[object, RedisCacheClient] = {}
 _lock = threading.Lock()
 
 

@@ -20,13 +20,17 @@ a task that raises is logged and its row kept for the relay, with a backoff, ins
 the request that committed.
 """
 
+from __future__ import annotations
+
 import atexit
 import json
 import logging
 import os
 import threading
 import time
+from collections.abc import Iterable, Sequence
 from datetime import timedelta
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
@@ -36,17 +40,20 @@ from django.utils import timezone
 
 from socialsite.models import OutboxMessage
 
+if TYPE_CHECKING:
+    from celery import Task
+
 logger = logging.getLogger(__name__)
 
 ERROR_MAX = 300  # characters of an error kept on the row
 
 
-def enqueue(task, *args, queue=""):
+def enqueue(task: Task[Any, Any], *args: Any, queue: str = "") -> None:
     """Publish `task(*args)` after this transaction commits, and again until the broker takes it."""
     enqueue_many([(task, args, queue)])
 
 
-def enqueue_many(calls):
+def enqueue_many(calls: Iterable[tuple[Task[Any, Any], Sequence[Any], str]]) -> None:
     """enqueue() for each (task, args, queue) of `calls`: one insert and one publish pass."""
     now = timezone.now()
     due = now + timedelta(seconds=settings.OUTBOX_RELAY_AFTER)
@@ -63,41 +70,43 @@ def enqueue_many(calls):
     transaction.on_commit(lambda: publish(rows))
 
 
-def _as_json(args):
+def _as_json(args: Sequence[Any]) -> list[Any]:
     """The arguments as the worker will receive them (UUIDs as text), whichever path publishes."""
-    return json.loads(json.dumps(list(args), cls=DjangoJSONEncoder))
+    decoded: list[Any] = json.loads(json.dumps(list(args), cls=DjangoJSONEncoder))
+    return decoded
 
 
 class _Breaker:
     """After a failed publish, the fast path leaves rows to the relay for a few seconds instead
     of making every request wait for a broker that just refused."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.closed_at = 0.0
 
     @property
-    def open(self):
+    def open(self) -> bool:
         return time.monotonic() < self.closed_at
 
-    def trip(self):
+    def trip(self) -> None:
         self.closed_at = time.monotonic() + settings.OUTBOX_BREAKER_SECONDS
 
 
 breaker = _Breaker()
 
 
-def _eager():
+def _eager() -> bool:
     from socialsite.celery import app
 
-    return app.conf.task_always_eager
+    eager: bool = app.conf.task_always_eager
+    return eager
 
 
 # One reconnect, at once (a pooled connection the broker reset), then give up: the row stays for the
 # relay. (`retry=False` is slower on a refused port: kombu reconnects until its connect timeout.)
-PUBLISH_RETRY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.5, "interval_max": 0.5}
+PUBLISH_RETRY: dict[str, float] = {"max_retries": 1, "interval_start": 0, "interval_step": 0.5, "interval_max": 0.5}
 
 
-def _task(name):
+def _task(name: str) -> Task[Any, Any]:
     from socialsite.celery import app
 
     try:
@@ -107,10 +116,10 @@ def _task(name):
         return app.tasks[name]
 
 
-def _send(row):
+def _send(row: OutboxMessage) -> None:
     from socialsite.celery import app
 
-    options = {"retry": True, "retry_policy": PUBLISH_RETRY}
+    options: dict[str, Any] = {"retry": True, "retry_policy": PUBLISH_RETRY}
     if row.queue:
         options["queue"] = row.queue
     if app.conf.broker_transport_options.get("confirm_publish"):
@@ -118,17 +127,17 @@ def _send(row):
     _task(row.task).apply_async(args=row.args, kwargs=row.kwargs, **options)
 
 
-def _error_text(exc):
+def _error_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"[:ERROR_MAX]
 
 
-def publish(rows):
+def publish(rows: Sequence[OutboxMessage]) -> None:
     """The fast path, after the commit: hand each row to the broker and delete the ones it took.
     Never raises: what isn't published stays for the relay."""
     if breaker.open:
         return
     eager = _eager()
-    sent = []
+    sent: list[int] = []
     for row in rows:
         try:
             _send(row)
@@ -147,7 +156,7 @@ def publish(rows):
         _reaper().forget(sent)
 
 
-def _forget(ids):
+def _forget(ids: Sequence[int]) -> None:
     """Delete published rows. On PostgreSQL without waiting for the WAL flush: a delete lost in a
     crash only means the relay publishes those rows again, which at-least-once allows."""
     if not ids:
@@ -173,27 +182,27 @@ class _Reaper:
 
     PAUSE = 0.2  # seconds: rows published meanwhile go in the same delete
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.pid = os.getpid()
-        self.ids = []
+        self.ids: list[int] = []
         self.lock = threading.Lock()
         self.wake = threading.Event()
         threading.Thread(target=self._run, name="outbox-reaper", daemon=True).start()
         atexit.register(self.flush)
 
-    def forget(self, ids):
+    def forget(self, ids: Sequence[int]) -> None:
         if ids:
             with self.lock:
                 self.ids.extend(ids)
             self.wake.set()
 
-    def _run(self):
+    def _run(self) -> None:
         while True:
             self.wake.wait()
             time.sleep(self.PAUSE)
             self.flush()
 
-    def flush(self):
+    def flush(self) -> None:
         with self.lock:
             ids, self.ids = self.ids, []
             self.wake.clear()
@@ -203,11 +212,11 @@ class _Reaper:
             connection.close()  # this thread's connection goes back to the pool between batches
 
 
-_reaper_instance = None
+_reaper_instance: _Reaper | None = None
 _reaper_lock = threading.Lock()
 
 
-def _reaper():
+def _reaper() -> _Reaper:
     global _reaper_instance
     with _reaper_lock:
         if _reaper_instance is None or _reaper_instance.pid != os.getpid():  # a forked worker child
@@ -215,7 +224,7 @@ def _reaper():
         return _reaper_instance
 
 
-def _postpone(rows, exc):
+def _postpone(rows: Iterable[OutboxMessage], exc: BaseException) -> None:
     """A task that raised in process: try again later, backing off (10 s doubling to 10 min)."""
     now = timezone.now()
     for row in rows:
@@ -225,7 +234,7 @@ def _postpone(rows, exc):
         )
 
 
-def relay(*, batch=None):
+def relay(*, batch: int | None = None) -> int:
     """Publish every row that is due. Returns how many were published.
 
     Each pass claims a batch (SKIP LOCKED on PostgreSQL, and a lease of OUTBOX_RELAY_AFTER
@@ -236,7 +245,7 @@ def relay(*, batch=None):
     published = 0
     while True:
         rows = _claim(batch)
-        sent = []
+        sent: list[int] = []
         for row in rows:
             try:
                 _send(row)
@@ -259,7 +268,7 @@ def relay(*, batch=None):
     return published
 
 
-def _claim(batch):
+def _claim(batch: int) -> list[OutboxMessage]:
     now = timezone.now()
     with transaction.atomic():
         rows = list(
@@ -273,7 +282,7 @@ def _claim(batch):
     return rows
 
 
-def backlog():
+def backlog() -> dict[str, float]:
     """{"count", "oldest_seconds"} of rows not yet published (for /readyz and the admin)."""
     oldest = OutboxMessage.objects.order_by("id").values_list("created_at", flat=True).first()
     if oldest is None:

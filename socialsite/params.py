@@ -2,11 +2,12 @@
 ServiceError (400 in the envelope), never ignored; a malformed id is a NotFoundError (404)."""
 
 import uuid
+from collections.abc import Iterable, Mapping
 
 from socialsite.errors import NotFoundError, ServiceError
 
 
-def parse_uuid(value, message="Not found."):
+def parse_uuid(value: object, message: str = "Not found.") -> uuid.UUID:
     """`value` as a UUID; anything else is no such object (404, `message`)."""
     try:
         return uuid.UUID(str(value))
@@ -14,13 +15,18 @@ def parse_uuid(value, message="Not found."):
         raise NotFoundError(message)
 
 
-def reject_unknown(params, allowed, message="Unknown parameter.", problem="Unknown parameter."):
+def reject_unknown(
+    params: Iterable[str],
+    allowed: Iterable[str],
+    message: str = "Unknown parameter.",
+    problem: str = "Unknown parameter.",
+) -> None:
     unknown = sorted(set(params) - set(allowed))
     if unknown:
         raise ServiceError(message, code="invalid", fields={name: [problem] for name in unknown})
 
 
-def limit(params, default, most):
+def limit(params: Mapping[str, str], default: int, most: int) -> int:
     """`limit`, the one rule of every list (docs/api.md): `default` when absent, at most `most`
     (a larger one is taken as `most`), and anything but a whole number from 1 a 400."""
     raw = params.get("limit")

@@ -12,12 +12,14 @@ run that overlaps another or is interrupted does no harm.
 """
 
 import logging
+from collections.abc import Callable
+from typing import Any
 
 from django.utils.module_loading import autodiscover_modules
 
 logger = logging.getLogger(__name__)
 
-CHECKS = {}
+CHECKS: dict[str, Callable[..., Any]] = {}
 
 
 def check(name):

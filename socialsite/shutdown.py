@@ -13,7 +13,7 @@ import asyncio
 import random
 
 _draining = False
-_waiters = set()
+_waiters: set[asyncio.Future[None]] = set()
 
 
 def draining():

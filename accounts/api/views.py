@@ -8,7 +8,7 @@ from django.contrib.auth.models import update_last_login
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from drf_spectacular.utils import extend_schema
-from rest_framework import parsers, permissions, status
+from rest_framework import parsers, permissions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -302,7 +302,7 @@ class AvatarView(APIView):
 class ListView(APIView):
     """A cursor-paginated list of rows rendered through `output`."""
 
-    output = s.ConnectionOutput
+    output: type[serializers.Serializer] = s.ConnectionOutput
     pagination_class = CursorPagination  # also how the schema knows the answer is a page
 
     def paginate(self, request, queryset, row):

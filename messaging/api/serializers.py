@@ -66,7 +66,7 @@ class MessageOutput(serializers.Serializer):
         child=serializers.CharField(), default=list, help_text="Ids of the recipients who have read it."
     )
 
-    def get_system(self, message) -> SystemOutput(allow_null=True):
+    def get_system(self, message) -> SystemOutput(allow_null=True):  # type: ignore[valid-type]  # drf-spectacular: the schema
         return system_ids(message)
 
     def get_content(self, message) -> str:
@@ -103,7 +103,7 @@ class ConversationOutput(serializers.Serializer):
     created_at = serializers.DateTimeField(source="conversation.created_at")
     last_message_at = serializers.DateTimeField()
 
-    def get_members(self, membership) -> MemberOutput(many=True):
+    def get_members(self, membership) -> MemberOutput(many=True):  # type: ignore[valid-type]  # drf-spectacular: the schema
         if not membership.active:  # removed: who is in the group now is none of their business
             return []
         rows = []
@@ -112,7 +112,7 @@ class ConversationOutput(serializers.Serializer):
             rows.append(member.user)
         return MemberOutput(rows, many=True, context=self.context).data
 
-    def get_last_message(self, membership) -> MessageOutput(allow_null=True):
+    def get_last_message(self, membership) -> MessageOutput(allow_null=True):  # type: ignore[valid-type]  # drf-spectacular: the schema
         message = membership.last_message
         if message is None:
             return None

@@ -22,7 +22,7 @@ def conversation_data(request, membership):
 
 
 class NewestFirst(CursorPagination):
-    ordering = ("-created_at", "-id")
+    ordering = ("-created_at", "-id")  # type: ignore[assignment]  # DRF takes a tuple; the stub says str
 
 
 class NewestSeqFirst(CursorPagination):
@@ -30,7 +30,7 @@ class NewestSeqFirst(CursorPagination):
 
 
 class InboxOrder(CursorPagination):
-    ordering = ("-last_message_at", "-id")
+    ordering = ("-last_message_at", "-id")  # type: ignore[assignment]  # DRF takes a tuple; the stub says str
 
 
 # --- Messages -------------------------------------------------------------------------------------

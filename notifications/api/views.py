@@ -14,7 +14,7 @@ from socialsite.params import reject_unknown
 
 
 class NewestFirst(CursorPagination):
-    ordering = ("-created_at", "-id")
+    ordering = ("-created_at", "-id")  # type: ignore[assignment]  # DRF takes a tuple; the stub says str
 
 
 class NewestGroupFirst(CursorPagination):

@@ -283,7 +283,7 @@ def author_flags_update(user_id, *, private, active):
 
 # --- The backend -----------------------------------------------------------------------------------
 
-_ready = set()  # aliases known to exist, per process
+_ready: set[str] = set()  # aliases known to exist, per process
 
 
 class ElasticsearchBackend:

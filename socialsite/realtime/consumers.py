@@ -9,6 +9,8 @@ import contextlib
 import functools
 import json
 import logging
+from collections.abc import Callable
+from typing import Any
 
 from autobahn.exception import Disconnected
 from channels.consumer import get_handler_name
@@ -24,8 +26,8 @@ logger = logging.getLogger(__name__)
 CLOSE_UNAUTHENTICATED = 4401
 MAX_FRAME_BYTES = 64 * 1024
 
-ACTIONS = {}
-DISCONNECT_HOOKS = []
+ACTIONS: dict[str, Callable[..., Any]] = {}
+DISCONNECT_HOOKS: list[Callable[..., Any]] = []
 
 
 def register_disconnect(hook):

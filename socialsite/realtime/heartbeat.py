@@ -208,7 +208,9 @@ async def _refresh(due):
                 await layer.group_add(group, channel)
 
 
-_heartbeats = weakref.WeakKeyDictionary()  # event loop -> its Heartbeat
+_heartbeats: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Heartbeat] = (
+    weakref.WeakKeyDictionary()
+)  # event loop -> its Heartbeat
 
 
 def _current():

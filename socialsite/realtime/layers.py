@@ -42,7 +42,7 @@ WARN_EVERY = 10.0  # seconds between two drop warnings of one kind, per layer
 # Events lost to a full or stale queue since the process started, by where: a process counter
 # until /metrics exposes it (issue 19). "redis", "socket_buffer" and "memory" count sockets that
 # missed an event; "redis_expired" counts queue entries (each was for one or more sockets).
-DROPS = collections.Counter()
+DROPS: collections.Counter[str] = collections.Counter()
 
 
 def gap_marker(reason="overflow"):
