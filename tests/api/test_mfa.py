@@ -1,16 +1,14 @@
 """Two-factor sign-in over the API: a log-in answers a challenge, the challenge and a code the pair."""
 
 import datetime
-import time
 
 import pytest
 from allauth.mfa.models import Authenticator
 from django.core import signing
-from freezegun import freeze_time
 
 from accounts.models import TokenFamily
 from tests.api.helpers import assert_error
-from tests.auth.mfa import verified_user, with_totp
+from tests.auth.mfa import mid_totp_period, verified_user, with_totp
 from tests.auth.test_phone import PHONE, sms_code
 from tests.factories import PASSWORD
 
@@ -22,10 +20,7 @@ MFA = "/api/v1/auth/jwt/mfa"
 
 @pytest.fixture(autouse=True)
 def frozen():
-    """Mid-way through the last TOTP period (in the past: a token can't be issued "in the future"), so a
-    code can't roll over between two requests of a test."""
-    now = time.time()
-    with freeze_time(datetime.datetime.fromtimestamp(now - now % 30 - 15, datetime.UTC)) as clock:
+    with mid_totp_period() as clock:
         yield clock
 
 

@@ -1,10 +1,13 @@
 """Second factors for tests, made with allauth.mfa's own classes and code arithmetic."""
 
+import contextlib
+import datetime
 import time
 
 from allauth.account.models import EmailAddress
 from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
 from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, generate_totp_secret, hotp_value
+from freezegun import freeze_time
 
 from tests.factories import UserFactory
 
@@ -34,3 +37,12 @@ def with_totp(user):
     TOTP.activate(user, secret)
     codes = RecoveryCodes.activate(user).generate_codes()
     return MFAUser(user, secret, codes)
+
+
+@contextlib.contextmanager
+def mid_totp_period():
+    """Freeze the clock mid-way through the last TOTP period: a code can't roll over between two
+    requests of a test, and the past, since a token issued "in the future" is refused."""
+    now = time.time()
+    with freeze_time(datetime.datetime.fromtimestamp(now - now % 30 - 15, datetime.UTC)) as clock:
+        yield clock

@@ -5,16 +5,14 @@ the SMS backend, Google's HTTP endpoints, and a software security key (tests/aut
 import datetime
 import json
 import re
-import time
 
 import pytest
 from allauth.mfa.models import Authenticator
 from django.test import Client
-from freezegun import freeze_time
 
 from tests.api.test_mfa import answer, challenge_for
 from tests.auth.conftest import google_claims
-from tests.auth.mfa import totp_code, verified_user, with_totp
+from tests.auth.mfa import mid_totp_period, totp_code, verified_user, with_totp
 from tests.auth.test_phone import PHONE, sms_code
 from tests.auth.test_social_web import google_callback
 from tests.auth.webauthn_key import SoftwareKey, page_js_data
@@ -28,10 +26,7 @@ AUTHENTICATE = "/accounts/2fa/authenticate/"
 
 @pytest.fixture(autouse=True)
 def frozen():
-    """Mid-way through the last TOTP period (in the past: a token can't be issued "in the future"), so a
-    code can't roll over between two requests of a test."""
-    now = time.time()
-    with freeze_time(datetime.datetime.fromtimestamp(now - now % 30 - 15, datetime.UTC)) as clock:
+    with mid_totp_period() as clock:
         yield clock
 
 

@@ -324,13 +324,8 @@ def test_google_verified_email_passes_mandatory_verification(api, settings, goog
 
 def test_an_account_with_two_factor_authentication_gets_a_challenge_not_tokens(api, google, google_certs, provider_key):
     """The provider vouches for the first factor only; the second goes through POST /auth/jwt/mfa."""
-    import datetime
-    import time
-
-    from freezegun import freeze_time
-
     from accounts.models import TokenFamily
-    from tests.auth.mfa import verified_user, with_totp
+    from tests.auth.mfa import mid_totp_period, verified_user, with_totp
 
     person = with_totp(verified_user(email="ann@gmail.com"))
     response = social(api, "google", id_token=provider_key.sign(google_claims()))
@@ -339,8 +334,7 @@ def test_an_account_with_two_factor_authentication_gets_a_challenge_not_tokens(a
     body = response.json()
     assert body["mfa_required"] is True and "access_token" not in body
     assert not TokenFamily.objects.exists()
-    now = time.time()  # mid-way through the last TOTP period, in the past (a token issued "in the future" is refused): the code can't roll over before it is checked
-    with freeze_time(datetime.datetime.fromtimestamp(now - now % 30 - 15, datetime.UTC)):
+    with mid_totp_period():
         pair = api.post("/api/v1/auth/jwt/mfa", {"challenge": body["challenge"], "code": person.code()}, format="json")
     assert pair.status_code == 200, pair.content
     assert me(api, pair.json()["access_token"]).json()["id"] == str(person.user.pk)
