@@ -41,7 +41,12 @@ def _wrong_type(field, value):
                 return _NAMES[types[0]]
             if isinstance(field, serializers.ListField) and field.child is not None:
                 return next(
-                    (f"a list of {problem}s" for item in value if (problem := _wrong_type(field.child, item))), None
+                    (
+                        f"a list in which each item is {problem}"
+                        for item in value
+                        if (problem := _wrong_type(field.child, item))
+                    ),
+                    None,
                 )
             return None
     return None

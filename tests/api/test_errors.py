@@ -23,6 +23,21 @@ def test_unsupported_media_type(api):
     assert_error(response, 415, "unsupported_media_type")
 
 
+def test_inputs_take_the_json_types_the_schema_names(user_api):
+    """DRF would take 5 for "5" and "yes" for true; the schema says a string and a boolean."""
+    wrong = {
+        ("/api/v1/posts", "post"): {"content": 5},
+        ("/api/v1/users/me", "patch"): {"is_private": "yes"},
+        ("/api/v1/users/me", "put"): {"interests": ["cats", 7]},
+    }
+    for (path, method), body in wrong.items():
+        response = getattr(user_api, method)(path, body, format="json")
+        assert_error(response, 400, "invalid")
+        (name,) = body
+        assert response.json()["error"]["fields"][name][0].startswith("Must be"), response.json()
+    assert user_api.patch("/api/v1/users/me", {"is_private": True}, format="json").json()["is_private"] is True
+
+
 def test_bodies_are_json_only_uploads_multipart(user_api):
     """A form body is refused rather than half-parsed ("false" is a string there, not a boolean)."""
     form = user_api.put("/api/v1/notifications/preferences", {"like": "false"}, format="multipart")
