@@ -38,7 +38,14 @@ test: install-dev
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports  # the layers of docs/architecture.md, contracts in pyproject.toml
 	$(VENV)/bin/mypy  # types: strict for the modules listed in pyproject.toml ([tool.mypy]), docs/architecture.md
-	$(VENV)/bin/pytest $(PYTEST_ARGS)
+	@# On PostgreSQL + Redis (the production paths) the whole suite runs under coverage, with the processes it
+	@# starts, and each app must stay at or above its floor (pyproject.toml, docs/architecture.md "Coverage").
+	@if [ -n "$$DATABASE_URL" ] && [ -z "$(PYTEST_ARGS)" ]; then \
+		$(VENV)/bin/coverage erase && $(VENV)/bin/coverage run -m pytest && $(VENV)/bin/coverage combine -q && \
+		$(PY) tools/coverage_floor.py; \
+	else \
+		$(VENV)/bin/pytest $(PYTEST_ARGS); \
+	fi
 	@# With DATABASE_URL set the suite ran on PostgreSQL; the search contract runs on SQLite FTS5 too.
 	@if [ -n "$$DATABASE_URL" ] && [ -z "$(PYTEST_ARGS)" ]; then \
 		echo "search contract on the embedded default (SQLite FTS5):"; \
