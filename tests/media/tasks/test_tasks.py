@@ -1,9 +1,9 @@
 import pytest
 from django.core.files.storage import default_storage
 
-from posts import media as media_code
-from posts import tasks
-from posts.models import Media
+from media import services as media_code
+from media import tasks
+from media.models import Media
 from tests.conftest import image_bytes
 from tests.media.conftest import post_file, processed
 from tests.media.storages import FlakyStorage

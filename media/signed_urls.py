@@ -1,26 +1,25 @@
-"""Addresses of post media: signed and expiring, so a photo of a followers-only post can't be
+"""Addresses of media files: signed and expiring, so a photo of a followers-only post can't be
 loaded by whoever learns its address (docs/security.md, "Media").
 
 Every URL of a post's media variant carries an expiry and a signature. The expiry is the end of
 the next MEDIA_URL_WINDOW_SECONDS window but two, so the address is the same for every viewer and
 every page within a window (browsers and caches keep it), and a cached payload's addresses (an hour,
 posts/payloads.py) still work for at least a window. Locally the signature is an HMAC of the path
-and the expiry, checked by `serve`; on S3 it is a presigned URL (the bucket is private). Media of
+and the expiry, checked by `posts.media_files.serve`; on S3 it is a presigned URL (the bucket is private). Media of
 a post anyone may see also loads without a signature locally, so old links keep working.
 """
 
 import time
-import uuid
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.files.storage import default_storage, storages
-from django.http import Http404
 from django.utils.crypto import constant_time_compare, salted_hmac
-from django.views.static import serve as serve_file
 
-SALT = "posts.media_urls"
-POST_MEDIA = "posts/media/"  # posts/media/<media id>/<variant>, posts.media.STORAGE_PREFIX
+from media.storage import STORAGE_PREFIX
+
+SALT = "posts.media_urls"  # from when this was posts/media_urls.py: a new salt would void every address
+POST_MEDIA = f"{STORAGE_PREFIX}/"  # posts/media/<media id>/<variant>
 UPLOADS = "uploads/"  # raw uploads, before processing: never served
 
 
@@ -53,31 +52,3 @@ def valid_for(path, query, now=None):
     if left <= 0 or not constant_time_compare(query.get("signature", ""), signature(path, expires)):
         return None
     return int(left)
-
-
-def serve(request, path):
-    """Local media (SERVE_MEDIA): avatars as they are; a post's media signed, or if its post is
-    one anyone may see; raw uploads never. 404, not 403: an address proves nothing."""
-    if path.startswith(UPLOADS):
-        raise Http404
-    cache = "public, max-age=86400"
-    if path.startswith(POST_MEDIA):
-        left = valid_for(path, request.GET)
-        if left is not None:
-            cache = f"public, max-age={left}, immutable"  # only the signed address reaches it
-        elif not _anyone_may_see(path[len(POST_MEDIA) :].split("/", 1)[0]):
-            raise Http404
-    response = serve_file(request, path, document_root=settings.MEDIA_ROOT)
-    response["Cache-Control"] = cache
-    return response
-
-
-def _anyone_may_see(media_id):
-    from posts.models import Media, Post
-
-    try:
-        media_id = uuid.UUID(media_id)
-    except ValueError:
-        return False
-    post = Media.objects.filter(pk=media_id).values_list("post_id", flat=True).first()
-    return post is not None and Post.objects.visible_to(None).filter(pk=post).exists()

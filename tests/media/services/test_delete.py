@@ -9,9 +9,11 @@ from django.core.files.storage import default_storage
 from django.db import connections
 from django.utils import timezone
 
-from posts import media as media_code
+from media import images
+from media import services as media_code
+from media.models import Media
 from posts import services
-from posts.models import Media, Post
+from posts.models import Post
 from socialsite import repair
 from tests.api.helpers import assert_error
 from tests.conftest import image_bytes
@@ -58,7 +60,7 @@ class TestDelete:
 
     def test_a_worker_finishing_a_deleted_upload_removes_what_it_wrote(self, user, django_capture_on_commit_callbacks):
         written = default_storage.save("posts/media/gone/medium.webp", ContentFile(b"x"))
-        result = media_code.Processed(variants={"medium": {"path": written}}, width=1, height=1, blurhash="")
+        result = images.Processed(variants={"medium": {"path": written}}, width=1, height=1, blurhash="")
         media = Media.objects.create(owner=user, kind=Media.Kind.IMAGE)
         Media.objects.filter(pk=media.pk).delete()
         with django_capture_on_commit_callbacks(execute=True):

@@ -1,8 +1,8 @@
 import pytest
 from django.core.files.storage import default_storage
 
-from posts import media as media_code
-from posts.models import Media
+from media import videos
+from media.models import Media
 from tests.conftest import run_ffmpeg
 from tests.media.conftest import post_file, probe, processed, stored_image
 
@@ -74,11 +74,11 @@ def test_large_video_is_scaled_to_fit_1080p(user_api, clip, django_capture_on_co
 
 
 def test_fit_video_rule():
-    assert media_code.fit_video(3840, 2160, 1080) == (1920, 1080)
-    assert media_code.fit_video(1080, 1920, 1080) == (1080, 1920)
-    assert media_code.fit_video(2160, 3840, 1080) == (1080, 1920)
-    assert media_code.fit_video(1001, 501, 1080) == (1000, 500)  # small: kept, made even
-    assert media_code.fit_video(4000, 1000, 1080) == (1920, 480)
+    assert videos.fit_video(3840, 2160, 1080) == (1920, 1080)
+    assert videos.fit_video(1080, 1920, 1080) == (1080, 1920)
+    assert videos.fit_video(2160, 3840, 1080) == (1080, 1920)
+    assert videos.fit_video(1001, 501, 1080) == (1000, 500)  # small: kept, made even
+    assert videos.fit_video(4000, 1000, 1080) == (1920, 480)
 
 
 def test_webm_input_uploaded_to_a_temporary_file(

@@ -7,7 +7,7 @@ import zlib
 import pytest
 from PIL import Image
 
-from posts.models import Media
+from media.models import Media
 from tests.api.helpers import assert_error
 from tests.conftest import image_bytes, run_ffmpeg
 from tests.media.conftest import MEDIA_URL, post_file

@@ -12,7 +12,7 @@ import pytest
 import requests
 from django.core.files.storage import default_storage
 
-from posts.models import Media
+from media.models import Media
 from tests.conftest import image_bytes
 from tests.media.conftest import post_file, processed, stored_image
 
@@ -105,7 +105,7 @@ def test_image_upload_and_processing_on_s3(user_api, bucket, django_capture_on_c
     media = processed(response.json()["id"])
     assert media.upload.name in bucket()  # the raw upload went to the bucket
     with django_capture_on_commit_callbacks(execute=True):
-        from posts import tasks
+        from media import tasks
 
         tasks.process_media.delay(str(media.id))
     media = processed(media.id)

@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from posts.link_preview import PreviewError, fetch_preview
-from tests.link_preview.conftest import PageServer, make_handler
+from tests.posts.link_preview.conftest import PageServer, make_handler
 
 
 def self_signed(tmp_path, name):

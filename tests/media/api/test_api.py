@@ -1,7 +1,7 @@
 import pytest
 from django.core.files.storage import default_storage
 
-from posts.models import Media
+from media.models import Media
 from tests.api.helpers import assert_error
 from tests.conftest import image_bytes
 from tests.factories import UserFactory

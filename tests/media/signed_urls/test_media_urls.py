@@ -1,4 +1,4 @@
-"""Media of non-public posts load only through signed, expiring URLs (posts/media_urls.py)."""
+"""Media of non-public posts load only through signed, expiring URLs (media/signed_urls.py, posts/media_files.py)."""
 
 import datetime
 from urllib.parse import urlsplit
@@ -9,7 +9,8 @@ from django.test import Client
 from freezegun import freeze_time
 
 from accounts import services as account_services
-from posts import media_urls, services
+from media import signed_urls
+from posts import services
 from tests.factories import UserFactory
 from tests.media.conftest import ready_photo
 
@@ -101,9 +102,9 @@ def test_unattached_uploads_and_raw_files_are_never_public(user_api, photo):
 
 
 def test_signatures_hold_the_path_and_the_expiry():
-    expires = media_urls.expiry()
-    good = media_urls.signature("posts/media/a/medium.webp", expires)
-    assert media_urls.valid_for("posts/media/a/medium.webp", {"expires": str(expires), "signature": good})
-    assert not media_urls.valid_for("posts/media/b/medium.webp", {"expires": str(expires), "signature": good})
-    assert not media_urls.valid_for("posts/media/a/medium.webp", {"expires": str(expires + 1), "signature": good})
-    assert not media_urls.valid_for("posts/media/a/medium.webp", {"expires": "junk", "signature": good})
+    expires = signed_urls.expiry()
+    good = signed_urls.signature("posts/media/a/medium.webp", expires)
+    assert signed_urls.valid_for("posts/media/a/medium.webp", {"expires": str(expires), "signature": good})
+    assert not signed_urls.valid_for("posts/media/b/medium.webp", {"expires": str(expires), "signature": good})
+    assert not signed_urls.valid_for("posts/media/a/medium.webp", {"expires": str(expires + 1), "signature": good})
+    assert not signed_urls.valid_for("posts/media/a/medium.webp", {"expires": "junk", "signature": good})

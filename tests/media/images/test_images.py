@@ -3,8 +3,8 @@ import io
 import pytest
 from PIL import Image, ImageStat
 
-from posts import media as media_code
-from posts.models import Media
+from media import filters
+from media.models import Media
 from tests.media.conftest import post_file, processed, stored_image
 
 pytestmark = pytest.mark.django_db
@@ -143,32 +143,32 @@ def channel_means(image):
 
 class TestFilters:
     def test_every_named_filter_exists(self):
-        assert set(media_code.IMAGE_FILTERS) == {"grayscale", "sepia", "vivid", "cool", "warm", "fade"}
+        assert set(filters.IMAGE_FILTERS) == {"grayscale", "sepia", "vivid", "cool", "warm", "fade"}
 
     def test_grayscale_gives_equal_channels(self):
-        out = media_code.apply_filter(colorful(), "grayscale")
+        out = filters.apply_filter(colorful(), "grayscale")
         assert out.mode == "RGB" and all(r == g == b for r, g, b in pixels(out))
 
     def test_sepia_is_a_warm_monotone(self):
-        out = media_code.apply_filter(colorful(), "sepia")
+        out = filters.apply_filter(colorful(), "sepia")
         assert all(r >= g >= b for r, g, b in pixels(out))
         red, green, blue = channel_means(out)
         assert red > blue + 20
 
     def test_vivid_saturates(self):
         image = colorful()
-        assert saturation(media_code.apply_filter(image, "vivid")) > saturation(image) + 5
+        assert saturation(filters.apply_filter(image, "vivid")) > saturation(image) + 5
 
     def test_cool_and_warm_shift_the_balance(self):
         image = Image.new("RGB", (32, 32), (128, 128, 128))
-        cool_r, _, cool_b = channel_means(media_code.apply_filter(image, "cool"))
-        warm_r, _, warm_b = channel_means(media_code.apply_filter(image, "warm"))
+        cool_r, _, cool_b = channel_means(filters.apply_filter(image, "cool"))
+        warm_r, _, warm_b = channel_means(filters.apply_filter(image, "warm"))
         assert cool_b > cool_r + 20
         assert warm_r > warm_b + 20
 
     def test_fade_lifts_blacks_and_lowers_contrast(self):
         image = halves(left=(0, 0, 0), right=(255, 255, 255))
-        out = media_code.apply_filter(image, "fade")
+        out = filters.apply_filter(image, "fade")
         darkest = min(min(p) for p in pixels(out))
         brightest = max(max(p) for p in pixels(out))
         assert darkest >= 30 and brightest <= 245
@@ -176,8 +176,8 @@ class TestFilters:
 
     def test_filters_keep_alpha(self):
         image = Image.new("RGBA", (10, 10), (200, 100, 50, 77))
-        for name in media_code.IMAGE_FILTERS:
-            out = media_code.apply_filter(image, name)
+        for name in filters.IMAGE_FILTERS:
+            out = filters.apply_filter(image, name)
             assert out.mode == "RGBA" and out.getpixel((0, 0))[3] == 77, name
 
     def test_unknown_filter_is_refused(self, user_api):

@@ -6,9 +6,10 @@ import pytest
 from django.core.files.storage import default_storage
 from PIL import Image
 
-from posts import media as media_code
-from posts import tasks
-from posts.models import Media, Post
+from media import images, tasks
+from media import services as media_code
+from media.models import Media
+from posts.models import Post
 from tests.media.conftest import MEDIA_URL, post_file, processed, stored_image
 
 pytestmark = pytest.mark.django_db
@@ -132,14 +133,14 @@ def test_an_image_still_processing_is_made_with_the_posts_filter(user_api, djang
 
 def test_a_filter_changed_while_processing_is_redone(user_api, django_capture_on_commit_callbacks, monkeypatch):
     media = upload(user_api, django_capture_on_commit_callbacks, execute=False)
-    make = media_code._image_variants
+    make = images.image_variants
 
     def change_filter_midway(row, image, filter, written, stamp=""):
         if not stamp:  # the first processing run: a post sets the filter meanwhile
             Media.objects.filter(pk=row.pk).update(filter="grayscale")
         return make(row, image, filter, written, stamp=stamp)
 
-    monkeypatch.setattr(media_code, "_image_variants", change_filter_midway)
+    monkeypatch.setattr(images, "image_variants", change_filter_midway)
     with django_capture_on_commit_callbacks(execute=True):
         tasks.process_media.delay(str(media.pk))
     media = processed(media.pk)

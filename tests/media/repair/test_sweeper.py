@@ -7,11 +7,12 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from media import services as media_code
+from media.models import Media
 from notifications import services as notification_services
 from notifications.models import Notification
-from posts import media as media_code
 from posts import services as posts_services
-from posts.models import Media, Post
+from posts.models import Post
 from socialsite.models import OutboxMessage
 from tests.conftest import image_bytes
 from tests.media.conftest import post_file, processed
