@@ -5,8 +5,9 @@ Every URL of a post's media variant carries an expiry and a signature. The expir
 the next MEDIA_URL_WINDOW_SECONDS window but two, so the address is the same for every viewer and
 every page within a window (browsers and caches keep it), and a cached payload's addresses (an hour,
 posts/payloads.py) still work for at least a window. Locally the signature is an HMAC of the path
-and the expiry, checked by `posts.media_files.serve`; on S3 it is a presigned URL (the bucket is private). Media of
-a post anyone may see also loads without a signature locally, so old links keep working.
+and the expiry, checked by `posts.media_files.serve`; on S3 it is a presigned URL (the bucket is
+private). Media of a post anyone may see also loads without a signature locally, so old links
+keep working.
 """
 
 import time

@@ -25,10 +25,11 @@ def fetch_link_preview(self, post_id):
     Only a timeout is retried (twice, with backoff); after that, or without a worker (eager mode,
     where a retry would hold up the request), the timeout is stored as the card's error.
     """
-    from posts import link_preview
+    from posts.link_preview import services
+    from posts.link_preview.errors import PreviewTimeout
 
     final = self.request.is_eager or (self.request.retries or 0) >= self.max_retries
     try:
-        link_preview.post_link_preview(post_id=post_id, final=final)
-    except link_preview.PreviewTimeout as exc:
+        services.post_link_preview(post_id=post_id, final=final)
+    except PreviewTimeout as exc:
         raise self.retry(exc=exc, countdown=retry_delay(self.request.retries or 0))

@@ -13,10 +13,27 @@ from django.db import migrations, models
 
 
 def _move_content_type(apps, schema_editor, old_label, new_label):
+    db = schema_editor.connection.alias
     ContentType = apps.get_model("contenttypes", "ContentType")
-    content_types = ContentType.objects.using(schema_editor.connection.alias)
-    if not content_types.filter(app_label=new_label, model="media").exists():
-        content_types.filter(app_label=old_label, model="media").update(app_label=new_label)
+    Permission = apps.get_model("auth", "Permission")
+    old = ContentType.objects.using(db).filter(app_label=old_label, model="media").first()
+    if old is None:
+        return
+    new = ContentType.objects.using(db).filter(app_label=new_label, model="media").first()
+    if new is None:
+        old.app_label = new_label
+        old.save(update_fields=["app_label"])
+        return
+    # Both exist (post_migrate made the new one already): the old one's grants move over.
+    for permission in Permission.objects.using(db).filter(content_type=old):
+        target, _ = Permission.objects.using(db).get_or_create(
+            content_type=new, codename=permission.codename, defaults={"name": permission.name}
+        )
+        for group in permission.group_set.all():
+            group.permissions.add(target)
+        for user in permission.user_set.all():
+            user.user_permissions.add(target)
+    old.delete()
 
 
 def to_media(apps, schema_editor):

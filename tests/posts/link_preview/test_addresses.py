@@ -4,7 +4,9 @@ import ipaddress
 
 import pytest
 
-from posts.link_preview import PreviewError, fetch_preview, is_public_address, resolve
+from posts.link_preview.addresses import is_public_address, resolve
+from posts.link_preview.errors import PreviewError
+from posts.link_preview.fetching import fetch_preview
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,8 @@
 
 import pytest
 
-from posts.link_preview import MAX_BODY_BYTES, PreviewError, PreviewTimeout, fetch_preview
+from posts.link_preview.errors import PreviewError, PreviewTimeout
+from posts.link_preview.fetching import MAX_BODY_BYTES, fetch_preview
 
 LOCAL = ["127.0.0.1"]  # what the tests let through; everything else stays refused
 

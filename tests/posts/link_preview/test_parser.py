@@ -2,7 +2,7 @@
 
 import pytest
 
-from posts.link_preview import (
+from posts.link_preview.parsing import (
     DESCRIPTION_MAX,
     TITLE_MAX,
     build_preview,

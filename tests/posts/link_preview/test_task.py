@@ -5,7 +5,9 @@ import uuid
 
 import pytest
 
-from posts import link_preview, services
+from posts import services
+from posts.link_preview.errors import PreviewTimeout
+from posts.link_preview.services import post_link_preview
 from posts.tasks import fetch_link_preview
 
 pytestmark = pytest.mark.django_db
@@ -115,8 +117,8 @@ def test_a_timeout_is_raised_for_a_retry_and_stored_on_the_last_try(
     with django_capture_on_commit_callbacks(execute=False):
         post = services.post_create(author=user, content_type="link", content=page_server.url("/slow"))
 
-    with pytest.raises(link_preview.PreviewTimeout):
-        link_preview.post_link_preview(post_id=post.pk, final=False)
+    with pytest.raises(PreviewTimeout):
+        post_link_preview(post_id=post.pk, final=False)
     post.refresh_from_db()
     assert post.link_preview == {}
 

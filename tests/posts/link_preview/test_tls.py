@@ -11,7 +11,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from posts.link_preview import PreviewError, fetch_preview
+from posts.link_preview.errors import PreviewError
+from posts.link_preview.fetching import fetch_preview
 from tests.posts.link_preview.conftest import PageServer, make_handler
 
 
