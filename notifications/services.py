@@ -486,7 +486,8 @@ def on_post_failed(*, post_id):
     """Tell the author that their post won't be published (a photo or video failed), with why.
 
     Not through notify(): nobody else did anything, so the author is both actor and recipient."""
-    from posts.models import Media, Post
+    from media.models import Media
+    from posts.models import Post
 
     post = (
         Post.objects.select_related("author__profile")

@@ -6,8 +6,9 @@ from django.db.models import Case, Value, When
 from django.urls import reverse
 from django.utils.html import format_html
 
+from media.models import Media
 from posts import moderation
-from posts.models import Appeal, Comment, Hashtag, Media, ModerationAction, Post, Report
+from posts.models import Appeal, Comment, Hashtag, ModerationAction, Post, Report
 from socialsite.admin_actions import act_with_reason
 
 
@@ -52,16 +53,6 @@ class CommentAdmin(admin.ModelAdmin):
     list_select_related = ("author", "post")
     raw_id_fields = ("author", "post", "parent")
     readonly_fields = ("content_html", "replies_count", "created_at", "updated_at")
-
-
-@admin.register(Media)
-class MediaAdmin(admin.ModelAdmin):
-    list_display = ("id", "owner", "kind", "status", "error", "created_at")
-    list_filter = ("kind", "status")
-    search_fields = ("owner__username", "alt_text")
-    list_select_related = ("owner",)
-    raw_id_fields = ("owner", "post")
-    readonly_fields = ("variants", "blurhash", "width", "height", "duration", "attempts", "processed_at")
 
 
 @admin.register(Hashtag)

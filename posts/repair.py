@@ -1,17 +1,7 @@
-"""The posts' sweepers (socialsite.repair): media processing that stopped, posts left waiting."""
+"""The posts' sweepers (socialsite.repair): posts left waiting for their media."""
 
-from posts import media, services
+from posts import services
 from socialsite import repair
-
-
-@repair.check("stalled media queued again or failed")
-def stalled_media():
-    return media.media_resume_stalled()
-
-
-@repair.check("unattached uploads deleted")
-def unattached_media():
-    return media.media_prune_unattached()
 
 
 @repair.check("posts left pending media settled")

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING
 
 from django.db.models import BooleanField, Exists, OuterRef, Prefetch, QuerySet, Value
 
-from posts.models import Comment, Like, Media, Post, PostTag
+from media.models import Media
+from posts.models import Comment, Like, Post, PostTag
 from posts.text import normalize_hashtag
 from socialsite.errors import NotFoundError
 from socialsite.params import parse_uuid

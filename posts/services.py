@@ -14,8 +14,10 @@ from django.db.models.functions import Coalesce, Lower
 from django.utils import timezone
 
 from accounts.selectors import blocked_between
+from media import tasks as media_tasks
+from media.models import Media
 from posts import selectors, tasks, text
-from posts.models import Comment, Hashtag, Like, Media, Post, PostTag
+from posts.models import Comment, Hashtag, Like, Post, PostTag
 from posts.signals import (
     comment_posted,
     post_edited,
@@ -237,7 +239,7 @@ def post_create(
                 item.status = Media.Status.PROCESSING
                 item.queued_at = timezone.now()
                 fields += ["status", "queued_at"]
-                outbox.enqueue(tasks.refilter_media, str(item.pk), filter)
+                outbox.enqueue(media_tasks.refilter_media, str(item.pk), filter)
         item.save(update_fields=fields)
     PostTag.objects.bulk_create([PostTag(post=post, user=user, kind=PostTag.Kind.PHOTO) for user in tagged])
     _sync_mentions(post, mentioned)

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.urls import path, re_path
 
-from posts import appeal_views, media_urls, report_views, views
+from posts import appeal_views, media_files, report_views, views
 
 urlpatterns = [
     path("posts/new/", views.post_create, name="post_create"),
@@ -26,5 +26,5 @@ urlpatterns = [
     path("moderation/suspended/", appeal_views.suspended, name="moderation_suspended"),
 ]
 
-if settings.SERVE_MEDIA:  # local media (the embedded default): media_urls checks post media's signatures
-    urlpatterns += [re_path(rf"^{settings.MEDIA_URL.lstrip('/')}(?P<path>.*)$", media_urls.serve)]
+if settings.SERVE_MEDIA:  # local media (the embedded default): media_files checks post media's signatures
+    urlpatterns += [re_path(rf"^{settings.MEDIA_URL.lstrip('/')}(?P<path>.*)$", media_files.serve)]

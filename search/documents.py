@@ -21,7 +21,8 @@ from django_elasticsearch_dsl.registries import registry
 from elasticsearch.dsl import analyzer, normalizer, token_filter
 
 from accounts.models import User
-from posts.models import Hashtag, Media, Post
+from media.models import Media
+from posts.models import Hashtag, Post
 from search import names
 
 # Longest prefix indexed as an edge n-gram: a username's whole length (30). A longer prefix is

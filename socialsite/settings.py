@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "allauth.socialaccount.providers.facebook",
     "socialsite",
     "accounts",
+    "media",  # before posts: its sweepers run first, as when they were posts'
     "posts",
     "feeds",
     "messaging",
@@ -265,7 +266,7 @@ CELERY_TASK_ROUTES = {
     "accounts.tasks.*": {"queue": "default"},
     "feeds.tasks.push_batch": {"queue": "fanout_high"},  # callers pick fanout_low per batch
     "feeds.tasks.*": {"queue": "fanout_low"},
-    "posts.tasks.process_media": {"queue": "media"},
+    "posts.tasks.process_media": {"queue": "media"},  # media.tasks, under its name from before media was an app
     "posts.tasks.*": {"queue": "default"},
     "notifications.tasks.*": {"queue": "notifications"},
     "search.tasks.*": {"queue": "search"},
@@ -544,7 +545,7 @@ if AWS_STORAGE_BUCKET_NAME:
             "file_overwrite": False,
         },
     }
-    # Post media of every post gets presigned URLs (posts/media_urls.py): keep the bucket private.
+    # Post media of every post gets presigned URLs (media/signed_urls.py): keep the bucket private.
     STORAGES["signed_media"] = {
         "BACKEND": STORAGES["default"]["BACKEND"],
         "OPTIONS": {
@@ -555,12 +556,12 @@ if AWS_STORAGE_BUCKET_NAME:
         },
     }
 # A post media URL's expiry is the end of the window after next (2-3 windows from now): the same
-# address for every viewer within a window, so it caches (posts/media_urls.py).
+# address for every viewer within a window, so it caches (media/signed_urls.py).
 MEDIA_URL_WINDOW_SECONDS = env.int("MEDIA_URL_WINDOW_SECONDS", default=3600)
 # Local media is served by Django only in the embedded default.
 SERVE_MEDIA = env.bool("SERVE_MEDIA", default=DEBUG and not AWS_STORAGE_BUCKET_NAME)
 WHITENOISE_USE_FINDERS = DEBUG
-# Post media limits (the media worker enforces them; see posts/media.py).
+# Post media limits (the media worker enforces them; see media/limits.py).
 MEDIA_IMAGE_MAX_BYTES = env.int("MEDIA_IMAGE_MAX_BYTES", default=16 * 1024 * 1024)
 MEDIA_IMAGE_MAX_PIXELS = env.int("MEDIA_IMAGE_MAX_PIXELS", default=40_000_000)
 MEDIA_VIDEO_MAX_BYTES = env.int("MEDIA_VIDEO_MAX_BYTES", default=99 * 1024 * 1024)

@@ -8,6 +8,7 @@ from socialsite import health, views
 
 api_v1 = [
     path("", include("accounts.api.urls")),
+    path("", include("media.api.urls")),
     path("", include("posts.api.urls")),
     path("", include("feeds.api.urls")),
     path("", include("messaging.api.urls")),

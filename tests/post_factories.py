@@ -3,7 +3,8 @@
 import factory
 from django.utils import timezone
 
-from posts.models import Comment, Hashtag, Media, Post
+from media.models import Media
+from posts.models import Comment, Hashtag, Post
 from tests.factories import UserFactory
 
 

@@ -7,13 +7,16 @@ from django.conf import settings
 from django.dispatch import Signal
 
 from accounts import signals as accounts_signals
+from media import signals as media_signals
 from messaging import signals as messaging_signals
 from posts import signals as posts_signals
 
 ARCHITECTURE = Path(settings.BASE_DIR) / "docs" / "architecture.md"
 
 
-@pytest.mark.parametrize("module", [accounts_signals, posts_signals, messaging_signals], ids=lambda m: m.__name__)
+@pytest.mark.parametrize(
+    "module", [accounts_signals, media_signals, posts_signals, messaging_signals], ids=lambda m: m.__name__
+)
 def test_every_signal_is_in_the_architecture_table(module):
     text = ARCHITECTURE.read_text()
     names = [name for name, value in vars(module).items() if isinstance(value, Signal)]

@@ -4,8 +4,10 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.api.serializers import UserSummaryOutput
-from posts import media_urls, text
-from posts.models import Media, Post
+from media import signed_urls
+from media.models import Media
+from posts import text
+from posts.models import Post
 from posts.services import FILTERS
 from socialsite.api.inputs import Input
 
@@ -49,7 +51,7 @@ class MediaOutput(serializers.Serializer):
             if name == "source":  # the unfiltered copy kept for re-filtering, never shown
                 continue
             if isinstance(variant, dict) and variant.get("path"):
-                urls[name] = media_urls.url(variant["path"], request)
+                urls[name] = signed_urls.url(variant["path"], request)
         return urls
 
 
@@ -73,7 +75,7 @@ def _media_urls(post, request):
         variants = media.variants or {}
         original = variants.get("video" if media.kind == Media.Kind.VIDEO else "original")
         if media.status == Media.Status.READY and isinstance(original, dict) and original.get("path"):
-            urls.append(media_urls.url(original["path"], request))
+            urls.append(signed_urls.url(original["path"], request))
     return urls
 
 

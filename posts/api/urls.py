@@ -1,10 +1,8 @@
 from django.urls import path
 
-from posts.api import media, reports, views
+from posts.api import reports, views
 
 urlpatterns = [
-    path("media", media.MediaUploadView.as_view(), name="api-media"),
-    path("media/<uuid:media_id>", media.MediaDetailView.as_view(), name="api-media-detail"),
     path("posts", views.PostsView.as_view(), name="api-posts"),
     path("posts/<str:post_id>", views.PostDetailView.as_view(), name="api-post"),
     path("posts/<str:post_id>/likes", views.LikesView.as_view(), name="api-post-likes"),

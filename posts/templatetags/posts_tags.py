@@ -1,6 +1,6 @@
 from django import template
 
-from posts import media_urls
+from media import signed_urls
 
 register = template.Library()
 
@@ -16,7 +16,7 @@ def _variant(media, name):
 def variant_url(media, name):
     """The (signed) URL of one of a media item's variants, or ""."""
     variant = _variant(media, name)
-    return media_urls.url(variant["path"]) if variant else ""
+    return signed_urls.url(variant["path"]) if variant else ""
 
 
 @register.filter
@@ -26,7 +26,7 @@ def srcset(media):
     for name in IMAGE_SIZES:
         variant = _variant(media, name)
         if variant and variant.get("width"):
-            parts.append(f"{media_urls.url(variant['path'])} {variant['width']}w")
+            parts.append(f"{signed_urls.url(variant['path'])} {variant['width']}w")
     return ", ".join(parts)
 
 

@@ -19,7 +19,8 @@ from django.db.models import Case, Exists, Expression, F, OuterRef, Q, Value, Wh
 from django.db.models.functions import Greatest, Length
 
 from accounts.models import Block, Follow, Profile, User
-from posts.models import Hashtag, Media, Post
+from media.models import Media
+from posts.models import Hashtag, Post
 from posts.text import normalize_hashtag
 from search import names, query
 from search.models import CompletionName

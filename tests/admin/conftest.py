@@ -1,3 +1,4 @@
+import functools
 import importlib
 from types import SimpleNamespace
 
@@ -5,6 +6,7 @@ import pytest
 from django.apps import apps
 from django.contrib.auth.models import Group
 from django.db import connection
+from django.db.migrations.loader import MigrationLoader
 from django.test import Client
 
 from tests.factories import UserFactory
@@ -14,6 +16,13 @@ posts_permissions_migration = importlib.import_module("posts.migrations.0002_mod
 messaging_permissions_migration = importlib.import_module("messaging.migrations.0002_moderators_see_reports")
 search_migration = importlib.import_module("search.migrations.0001_search")
 posts_appeals_migration = importlib.import_module("posts.migrations.0005_moderation_appeals")
+media_migration = importlib.import_module("media.migrations.0001_initial")
+
+
+@functools.cache
+def apps_before_media_moved():
+    """The models as posts 0002 saw them: Media was posts' model until media 0001."""
+    return MigrationLoader(connection).project_state(("posts", "0005_moderation_appeals")).apps
 
 
 @pytest.fixture(autouse=True)
@@ -28,10 +37,11 @@ def moderators_group(db):
     if not Group.objects.filter(name=moderators_migration.GROUP_NAME).exists():
         schema_editor = SimpleNamespace(connection=connection)
         moderators_migration.create_moderators_group(apps, schema_editor)
-        posts_permissions_migration.grant(apps, schema_editor)
+        posts_permissions_migration.grant(apps_before_media_moved(), schema_editor)
         messaging_permissions_migration.grant(apps, schema_editor)
         search_migration.grant_moderators(apps, schema_editor)
         posts_appeals_migration.grant(apps, schema_editor)
+        media_migration.to_media(apps, schema_editor)
     return Group.objects.get(name=moderators_migration.GROUP_NAME)
 
 

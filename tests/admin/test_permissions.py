@@ -13,8 +13,10 @@ from django.urls import reverse
 from accounts import services
 from accounts.models import Block, Follow, User
 from tests.admin.conftest import (
+    apps_before_media_moved,
     form_data,
     logged_in,
+    media_migration,
     messaging_permissions_migration,
     moderators_migration,
     posts_appeals_migration,
@@ -41,7 +43,7 @@ def test_moderators_group_has_exactly_the_intended_permissions(moderators_group)
         ("accounts", "view_interest"),
         ("posts", "view_post"),
         ("posts", "view_comment"),
-        ("posts", "view_media"),
+        ("media", "view_media"),
         ("posts", "view_hashtag"),
         ("posts", "view_report"),
         ("posts", "change_report"),
@@ -58,11 +60,13 @@ def test_moderators_group_has_exactly_the_intended_permissions(moderators_group)
 def test_moderators_migration_is_idempotent_and_reversible(moderators_group):
     schema_editor = SimpleNamespace(connection=connection)
     moderators_migration.create_moderators_group(apps, schema_editor)
-    posts_permissions_migration.grant(apps, schema_editor)
+    posts_permissions_migration.grant(apps_before_media_moved(), schema_editor)
     messaging_permissions_migration.grant(apps, schema_editor)
     search_migration.grant_moderators(apps, schema_editor)
     posts_appeals_migration.grant(apps, schema_editor)
+    media_migration.to_media(apps, schema_editor)
     assert Group.objects.get(name="moderators").permissions.count() == 23
+    media_migration.to_posts(apps, schema_editor)  # unapplied before posts 0005 and 0002, as by migrate
     posts_appeals_migration.revoke(apps, schema_editor)
     assert Group.objects.get(name="moderators").permissions.count() == 21
     search_migration.revoke_moderators(apps, schema_editor)

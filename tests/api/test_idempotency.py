@@ -13,7 +13,8 @@ from django.db import connections, transaction
 from django.utils import timezone
 from freezegun import freeze_time
 
-from posts.models import Comment, Media, Post
+from media.models import Media
+from posts.models import Comment, Post
 from socialsite import tasks
 from socialsite.api import idempotency
 from socialsite.models import IdempotencyKey

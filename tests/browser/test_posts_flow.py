@@ -5,7 +5,8 @@ import re
 
 import pytest
 
-from posts.models import Media, Post, PostTag
+from media.models import Media
+from posts.models import Post, PostTag
 from tests.browser.conftest import SCREENSHOTS, sign_in
 from tests.conftest import image_bytes
 from tests.factories import UserFactory

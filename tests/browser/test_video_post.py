@@ -5,7 +5,8 @@ import re
 
 import pytest
 
-from posts.models import Media, Post
+from media.models import Media
+from posts.models import Post
 from tests.browser.conftest import SCREENSHOTS, sign_in
 from tests.conftest import wait_for_js
 from tests.factories import UserFactory

@@ -1,7 +1,8 @@
 import pytest
 from django.core.management import call_command
 
-from posts.models import Comment, Like, Media, Post
+from media.models import Media
+from posts.models import Comment, Like, Post
 
 pytestmark = pytest.mark.django_db
 

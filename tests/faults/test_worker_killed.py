@@ -15,7 +15,8 @@ from django.utils import timezone
 
 from accounts.models import Follow, Profile, User
 from feeds.models import Fanout
-from posts.models import Media, Post
+from media.models import Media
+from posts.models import Post
 from tests.e2e.conftest import register_and_login, wait_until
 from tests.faults import engines
 

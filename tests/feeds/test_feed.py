@@ -171,7 +171,7 @@ def test_visibility_is_checked_at_read_time(reader, reader_api, follow, post, se
 
 
 def test_a_post_waiting_for_its_media_arrives_as_new_when_published(reader, reader_api, follow, post, settle):
-    from posts.models import Media
+    from media.models import Media
     from tests.post_factories import MediaFactory
 
     friend = UserFactory()

@@ -5,7 +5,7 @@ import subprocess
 from django.core.files.storage import default_storage
 from PIL import Image
 
-from posts.models import Media
+from media.models import Media
 from tests.conftest import image_bytes
 
 MEDIA_URL = "/api/v1/media"

@@ -1,7 +1,8 @@
 import pytest
 
+from media.models import Media
 from posts import services
-from posts.models import Media, Post, PostTag
+from posts.models import Post, PostTag
 from tests.api.helpers import assert_error
 from tests.factories import BlockFactory, UserFactory
 from tests.post_factories import MediaFactory

@@ -2,8 +2,9 @@ import pytest
 from django.utils import timezone
 
 from accounts import services as accounts_services
+from media.models import Media
 from posts import services
-from posts.models import Comment, Hashtag, Like, Media, Post, PostTag
+from posts.models import Comment, Hashtag, Like, Post, PostTag
 from socialsite.errors import ForbiddenError, NotFoundError, ServiceError
 from tests.factories import UserFactory
 from tests.post_factories import MediaFactory

@@ -6,10 +6,10 @@ same tasks in a real worker).
 
 import pytest
 
-from posts.models import Media
+from media.models import Media
 from tests.factories import UserFactory
 from tests.media.conftest import post_file
-from tests.media.test_post_filter import is_sepia, photo
+from tests.media.services.test_post_filter import is_sepia, photo
 
 pytestmark = pytest.mark.django_db
 

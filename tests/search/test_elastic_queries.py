@@ -10,8 +10,9 @@ from django.db import connection
 from elasticsearch.dsl import Search as DslSearch
 
 from accounts import services as accounts_services
+from media.models import Media
 from posts import services as posts_services
-from posts.models import Media, Post
+from posts.models import Post
 from search import documents
 from search.backends import backend
 from search.backends.elastic import (

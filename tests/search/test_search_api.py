@@ -8,8 +8,9 @@ from django.utils import timezone
 
 from accounts import services as accounts_services
 from accounts.models import User
+from media.models import Media
 from posts import services as posts_services
-from posts.models import Media, Post
+from posts.models import Post
 from search.backends import backend
 from tests.factories import UserFactory
 

@@ -6,7 +6,8 @@ import pytest
 from django.urls import reverse
 
 from accounts import services as account_services
-from posts.models import Media, Post, PostTag
+from media.models import Media
+from posts.models import Post, PostTag
 from tests.factories import UserFactory
 from tests.post_factories import MediaFactory
 

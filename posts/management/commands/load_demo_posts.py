@@ -14,8 +14,8 @@ from PIL import Image, ImageDraw
 
 from accounts.management.commands.load_demo import DEMO_EMAIL_DOMAIN
 from accounts.models import User
+from media.services import media_create
 from posts import services
-from posts.media import media_create
 from posts.models import Post
 from socialsite.errors import ServiceError
 
