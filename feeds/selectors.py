@@ -201,7 +201,7 @@ def _database_candidates(
 ) -> list[Entry]:
     """The pull-only path: the newest visible posts by followees and the viewer, from PostgreSQL."""
     authors = (user_graph.followees - user_graph.muted) | {str(viewer.pk)}
-    queryset = Post.objects.visible_to(viewer).filter(status=Post.Status.PUBLISHED, author_id__in=authors)
+    queryset = Post.objects.visible_to(viewer).filter(status=Post.Status.PUBLISHED, author_id__in=authors)  # type: ignore[misc]  # UUIDs as text (affinities)
     if before is not None:
         at = moment_of(before[0])
         queryset = queryset.filter(Q(published_at__lt=at) | Q(published_at=at, id__lt=before[1]))
