@@ -116,7 +116,7 @@ class PostManager(_PostManagerBase):
         It holds nothing but the viewer's id (follows and blocks are read when it runs), so a copy
         is as good as a new one."""
         if type(self) is not PostManager:  # a related manager (user.posts): its own filter first
-            return cast(PostQuerySet, self.get_queryset()).visible_to(viewer)  # from_queryset's
+            return cast(PostQuerySet, self.get_queryset()).visible_to(viewer)  # from_queryset: a PostQuerySet
         return _visible_posts(viewer.pk if viewer is not None and viewer.is_authenticated else None).all()
 
 
