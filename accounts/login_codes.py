@@ -15,7 +15,10 @@ format, and the adapter's account lookup and texts (accounts/adapters.py, accoun
 - A new request replaces the number's code (and its count).
 """
 
+from __future__ import annotations
+
 import secrets
+from typing import TYPE_CHECKING, Any
 
 from allauth.account import app_settings as account_settings
 from allauth.account.adapter import get_adapter
@@ -29,17 +32,22 @@ from socialsite.api.throttling import parse_rate
 from socialsite.errors import UnauthorizedError
 from socialsite.ratelimit import RateLimitedError
 
+if TYPE_CHECKING:
+    from django.http import HttpRequest
+
+    from accounts.models import User
+
 INVALID = "The code is wrong, expired or already used. Ask for a new one."
 
 
-def _key(phone):
+def _key(phone: str) -> str:
     return f"accounts:login-code:{phone}"
 
 
 class PhoneLoginCode(AbstractCodeVerificationProcess):
     """allauth's code verification process for one phone number, persisted in the cache."""
 
-    def __init__(self, *, phone, state=None):
+    def __init__(self, *, phone: str, state: dict[str, Any] | None = None) -> None:
         self.phone = phone
         super().__init__(
             state=state or {},
@@ -48,15 +56,15 @@ class PhoneLoginCode(AbstractCodeVerificationProcess):
         )
 
     @property
-    def _attempts_key(self):
+    def _attempts_key(self) -> str:
         return f"{_key(self.phone)}:attempts:{self.state['nonce']}"
 
     @classmethod
-    def load(cls, phone):
+    def load(cls, phone: str) -> PhoneLoginCode | None:
         state = cache.get(_key(phone))
         return cls(phone=phone, state=state) if state else None
 
-    def send(self):
+    def send(self) -> None:
         adapter = get_adapter()
         user = adapter.get_user_by_phone(self.phone)  # active accounts only
         if user is None:
@@ -69,13 +77,13 @@ class PhoneLoginCode(AbstractCodeVerificationProcess):
         self.persist()
         adapter.send_verification_code_sms(user=user, phone=self.phone, code=self.state["code"])
 
-    def persist(self):
+    def persist(self) -> None:
         cache.set(_key(self.phone), self.state, timeout=self.timeout)
 
-    def abort(self):
+    def abort(self) -> None:
         cache.delete(_key(self.phone))
 
-    def attempt(self):
+    def attempt(self) -> bool:
         """Count one answer; False once the code's attempts are spent (then it is burnt)."""
         cache.add(self._attempts_key, 0, timeout=self.timeout)
         try:
@@ -87,18 +95,18 @@ class PhoneLoginCode(AbstractCodeVerificationProcess):
             return False
         return True
 
-    def record_invalid_attempt(self):
+    def record_invalid_attempt(self) -> bool:
         if cache.get(self._attempts_key, 0) >= self.max_attempts:
             self.abort()
             return False
         return True
 
-    def claim(self):
+    def claim(self) -> bool:
         """Spend the code; True for exactly one caller."""
         return bool(cache.delete(_key(self.phone)))
 
 
-def login_code_request(*, request, phone):
+def login_code_request(*, request: HttpRequest, phone: str) -> None:
     """Text a sign-in code to `phone` if an active account uses it (else a notice); 429 when the
     number or the address asked too often. The caller's answer must not depend on which."""
     if not ratelimit.consume(request, action="request_login_code", key=phone.lower()):
@@ -109,7 +117,7 @@ def login_code_request(*, request, phone):
     PhoneLoginCode(phone=phone).send()
 
 
-def login_code_verify(*, phone, code):
+def login_code_verify(*, phone: str, code: str) -> User:
     """The active account that `code`, texted to `phone`, signs in (the code is spent), or 401
     `invalid_code` (wrong, expired, replayed, burnt, or never sent)."""
     process = PhoneLoginCode.load(phone)
@@ -123,7 +131,7 @@ def login_code_verify(*, phone, code):
         raise UnauthorizedError(INVALID, code="invalid_code")
     if not process.claim():  # a concurrent right answer won
         raise UnauthorizedError(INVALID, code="invalid_code")
-    user = process.user
+    user: User | None = process.user  # allauth is untyped: what initial_state(user=...) was given
     if user is None or not user.is_active or str(user.phone) != phone:
         raise UnauthorizedError(INVALID, code="invalid_code")
     if not user.phone_verified:  # it just received our text, as on the web

@@ -1,8 +1,10 @@
+from __future__ import annotations
+
 import uuid
-from typing import ClassVar
+from typing import ClassVar, Self
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import AbstractUser, AnonymousUser
 from django.contrib.auth.models import UserManager as DjangoUserManager
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.db import models
@@ -12,15 +14,15 @@ from django.utils.crypto import salted_hmac
 from phonenumber_field.modelfields import PhoneNumberField
 
 
-class UserQuerySet(models.QuerySet):
-    def visible_to(self, viewer):
+class UserQuerySet(models.QuerySet["User"]):
+    def visible_to(self, viewer: User | AnonymousUser | None) -> Self:
         """Active accounts the viewer may see: not deactivated, and not blocking the viewer."""
         qs = self.filter(is_active=True)
         if viewer is not None and viewer.is_authenticated:
             qs = qs.exclude(Exists(Block.objects.filter(blocker=OuterRef("pk"), blocked=viewer)))
         return qs
 
-    def findable_by(self, viewer):
+    def findable_by(self, viewer: User | AnonymousUser | None) -> Self:
         """Who people search and @mention autocomplete may offer the viewer: those visible_to them,
         less the accounts they blocked (blocks hide either way; the profile page stays reachable
         to unblock)."""
@@ -30,8 +32,10 @@ class UserQuerySet(models.QuerySet):
         return qs
 
 
-# The django-stubs plugin resolves from_queryset on models.Manager (posts.models) but not on the generic UserManager.
-class UserManager(DjangoUserManager.from_queryset(UserQuerySet)):  # type: ignore[misc]
+_UserManagerBase = DjangoUserManager.from_queryset(UserQuerySet)
+
+
+class UserManager(_UserManagerBase):
     def _create_user(self, username, email, password, **extra_fields):
         user = super()._create_user(username, email, password, **extra_fields)
         Profile.objects.get_or_create(user=user)
@@ -60,7 +64,7 @@ class User(AbstractUser):
     # credentials stamp every session and JWT carries (accounts/tokens.py), as the password is.
     token_epoch = models.PositiveIntegerField(default=0, db_default=0)  # db_default: raw inserts (benchmarks)
 
-    objects: ClassVar[UserManager] = UserManager()
+    objects: ClassVar[UserManager[Self]] = UserManager()
 
     REQUIRED_FIELDS = ["email"]
 

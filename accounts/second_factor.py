@@ -17,7 +17,10 @@ credentials stamp (accounts/tokens.py), with a random id; no row holds it:
 Anything else wrong with it (tampered, spent, another key) answers 401 `challenge_invalid`.
 """
 
+from __future__ import annotations
+
 import secrets
+from typing import TYPE_CHECKING, Any
 
 from allauth.mfa import signals
 from allauth.mfa.base.forms import AuthenticateForm
@@ -33,19 +36,25 @@ from socialsite.api.throttling import parse_rate
 from socialsite.errors import ForbiddenError, UnauthorizedError
 from socialsite.ratelimit import RateLimitedError
 
+if TYPE_CHECKING:
+    from django.http import HttpRequest
+
+    from accounts.models import User
+
 SALT = "accounts.second_factor.challenge"
 # The ones a code can answer, in the order an app should offer them.
 CODE_TYPES = [Authenticator.Type.TOTP, Authenticator.Type.RECOVERY_CODES]
 INVALID = "This sign-in step is no longer valid. Sign in again."
 
 
-def second_factor_required(user):
+def second_factor_required(user: User) -> bool:
     """Whether signing in needs a second factor: as allauth's 2FA stage on the web decides
     (an authenticator app or a security key; recovery codes alone don't turn it on)."""
-    return is_mfa_enabled(user, [Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN])
+    enabled: bool = is_mfa_enabled(user, [Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN])
+    return enabled
 
 
-def challenge_issue(*, user):
+def challenge_issue(*, user: User) -> dict[str, Any]:
     """{challenge, types, expires_in} for an account whose password (or SMS code, or provider)
     was right; ForbiddenError when none of its second factors can answer with a code."""
     present = set(Authenticator.objects.filter(user=user).values_list("type", flat=True))
@@ -62,15 +71,15 @@ def challenge_issue(*, user):
     }
 
 
-def _spent_key(jti):
+def _spent_key(jti: str) -> str:
     return f"accounts:mfa-challenge:{jti}:spent"
 
 
-def _attempts_key(jti):
+def _attempts_key(jti: str) -> str:
     return f"accounts:mfa-challenge:{jti}:attempts"
 
 
-def _load(challenge):
+def _load(challenge: str) -> tuple[User, str]:
     try:
         payload = signing.loads(challenge, salt=SALT, max_age=settings.MFA_CHALLENGE_SECONDS)
     except signing.SignatureExpired:
@@ -87,7 +96,7 @@ def _load(challenge):
     return user, payload["j"]
 
 
-def _attempt(jti):
+def _attempt(jti: str) -> bool:
     """Count one code against the challenge; False once its attempts are spent."""
     timeout = settings.MFA_CHALLENGE_SECONDS + 1
     cache.add(_attempts_key(jti), 0, timeout=timeout)
@@ -101,7 +110,7 @@ def _attempt(jti):
     return True
 
 
-def challenge_verify(*, request, challenge, code):
+def challenge_verify(*, request: HttpRequest, challenge: str, code: str) -> User:
     """The account a challenge and its code sign in (the challenge is spent), or a 401/429."""
     user, jti = _load(challenge)
     if not _attempt(jti):

@@ -275,7 +275,7 @@ class FollowOutcome:
     created: bool
 
 
-def _active_target(user_id: object) -> UserModel:
+def _active_target(user_id: UUID | str) -> UserModel:
     try:
         target: UserModel = User.objects.select_related("profile").get(pk=user_id, is_active=True)
         return target

@@ -9,6 +9,10 @@ was still open when it was suspended. The token names the account and its creden
 so it can't be made for someone else, and a password reset or "log out everywhere" voids it.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, TypeGuard
+
 from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY, get_user_model
 from django.core import signing
 from django.urls import reverse
@@ -17,20 +21,26 @@ from django.utils.http import urlencode
 
 from accounts.tokens import credentials_stamp
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+    from django.http import HttpRequest
+
+    from accounts.models import User
+
 SALT = "accounts.suspended"
 TOKEN_MAX_AGE = 30 * 60  # seconds: long enough to read the page and write an appeal
 PAGE = "moderation_suspended"  # the URL name of the page (posts owns it)
 
 
-def is_suspended(user):
+def is_suspended(user: User | AnonymousUser | None) -> TypeGuard[User]:
     return user is not None and user.pk is not None and not user.is_active and user.deactivated_at is None
 
 
-def token_for(user):
+def token_for(user: User) -> str:
     return signing.dumps({"u": str(user.pk), "c": credentials_stamp(user)}, salt=SALT)
 
 
-def user_for(token):
+def user_for(token: object) -> User | None:
     """The suspended account the token was made for, or None (forged, expired, stale, lifted)."""
     try:
         data = signing.loads(str(token or ""), salt=SALT, max_age=TOKEN_MAX_AGE)
@@ -42,11 +52,11 @@ def user_for(token):
     return user
 
 
-def page_url(user):
+def page_url(user: User) -> str:
     return f"{reverse(PAGE)}?{urlencode({'t': token_for(user)})}"
 
 
-def session_user(request):
+def session_user(request: HttpRequest) -> User | None:
     """The suspended account whose session this still is (the middleware reads it as signed out), or None."""
     user_id = request.session.get(SESSION_KEY)
     if user_id is None:

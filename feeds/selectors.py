@@ -20,14 +20,15 @@ import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
+from uuid import UUID
 
 from django.conf import settings
 from django.db.models import Count, Q
 from django.utils import timezone
 
 from feeds import graph, services
-from feeds.store import Entry, Unavailable, author_key, get_store, home_key, home_ttl, moment_of, score_of
+from feeds.store import Bound, Entry, Unavailable, author_key, get_store, home_key, home_ttl, moment_of, score_of
 from posts.models import Comment, Like, Post, PostTag
 from posts.selectors import liked_by
 from socialsite import safe_cache
@@ -44,8 +45,6 @@ logger = logging.getLogger(__name__)
 
 # A post as the feed reads it: Post.values(*TIMELINE_FIELDS).
 Row = dict[str, Any]
-# Where a page starts: (score, post id).
-Bound = tuple[int, str]
 
 ORDERS = ("latest", "top")
 MAX_ROUNDS = 4  # store reads per page before falling back to the database
@@ -84,7 +83,7 @@ def parse_cursor(value: str | None, *, viewer: User, name: str = "cursor") -> Bo
             .only("id", "published_at")
             .get(pk=parse_uuid(value))
         )
-        return (score_of(post.published_at), str(post.pk))
+        return (score_of(cast("datetime", post.published_at)), str(post.pk))  # published: it has the moment
     except (NotFoundError, Post.DoesNotExist):
         pass
     raise ServiceError("Not a valid cursor or post id.", code="invalid_cursor", fields={name: ["Invalid cursor."]})
@@ -180,7 +179,7 @@ def _store_candidates(
         services.rebuild_home(user=viewer)
     for index, author_id in enumerate(pulled, start=1):
         if lists[index] is None:
-            services.rebuild_author(author_id=author_id)
+            services.rebuild_author(author_id=UUID(author_id))
     if any(found is None for found in lists):
         lists = store.range_many(keys, before=before, after=after, count=count)
     merged: list[Entry] = []
@@ -201,7 +200,7 @@ def _database_candidates(
 ) -> list[Entry]:
     """The pull-only path: the newest visible posts by followees and the viewer, from PostgreSQL."""
     authors = (user_graph.followees - user_graph.muted) | {str(viewer.pk)}
-    queryset = Post.objects.visible_to(viewer).filter(status=Post.Status.PUBLISHED, author_id__in=authors)
+    queryset = Post.objects.visible_to(viewer).filter(status=Post.Status.PUBLISHED, author_id__in=authors)  # type: ignore[misc]  # UUIDs as text (affinities)
     if before is not None:
         at = moment_of(before[0])
         queryset = queryset.filter(Q(published_at__lt=at) | Q(published_at=at, id__lt=before[1]))

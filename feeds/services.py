@@ -11,12 +11,17 @@ timeline the store lost is rebuilt on its next read. Everything here is idempote
 writes are set operations, so a retried task changes nothing twice.
 """
 
+from __future__ import annotations
+
 import logging
-from datetime import timedelta
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, cast
+from uuid import UUID
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from accounts.models import Follow, Profile
@@ -28,17 +33,21 @@ from socialsite import outbox
 from socialsite.realtime import presence
 from socialsite.realtime.events import send_event_on_commit
 
+if TYPE_CHECKING:
+    from accounts.models import User
+
 logger = logging.getLogger(__name__)
 
 # How many of an author's latest posts a follow, a demotion or a restore pushes.
 BACKFILL_POSTS = 100
 
 
-def entry_of(post_id, published_at):
-    return Entry(score_of(published_at), str(post_id))
+def entry_of(post_id: UUID, published_at: datetime | None) -> Entry:
+    """The entry of a published post: only those go into timelines, and their published_at is set."""
+    return Entry(score_of(cast(datetime, published_at)), str(post_id))
 
 
-def _published(queryset):
+def _published(queryset: QuerySet[Post]) -> QuerySet[Post]:
     return queryset.filter(
         status=Post.Status.PUBLISHED,
         published_at__isnull=False,
@@ -48,7 +57,7 @@ def _published(queryset):
     )
 
 
-def _recent_entries(author_id, count):
+def _recent_entries(author_id: UUID, count: int) -> list[Entry]:
     rows = (
         _published(Post.objects.filter(author_id=author_id))
         .order_by("-published_at", "-id")
@@ -57,19 +66,20 @@ def _recent_entries(author_id, count):
     return [entry_of(pk, created) for pk, created in rows]
 
 
-def _event(post):
+def _event(post: Post) -> dict[str, str]:
     return {"post_id": str(post.id), "author_id": str(post.author_id), "created_at": post.created_at.isoformat()}
 
 
 # --- Tiers ------------------------------------------------------------------------------------------
 
 
-def is_celebrity_count(followers_count):
-    return followers_count >= settings.FEED_FANOUT_THRESHOLD
+def is_celebrity_count(followers_count: int) -> bool:
+    celebrity: bool = followers_count >= settings.FEED_FANOUT_THRESHOLD
+    return celebrity
 
 
 @transaction.atomic
-def tier_sync(*, author_id):
+def tier_sync(*, author_id: UUID) -> Fanout.Mode:
     """Move the author across the threshold if their follower count did. Returns the fan-out mode."""
     count = Profile.objects.filter(user_id=author_id).values_list("followers_count", flat=True).first() or 0
     row = Celebrity.objects.select_for_update().filter(author_id=author_id).first()
@@ -89,7 +99,7 @@ def tier_sync(*, author_id):
     return Fanout.Mode.PUSH
 
 
-def finish_demotion(*, author_id):
+def finish_demotion(*, author_id: UUID) -> None:
     """Push a former celebrity's recent posts to their followers, then stop pulling them."""
     if not Celebrity.objects.filter(author_id=author_id, state=Celebrity.State.DEMOTING).exists():
         return
@@ -101,7 +111,7 @@ def finish_demotion(*, author_id):
         graph.refresh_celebrities()
 
 
-def sync_all_tiers():
+def sync_all_tiers() -> int:
     """Catch up with a changed FEED_FANOUT_THRESHOLD or a missed event (periodic)."""
     threshold = settings.FEED_FANOUT_THRESHOLD
     promote = Profile.objects.filter(followers_count__gte=threshold).exclude(
@@ -117,30 +127,35 @@ def sync_all_tiers():
 # --- Fan-out ----------------------------------------------------------------------------------------
 
 
-def _active_since():
+def _active_since() -> datetime:
     return timezone.now() - timedelta(days=settings.FEED_ACTIVE_DAYS)
 
 
-def _batches(ids):
+def _batches(ids: Sequence[str]) -> list[Sequence[str]]:
     size = max(settings.FEED_FANOUT_BATCH, 1)
     return [ids[i : i + size] for i in range(0, len(ids), size)]
 
 
-def _active_followers(author_id, *, active_since, only=None):
+def _active_followers(
+    author_id: UUID, *, active_since: datetime, only: Sequence[UUID] | None = None
+) -> list[tuple[str, datetime]]:
     """[(follower id as str, last_active)] of the author's followers active since then."""
     followers = Follow.objects.filter(followed_id=author_id, follower__last_active__gte=active_since)
     if only is not None:
         followers = followers.filter(follower_id__in=only)
     rows = followers.order_by("follower_id").values_list("follower_id", "follower__last_active")
-    return [(str(pk), last_active) for pk, last_active in rows.iterator(chunk_size=5000)]
+    # last_active is set: filtered by last_active__gte.
+    return [(str(pk), cast(datetime, last_active)) for pk, last_active in rows.iterator(chunk_size=5000)]
 
 
-def _follower_batches(author_id, *, active_since, only=None):
+def _follower_batches(
+    author_id: UUID, *, active_since: datetime, only: Sequence[UUID] | None = None
+) -> list[Sequence[str]]:
     """Ids (str) of the author's followers active since then, in batches of FEED_FANOUT_BATCH."""
     return _batches([pk for pk, _ in _active_followers(author_id, active_since=active_since, only=only)])
 
 
-def fanout_open(*, post_id):
+def fanout_open(*, post_id: UUID) -> None:
     """A post was published: its fan-out is owed, as a `pending` row in the same transaction
     (so the sweeper finds it even if the task is lost) and a task through the outbox."""
     from feeds import tasks
@@ -149,7 +164,7 @@ def fanout_open(*, post_id):
     outbox.enqueue(tasks.fanout_post, str(post_id))
 
 
-def fanout_post(*, post_id):
+def fanout_post(*, post_id: UUID) -> list[FanoutBatch]:
     """Plan a published post's fan-out: its batches, written with their push_batch tasks.
 
     Pushed (below the threshold): followers active in the last FEED_HOT_HOURS on fanout_high,
@@ -189,8 +204,10 @@ def fanout_post(*, post_id):
             plan = [("fanout_high", batch, True) for batch in _batches(hot)]
             plan += [("fanout_low", batch, False) for batch in _batches(warm)]
         else:
-            hot = _follower_batches(post.author_id, active_since=hot_since, only=only)
-            plan = [("fanout_low", batch, True) for batch in hot]
+            plan = [
+                ("fanout_low", batch, True)
+                for batch in _follower_batches(post.author_id, active_since=hot_since, only=only)
+            ]
         batches = FanoutBatch.objects.bulk_create(
             FanoutBatch(fanout=fanout, number=number, queue=queue, announce=announce, follower_ids=",".join(ids))
             for number, (queue, ids, announce) in enumerate(plan)
@@ -209,7 +226,7 @@ def fanout_post(*, post_id):
     return batches
 
 
-def push_batch(*, post_id, number):
+def push_batch(*, post_id: UUID, number: int) -> int:
     """Put the post into one batch's followers' timelines (push mode), then tell those online.
     A batch done already (a redelivered or resumed task) is a no-op. Returns timelines written."""
     batch = (
@@ -250,7 +267,7 @@ def push_batch(*, post_id, number):
     return touched
 
 
-def resume_stalled(*, limit=1000):
+def resume_stalled(*, limit: int = 1000) -> int:
     """Fan-outs that stopped moving for FEED_FANOUT_STALL_SECONDS (a worker killed mid-task, a
     task lost with the broker): queue their plan again if it never ran, else their undone
     batches. Done batches are skipped, so a fan-out continues where it stopped. Returns how many."""
@@ -286,7 +303,7 @@ def resume_stalled(*, limit=1000):
     return resumed
 
 
-def withdraw_post(*, post_id):
+def withdraw_post(*, post_id: UUID) -> None:
     """Take a deleted or hidden post out of every timeline it went into."""
     post = Post.objects.filter(pk=post_id).only("id", "author_id").first()
     if post is None:
@@ -303,7 +320,7 @@ def withdraw_post(*, post_id):
 # --- Relationships ----------------------------------------------------------------------------------
 
 
-def follow_merge(*, follower_id, followed_id):
+def follow_merge(*, follower_id: UUID, followed_id: UUID) -> None:
     """A new follow: the followed author's recent posts join the follower's timeline."""
     mode = tier_sync(author_id=followed_id)
     if mode == Fanout.Mode.PUSH:
@@ -312,7 +329,7 @@ def follow_merge(*, follower_id, followed_id):
         )
 
 
-def unfollow_purge(*, follower_id, followed_id):
+def unfollow_purge(*, follower_id: UUID, followed_id: UUID) -> None:
     """An unfollow (or a block): the author's posts leave the former follower's timeline."""
     tier_sync(author_id=followed_id)
     ids = [
@@ -327,18 +344,18 @@ def unfollow_purge(*, follower_id, followed_id):
 # --- Rebuild ----------------------------------------------------------------------------------------
 
 
-def home_sources(user_id, user_graph):
+def home_sources(user_id: UUID, user_graph: graph.Graph) -> frozenset[str]:
     """Authors whose posts are pushed to this user: non-celebrity followees and the user (mutes
     are applied at read time, so unmuting needs no rebuild)."""
     return (user_graph.followees - user_graph.celebrities) | {str(user_id)}
 
 
-def rebuild_home(*, user):
+def rebuild_home(*, user: User) -> list[Entry]:
     """Build the user's home timeline from the database, as fan-out would have made it."""
     user_graph = graph.graph_for(user.pk)
     rows = (
         Post.objects.visible_to(user)
-        .filter(status=Post.Status.PUBLISHED, author_id__in=home_sources(user.pk, user_graph))
+        .filter(status=Post.Status.PUBLISHED, author_id__in=home_sources(user.pk, user_graph))  # type: ignore[misc]  # UUIDs as text (feeds.selectors.affinities)
         .order_by("-published_at", "-id")
         .values_list("id", "published_at")[: settings.FEED_TIMELINE_CAP]
     )
@@ -347,7 +364,7 @@ def rebuild_home(*, user):
     return entries
 
 
-def rebuild_author(*, author_id):
+def rebuild_author(*, author_id: UUID) -> list[Entry]:
     entries = _recent_entries(author_id, settings.FEED_AUTHOR_TIMELINE_CAP)
     get_store().replace(author_key(author_id), entries, settings.FEED_AUTHOR_TIMELINE_CAP)
     return entries

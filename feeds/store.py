@@ -12,14 +12,24 @@ so is one emptied by removals after trimming dropped its sentinel. Home timeline
 FEED_ACTIVE_DAYS unread.
 """
 
+from __future__ import annotations
+
 import heapq
 import threading
 import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
+from typing import TYPE_CHECKING, Any, TypeVar
+from uuid import UUID
 
 from django.conf import settings
+
+if TYPE_CHECKING:
+    pass
+
+T = TypeVar("T")
 
 # Keeps an emptied timeline in existence: "built, holds nothing".
 SENTINEL = "-"
@@ -32,31 +42,34 @@ class Entry:
     post_id: str
 
 
+# (score, post id): a cursor position; entries strictly older or newer than it are read.
+Bound = tuple[int, str]
+
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def score_of(moment):
+def score_of(moment: datetime) -> int:
     """Microseconds since the epoch, exactly (no float rounding: cursors compare by it)."""
     return (moment - EPOCH) // timedelta(microseconds=1)
 
 
-def moment_of(score):
+def moment_of(score: int) -> datetime:
     return EPOCH + timedelta(microseconds=score)
 
 
-def home_key(user_id):
+def home_key(user_id: UUID | str) -> str:
     return f"feed:home:{user_id}"
 
 
-def author_key(author_id):
+def author_key(author_id: UUID | str) -> str:
     return f"feed:author:{author_id}"
 
 
-def _newer(entry, bound):
+def _newer(entry: Entry, bound: Bound) -> bool:
     return (entry.score, entry.post_id) > bound
 
 
-def _older(entry, bound):
+def _older(entry: Entry, bound: Bound) -> bool:
     return (entry.score, entry.post_id) < bound
 
 
@@ -73,35 +86,35 @@ class MemoryStore:
 
     MAX_AGE = 300
 
-    def __init__(self):
-        self._sets = {}
-        self._built = {}
+    def __init__(self) -> None:
+        self._sets: dict[str, dict[str, int]] = {}
+        self._built: dict[str, float] = {}
         self._lock = threading.Lock()
 
-    def _expire(self, key):
+    def _expire(self, key: str) -> None:
         built = self._built.get(key)
         if built is not None and time.monotonic() - built > self.MAX_AGE:
             self._sets.pop(key, None)
             self._built.pop(key, None)
 
-    def flush(self):
+    def flush(self) -> None:
         with self._lock:
             self._sets.clear()
             self._built.clear()
 
-    def exists(self, key):
+    def exists(self, key: str) -> bool:
         with self._lock:
             self._expire(key)
             return key in self._sets
 
-    def replace(self, key, entries, cap, ttl=None):
+    def replace(self, key: str, entries: Iterable[Entry], cap: int, ttl: int | None = None) -> None:
         with self._lock:
             members = {SENTINEL: SENTINEL_SCORE}
             members.update({e.post_id: e.score for e in heapq.nlargest(cap, entries)})
             self._sets[key] = members
             self._built[key] = time.monotonic()
 
-    def add_many(self, keys, entries, cap):
+    def add_many(self, keys: Iterable[str], entries: Sequence[Entry], cap: int) -> int:
         """Add `entries` to each of `keys` that exists; returns how many timelines took them."""
         touched = 0
         with self._lock:
@@ -117,7 +130,7 @@ class MemoryStore:
                     self._sets[key] = dict(keep)
         return touched
 
-    def remove_many(self, keys, post_ids):
+    def remove_many(self, keys: Iterable[str], post_ids: Sequence[str]) -> None:
         with self._lock:
             for key in keys:
                 members = self._sets.get(key)
@@ -128,7 +141,15 @@ class MemoryStore:
                         del self._sets[key]
                         self._built.pop(key, None)
 
-    def range_many(self, keys, *, before=None, after=None, count, ttls=None):
+    def range_many(
+        self,
+        keys: Sequence[str],
+        *,
+        before: Bound | None = None,
+        after: Bound | None = None,
+        count: int,
+        ttls: dict[str, int] | None = None,
+    ) -> list[list[Entry] | None]:
         """For each key, up to `count` entries newest first, strictly older than `before` or
         newer than `after` ((score, id) bounds); None for a key that doesn't exist. `ttls`
         ({key: seconds}) renews those keys' expiry in the same round trip."""
@@ -136,7 +157,7 @@ class MemoryStore:
             for key in keys:
                 self._expire(key)
             snapshots = [dict(self._sets[k]) if k in self._sets else None for k in keys]
-        results = []
+        results: list[list[Entry] | None] = []
         for members in snapshots:
             if members is None:
                 results.append(None)
@@ -149,12 +170,12 @@ class MemoryStore:
             results.append(heapq.nlargest(count, entries))
         return results
 
-    def size(self, key):
+    def size(self, key: str) -> int:
         with self._lock:
             members = self._sets.get(key) or {}
             return len(members) - (SENTINEL in members)
 
-    def memory_usage(self, key):
+    def memory_usage(self, key: str) -> int | None:
         return None
 
 
@@ -182,7 +203,7 @@ class RedisStore:
     # Redis runs one script at a time: bound how long a fan-out write holds it.
     KEYS_PER_SCRIPT = 200
 
-    def __init__(self, url):
+    def __init__(self, url: str) -> None:
         import redis
 
         self._errors = (redis.exceptions.RedisError, OSError)
@@ -191,27 +212,27 @@ class RedisStore:
         )
         self._add = self.client.register_script(_ADD_IF_EXISTS)
 
-    def _run(self, call):
+    def _run(self, call: Callable[[], T]) -> T:
         try:
             return call()
         except self._errors as exc:
             raise Unavailable(str(exc)) from exc
 
-    def flush(self):
-        def flush():
+    def flush(self) -> None:
+        def flush() -> None:
             for key in self.client.scan_iter(match="feed:*", count=1000):
                 self.client.delete(key)
 
         self._run(flush)
 
-    def exists(self, key):
+    def exists(self, key: str) -> bool:
         return self._run(lambda: bool(self.client.exists(key)))
 
-    def replace(self, key, entries, cap, ttl=None):
+    def replace(self, key: str, entries: Iterable[Entry], cap: int, ttl: int | None = None) -> None:
         mapping = {SENTINEL: SENTINEL_SCORE}
         mapping.update({e.post_id: e.score for e in heapq.nlargest(cap, entries)})
 
-        def replace():
+        def replace() -> None:
             pipe = self.client.pipeline(transaction=True)
             pipe.delete(key)
             pipe.zadd(key, mapping)
@@ -221,15 +242,15 @@ class RedisStore:
 
         self._run(replace)
 
-    def add_many(self, keys, entries, cap):
+    def add_many(self, keys: Iterable[str], entries: Sequence[Entry], cap: int) -> int:
         if not keys or not entries:
             return 0
         keys = list(keys)
-        args = [cap]
+        args: list[int | str] = [cap]
         for e in entries:
             args += [e.score, e.post_id]
 
-        def add():
+        def add() -> int:
             # One round trip; several short scripts so readers get a turn in between.
             pipe = self.client.pipeline(transaction=False)
             for start in range(0, len(keys), self.KEYS_PER_SCRIPT):
@@ -238,11 +259,11 @@ class RedisStore:
 
         return self._run(add)
 
-    def remove_many(self, keys, post_ids):
+    def remove_many(self, keys: Sequence[str], post_ids: Sequence[str]) -> None:
         if not keys or not post_ids:
             return
 
-        def remove():
+        def remove() -> None:
             pipe = self.client.pipeline(transaction=False)
             for key in keys:
                 pipe.zrem(key, *post_ids)
@@ -250,7 +271,15 @@ class RedisStore:
 
         self._run(remove)
 
-    def range_many(self, keys, *, before=None, after=None, count, ttls=None):
+    def range_many(
+        self,
+        keys: Sequence[str],
+        *,
+        before: Bound | None = None,
+        after: Bound | None = None,
+        count: int,
+        ttls: dict[str, int] | None = None,
+    ) -> list[list[Entry] | None]:
         if not keys:
             return []
         high = "+inf" if before is None else before[0]
@@ -258,7 +287,7 @@ class RedisStore:
         fetch = count + self.TIE_SLACK
         ttls = ttls or {}
 
-        def read():
+        def read() -> list[Any]:
             pipe = self.client.pipeline(transaction=False)
             for key in keys:
                 pipe.exists(key)
@@ -268,7 +297,7 @@ class RedisStore:
             return pipe.execute()
 
         replies = self._run(read)[: 2 * len(keys)]
-        results = []
+        results: list[list[Entry] | None] = []
         for exists, rows in zip(replies[::2], replies[1::2], strict=True):
             if not exists:
                 results.append(None)
@@ -281,21 +310,22 @@ class RedisStore:
             results.append(entries[:count])
         return results
 
-    def size(self, key):
+    def size(self, key: str) -> int:
         return self._run(lambda: max(self.client.zcard(key) - bool(self.client.zscore(key, SENTINEL)), 0))
 
-    def memory_usage(self, key):
+    def memory_usage(self, key: str) -> int | None:
         return self._run(lambda: self.client.memory_usage(key))
 
 
 @cache
-def _store_for(url):
+def _store_for(url: str | None) -> RedisStore | MemoryStore:
     return RedisStore(url) if url else MemoryStore()
 
 
-def get_store():
+def get_store() -> RedisStore | MemoryStore:
     return _store_for(settings.FEED_REDIS_URL)
 
 
-def home_ttl():
-    return settings.FEED_ACTIVE_DAYS * 86400
+def home_ttl() -> int:
+    seconds: int = settings.FEED_ACTIVE_DAYS * 86400
+    return seconds

@@ -9,13 +9,17 @@ the inbox.
 Message content is never logged: log lines name ids only.
 """
 
+from __future__ import annotations
+
 import logging
 import uuid
+from collections.abc import Iterable, Sequence
+from typing import Any, cast
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q
+from django.db.models import F, Field, Model, Q
 from django.utils import timezone
 
 from accounts.models import Block, Follow, Mute, User
@@ -34,14 +38,14 @@ TYPING_EXPIRES_SECONDS = 6  # a client shows "typing…" this long unless renewe
 TYPING_MIN_INTERVAL_SECONDS = 2  # typing.start more often than this is dropped
 
 
-def _active_user(user_id, *, viewer):
+def _active_user(user_id: uuid.UUID | str, *, viewer: User) -> User:
     user = User.objects.visible_to(viewer).filter(pk=parse_uuid(user_id, "No such user.")).first()
     if user is None:
         raise NotFoundError("No such user.", code="user_not_found")
     return user
 
 
-def _folder_for(recipient_id, sender_id):
+def _folder_for(recipient_id: uuid.UUID, sender_id: uuid.UUID) -> Membership.Folder:
     """Inbox, unless the recipient takes messages only from people they follow and not this sender."""
     prefers = Preferences.objects.filter(user_id=recipient_id).values_list("direct_from", flat=True).first()
     if (
@@ -52,11 +56,11 @@ def _folder_for(recipient_id, sender_id):
     return Membership.Folder.INBOX
 
 
-def _lock_conversation(conversation_id):
+def _lock_conversation(conversation_id: uuid.UUID) -> Conversation:
     return Conversation.objects.select_for_update().get(pk=conversation_id)
 
 
-def _member_ids(conversation_id):
+def _member_ids(conversation_id: uuid.UUID) -> list[str]:
     return [
         str(pk)
         for pk in Membership.objects.filter(conversation_id=conversation_id, left_at__isnull=True).values_list(
@@ -65,13 +69,13 @@ def _member_ids(conversation_id):
     ]
 
 
-def _conversation_event(conversation, event, extra=None):
+def _conversation_event(conversation: Conversation, event: str, extra: dict[str, Any] | None = None) -> None:
     """conversation.new / conversation.updated to its members: they refetch it over REST."""
     data = {"conversation_id": str(conversation.pk), **(extra or {})}
     send_event_on_commit(_member_ids(conversation.pk), event, data)
 
 
-def message_payload(message, *, status="sent", for_sender=False):
+def message_payload(message: Message, *, status: str = "sent", for_sender: bool = False) -> dict[str, Any]:
     """What sockets receive in message.new (the REST payload, as the message was created).
     Only the sender's own devices see its client_id, as over REST."""
     sender = message.sender
@@ -100,12 +104,12 @@ def message_payload(message, *, status="sent", for_sender=False):
 # --- System lines ---------------------------------------------------------------------------------
 
 
-def _names(users):
-    names = [user.profile.name for user in users]
+def _names(users: Sequence[User]) -> str:
+    names: list[str] = [user.profile.name for user in users]
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
-def _system_text(kind, actor, targets, title):
+def _system_text(kind: str, actor: User, targets: Sequence[User], title: str | None) -> str:
     actor_name = actor.profile.name
     if kind == Message.Kind.RENAMED:
         return f"{actor_name} renamed the group to “{title}”" if title else f"{actor_name} removed the group name"
@@ -118,13 +122,21 @@ def _system_text(kind, actor, targets, title):
     return f"{_names(targets)} is now an admin"
 
 
-def _system_line(conversation, *, actor, kind, recipients, targets=(), title=None):
+def _system_line(
+    conversation: Conversation,
+    *,
+    actor: User,
+    kind: str,
+    recipients: Iterable[uuid.UUID | str],
+    targets: Sequence[User] = (),
+    title: str | None = None,
+) -> Message:
     """A system line as the conversation's next message (`conversation` locked by the caller):
     `recipients` (user ids) get it in message.new after commit, like any message. It moves the
     inbox order of the current members, but adds to nobody's unread count, moves nobody's read
     cursor and sends no message_sent (no message notification)."""
     seq = conversation.last_seq + 1
-    system = {"actor_id": str(actor.pk), "target_ids": [str(user.pk) for user in targets]}
+    system: dict[str, Any] = {"actor_id": str(actor.pk), "target_ids": [str(user.pk) for user in targets]}
     if kind == Message.Kind.RENAMED:
         system["title"] = title
     message = Message.objects.create(
@@ -147,12 +159,12 @@ def _system_line(conversation, *, actor, kind, recipients, targets=(), title=Non
 # --- Conversations --------------------------------------------------------------------------------
 
 
-def _direct_key(a, b):
+def _direct_key(a: uuid.UUID, b: uuid.UUID) -> str:
     low, high = sorted([str(a), str(b)])
     return f"{low}:{high}"
 
 
-def _direct_get_or_create(user, other):
+def _direct_get_or_create(user: User, other: User) -> tuple[Conversation, bool]:
     key = _direct_key(user.pk, other.pk)
     conversation = Conversation.objects.filter(direct_key=key).first()
     if conversation is not None:
@@ -172,7 +184,7 @@ def _direct_get_or_create(user, other):
 
 
 @transaction.atomic
-def conversation_direct(*, user, other_user_id):
+def conversation_direct(*, user: User, other_user_id: uuid.UUID | str) -> Membership:
     """The 1:1 conversation with another user, made on first use."""
     other = _active_user(other_user_id, viewer=user)
     if other.pk == user.pk:
@@ -186,7 +198,7 @@ def conversation_direct(*, user, other_user_id):
     return membership
 
 
-def _check_group_members(creator, users):
+def _check_group_members(creator: User, users: Iterable[User]) -> None:
     for other in users:
         if other.pk == creator.pk:
             continue
@@ -196,7 +208,7 @@ def _check_group_members(creator, users):
             )
 
 
-def _users(ids, *, viewer):
+def _users(ids: Iterable[uuid.UUID | str], *, viewer: User) -> list[User]:
     try:
         wanted = {parse_uuid(pk) for pk in ids}
     except NotFoundError:
@@ -207,7 +219,7 @@ def _users(ids, *, viewer):
     return users
 
 
-def _clean_title(title):
+def _clean_title(title: str | None) -> str:
     title = (title or "").strip()
     if len(title) > 100:
         raise ServiceError("Titles are at most 100 characters.", code="invalid", fields={"title": ["Too long."]})
@@ -215,7 +227,7 @@ def _clean_title(title):
 
 
 @transaction.atomic
-def conversation_group_create(*, creator, title, member_ids):
+def conversation_group_create(*, creator: User, title: str | None, member_ids: Iterable[uuid.UUID | str]) -> Membership:
     """A group of the creator (its admin) and these users."""
     title = _clean_title(title)
     users = [u for u in _users(member_ids, viewer=creator) if u.pk != creator.pk]
@@ -237,7 +249,7 @@ def conversation_group_create(*, creator, title, member_ids):
     return Membership.objects.select_related("conversation").get(conversation=conversation, user=creator)
 
 
-def _lock_as_member(user, conversation_id):
+def _lock_as_member(user: User, conversation_id: uuid.UUID | str) -> Membership:
     """Lock the conversation, then the user's membership: the order sending takes them in."""
     conversation_id = membership_for(user, conversation_id).conversation_id  # 404 for non-members
     conversation = _lock_conversation(conversation_id)
@@ -246,7 +258,7 @@ def _lock_as_member(user, conversation_id):
     return membership
 
 
-def _group_admin(actor, conversation_id):
+def _group_admin(actor: User, conversation_id: uuid.UUID | str) -> Membership:
     membership = _lock_as_member(actor, conversation_id)
     if membership.conversation.kind != Conversation.Kind.GROUP:
         raise ServiceError("Only group conversations have members to manage.", code="not_a_group")
@@ -256,7 +268,7 @@ def _group_admin(actor, conversation_id):
 
 
 @transaction.atomic
-def conversation_rename(*, actor, conversation_id, title=None):
+def conversation_rename(*, actor: User, conversation_id: uuid.UUID | str, title: str | None = None) -> Membership:
     membership = _group_admin(actor, conversation_id)
     conversation = membership.conversation
     title = conversation.title if title is None else _clean_title(title)
@@ -272,7 +284,7 @@ def conversation_rename(*, actor, conversation_id, title=None):
 
 
 @transaction.atomic
-def members_add(*, actor, conversation_id, user_ids):
+def members_add(*, actor: User, conversation_id: uuid.UUID | str, user_ids: Sequence[uuid.UUID | str]) -> Membership:
     membership = _group_admin(actor, conversation_id)
     conversation = membership.conversation
     users = _users(user_ids, viewer=actor)
@@ -292,7 +304,7 @@ def members_add(*, actor, conversation_id, user_ids):
         return membership  # all of them are members already: no line, nobody told
     now = timezone.now()
     for user in joining:
-        fields = {
+        fields: dict[str, Any] = {
             "role": Membership.Role.MEMBER,
             "folder": _folder_for(user.pk, actor.pk),
             # History before joining stays private; the line saying they were added is theirs.
@@ -316,7 +328,7 @@ def members_add(*, actor, conversation_id, user_ids):
 
 
 @transaction.atomic
-def member_remove(*, actor, conversation_id, user_id):
+def member_remove(*, actor: User, conversation_id: uuid.UUID | str, user_id: uuid.UUID | str) -> None:
     """Remove a member (admins), or leave (anyone, naming themselves)."""
     actor_membership = _lock_as_member(actor, conversation_id)
     conversation = actor_membership.conversation
@@ -328,11 +340,12 @@ def member_remove(*, actor, conversation_id, user_id):
     else:
         if actor_membership.role != Membership.Role.ADMIN:
             raise ForbiddenError("Only the group's admins can remove members.", code="not_admin")
-        target = Membership.objects.filter(
+        member = Membership.objects.filter(
             conversation=conversation, user_id=parse_uuid(user_id, "Not a member."), left_at__isnull=True
         ).first()
-        if target is None:
+        if member is None:
             raise NotFoundError("Not a member of this conversation.", code="member_not_found")
+        target = member
     recipients = _member_ids(conversation.pk)  # the one leaving or removed gets the line too
     # They keep what they saw, up to the line saying they left or were removed.
     now = timezone.now()
@@ -383,7 +396,7 @@ def member_remove(*, actor, conversation_id, user_id):
 
 
 @transaction.atomic
-def conversation_accept(*, user, conversation_id):
+def conversation_accept(*, user: User, conversation_id: uuid.UUID | str) -> Membership:
     """Move a message request into the inbox."""
     membership = membership_for(user, conversation_id, lock=True)
     if membership.folder != Membership.Folder.INBOX:
@@ -392,7 +405,7 @@ def conversation_accept(*, user, conversation_id):
     return membership
 
 
-def preferences_update(*, user, direct_from):
+def preferences_update(*, user: User, direct_from: str) -> Preferences:
     if direct_from not in Preferences.DirectFrom.values:
         raise ServiceError(
             "Unknown choice.", code="invalid", fields={"direct_from": [f"One of: {', '.join(Preferences.DirectFrom)}."]}
@@ -404,7 +417,7 @@ def preferences_update(*, user, direct_from):
 # --- Messages -------------------------------------------------------------------------------------
 
 
-def _clean_content(content):
+def _clean_content(content: object) -> str:
     if not isinstance(content, str) or not content.strip():
         raise ServiceError("Write something first.", code="invalid", fields={"content": ["Empty message."]})
     if len(content) > settings.MESSAGE_MAX_LENGTH:
@@ -416,7 +429,7 @@ def _clean_content(content):
     return content
 
 
-def _clean_client_id(client_id):
+def _clean_client_id(client_id: object) -> str:
     client_id = client_id or ""
     if not isinstance(client_id, str) or len(client_id) > 64:
         raise ServiceError(
@@ -425,13 +438,20 @@ def _clean_client_id(client_id):
     return client_id
 
 
-def _replayed(sender, client_id):
+def _replayed(sender: User, client_id: str) -> Message | None:
     if not client_id:
         return None
     return Message.objects.select_related("sender__profile").filter(sender=sender, client_id=client_id).first()
 
 
-def message_send(*, sender, content, conversation_id=None, receiver_id=None, client_id=""):
+def message_send(
+    *,
+    sender: User,
+    content: object,
+    conversation_id: uuid.UUID | str | None = None,
+    receiver_id: uuid.UUID | str | None = None,
+    client_id: object = "",
+) -> tuple[Message, bool]:
     """Send a message to a conversation, or to a user (their 1:1, made on first use).
 
     Returns (message, created). A retried send with the same client_id returns the first
@@ -461,12 +481,15 @@ def message_send(*, sender, content, conversation_id=None, receiver_id=None, cli
 # three plain SQL statements plus the ORM's INSERT, portable between PostgreSQL and SQLite.
 
 
-def _db(model, field, value):
+def _db(model: type[Model], field: str, value: object) -> Any:
     """A value as this database stores it (SQLite keeps UUIDs as hex strings)."""
-    return model._meta.get_field(field).get_db_prep_value(value, connection)
+    column = cast(Field, model._meta.get_field(field))  # a field of the model, not a reverse relation
+    return column.get_db_prep_value(value, connection)
 
 
-def _lock_for_send(sender, conversation_id):
+def _lock_for_send(
+    sender: User, conversation_id: uuid.UUID
+) -> tuple[str | None, int, dict[uuid.UUID, bool], set[uuid.UUID]]:
     """(kind, last_seq, {member id: whether they can't be messaged}, {members who muted the sender})
     of a conversation's current members, locking the conversation row: seq is handed out in
     commit order. A member can't be messaged when deactivated or when they and the sender block
@@ -495,11 +518,11 @@ def _lock_for_send(sender, conversation_id):
     return kind, last_seq, members, {_as_uuid(user_id) for _, _, user_id, _, muted in rows if muted}
 
 
-def _as_uuid(value):  # SQLite hands back UUIDs as hex strings
+def _as_uuid(value: uuid.UUID | str) -> uuid.UUID:  # SQLite hands back UUIDs as hex strings
     return value if isinstance(value, uuid.UUID) else uuid.UUID(value)
 
 
-def _record_sent(message, sender, muters):
+def _record_sent(message: Message, sender: User, muters: Iterable[uuid.UUID]) -> None:
     """The conversation's latest message, and each current member's cursors and unread count:
     sending reads everything before it, and a reply accepts a request; others get one more unread,
     but for those who muted the sender (a muted account's messages arrive quietly).
@@ -537,10 +560,17 @@ def _record_sent(message, sender, muters):
 
 
 @transaction.atomic
-def _send(sender, content, conversation_id, receiver_id, client_id):
+def _send(
+    sender: User,
+    content: str,
+    conversation_id: uuid.UUID | str | None,
+    receiver_id: uuid.UUID | str | None,
+    client_id: str,
+) -> Message:
     if receiver_id is not None:
         conversation_id = conversation_direct(user=sender, other_user_id=receiver_id).conversation_id
-    kind, last_seq, members, muters = _lock_for_send(sender, parse_uuid(conversation_id))
+    conversation_pk = parse_uuid(conversation_id)
+    kind, last_seq, members, muters = _lock_for_send(sender, conversation_pk)
     if sender.pk not in members:
         raise NotFoundError("No such conversation.", code="conversation_not_found")
     others = [user_id for user_id in members if user_id != sender.pk]
@@ -549,7 +579,7 @@ def _send(sender, content, conversation_id, receiver_id, client_id):
         raise ForbiddenError("You can't message this account.", code="blocked")
     seq = last_seq + 1
     message = Message.objects.create(
-        conversation_id=conversation_id, seq=seq, sender=sender, content=content, client_id=client_id
+        conversation_id=conversation_pk, seq=seq, sender=sender, content=content, client_id=client_id
     )
     _record_sent(message, sender, muters)
     # Others first: the sender's own devices already hold the message.
@@ -559,7 +589,7 @@ def _send(sender, content, conversation_id, receiver_id, client_id):
     return message
 
 
-def _own_message(user, message_id, *, lock=True):
+def _own_message(user: User, message_id: uuid.UUID | str, *, lock: bool = True) -> Message:
     messages = Message.objects.select_related("sender__profile")
     if lock:
         messages = messages.select_for_update(of=("self",))
@@ -581,7 +611,7 @@ def _own_message(user, message_id, *, lock=True):
 
 
 @transaction.atomic
-def message_edit(*, editor, message_id, content=None):
+def message_edit(*, editor: User, message_id: uuid.UUID | str, content: object = None) -> Message:
     """Change one's own message's text; without `content` (a PATCH of nothing) it stays as it is."""
     message = _own_message(editor, message_id)
     if content is None:
@@ -594,7 +624,7 @@ def message_edit(*, editor, message_id, content=None):
 
 
 @transaction.atomic
-def message_delete(*, actor, message_id):
+def message_delete(*, actor: User, message_id: uuid.UUID | str) -> Message:
     """Erase one's own message; its place in the thread stays, marked deleted."""
     message = _own_message(actor, message_id)
     message.content, message.deleted_at = "", timezone.now()
@@ -614,7 +644,7 @@ def message_delete(*, actor, message_id):
 # --- Receipts -------------------------------------------------------------------------------------
 
 
-def _seq_of(membership, message_id):
+def _seq_of(membership: Membership, message_id: uuid.UUID | str | None) -> int:
     """The seq of a message in the member's conversation (default: the latest)."""
     conversation = membership.conversation
     if message_id in (None, ""):
@@ -629,7 +659,7 @@ def _seq_of(membership, message_id):
     return seq
 
 
-def _senders_between(conversation_id, low, high, *, but):
+def _senders_between(conversation_id: uuid.UUID, low: int, high: int, *, but: uuid.UUID) -> list[uuid.UUID]:
     return list(
         Message.objects.filter(conversation_id=conversation_id, seq__gt=low, seq__lte=high, kind=Message.Kind.TEXT)
         .exclude(sender_id=but)
@@ -638,7 +668,7 @@ def _senders_between(conversation_id, low, high, *, but):
     )
 
 
-def _receipt(membership, seq):
+def _receipt(membership: Membership, seq: int) -> dict[str, Any]:
     return {
         "conversation_id": str(membership.conversation_id),
         "user_id": str(membership.user_id),
@@ -647,7 +677,9 @@ def _receipt(membership, seq):
 
 
 @transaction.atomic
-def conversation_read(*, reader, conversation_id, message_id=None):
+def conversation_read(
+    *, reader: User, conversation_id: uuid.UUID | str, message_id: uuid.UUID | str | None = None
+) -> Membership:
     """The reader has read up to this message (default: the latest). Returns the membership."""
     membership = membership_for(reader, conversation_id, lock=True)
     seq = _seq_of(membership, message_id)
@@ -671,7 +703,13 @@ def conversation_read(*, reader, conversation_id, message_id=None):
 
 
 @transaction.atomic
-def conversation_delivered(*, user, conversation_id, message_id=None, seq=None):
+def conversation_delivered(
+    *,
+    user: User,
+    conversation_id: uuid.UUID | str,
+    message_id: uuid.UUID | str | None = None,
+    seq: int | None = None,
+) -> Membership:
     """The user's client received messages up to this one (or this seq; default: the latest)."""
     membership = membership_for(user, conversation_id, lock=True, active=False)
     seq = min(seq, membership.conversation.last_seq) if seq is not None else _seq_of(membership, message_id)
@@ -688,7 +726,7 @@ def conversation_delivered(*, user, conversation_id, message_id=None, seq=None):
 # --- Typing ---------------------------------------------------------------------------------------
 
 
-def typing(*, user, conversation_id, state):
+def typing(*, user: User, conversation_id: uuid.UUID | str, state: str) -> bool:
     """typing.start / typing.stop: relayed to the other members, never stored."""
     if state not in ("start", "stop"):
         raise ServiceError("state is start or stop.", code="invalid")
@@ -713,21 +751,22 @@ def typing(*, user, conversation_id, state):
 
 
 @transaction.atomic
-def report_create(*, reporter, message_id, reason, details=""):
+def report_create(
+    *, reporter: User, message_id: uuid.UUID | str, reason: str, details: str = ""
+) -> tuple[MessageReport, bool]:
     """A member reports a message of someone else's; a repeated report is the same report."""
     if reason not in MessageReport.Reason.values:
         raise ServiceError("Unknown reason.", code="invalid", fields={"reason": ["Unknown reason."]})
     message = Message.objects.filter(pk=parse_uuid(message_id)).first()
-    visible = (
-        message is not None
-        and Membership.objects.filter(
+    if (
+        message is None
+        or not Membership.objects.filter(
             Q(left_seq__isnull=True) | Q(left_seq__gte=message.seq),
             conversation_id=message.conversation_id,
             user=reporter,
             joined_seq__lt=message.seq,
         ).exists()
-    )
-    if not visible:
+    ):
         raise NotFoundError("No such message.", code="message_not_found")
     if message.is_system:
         raise ForbiddenError("Lines about the group can't be reported.", code="system_message")
@@ -745,7 +784,9 @@ def report_create(*, reporter, message_id, reason, details=""):
 
 
 @transaction.atomic
-def report_resolve(*, moderator, report_id, remove_message, resolution):
+def report_resolve(
+    *, moderator: User, report_id: uuid.UUID | str, remove_message: bool, resolution: str | None
+) -> MessageReport:
     """Close an open report; with remove_message, the message is erased for everyone."""
     resolution = (resolution or "").strip()
     if not resolution:

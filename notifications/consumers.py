@@ -9,6 +9,7 @@ from django.conf import settings
 
 from notifications import selectors
 from socialsite import ratelimit
+from socialsite.params import uuid_or_none
 from socialsite.realtime.consumers import ActionError, register_action
 from socialsite.realtime.threads import in_thread_pool
 
@@ -33,7 +34,7 @@ async def notifications_resume(consumer, data):
     """{"after": <the newest notification id held> | null} -> notification.new frames for the newer
     ones, then {"event": "notifications.resumed", "data": {"last_id", "count", "more", "unread_count"}}."""
     after = data.get("after")
-    if after is not None and selectors.parse_id(after) is None:
+    if after is not None and uuid_or_none(after) is None:
         raise ActionError("invalid", '"after" is a notification id, or null.')
     payloads, more, last_id, unread = await in_thread_pool(_resume)(consumer.user, after)
     for payload in payloads:

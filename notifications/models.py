@@ -5,14 +5,23 @@ retried task or a repeated action can't notify twice. `group_key` puts rows that
 together ("Ana and 12 others liked your post"): the same type and target within a time bucket.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Self
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Exists, OuterRef, Q
 from uuid6 import uuid7
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
 
-class NotificationQuerySet(models.QuerySet):
-    def visible_to(self, user):
+    from accounts.models import User
+
+
+class NotificationQuerySet(models.QuerySet["Notification"]):
+    def visible_to(self, user: User | AnonymousUser | None) -> Self:
         """The user's own notifications whose actor and target they may still see.
 
         The one place that decides it. Producers notify only about posts the recipient could
@@ -26,7 +35,7 @@ class NotificationQuerySet(models.QuerySet):
         if user is None or not user.is_authenticated:
             return self.none()
 
-        def blocked_with(other):
+        def blocked_with(other: str) -> Exists:
             return Exists(
                 Block.objects.filter(
                     Q(blocker=user, blocked=OuterRef(other)) | Q(blocker=OuterRef(other), blocked=user)
@@ -45,7 +54,7 @@ class NotificationQuerySet(models.QuerySet):
             .exclude(Q(comment__isnull=False) & comment_gone)
         )
 
-    def unread(self):
+    def unread(self) -> Self:
         return self.filter(read_at__isnull=True)
 
 

@@ -14,6 +14,7 @@ from django.db.models.functions import RowNumber
 from django.urls import reverse
 
 from notifications.models import Notification
+from socialsite.params import uuid_or_none
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
@@ -63,13 +64,6 @@ def _text(kind: str, names: str, verb: str | None = None, payload: Mapping[str, 
     if kind == Type.MODERATION:
         return moderation_text(payload or {})
     return _NOTICES.get(kind) or f"{names} {verb or _VERBS[kind]}"
-
-
-def parse_id(value: object) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(value))
-    except (ValueError, TypeError, AttributeError):
-        return None
 
 
 def notifications_for(
@@ -206,7 +200,7 @@ def group_payload(group: Mapping[str, Any], samples: Sequence[Notification]) -> 
 def newer_than(user: User, notification_id: object, *, limit: int = 100) -> list[Notification]:
     """The user's notifications after this one (ids grow with time), oldest first: for resume."""
     rows: QuerySet[Notification] = Notification.objects.visible_to(user).select_related("actor__profile")
-    after = parse_id(notification_id)
+    after = uuid_or_none(notification_id)
     if after is not None:
         rows = rows.filter(pk__gt=after)
     return list(rows.order_by("id")[:limit])

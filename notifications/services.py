@@ -7,13 +7,18 @@ the task re-checks the state before it calls notify (tasks.py). The one exceptio
 message_window_open, which the message receiver calls inside the sender's transaction.
 """
 
+from __future__ import annotations
+
 import logging
 import uuid
-from datetime import timedelta
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, cast
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, Field, OuterRef, Q
+from django.db.models.expressions import Combinable
 from django.utils import timezone
 from uuid6 import uuid7
 
@@ -24,16 +29,26 @@ from socialsite.errors import ConflictError, NotFoundError, ServiceError
 from socialsite.realtime import presence
 from socialsite.realtime.events import send_event_on_commit
 
+if TYPE_CHECKING:
+    from messaging.models import Conversation
+    from posts.models import Comment, Post
+
 logger = logging.getLogger(__name__)
 
 Type = Notification.Type
 
 # Types whose rows read as one line per target and time bucket ("Ana and 12 others liked your
 # post"); the others are one line each, since each asks for its own look (a reply, a request).
-GROUPED = {Type.FOLLOW: "", Type.LIKE: "post", Type.COMMENT: "post", Type.SHARE: "post", Type.MESSAGE: "conversation"}
+GROUPED: dict[str, str] = {
+    Type.FOLLOW: "",
+    Type.LIKE: "post",
+    Type.COMMENT: "post",
+    Type.SHARE: "post",
+    Type.MESSAGE: "conversation",
+}
 
 
-def _group_key(kind, key, created_at, targets):
+def _group_key(kind: str, key: str, created_at: datetime, targets: Mapping[str, str | None]) -> str:
     if kind not in GROUPED:
         return f"{kind}:{key}"
     target = targets.get(GROUPED[kind]) or ""
@@ -41,13 +56,13 @@ def _group_key(kind, key, created_at, targets):
     return f"{kind}:{target}:{bucket}"
 
 
-def _reachable(kind, actor_id, recipient_ids):
+def _reachable(kind: str, actor_id: uuid.UUID, recipient_ids: Sequence[uuid.UUID | str]) -> list[uuid.UUID]:
     """The recipients who want this type and neither block nor mute the actor (nor are blocked)."""
     blocked = Block.objects.filter(
         Q(blocker=OuterRef("pk"), blocked_id=actor_id) | Q(blocker_id=actor_id, blocked=OuterRef("pk"))
     )
     muted = Mute.objects.filter(muter=OuterRef("pk"), muted_id=actor_id)
-    unwanted = Exists(blocked) | Exists(muted)
+    unwanted: Q | Combinable = Exists(blocked) | Exists(muted)
     if kind in Preferences.SWITCHABLE:
         unwanted |= Exists(Preferences.objects.filter(user=OuterRef("pk"), **{kind: False}))
     return list(
@@ -88,12 +103,14 @@ _INSERT_REACHABLE = """
 _WANTED = "AND NOT EXISTS (SELECT 1 FROM {preferences} p WHERE p.user_id = c.recipient_id AND p.{kind} = false)"
 
 
-def _uuid_array(values):
+def _uuid_array(values: Iterable[str]) -> str:
     """A PostgreSQL array literal of UUIDs (as text): half the time of letting the driver quote a list."""
     return "{" + ",".join(values) + "}"
 
 
-def _insert_reachable(kind, actor_id, recipient_ids, values):
+def _insert_reachable(
+    kind: str, actor_id: uuid.UUID, recipient_ids: Iterable[uuid.UUID | str], values: Mapping[str, Any]
+) -> list[tuple[str, str]]:
     """PostgreSQL: one row of `values` (column → value) for each reachable recipient, in one
     statement. -> [(id, recipient_id)] of the rows it inserted, as text."""
     # Ids stay text both ways (a task's arrive as text): PostgreSQL parses and checks them.
@@ -104,7 +121,9 @@ def _insert_reachable(kind, actor_id, recipient_ids, values):
         raise ValueError("at most 1,048,575 recipients per call: the last 20 bits of an id number them")
     wanted = ""  # a type nobody can turn off
     if kind in Preferences.SWITCHABLE:
-        wanted = _WANTED.format(preferences=Preferences._meta.db_table, kind=Preferences._meta.get_field(kind).column)
+        wanted = _WANTED.format(
+            preferences=Preferences._meta.db_table, kind=cast(Field, Preferences._meta.get_field(kind)).column
+        )
     sql = _INSERT_REACHABLE.format(
         notification=Notification._meta.db_table,
         user=User._meta.db_table,
@@ -129,14 +148,17 @@ def _insert_reachable(kind, actor_id, recipient_ids, values):
     params += [actor_id] * 4
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return cursor.fetchall()
+        inserted: list[tuple[str, str]] = cursor.fetchall()
+        return inserted
 
 
-def _rows_from(inserted, values, related):
+def _rows_from(
+    inserted: Iterable[tuple[uuid.UUID | str, uuid.UUID | str]], values: Mapping[str, Any], related: Mapping[str, Any]
+) -> list[Notification]:
     """Notification objects for the rows `_insert_reachable` inserted, as bulk_create leaves its own:
     saved, their actor and targets (`related`, field name → object or None) at hand."""
     fields = {name: value for name, value in values.items() if name.removesuffix("_id") not in related}
-    rows = []
+    rows: list[Notification] = []
     for pk, recipient_id in inserted:
         row = Notification(id=uuid.UUID(str(pk)), recipient_id=uuid.UUID(str(recipient_id)), **related, **fields)
         row._state.adding, row._state.db = False, connection.alias
@@ -145,7 +167,17 @@ def _rows_from(inserted, values, related):
 
 
 @transaction.atomic
-def notify(*, kind, actor, recipient_ids, key, post=None, comment=None, conversation=None, payload=None):
+def notify(
+    *,
+    kind: str,
+    actor: User,
+    recipient_ids: Iterable[uuid.UUID | str],
+    key: str,
+    post: Post | None = None,
+    comment: Comment | None = None,
+    conversation: Conversation | None = None,
+    payload: dict[str, Any] | None = None,
+) -> int:
     """Tell these users about one event, each at most once (per `key`). -> how many were made.
 
     Rows go in with one bulk insert that skips the (recipient, key) pairs made before, so a
@@ -160,7 +192,7 @@ def notify(*, kind, actor, recipient_ids, key, post=None, comment=None, conversa
         "comment": str(comment.pk) if comment else None,
         "conversation": str(conversation.pk) if conversation else None,
     }
-    values = {
+    values: dict[str, Any] = {
         "type": kind,
         "actor_id": actor.pk,
         "post_id": post.pk if post else None,
@@ -172,6 +204,7 @@ def notify(*, kind, actor, recipient_ids, key, post=None, comment=None, conversa
         "read_at": None,
         "created_at": now,
     }
+    inserted: Sequence[tuple[uuid.UUID | str, uuid.UUID | str]]
     if connection.vendor == "postgresql":
         inserted = _insert_reachable(kind, actor.pk, recipient_ids, values)
     else:
@@ -194,7 +227,7 @@ def notify(*, kind, actor, recipient_ids, key, post=None, comment=None, conversa
 
 
 @transaction.atomic
-def withdraw(*, key, recipient_ids):
+def withdraw(*, key: str, recipient_ids: Iterable[uuid.UUID | str]) -> int:
     """Take back what an undone action notified (unlike, unfollow, a withdrawn request)."""
     gone = list(
         Notification.objects.filter(key=key, recipient_id__in=list(recipient_ids)).values_list("pk", "recipient_id")
@@ -212,7 +245,7 @@ def withdraw(*, key, recipient_ids):
 
 
 @transaction.atomic
-def withdraw_like(*, user_id, post_id):
+def withdraw_like(*, user_id: uuid.UUID, post_id: uuid.UUID) -> int:
     """An unlike, after it committed. A like notification being made at that moment held the like
     row (on_like), so the unlike waited for it, and this finds it."""
     from posts.models import Post
@@ -224,7 +257,7 @@ def withdraw_like(*, user_id, post_id):
 
 
 @transaction.atomic
-def forget_between(*, user_id, other_id):
+def forget_between(*, user_id: uuid.UUID, other_id: uuid.UUID) -> None:
     """After a block: neither side keeps notifications from the other."""
     Notification.objects.filter(
         Q(recipient_id=user_id, actor_id=other_id) | Q(recipient_id=other_id, actor_id=user_id)
@@ -237,12 +270,12 @@ def forget_between(*, user_id, other_id):
 # --- Reading ----------------------------------------------------------------------------------------
 
 
-def _read_event(user, ids):
+def _read_event(user: User, ids: list[str] | None) -> None:
     send_event_on_commit([user.pk], "notification.read", {"ids": ids, "unread_count": unread_count(user)})
 
 
 @transaction.atomic
-def mark_read(*, user, notification_id):
+def mark_read(*, user: User, notification_id: uuid.UUID) -> Notification:
     """Mark one of the user's notifications read; someone else's is not found. Idempotent."""
     notification = (
         Notification.objects.visible_to(user).select_for_update(of=("self",)).filter(pk=notification_id).first()
@@ -257,7 +290,7 @@ def mark_read(*, user, notification_id):
 
 
 @transaction.atomic
-def mark_all_read(*, user, group_key=None):
+def mark_all_read(*, user: User, group_key: str | None = None) -> int:
     """Mark every unread notification read, or those of one group. -> how many changed."""
     unread = Notification.objects.filter(recipient=user, read_at__isnull=True)
     ids = None  # all of them
@@ -273,12 +306,12 @@ def mark_all_read(*, user, group_key=None):
 # --- Preferences and bells -------------------------------------------------------------------------
 
 
-def preferences_for(user):
+def preferences_for(user: User) -> Preferences:
     return Preferences.objects.filter(user=user).first() or Preferences(user=user)
 
 
 @transaction.atomic
-def preferences_update(*, user, changes):
+def preferences_update(*, user: User, changes: object) -> Preferences:
     """Turn types on or off: {"like": false, ...}; {} changes nothing. Unknown types and
     non-booleans are refused."""
     if not isinstance(changes, dict):
@@ -297,7 +330,7 @@ def preferences_update(*, user, changes):
 
 
 @transaction.atomic
-def bell_set(*, user, author_id, on):
+def bell_set(*, user: User, author_id: uuid.UUID | str, on: bool) -> bool:
     """Turn the bell on a follow on or off. Only on someone the user follows. Idempotent."""
     author = User.objects.filter(pk=author_id, is_active=True).first()
     if author is None:
@@ -314,7 +347,7 @@ def bell_set(*, user, author_id, on):
 
 
 @transaction.atomic
-def bells_drop(*, subscriber_id, author_id):
+def bells_drop(*, subscriber_id: uuid.UUID, author_id: uuid.UUID) -> None:
     """An unfollow ends the bell."""
     Bell.objects.filter(subscriber_id=subscriber_id, author_id=author_id).delete()
 
@@ -324,16 +357,16 @@ def bells_drop(*, subscriber_id, author_id):
 # Each re-reads the state first: an action undone before its task ran notifies nobody.
 
 
-def _excerpt(text, limit=140):
+def _excerpt(text: str | None, limit: int = 140) -> str:
     text = " ".join((text or "").split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _user(user_id):
+def _user(user_id: uuid.UUID) -> User | None:
     return User.objects.select_related("profile").filter(pk=user_id, is_active=True).first()
 
 
-def on_follow(*, follower_id, followed_id, via_request=False):
+def on_follow(*, follower_id: uuid.UUID, followed_id: uuid.UUID, via_request: bool = False) -> int:
     """A follow: "followed you" to the followed, or "accepted your request" to the follower."""
     if not Follow.objects.filter(follower_id=follower_id, followed_id=followed_id).exists():
         return 0
@@ -348,7 +381,7 @@ def on_follow(*, follower_id, followed_id, via_request=False):
     return notify(kind=kind, actor=actor, recipient_ids=[recipient_id], key=key)
 
 
-def on_follow_request(*, requester_id, target_id):
+def on_follow_request(*, requester_id: uuid.UUID, target_id: uuid.UUID) -> int:
     from accounts.models import FollowRequest
 
     if not FollowRequest.objects.filter(requester_id=requester_id, target_id=target_id).exists():
@@ -362,7 +395,7 @@ def on_follow_request(*, requester_id, target_id):
 
 
 @transaction.atomic
-def on_like(*, user_id, post_id):
+def on_like(*, user_id: uuid.UUID, post_id: uuid.UUID) -> int:
     """A like, to the post's author. The like row stays locked until the notification is in, so
     an unlike either comes first (nothing is made) or waits and then withdraws it."""
     from posts.models import Like
@@ -380,14 +413,14 @@ def on_like(*, user_id, post_id):
     )
 
 
-def _sees(user_id, post):
+def _sees(user_id: uuid.UUID | str, post: Post) -> bool:
     from posts.models import Post
 
     user = User.objects.filter(pk=user_id, is_active=True).first()
     return user is not None and Post.objects.visible_to(user).filter(pk=post.pk).exists()
 
 
-def on_comment(*, comment_id, mentioned_ids=()):
+def on_comment(*, comment_id: uuid.UUID, mentioned_ids: Iterable[uuid.UUID | str] = ()) -> int:
     """A comment: "commented" to the post's author, "replied" to the parent's author, and
     "mentioned you" to those it @mentions who may see the post. One line each at most."""
     from posts.models import Comment
@@ -401,7 +434,7 @@ def on_comment(*, comment_id, mentioned_ids=()):
         return 0
     post, actor, made, told = comment.post, comment.author, 0, {comment.author_id}
     excerpt = {"excerpt": _excerpt(comment.content)}
-    common = {"actor": actor, "post": post, "comment": comment, "payload": excerpt}
+    common: dict[str, Any] = {"actor": actor, "post": post, "comment": comment, "payload": excerpt}
     if comment.parent is not None and comment.parent.author_id not in told and _sees(comment.parent.author_id, post):
         made += notify(kind=Type.REPLY, recipient_ids=[comment.parent.author_id], key=f"reply:{comment.pk}", **common)
         told.add(comment.parent.author_id)
@@ -414,7 +447,7 @@ def on_comment(*, comment_id, mentioned_ids=()):
     return made
 
 
-def on_post_published(*, post_id):
+def on_post_published(*, post_id: uuid.UUID) -> Iterator[list[str]]:
     """A post became visible: "shared your post" to the original's author, "mentioned you" to
     those named in it, and the bell subscribers' "posted" in batches. -> the bell subscriber
     id batches, an iterator, for tasks.on_new_post_batch."""
@@ -445,7 +478,7 @@ def on_post_published(*, post_id):
     return _bell_batches(actor)
 
 
-def _bell_batches(author):
+def _bell_batches(author: User) -> Iterator[list[str]]:
     """The author's bell subscribers who still follow, NOTIFICATION_BATCH ids at a time. The first
     batch is read alone, so its task starts while the plan reads on, ten batches a query.
 
@@ -463,7 +496,7 @@ def _bell_batches(author):
         after, size = page[-1][0], batch * 10
 
 
-def on_new_post_batch(*, post_id, subscriber_ids):
+def on_new_post_batch(*, post_id: uuid.UUID, subscriber_ids: Iterable[uuid.UUID | str]) -> int:
     """ "Posted" to one batch of the author's bell subscribers (followers when the plan was made),
     if the post is still up."""
     from posts.models import Post
@@ -482,7 +515,7 @@ def on_new_post_batch(*, post_id, subscriber_ids):
 
 
 @transaction.atomic
-def on_post_failed(*, post_id):
+def on_post_failed(*, post_id: uuid.UUID) -> int:
     """Tell the author that their post won't be published (a photo or video failed), with why.
 
     Not through notify(): nobody else did anything, so the author is both actor and recipient."""
@@ -515,7 +548,7 @@ def on_post_failed(*, post_id):
     return int(made)
 
 
-def _moderation_notice(*, recipient, key, payload):
+def _moderation_notice(*, recipient: User, key: str, payload: dict[str, Any]) -> int:
     """One MODERATION notification to the person a moderator acted on (actor: themselves, as for
     post_failed; the moderator stays unnamed). No post or comment on the row: a hidden one would
     hide the notice too (Notification.visible_to); the payload says what and why, and the line links
@@ -540,7 +573,7 @@ def _moderation_notice(*, recipient, key, payload):
 
 
 @transaction.atomic
-def on_moderation(*, action_id):
+def on_moderation(*, action_id: int) -> int:
     """A moderator warned this account or hid or removed its post or comment: tell it what and why."""
     from posts.models import ModerationAction
 
@@ -557,7 +590,7 @@ def on_moderation(*, action_id):
 
 
 @transaction.atomic
-def on_appeal_decided(*, appeal_id):
+def on_appeal_decided(*, appeal_id: uuid.UUID) -> int:
     """Tell the appellant how their appeal ended, with the moderator's reason."""
     from posts.models import Appeal
 
@@ -578,7 +611,7 @@ def on_appeal_decided(*, appeal_id):
     return _moderation_notice(recipient=appeal.appellant, key=f"appeal:{appeal.pk}", payload=payload)
 
 
-def message_window_open(*, conversation_id):
+def message_window_open(*, conversation_id: uuid.UUID) -> bool:
     """Whether a message in this conversation notifies: the first after NOTIFICATION_MESSAGE_SECONDS
     of quiet does, and opens a new window. One upsert, in the message's transaction."""
     window = settings.NOTIFICATION_MESSAGE_SECONDS
@@ -601,7 +634,7 @@ def message_window_open(*, conversation_id):
         return cursor.fetchone() is not None
 
 
-def on_message(*, message_id):
+def on_message(*, message_id: uuid.UUID) -> int:
     """A message, to the members who were in the conversation then and aren't looking at it."""
     from messaging import viewing
     from messaging.models import Membership, Message
@@ -630,7 +663,7 @@ def on_message(*, message_id):
     )
 
 
-def on_group_membership(*, message_id):
+def on_group_membership(*, message_id: uuid.UUID) -> int:
     """A group's "added" or "removed" line (messaging.signals.group_membership_changed): the members
     it added and are still in the group get GROUP_ADDED, the member it removed who is still out
     gets GROUP_REMOVED. Once per line and member (the key), so a retried task adds nothing."""

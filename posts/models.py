@@ -5,12 +5,22 @@ decides visibility in one place: drafts waiting for media, deletion, moderation,
 private accounts and the post's own audience.
 """
 
+from __future__ import annotations
+
 import functools
+from typing import TYPE_CHECKING, Self, cast
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Exists, OuterRef, Q
 from uuid6 import uuid7
+
+if TYPE_CHECKING:
+    from uuid import UUID
+
+    from django.contrib.auth.models import AnonymousUser
+
+    from accounts.models import User
 
 
 class Hashtag(models.Model):
@@ -22,12 +32,12 @@ class Hashtag(models.Model):
         return f"#{self.name}"
 
 
-class PostQuerySet(models.QuerySet):
-    def visible_to(self, viewer):
+class PostQuerySet(models.QuerySet["Post"]):
+    def visible_to(self, viewer: User | AnonymousUser | None) -> Self:
         """Posts the viewer may see. The one place that decides post visibility."""
         return self._visible_to_id(viewer.pk if viewer is not None and viewer.is_authenticated else None)
 
-    def _visible_to_id(self, viewer_id):
+    def _visible_to_id(self, viewer_id: UUID | None) -> Self:
         from accounts.models import Block, Follow
 
         qs = self.filter(deleted_at__isnull=True, hidden_at__isnull=True, author__is_active=True)
@@ -56,19 +66,19 @@ _PostManagerBase = models.Manager.from_queryset(PostQuerySet)
 
 
 class PostManager(_PostManagerBase):
-    def visible_to(self, viewer):
+    def visible_to(self, viewer: User | AnonymousUser | None) -> PostQuerySet:
         """`PostQuerySet.visible_to`, built once per viewer in this process and copied after:
         building it is ~1 ms of ORM work, and a search or a page asks for it two or three times.
         It holds nothing but the viewer's id (follows and blocks are read when it runs), so a copy
         is as good as a new one."""
         if type(self) is not PostManager:  # a related manager (user.posts): its own filter first
-            return self.get_queryset().visible_to(viewer)
+            return cast(PostQuerySet, self.get_queryset()).visible_to(viewer)  # from_queryset: a PostQuerySet
         return _visible_posts(viewer.pk if viewer is not None and viewer.is_authenticated else None).all()
 
 
 # Measured: docs/performance.md, "The per-viewer visible_to cache" (post search 12-14% faster).
 @functools.lru_cache(maxsize=256)  # ~36 KB each: the viewers of the requests in flight, and some
-def _visible_posts(viewer_id):
+def _visible_posts(viewer_id: UUID | None) -> PostQuerySet:
     return PostQuerySet(Post)._visible_to_id(viewer_id)
 
 
@@ -163,8 +173,8 @@ class Like(models.Model):
         return f"{self.user_id} likes {self.post_id}"
 
 
-class CommentQuerySet(models.QuerySet):
-    def visible_to(self, viewer):
+class CommentQuerySet(models.QuerySet["Comment"]):
+    def visible_to(self, viewer: User | AnonymousUser | None) -> Self:
         """Comments neither deleted nor hidden, by active authors not blocked either way.
 
         The post's own visibility is checked by whoever reaches the comments through a post.
@@ -198,7 +208,7 @@ class Comment(models.Model):
 
     # Not stored: set by posts.selectors.comment_thread on the comments of a thread it shows.
     depth: int
-    children: list["Comment"]
+    children: list[Comment]
     continue_thread: bool
 
     class Meta:

@@ -14,9 +14,14 @@ A comment counts in its post's `comments_count` while it isn't deleted: removing
 it off the count, restoring it puts it back. Hiding doesn't touch counters.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, TypedDict, cast, overload
+
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts import selectors as account_selectors
@@ -29,6 +34,13 @@ from socialsite.errors import ConflictError, NotFoundError, ServiceError
 from socialsite.params import parse_uuid
 from socialsite.realtime.events import send_event_on_commit
 
+if TYPE_CHECKING:
+    from uuid import UUID
+
+    from django.contrib.auth.models import AnonymousUser
+
+    from accounts.models import User as UserModel
+
 User = get_user_model()
 
 TARGET_TYPES = ("post", "comment", "user")
@@ -40,7 +52,7 @@ APPEAL_MAX_CHARS = 2000
 # --- Reports ---------------------------------------------------------------------------------------
 
 
-def report_target_type(report):
+def report_target_type(report: Report) -> str:
     """The one target the report names: "post", "comment" or "user"."""
     if report.post_id is not None:
         return "post"
@@ -49,16 +61,19 @@ def report_target_type(report):
     return "user"
 
 
-def report_target_id(report):
-    return getattr(report, f"{report_target_type(report)}_id")
+def report_target_id(report: Report) -> UUID:
+    target_id: UUID = getattr(report, f"{report_target_type(report)}_id")
+    return target_id
 
 
-def reports_queryset(*, reporter):
+def reports_queryset(*, reporter: UserModel) -> QuerySet[Report]:
     """The reporter's own reports, newest first."""
     return Report.objects.filter(reporter=reporter).order_by("-created_at")
 
 
-def report_target_get(reporter, target_type, target_id):
+def report_target_get(
+    reporter: UserModel, target_type: str, target_id: UUID | str
+) -> tuple[Post | Comment | UserModel, UUID]:
     """(target, owner id) when the reporter may see the target; else NotFoundError."""
     if target_type == "post":
         post = selectors.post_get_bare(viewer=reporter, post_id=target_id)
@@ -78,7 +93,9 @@ def report_target_get(reporter, target_type, target_id):
 
 
 @transaction.atomic
-def report_create(*, reporter, target_type, target_id, reason, details=""):
+def report_create(
+    *, reporter: UserModel, target_type: str, target_id: UUID | str, reason: str, details: str | None = ""
+) -> tuple[Report, bool]:
     """Report something the reporter can see. Returns (report, created).
 
     One open report per reporter and target: a repeated report returns the open one.
@@ -114,7 +131,11 @@ def report_create(*, reporter, target_type, target_id, reason, details=""):
 _check_reason = account_services.check_moderation_reason
 
 
-def _lock_report(report):
+@overload
+def _lock_report(report: Report) -> Report: ...
+@overload
+def _lock_report(report: None) -> None: ...
+def _lock_report(report: Report | None) -> Report | None:
     if report is None:
         return None
     try:
@@ -123,7 +144,7 @@ def _lock_report(report):
         raise NotFoundError("No such report.")
 
 
-def _resolve(report, moderator, status):
+def _resolve(report: Report | None, moderator: UserModel, status: str) -> None:
     """Close an open report; a report already resolved keeps its first resolution."""
     if report is None or report.status != Report.Status.OPEN:
         return
@@ -133,19 +154,19 @@ def _resolve(report, moderator, status):
     report.save(update_fields=["status", "resolved_by", "resolved_at"])
 
 
-def _audit(*, moderator, action, reason, report, **target):
+def _audit(*, moderator: UserModel, action: str, reason: str, report: Report | None, **target: Any) -> ModerationAction:
     """The audit row; `target` names the post, comment and/or user acted on."""
     return ModerationAction.objects.create(moderator=moderator, action=action, reason=reason, report=report, **target)
 
 
-def _lock_content(target, report):
+def _lock_content(target: Post | Comment | None, report: Report | None) -> Post | Comment:
     """The post or comment to act on, locked: `target` if given, else the report's content."""
     if target is None:
         if report is None:
             raise ServiceError("Name the content to act on.", code="no_target")
         if report.user_id is not None:
             raise ServiceError("This report is about an account, not content.", code="not_content")
-        target = report.post if report.post_id is not None else report.comment
+        target = _reported_content(report)
     elif report is not None and (report.post_id, report.comment_id) not in ((target.pk, None), (None, target.pk)):
         raise ServiceError("The report is about something else.", code="report_mismatch")
     model = type(target)
@@ -154,29 +175,29 @@ def _lock_content(target, report):
     return model.objects.select_for_update().get(pk=target.pk)
 
 
-def _content_kwargs(content):
+def _reported_content(report: Report) -> Post | Comment:
+    """The post or comment of a report about content (posts_report_one_target: exactly one is set)."""
+    return cast(Post, report.post) if report.post_id is not None else cast(Comment, report.comment)
+
+
+def _content_kwargs(content: Post | Comment) -> dict[str, Any]:
     if isinstance(content, Post):
         return {"post": content, "user_id": content.author_id}
     return {"comment": content, "user_id": content.author_id}
 
 
-def _lock_user(user, report):
+def _lock_user(user: UserModel | None, report: Report | None) -> UserModel:
     """The account to act on, locked: `user` if given, else the report's account or author."""
     if user is None:
         if report is None:
             raise ServiceError("Name the account to act on.", code="no_target")
-        if report.user_id is not None:
-            user_id = report.user_id
-        elif report.post_id is not None:
-            user_id = report.post.author_id
-        else:
-            user_id = report.comment.author_id
+        user_id = report.user_id if report.user_id is not None else _reported_content(report).author_id
     else:
         user_id = user.pk
     return User.objects.select_for_update().get(pk=user_id)
 
 
-def _removed_by_moderator(content):
+def _removed_by_moderator(content: Post | Comment) -> bool:
     kwargs = {"post": content} if isinstance(content, Post) else {"comment": content}
     return ModerationAction.objects.filter(action=ModerationAction.Action.REMOVE, **kwargs).exists()
 
@@ -185,7 +206,9 @@ def _removed_by_moderator(content):
 
 
 @transaction.atomic
-def hide_content(*, moderator, reason, target=None, report=None):
+def hide_content(
+    *, moderator: UserModel, reason: str, target: Post | Comment | None = None, report: Report | None = None
+) -> ModerationAction:
     """Hide a post or comment (the report's, unless `target` names one) from everyone but moderators."""
     reason = _check_reason(reason)
     report = _lock_report(report)
@@ -210,7 +233,9 @@ def hide_content(*, moderator, reason, target=None, report=None):
 
 
 @transaction.atomic
-def remove_content(*, moderator, reason, target=None, report=None):
+def remove_content(
+    *, moderator: UserModel, reason: str, target: Post | Comment | None = None, report: Report | None = None
+) -> ModerationAction:
     """Remove a post or comment (soft delete); counters follow as when its author deletes it."""
     reason = _check_reason(reason)
     report = _lock_report(report)
@@ -238,12 +263,14 @@ def remove_content(*, moderator, reason, target=None, report=None):
 
 
 @transaction.atomic
-def restore_content(*, moderator, reason, target=None, report=None):
+def restore_content(
+    *, moderator: UserModel, reason: str, target: Post | Comment | None = None, report: Report | None = None
+) -> ModerationAction:
     """Undo hide and remove. Content its author deleted stays deleted."""
     reason = _check_reason(reason)
     report = _lock_report(report)
     content = _lock_content(target, report)
-    fields = []
+    fields: list[str] = []
     if content.deleted_at is not None:
         if not _removed_by_moderator(content):
             raise ServiceError("Its author deleted this; it can't be restored.", code="deleted_by_author")
@@ -277,12 +304,14 @@ def restore_content(*, moderator, reason, target=None, report=None):
 # (posts.receivers → record_suspension), so both doors write the same audit row.
 
 
-def _check_may_act_on(moderator, user):
+def _check_may_act_on(moderator: UserModel, user: UserModel) -> None:
     account_services.check_may_moderate(moderator=moderator, user=user)
 
 
 @transaction.atomic
-def warn_user(*, moderator, reason, user=None, report=None):
+def warn_user(
+    *, moderator: UserModel, reason: str, user: UserModel | None = None, report: Report | None = None
+) -> ModerationAction:
     """Warn an account (the report's account or the author of the reported content). It sees a
     banner with the reason until it dismisses it, and a notification."""
     reason = _check_reason(reason)
@@ -298,7 +327,9 @@ def warn_user(*, moderator, reason, user=None, report=None):
 
 
 @transaction.atomic
-def suspend_user(*, moderator, reason, user=None, report=None):
+def suspend_user(
+    *, moderator: UserModel, reason: str, user: UserModel | None = None, report: Report | None = None
+) -> ModerationAction:
     """Suspend an account: it can't sign in, its tokens stop working, its content disappears.
 
     Unlike deactivation nothing is erased (deactivated_at stays empty), so unsuspend_user undoes it.
@@ -311,7 +342,9 @@ def suspend_user(*, moderator, reason, user=None, report=None):
 
 
 @transaction.atomic
-def unsuspend_user(*, moderator, reason, user=None, report=None):
+def unsuspend_user(
+    *, moderator: UserModel, reason: str, user: UserModel | None = None, report: Report | None = None
+) -> ModerationAction:
     """Lift a suspension. Deactivated accounts stay deactivated."""
     reason = _check_reason(reason)
     report = _lock_report(report)
@@ -320,7 +353,9 @@ def unsuspend_user(*, moderator, reason, user=None, report=None):
     return ModerationAction.objects.filter(user=user, action=ModerationAction.Action.UNSUSPEND).latest("pk")
 
 
-def record_suspension(*, user, moderator, reason, report=None, suspended=True):
+def record_suspension(
+    *, user: UserModel, moderator: UserModel, reason: str, report: Report | None = None, suspended: bool = True
+) -> ModerationAction:
     """posts' side of a suspension or its lifting, in its transaction (posts.receivers): the
     account's likes, comments and shares stop (or start again) counting, the report is resolved,
     and the audit row is written."""
@@ -334,7 +369,7 @@ def record_suspension(*, user, moderator, reason, report=None, suspended=True):
 # --- Trends (search.trends calls these) -------------------------------------------------------------
 
 
-def record_trend_action(*, moderator, name, hidden, reason=""):
+def record_trend_action(*, moderator: UserModel, name: str, hidden: bool, reason: str = "") -> ModerationAction:
     """The audit row for hiding (or showing again) a trending hashtag, in the caller's transaction."""
     hashtag = Hashtag.objects.filter(name=name).first()
     kind = ModerationAction.Action.HIDE_TREND if hidden else ModerationAction.Action.SHOW_TREND
@@ -346,33 +381,31 @@ def record_trend_action(*, moderator, name, hidden, reason=""):
 
 
 @transaction.atomic
-def dismiss_report(*, moderator, report, reason):
+def dismiss_report(*, moderator: UserModel, report: Report, reason: str) -> ModerationAction:
     """Close an open report without acting on its target."""
     reason = _check_reason(reason)
     report = _lock_report(report)
     if report.status != Report.Status.OPEN:
         raise ServiceError("This report is already resolved.", code="already_resolved")
     _resolve(report, moderator, Report.Status.DISMISSED)
-    if report.post_id is not None:
-        target = {"post_id": report.post_id, "user_id": report.post.author_id}
-    elif report.comment_id is not None:
-        target = {"comment_id": report.comment_id, "user_id": report.comment.author_id}
+    if report.user_id is not None:
+        target: dict[str, Any] = {"user_id": report.user_id}
     else:
-        target = {"user_id": report.user_id}
+        target = _content_kwargs(_reported_content(report))
     return _audit(moderator=moderator, action=ModerationAction.Action.DISMISS, reason=reason, report=report, **target)
 
 
 # --- What the person acted on sees -----------------------------------------------------------------
 
 
-def parse_action_id(value):
+def parse_action_id(value: object) -> int | None:
     try:
         return int(str(value))
     except (TypeError, ValueError):
         return None
 
 
-def own_action_get(*, user, action_id):
+def own_action_get(*, user: UserModel | AnonymousUser | None, action_id: object) -> ModerationAction:
     """An action taken on this user's account or content that they may read and appeal; else NotFoundError
     (someone else's action looks the same as none)."""
     pk = parse_action_id(action_id)
@@ -391,11 +424,16 @@ def own_action_get(*, user, action_id):
 WARNINGS_CACHE_SECONDS = 300
 
 
-def _warnings_key(user_id):
+class WarningRow(TypedDict):
+    pk: int
+    reason: str
+
+
+def _warnings_key(user_id: UUID) -> str:
     return f"moderation:warnings:{user_id}"
 
 
-def _forget_warnings(user_id):
+def _forget_warnings(user_id: UUID) -> None:
     """The banner is read again (a warning, a dismissal, a reversal): now, and again after the
     commit, in case a page cached the old list in between."""
     key = _warnings_key(user_id)
@@ -403,13 +441,13 @@ def _forget_warnings(user_id):
     transaction.on_commit(lambda: safe_cache.delete(key))
 
 
-def warnings_to_show(user):
+def warnings_to_show(user: UserModel | AnonymousUser | None) -> list[WarningRow]:
     """The warnings the user hasn't dismissed, newest first (the banner on their pages):
     [{"pk", "reason"}]. Cached per user, so the pages of everyone never warned make no query."""
     if user is None or not user.is_authenticated:
         return []
     key = _warnings_key(user.pk)
-    warnings = safe_cache.get(key)
+    warnings: list[WarningRow] | None = safe_cache.get(key)
     if warnings is None:
         warnings = list(
             ModerationAction.objects.filter(user=user, action=ModerationAction.Action.WARN, dismissed_at__isnull=True)
@@ -421,7 +459,7 @@ def warnings_to_show(user):
 
 
 @transaction.atomic
-def warning_dismiss(*, user, action_id):
+def warning_dismiss(*, user: UserModel, action_id: object) -> None:
     """The warned user read the warning: its banner goes (the warning stays in the log and appealable)."""
     action = own_action_get(user=user, action_id=action_id)
     if action.action != ModerationAction.Action.WARN:
@@ -430,12 +468,14 @@ def warning_dismiss(*, user, action_id):
     _forget_warnings(user.pk)
 
 
-def latest_suspension(user):
+def latest_suspension(user: UserModel) -> ModerationAction | None:
     """The action that suspended the account (its reason), or None if none is recorded."""
     return ModerationAction.objects.filter(user=user, action=ModerationAction.Action.SUSPEND).order_by("-pk").first()
 
 
-def moderated_post_for_author(*, viewer, post_id):
+def moderated_post_for_author(
+    *, viewer: UserModel | AnonymousUser | None, post_id: UUID | str
+) -> tuple[Post, ModerationAction] | None:
     """(post, action) when the viewer wrote this post and a moderator hid or removed it; else None.
     The author still finds their post's page, with why it is gone and the appeal link."""
     if viewer is None or not viewer.is_authenticated:
@@ -459,7 +499,7 @@ def moderated_post_for_author(*, viewer, post_id):
     return post, action
 
 
-def appeal_for(action):
+def appeal_for(action: ModerationAction) -> Appeal | None:
     """The latest appeal of this action, or None."""
     return Appeal.objects.filter(action=action).order_by("-created_at").first()
 
@@ -468,7 +508,7 @@ def appeal_for(action):
 
 
 @transaction.atomic
-def appeal_create(*, appellant, action_id, message):
+def appeal_create(*, appellant: UserModel, action_id: object, message: str | None) -> tuple[Appeal, bool]:
     """Appeal an action taken on the appellant's own account or content. -> (appeal, created).
 
     One open appeal per action: sending it again (a replay, a double click) returns the open one;
@@ -499,7 +539,7 @@ DECISIONS = ("uphold", "reverse")
 
 
 @transaction.atomic
-def appeal_decide(*, moderator, appeal, decision, reason):
+def appeal_decide(*, moderator: UserModel, appeal: Appeal, decision: str, reason: str) -> Appeal:
     """Uphold the action, or reverse it through the services that undo it (restore_content,
     unsuspend_user; a warning is withdrawn). The decision is audited and the appellant is told."""
     reason = _check_reason(reason)
@@ -536,7 +576,7 @@ def appeal_decide(*, moderator, appeal, decision, reason):
             row = unsuspend_user(moderator=moderator, reason=reason, user=action.user)
         else:  # a warning: withdrawn, its banner gone
             ModerationAction.objects.filter(pk=action.pk, dismissed_at__isnull=True).update(dismissed_at=timezone.now())
-            _forget_warnings(action.user_id)
+            _forget_warnings(cast("UUID", action.user_id))  # a warning names its account
             row = _audit(moderator=moderator, action=Action.REVERSE, reason=reason, report=None, user=action.user)
         appeal.status = Appeal.Status.REVERSED
     appeal.decided_by, appeal.decided_at, appeal.decision = moderator, timezone.now(), row

@@ -6,21 +6,31 @@ avatar makes a new key and the old one just expires (PAYLOAD_TTL). Counters, lik
 the shared post are never cached: they come fresh from the visibility query on every read.
 """
 
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
 from posts import selectors
 from posts.api.serializers import SharedPostOutput
 from posts.models import Post
 from socialsite import safe_cache
 
+if TYPE_CHECKING:
+    from django.http import HttpRequest
+
+    Row = Mapping[str, Any]  # a values() row of a visibility query
+
 PAYLOAD_TTL = 3600
 FRESH = ("likes_count", "comments_count", "shares_count")
 
 
-def _key(row, origin):
+def _key(row: Row, origin: str) -> str:
     stamp = f"{row['updated_at'].timestamp():.6f}:{row['author__profile__updated_at'].timestamp():.6f}"
     return f"post-payload:v1:{origin}:{row['id']}:{stamp}"
 
 
-def build(rows, shared_rows, request):
+def build(rows: Sequence[Row], shared_rows: Mapping[str, Row], request: HttpRequest | None) -> list[dict[str, Any]]:
     """Payloads for `rows` (values from a visibility query), in order; `shared_rows` holds the
     shared posts the viewer may see, by id."""
     origin = request.build_absolute_uri("/").rstrip("/") if request is not None else ""
@@ -35,7 +45,7 @@ def build(rows, shared_rows, request):
         safe_cache.set_many({keys[pk]: data for pk, data in made.items()}, PAYLOAD_TTL)
         static.update(made)
 
-    def payload(row, nested):
+    def payload(row: Row, nested: bool) -> dict[str, Any]:
         data = dict(static[str(row["id"])])
         data.update({name: row[name] for name in FRESH})
         if nested:

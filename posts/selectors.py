@@ -8,7 +8,7 @@ queries, whatever the page size.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from django.db.models import BooleanField, Exists, OuterRef, Prefetch, QuerySet, Value
 
@@ -19,6 +19,8 @@ from socialsite.errors import NotFoundError
 from socialsite.params import parse_uuid
 
 if TYPE_CHECKING:
+    from uuid import UUID
+
     from django.contrib.auth.models import AnonymousUser
 
     from accounts.models import User
@@ -152,6 +154,6 @@ def comment_thread(*, viewer: Viewer, post: Post, roots: Iterable[Comment], dept
         )
         for child in children:
             child.depth = current + 1
-            by_id[child.parent_id].children.append(child)
+            by_id[cast("UUID", child.parent_id)].children.append(child)  # a reply: filtered by parent_id above
         level = children
     return roots

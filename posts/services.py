@@ -4,12 +4,17 @@ Every function is keyword-only and runs in one transaction. Counters move with F
 expressions so concurrent writers never lose an update.
 """
 
+from __future__ import annotations
+
+import enum
 import logging
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import timedelta
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Exists, F, OuterRef, Subquery
+from django.db.models import Count, Exists, F, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce, Lower
 from django.utils import timezone
 
@@ -31,6 +36,11 @@ from socialsite import outbox
 from socialsite.errors import ForbiddenError, NotFoundError, ServiceError
 from socialsite.params import parse_uuid
 
+if TYPE_CHECKING:
+    from uuid import UUID
+
+    from accounts.models import User as UserModel
+
 User = get_user_model()
 logger = logging.getLogger(__name__)
 
@@ -43,7 +53,7 @@ MAX_MENTIONS = 20
 # --- Helpers -----------------------------------------------------------------------------------
 
 
-def _check_content(content, *, limit, field="content"):
+def _check_content(content: str | None, *, limit: int, field: str = "content") -> str:
     content = content or ""
     if len(content) > limit:
         raise ServiceError(
@@ -52,13 +62,13 @@ def _check_content(content, *, limit, field="content"):
     return content
 
 
-def _mentioned_users(author, content, *, enforce_blocks=True):
+def _mentioned_users(author: UserModel, content: str, *, enforce_blocks: bool = True) -> dict[str, UserModel]:
     """{lower username: user} for the @mentions that name active accounts."""
     names = text.mentions(content)[: MAX_MENTIONS * 2]
     if not names:
         return {}
     users = User.objects.annotate(lower_username=Lower("username")).filter(lower_username__in=names, is_active=True)
-    found = {user.lower_username: user for user in users}
+    found: dict[str, UserModel] = {user.lower_username: user for user in users}
     if len(found) > MAX_MENTIONS:
         raise ServiceError(f"At most {MAX_MENTIONS} mentions.", fields={"content": ["Too many mentions."]})
     if enforce_blocks:
@@ -68,8 +78,8 @@ def _mentioned_users(author, content, *, enforce_blocks=True):
     return found
 
 
-def _tagged_users(author, tagged_user_ids):
-    ids = []
+def _tagged_users(author: UserModel, tagged_user_ids: Iterable[UUID | str] | None) -> list[UserModel]:
+    ids: list[UUID] = []
     for value in tagged_user_ids or ():
         pk = parse_uuid(value, "No such user to tag.")
         if pk not in ids:
@@ -85,13 +95,13 @@ def _tagged_users(author, tagged_user_ids):
     return users
 
 
-def _sync_hashtags(post):
+def _sync_hashtags(post: Post) -> None:
     names = text.hashtags(post.content)
     tags = [Hashtag.objects.get_or_create(name=name)[0] for name in names]
     post.hashtags.set(tags)
 
 
-def _sync_mentions(post, mentioned):
+def _sync_mentions(post: Post, mentioned: Mapping[str, UserModel]) -> None:
     """Mention tags follow the text; photo tags stay as they are."""
     photo_tagged = set(post.tags.filter(kind=PostTag.Kind.PHOTO).values_list("user_id", flat=True))
     wanted = {user.pk for user in mentioned.values()} - photo_tagged
@@ -100,8 +110,8 @@ def _sync_mentions(post, mentioned):
     PostTag.objects.bulk_create([PostTag(post=post, user_id=pk, kind=PostTag.Kind.MENTION) for pk in wanted - existing])
 
 
-def _load_media(author, media_ids):
-    ids = []
+def _load_media(author: UserModel, media_ids: Iterable[UUID | str] | None) -> list[Media]:
+    ids: list[UUID] = []
     for value in media_ids or ():
         pk = parse_uuid(value, "No such media.")
         if pk in ids:
@@ -123,13 +133,13 @@ def _load_media(author, media_ids):
     return media
 
 
-def _content_type_of(media):
+def _content_type_of(media: Sequence[Media]) -> Post.ContentType:
     if not media:
         return Post.ContentType.TEXT
     return Post.ContentType.VIDEO if media[0].kind == Media.Kind.VIDEO else Post.ContentType.IMAGE
 
 
-def _check_media(content_type, media):
+def _check_media(content_type: str, media: Sequence[Media]) -> None:
     kinds = {item.kind for item in media}
     if content_type == Post.ContentType.IMAGE:
         if not 1 <= len(media) <= MAX_IMAGES or kinds != {Media.Kind.IMAGE}:
@@ -145,7 +155,7 @@ def _check_media(content_type, media):
         )
 
 
-def _get_for_update(post_id):
+def _get_for_update(post_id: UUID | str) -> Post:
     pk = parse_uuid(post_id, "No such post.")
     try:
         return Post.objects.select_for_update().get(pk=pk)
@@ -153,7 +163,7 @@ def _get_for_update(post_id):
         raise NotFoundError("No such post.")
 
 
-def _visible_published(user, post_id):
+def _visible_published(user: UserModel, post_id: UUID | str | None) -> Post:
     """The post, locked, when `user` may see it and it is published; else NotFoundError."""
     pk = parse_uuid(post_id, "No such post.")
     if not selectors.published_posts(viewer=user).filter(pk=pk).exists():
@@ -161,7 +171,7 @@ def _visible_published(user, post_id):
     return Post.objects.select_for_update().get(pk=pk)
 
 
-def _acted_on(user, post_id):
+def _acted_on(user: UserModel, post_id: UUID | str) -> Post:
     """The post a like, comment or share of `post_id` goes to, locked: a repost's original."""
     post = _visible_published(user, post_id)
     return _visible_published(user, post.shared_post_id) if post.is_repost else post
@@ -170,7 +180,7 @@ def _acted_on(user, post_id):
 # --- Posts ---------------------------------------------------------------------------------------
 
 
-def _takes_post_filter(item, filter):
+def _takes_post_filter(item: Media, filter: str) -> bool:
     """The post's filter, when it gives one, replaces an image's own (the upload's) filter.
 
     An image still processing just gets the new filter: the worker reads it from the row when it
@@ -190,8 +200,15 @@ def _takes_post_filter(item, filter):
 
 @transaction.atomic
 def post_create(
-    *, author, content_type=None, content="", media_ids=(), visibility="public", filter="", tagged_user_ids=()
-):
+    *,
+    author: UserModel,
+    content_type: str | None = None,
+    content: str | None = "",
+    media_ids: Iterable[UUID | str] | None = (),
+    visibility: str = "public",
+    filter: str = "",
+    tagged_user_ids: Iterable[UUID | str] | None = (),
+) -> Post:
     """A new post; published at once, or pending until its media are ready. Without a content_type
     it is a text post, or an image or video post when it has media."""
     if content_type is not None and content_type not in Post.ContentType.values:
@@ -252,7 +269,7 @@ def post_create(
 
 
 @transaction.atomic
-def post_media_settled(*, post_id):
+def post_media_settled(*, post_id: UUID | str) -> Post | None:
     """The media worker reports that one of the post's media is ready or failed. Idempotent."""
     try:
         post = Post.objects.select_for_update().get(pk=parse_uuid(post_id, "No such post."), deleted_at__isnull=True)
@@ -279,7 +296,7 @@ def post_media_settled(*, post_id):
     return post
 
 
-def posts_settle_stuck(*, limit=500):
+def posts_settle_stuck(*, limit: int = 500) -> int:
     """Posts still waiting for media that all settled a minute ago (the settle task was lost):
     published or failed now. Returns how many changed."""
     quiet_since = timezone.now() - timedelta(seconds=60)
@@ -298,11 +315,21 @@ def posts_settle_stuck(*, limit=500):
     return settled
 
 
-_UNSET = object()
+class _Unset(enum.Enum):
+    UNSET = enum.auto()
+
+
+_UNSET: Final = _Unset.UNSET  # "not given", where None is a value
 
 
 @transaction.atomic
-def post_update(*, post, editor, content=_UNSET, visibility=_UNSET):
+def post_update(
+    *,
+    post: Post,
+    editor: UserModel,
+    content: str | None | Literal[_Unset.UNSET] = _UNSET,
+    visibility: str | Literal[_Unset.UNSET] = _UNSET,
+) -> Post:
     """The author edits the text or the audience; hashtags and mentions follow the text."""
     post = _get_for_update(post.pk)
     if post.deleted_at is not None:
@@ -336,7 +363,7 @@ def post_update(*, post, editor, content=_UNSET, visibility=_UNSET):
 
 
 @transaction.atomic
-def post_delete(*, post, actor):
+def post_delete(*, post: Post, actor: UserModel) -> Post:
     """The author removes a post (soft delete); a share gives its count back."""
     post = _get_for_update(post.pk)
     if post.deleted_at is not None:
@@ -354,7 +381,7 @@ def post_delete(*, post, actor):
 
 
 @transaction.atomic
-def like_create(*, user, post_id):
+def like_create(*, user: UserModel, post_id: UUID | str) -> tuple[Like, bool]:
     """Like a post the user can see (a repost: its original). Idempotent; returns (like, created)."""
     post = _acted_on(user, post_id)
     try:
@@ -369,7 +396,7 @@ def like_create(*, user, post_id):
 
 
 @transaction.atomic
-def like_delete(*, user, post_id):
+def like_delete(*, user: UserModel, post_id: UUID | str) -> bool:
     """Unlike (a repost: its original). Idempotent; returns whether a like was removed."""
     post = _acted_on(user, post_id)
     deleted, _ = Like.objects.filter(user=user, post=post).delete()
@@ -383,7 +410,9 @@ def like_delete(*, user, post_id):
 
 
 @transaction.atomic
-def comment_create(*, author, post_id, content, parent_comment_id=None):
+def comment_create(
+    *, author: UserModel, post_id: UUID | str, content: str | None, parent_comment_id: UUID | str | None = None
+) -> Comment:
     """Comment on a post the author can see (a repost: its original), or reply to one of its comments."""
     post = _acted_on(author, post_id)
     content = _check_content(content, limit=text.COMMENT_MAX_CHARS)
@@ -410,7 +439,7 @@ def comment_create(*, author, post_id, content, parent_comment_id=None):
     return comment
 
 
-def _comment_for_update(comment_id):
+def _comment_for_update(comment_id: UUID | str) -> Comment:
     pk = parse_uuid(comment_id, "No such comment.")
     try:
         return Comment.objects.select_for_update(of=("self",)).select_related("post").get(pk=pk)
@@ -419,7 +448,7 @@ def _comment_for_update(comment_id):
 
 
 @transaction.atomic
-def comment_update(*, comment, editor, content=None):
+def comment_update(*, comment: Comment, editor: UserModel, content: str | None = None) -> Comment:
     """Change one's own comment's text; without `content` (a PATCH of nothing) it stays as it is."""
     comment = _comment_for_update(comment.pk)
     if comment.deleted_at is not None:
@@ -439,7 +468,7 @@ def comment_update(*, comment, editor, content=None):
 
 
 @transaction.atomic
-def comment_delete(*, comment, actor):
+def comment_delete(*, comment: Comment, actor: UserModel) -> Comment:
     """The comment's author or the post's author removes a comment (soft delete)."""
     comment = _comment_for_update(comment.pk)
     if comment.deleted_at is not None:
@@ -456,7 +485,7 @@ def comment_delete(*, comment, actor):
 
 
 @transaction.atomic
-def share_create(*, user, post_id, content=""):
+def share_create(*, user: UserModel, post_id: UUID | str, content: str | None = "") -> tuple[Post, bool]:
     """Repost (no text) or quote (with text) a public post. Returns (post, created)."""
     original = _acted_on(user, post_id)  # reposting a repost shares what it reposted
     if original.visibility != Post.Visibility.PUBLIC or original.author.profile.is_private:
@@ -487,20 +516,20 @@ def share_create(*, user, post_id, content=""):
 # --- Counters (shared with posts.moderation) ---------------------------------------------------------
 
 
-def _count(rows, column):
+def _count(rows: QuerySet[Any], column: str) -> Coalesce:
     """COUNT(*) of `rows` per OuterRef row (rows filtered by `column`=OuterRef("pk")), 0 when none."""
     counted = rows.filter(**{column: OuterRef("pk")}).order_by().values(column).annotate(n=Count("pk")).values("n")
     return Coalesce(Subquery(counted), 0)
 
 
-def account_deleted(*, user_id):
+def account_deleted(*, user_id: UUID) -> None:
     """No counter keeps a deleted account's likes, comments or shares, and its likes go (in the
     deactivation's transaction, posts.receivers)."""
     counters_recount_for(user_id=user_id)  # first: it finds the posts through the likes
     Like.objects.filter(user_id=user_id).delete()
 
 
-def counters_recount_for(*, user_id):
+def counters_recount_for(*, user_id: UUID) -> None:
     """Count again every counter the user's likes, comments and shares are in, from the rows others
     see (active authors, nothing deleted or hidden): after the account is deactivated, suspended
     or unsuspended. Runs in the caller's transaction."""
@@ -520,7 +549,7 @@ def counters_recount_for(*, user_id):
     Comment.objects.filter(pk__in=parents).update(replies_count=_count(shown, "parent"))
 
 
-def move_comment_counters(comment, delta):
+def move_comment_counters(comment: Comment, delta: int) -> None:
     """Move the post's comments_count, and the parent's replies_count, by ±1; never below zero."""
     post_counts = Post.objects.filter(pk=comment.post_id)
     replies = Comment.objects.filter(pk=comment.parent_id) if comment.parent_id else Comment.objects.none()
@@ -532,7 +561,7 @@ def move_comment_counters(comment, delta):
         replies.filter(replies_count__gt=0).update(replies_count=F("replies_count") - 1)
 
 
-def move_share_counter(post, delta):
+def move_share_counter(post: Post, delta: int) -> None:
     """Move the shares_count of the post that `post` shares by ±1; never below zero."""
     if not post.shared_post_id:
         return

@@ -5,14 +5,21 @@ escaped, URLs, #hashtags and @mentions of existing users become links, and the r
 goes through nh3 with a two-tag allow-list, so no user HTML survives.
 """
 
+from __future__ import annotations
+
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
 from html import escape
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import nh3
 from linkify_it import LinkifyIt
+
+if TYPE_CHECKING:
+    from accounts.models import User
 
 POST_MAX_CHARS = 2200
 COMMENT_MAX_CHARS = 1000
@@ -30,7 +37,7 @@ _ALLOWED_ATTRIBUTES = {"a": {"href", "rel", "target"}}
 _URL_SCHEMES = {"http", "https"}
 
 
-def normalize_hashtag(name):
+def normalize_hashtag(name: str) -> str:
     """NFKC, then casefold: `#Café`, `#CAFÉ` and `#ｃａｆé` are one tag."""
     return unicodedata.normalize("NFKC", name).casefold()
 
@@ -42,8 +49,8 @@ class Token:
     value: str = ""  # url, normalized hashtag name, or lower-cased username
 
 
-def _web_url(match):
-    url = match.url
+def _web_url(match: Any) -> str | None:  # a linkify_it Match (untyped)
+    url: str = match.url
     if match.schema == "":  # fuzzy link such as example.com/page
         url = "http://" + match.text if not url.lower().startswith(("http://", "https://")) else url
     if not url.lower().startswith(("http://", "https://")):
@@ -51,9 +58,9 @@ def _web_url(match):
     return url
 
 
-def _split_words(text):
+def _split_words(text: str) -> list[Token]:
     """Hashtag and mention tokens in a run of text that holds no URL."""
-    found = []
+    found: list[tuple[int, int, Token]] = []
     for match in _HASHTAG.finditer(text):
         name = normalize_hashtag(match.group(1))
         if len(name) <= HASHTAG_MAX_CHARS:
@@ -65,7 +72,8 @@ def _split_words(text):
             if not any(start < end and match.start() < stop for start, stop, _ in found):
                 found.append((match.start(), end, Token("mention", text[match.start() : end], username.lower())))
     found.sort(key=lambda item: item[0])
-    tokens, position = [], 0
+    tokens: list[Token] = []
+    position = 0
     for start, end, token in found:
         if start < position:
             continue
@@ -78,10 +86,11 @@ def _split_words(text):
     return tokens
 
 
-def tokenize(text):
+def tokenize(text: str | None) -> list[Token]:
     """The content as a list of tokens, in order; joined, their `text` is the input."""
     text = text or ""
-    tokens, position = [], 0
+    tokens: list[Token] = []
+    position = 0
     for match in _linkify.match(text) or []:
         url = _web_url(match)
         if url is None:
@@ -95,34 +104,34 @@ def tokenize(text):
     return tokens
 
 
-def hashtags(text):
+def hashtags(text: str | None) -> list[str]:
     """Normalized hashtag names, first occurrence order, without duplicates."""
     return list(dict.fromkeys(t.value for t in tokenize(text) if t.kind == "hashtag"))
 
 
-def mentions(text):
+def mentions(text: str | None) -> list[str]:
     """Lower-cased usernames mentioned with @, first occurrence order, without duplicates."""
     return list(dict.fromkeys(t.value for t in tokenize(text) if t.kind == "mention"))
 
 
-def urls(text):
+def urls(text: str | None) -> list[str]:
     return [t.value for t in tokenize(text) if t.kind == "url"]
 
 
-def first_url(text):
+def first_url(text: str | None) -> str:
     found = urls(text)
     return found[0] if found else ""
 
 
-def _link(href, label, external=False):
+def _link(href: str, label: str, external: bool = False) -> str:
     extra = f' rel="{LINK_REL}" target="_blank"' if external else ""
     return f'<a href="{escape(href, quote=True)}"{extra}>{escape(label)}</a>'
 
 
-def render(text, mentioned_users_by_lower_username=None):
+def render(text: str | None, mentioned_users_by_lower_username: Mapping[str, User] | None = None) -> str:
     """Safe HTML for `text`; mentions link only when their user is in the mapping."""
     users = mentioned_users_by_lower_username or {}
-    parts = []
+    parts: list[str] = []
     for token in tokenize(text):
         if token.kind == "url":
             parts.append(_link(token.value, token.text, external=True))

@@ -2,12 +2,21 @@
 search (search.models.CompletionName), and the folded name key every backend matches near
 spellings by (Elasticsearch keeps it in the user documents: search.documents)."""
 
+from __future__ import annotations
+
 import itertools
 import re
 import unicodedata
+from typing import TYPE_CHECKING
 
 from anyascii import anyascii
 from django.db import connections
+
+if TYPE_CHECKING:
+    from django.db.models import QuerySet
+
+    from accounts.models import User
+    from search.models import CompletionName
 
 NAMES_PER_USER = 5  # as written: the username, the display name and its later words
 KEYS_PER_USER = 5  # folded: the display name's key and its later words' keys, where they differ
@@ -18,14 +27,14 @@ _NOT_ALNUM = re.compile(r"[^a-z0-9]+")
 _I_RUN = re.compile(r"i{2,}")
 
 
-def _letters_only(text):
+def _letters_only(text: str) -> str:
     """Letters, marks and digits kept; anything else (emoji, punctuation) a word break, so an
     emoji isn't transliterated into a word (anyascii writes 🦊 as ":fox:")."""
     text = unicodedata.normalize("NFC", text).translate(_APOSTROPHES)
     return "".join(ch if unicodedata.category(ch)[0] in "LMN" else " " for ch in text)
 
 
-def _fold(word):
+def _fold(word: str) -> str:
     """One lower-case ASCII word -> its key: the letters that name the same sound across
     transliteration systems and languages made one. ph -> f (Sophia, Sofia); y -> i, and j
     -> i after the first letter (Nadya, Nadja, Nadiya, Sonja, Marija; Yana, Iana); then a
@@ -35,7 +44,7 @@ def _fold(word):
     return _I_RUN.sub("i", word.replace("y", "i"))
 
 
-def name_key(text):
+def name_key(text: str | None) -> str:
     """A name's key, "nadia kovalenko": transliterated to ASCII (anyascii: "Надія" is "Nadiya",
     "Nádia" "Nadia"), lower-cased, words of letters and digits only, each folded (`_fold`).
     Two spellings of one name have one key: "Nadiia", "Nadia", "Nadya", "Nadja", "Nádia",
@@ -45,7 +54,7 @@ def name_key(text):
     return " ".join(_fold(word) for word in _NOT_ALNUM.split(ascii_text) if word)
 
 
-def completion_names(username, display_name):
+def completion_names(username: str, display_name: str | None) -> list[str]:
     """The username, the display name and its later words ("lo" finds "Marta Lopez"),
     lower-cased; then the keys of the display name and of its later words that differ from
     those ("nadia kovalenko" for "Надія Коваленко", so "nad" and "nadya" find her)."""
@@ -58,7 +67,7 @@ def completion_names(username, display_name):
     return names + keys
 
 
-def fill(model, users, using="default"):
+def fill(model: type[CompletionName], users: QuerySet[User], using: str = "default") -> int:
     """Insert the names of `users`, a queryset of active accounts, in batches. -> rows written.
     `model` is CompletionName, or its historical version in a migration."""
     people = users.values_list("pk", "username", "profile__display_name", "profile__followers_count")

@@ -1,9 +1,12 @@
 """Who to follow: friends of friends first, then accounts popular among the user's interests."""
 
+from __future__ import annotations
+
 from dataclasses import dataclass, field
+from uuid import UUID
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Exists, F, OuterRef, Window
+from django.db.models import Count, Exists, F, OuterRef, QuerySet, Window
 from django.db.models.functions import RowNumber
 
 from accounts.models import Block, Follow, FollowRequest, Mute, Profile
@@ -24,7 +27,7 @@ class Suggestion:
     mutuals: list[str] = field(default_factory=list)
 
 
-def _candidates(user):
+def _candidates(user: UserModel) -> QuerySet[UserModel]:
     """Accounts the user could start following: active, not the user, not blocked either way,
     not muted, not already followed or requested."""
     return (
@@ -38,7 +41,7 @@ def _candidates(user):
     )
 
 
-def suggestions_for(user, limit=20):
+def suggestions_for(user: UserModel, limit: int = 20) -> list[Suggestion]:
     """Up to `limit` suggestions for `user`, in three queries whatever the limit.
 
     Friends of friends (followed by people the user follows) come first, by number of mutual
@@ -53,7 +56,7 @@ def suggestions_for(user, limit=20):
         .annotate(mutual_count=Count("follower_set"))
         .order_by("-mutual_count", "-profile__followers_count", "username")[:limit]
     )
-    mutuals = {}
+    mutuals: dict[UUID, list[str]] = {}
     if friends:
         ranked = (
             Follow.objects.filter(follower__in=following, followed__in=[u.pk for u in friends])

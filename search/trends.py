@@ -6,8 +6,11 @@ Only public content trends: the posts counted are the ones an anonymous visitor 
 whose account isn't private, visibility public).
 """
 
+from __future__ import annotations
+
 import math
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import transaction
@@ -20,11 +23,16 @@ from posts.text import normalize_hashtag
 from search.models import Trend
 from socialsite.errors import NotFoundError
 
+if TYPE_CHECKING:
+    from django.db.models import QuerySet
+
+    from accounts.models import User
+
 STATS = ["score", "recent_posts", "recent_authors", "baseline_per_hour", "computed_at"]
 
 
 @transaction.atomic
-def compute(now=None):
+def compute(now: datetime | None = None) -> list[Trend]:
     """Rank hashtags by how much faster they are used now than usual; returns the kept trends.
 
     For each hashtag, over public posts (by `published_at`):
@@ -53,7 +61,7 @@ def compute(now=None):
             recent_authors=Count("post__author_id", filter=recent, distinct=True),
             baseline_posts=Count("post_id", filter=~recent),
         )
-        .filter(recent_authors__gte=settings.TRENDS_MIN_AUTHORS)
+        .filter(recent_authors__gte=settings.TRENDS_MIN_AUTHORS)  # type: ignore[misc]  # the plugin misses annotations made after values()
         .order_by()
     )
     candidates = []
@@ -84,7 +92,7 @@ def compute(now=None):
     return kept
 
 
-def _trend_for_update(name):
+def _trend_for_update(name: str | None) -> Trend:
     trend = (
         Trend.objects.select_for_update(of=("self",))
         .select_related("hashtag")
@@ -97,7 +105,7 @@ def _trend_for_update(name):
 
 
 @transaction.atomic
-def hide(*, name, moderator, reason=""):
+def hide(*, name: str, moderator: User, reason: str = "") -> Trend:
     """Hide a trending hashtag from everyone until shown again. Idempotent: the first hide is kept,
     and only it goes into the moderation audit log (posts.moderation.record_trend_action)."""
     trend = _trend_for_update(name)
@@ -109,7 +117,7 @@ def hide(*, name, moderator, reason=""):
 
 
 @transaction.atomic
-def show(*, name, moderator=None, reason=""):
+def show(*, name: str, moderator: User | None = None, reason: str = "") -> Trend:
     """Undo `hide`. The next recompute drops the row if the hashtag no longer trends. With a
     moderator (the admin), it is audited too."""
     trend = _trend_for_update(name)
@@ -121,7 +129,7 @@ def show(*, name, moderator=None, reason=""):
     return trend
 
 
-def trending(limit=10, now=None):
+def trending(limit: int = 10, now: datetime | None = None) -> QuerySet[Trend]:
     """The current trends nobody hid, highest score first, with their hashtag. Rows computed
     longer ago than the window describe a past hour (the beat stopped): they don't show."""
     fresh = (now or timezone.now()) - timedelta(minutes=settings.TRENDS_WINDOW_MINUTES)

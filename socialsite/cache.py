@@ -7,6 +7,7 @@ every cache object of the process; redis-py's pool is thread-safe and resets aft
 """
 
 import threading
+from typing import Any
 
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 
@@ -15,8 +16,12 @@ _lock = threading.Lock()
 
 
 class SharedPoolRedisCache(RedisCache):
+    # Set by RedisCache.__init__; the stub leaves them out.
+    _servers: list[str]
+    _options: dict[str, Any]
+
     @property
-    def _cache(self):
+    def _cache(self) -> RedisCacheClient:
         key = (tuple(self._servers), repr(sorted(self._options.items())))
         with _lock:
             client = _clients.get(key)
@@ -24,10 +29,11 @@ class SharedPoolRedisCache(RedisCache):
                 client = _clients[key] = RedisCacheClient(self._servers, **self._options)
         return client
 
-    def incr_with_expiry(self, key, timeout):
+    def incr_with_expiry(self, key: str, timeout: int) -> int:
         """Add one to a counter, made with this timeout on its first hit: one round trip."""
         key = self.make_and_validate_key(key)
         pipe = self._cache.get_client(key, write=True).pipeline(transaction=False)
         pipe.incr(key)
         pipe.expire(key, timeout, nx=True)
-        return pipe.execute()[0]
+        count: int = pipe.execute()[0]
+        return count

@@ -7,12 +7,20 @@ from collections.abc import Iterable, Mapping
 from socialsite.errors import NotFoundError, ServiceError
 
 
-def parse_uuid(value: object, message: str = "Not found.") -> uuid.UUID:
-    """`value` as a UUID; anything else is no such object (404, `message`)."""
+def uuid_or_none(value: object) -> uuid.UUID | None:
+    """`value` as a UUID, or None: for a caller whose answer to a malformed id isn't a 404."""
     try:
         return uuid.UUID(str(value))
     except (ValueError, TypeError, AttributeError):
+        return None
+
+
+def parse_uuid(value: object, message: str = "Not found.") -> uuid.UUID:
+    """`value` as a UUID; anything else is no such object (404, `message`)."""
+    parsed = uuid_or_none(value)
+    if parsed is None:
         raise NotFoundError(message)
+    return parsed
 
 
 def reject_unknown(

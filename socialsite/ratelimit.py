@@ -7,6 +7,7 @@ open, as the API throttles do.
 
 import logging
 import time
+from typing import Any
 
 from django.core.cache import cache, caches
 
@@ -20,21 +21,22 @@ class RateLimitedError(ServiceError):
     status_code = 429
     default_code = "throttled"
 
-    def __init__(self, message, *, retry_after, **kwargs):
+    def __init__(self, message: str, *, retry_after: int, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
         self.retry_after = retry_after
 
 
-def _count(key, timeout):
+def _count(key: str, timeout: int) -> int:
     shared = getattr(caches["default"], "incr_with_expiry", None)  # Redis: one round trip
     if shared is not None:
-        return shared(key, timeout)
+        count: int = shared(key, timeout)
+        return count
     if cache.add(key, 1, timeout):
         return 1
     return cache.incr(key)
 
 
-def hit(scope, ident, rate, *, message="Too many requests; slow down."):
+def hit(scope: str, ident: object, rate: str, *, message: str = "Too many requests; slow down.") -> None:
     """Count one event; raise RateLimitedError once the window's count is spent."""
     count, period = parse_rate(rate)
     now = time.time()

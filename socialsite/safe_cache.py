@@ -2,17 +2,19 @@
 down) reads as a miss and drops writes, with a log line, instead of failing the request."""
 
 import logging
+from collections.abc import Iterable
+from typing import Any
 
 from django.core.cache import cache
 
 logger = logging.getLogger(__name__)
 
 
-def _down(operation, exc):
+def _down(operation: str, exc: Exception) -> None:
     logger.warning("cache unavailable for %s (%s: %s); going without", operation, exc.__class__.__name__, exc)
 
 
-def get(key, default=None):
+def get(key: str, default: Any = None) -> Any:
     try:
         return cache.get(key, default)
     except Exception as exc:
@@ -20,7 +22,7 @@ def get(key, default=None):
         return default
 
 
-def get_many(keys):
+def get_many(keys: Iterable[str]) -> dict[str, Any]:
     try:
         return cache.get_many(keys)
     except Exception as exc:
@@ -28,21 +30,21 @@ def get_many(keys):
         return {}
 
 
-def set(key, value, timeout):  # noqa: A001  (the cache's own name)
+def set(key: str, value: Any, timeout: float | None) -> None:  # noqa: A001  (the cache's own name)
     try:
         cache.set(key, value, timeout)
     except Exception as exc:
         _down("set", exc)
 
 
-def set_many(values, timeout):
+def set_many(values: dict[str, Any], timeout: float | None) -> None:
     try:
         cache.set_many(values, timeout)
     except Exception as exc:
         _down("set_many", exc)
 
 
-def add(key, value, timeout):
+def add(key: str, value: Any, timeout: float | None) -> bool | None:
     """cache.add; None when the cache is down."""
     try:
         return cache.add(key, value, timeout)
@@ -51,7 +53,7 @@ def add(key, value, timeout):
         return None
 
 
-def delete(key):
+def delete(key: str) -> None:
     try:
         cache.delete(key)
     except Exception as exc:

@@ -23,6 +23,7 @@ from django.http import JsonResponse, StreamingHttpResponse
 from notifications import selectors
 from socialsite import ratelimit, shutdown
 from socialsite.api.errors import error_body
+from socialsite.params import uuid_or_none
 from socialsite.realtime import heartbeat, layers
 from socialsite.realtime.auth import bearer_token, user_from_access_token
 from socialsite.realtime.events import user_group
@@ -168,7 +169,7 @@ async def stream(request):
     if refused:
         return refused
     last_event_id = request.headers.get("Last-Event-ID") or request.GET.get("last_event_id") or ""
-    if last_event_id and selectors.parse_id(last_event_id) is None:
+    if last_event_id and uuid_or_none(last_event_id) is None:
         return _error(400, "invalid", "Last-Event-ID is a notification id.", {"Last-Event-ID": ["Not an id."]})
     response = StreamingHttpResponse(_stream(user, last_event_id), content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"
@@ -184,7 +185,7 @@ async def poll(request):
     if refused:
         return refused
     since = request.GET.get("since") or None
-    if since is not None and selectors.parse_id(since) is None:
+    if since is not None and uuid_or_none(since) is None:
         return _error(400, "invalid", "since is a notification id.", {"since": ["Not an id."]})
     longest = settings.NOTIFICATION_POLL_SECONDS
     try:

@@ -10,7 +10,7 @@ from notifications.models import Notification, Preferences
 from socialsite.api.helpers import error_responses, own_user, valid_input
 from socialsite.api.pagination import CursorPagination
 from socialsite.errors import NotFoundError, ServiceError
-from socialsite.params import reject_unknown
+from socialsite.params import reject_unknown, uuid_or_none
 
 
 class NewestFirst(CursorPagination):
@@ -103,7 +103,7 @@ class ReadView(APIView):
         description="Mark one of your notifications read. Someone else's is not found. Idempotent.",
     )
     def post(self, request, notification_id):
-        notification_id = selectors.parse_id(notification_id)
+        notification_id = uuid_or_none(notification_id)
         if notification_id is None:
             raise NotFoundError("No such notification.", code="notification_not_found")
         notification = services.mark_read(user=request.user, notification_id=notification_id)
