@@ -1,6 +1,6 @@
 """Two-factor authentication on the web: allauth.mfa's pages in Settings, and every sign-in path
 (password, SMS code, Google, passkey) through its 2FA step. Only the providers' edges are fakes:
-the SMS backend, Google's HTTP endpoints, and a software security key (tests/auth/webauthn_key.py)."""
+the SMS backend, Google's HTTP endpoints, and a software security key (tests/accounts/auth/webauthn_key.py)."""
 
 import datetime
 import json

@@ -1,4 +1,4 @@
-"""The search contract (every test of test_search_api.py) against Elasticsearch, plus what only
+"""The search contract (every test of api/test_search.py) against Elasticsearch, plus what only
 this backend does: users re-indexed when they change, and `reindex` swapping in a new index.
 
 Runs when ELASTICSEARCH_URL is set (tests/search/conftest.py deselects it otherwise); then a
