@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
-SEARCH_CONTRACT := tests/search/test_search_api.py tests/search/test_reindex.py tests/search/test_completion_names.py
+SEARCH_CONTRACT := tests/search/api/test_search.py tests/search/commands/test_reindex.py tests/search/test_completion_names.py
 
 .PHONY: run test fuzz install install-dev migrate worker beat demo lint format check-deploy browsers clean
 

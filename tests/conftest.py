@@ -124,8 +124,8 @@ def other_user(db):
 
 @pytest.fixture
 def mfa_user(db):
-    """A user with a verified email, an authenticator app and recovery codes (tests/auth/mfa.py)."""
-    from tests.auth.mfa import verified_user, with_totp
+    """A user with a verified email, an authenticator app and recovery codes (tests/accounts/auth/mfa.py)."""
+    from tests.accounts.auth.mfa import verified_user, with_totp
 
     return with_totp(verified_user())
 

@@ -1,12 +1,12 @@
 import pytest
 
 from posts import services
-from tests.post_factories import MediaFactory
+from tests.posts.factories import MediaFactory
 
 
 @pytest.fixture
 def make_post():
-    """make_post(author, **fields) -> a post made through the service, as the API would."""
+    """make_post(author, content, **fields) -> a post made through the service, as the API and the pages do."""
 
     def make(author, content="hello world", content_type="text", **fields):
         if content_type == "image" and "media_ids" not in fields:

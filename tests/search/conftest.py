@@ -3,20 +3,23 @@
 test_elastic_contract.py runs the search contract against Elasticsearch and needs a server:
 without ELASTICSEARCH_URL its tests are deselected (reported once at the end), not skipped,
 so CI=true, which counts a skipped service test as a failure, runs cleanly without one. Every
-other test here is about the database backends and pins them, even when ELASTICSEARCH_URL is
-set for the run.
+other test here (the pages' and bench_search's too) runs on the database backends, pinned
+even when ELASTICSEARCH_URL is set for the run.
 """
+
+from pathlib import Path
 
 import pytest
 from django.conf import settings
 
 ELASTIC_MODULE = "test_elastic_contract.py"
+ELASTIC_PATH = Path(__file__).parent / "backends" / ELASTIC_MODULE
 _REASON = "ELASTICSEARCH_URL is not set: the Elasticsearch search contract needs a server"
 _deselected_key = pytest.StashKey[int]()
 
 
 def _is_elastic(item):
-    return item.path.name == ELASTIC_MODULE and item.path.parent.name == "search"
+    return item.path == ELASTIC_PATH
 
 
 def pytest_collection_modifyitems(config, items):

@@ -15,9 +15,9 @@ from search import trends
 from search.models import Trend
 from search.tasks import compute_trends
 from socialsite.errors import NotFoundError
-from tests.admin.conftest import logged_in
+from tests.accounts.admin.conftest import logged_in
 from tests.factories import UserFactory
-from tests.post_factories import HashtagFactory, PostFactory
+from tests.posts.factories import HashtagFactory, PostFactory
 
 pytestmark = pytest.mark.django_db
 

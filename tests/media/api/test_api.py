@@ -2,10 +2,10 @@ import pytest
 from django.core.files.storage import default_storage
 
 from media.models import Media
-from tests.api.helpers import assert_error
 from tests.conftest import image_bytes
 from tests.factories import UserFactory
 from tests.media.conftest import MEDIA_URL, post_file
+from tests.socialsite.api.helpers import assert_error
 
 pytestmark = pytest.mark.django_db
 

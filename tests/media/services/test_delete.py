@@ -15,10 +15,10 @@ from media.models import Media
 from posts import services
 from posts.models import Post
 from socialsite import repair
-from tests.api.helpers import assert_error
 from tests.conftest import image_bytes
 from tests.factories import UserFactory
 from tests.media.conftest import MEDIA_URL, post_file, ready_photo
+from tests.socialsite.api.helpers import assert_error
 
 upload = ready_photo
 

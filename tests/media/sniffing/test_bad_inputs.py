@@ -8,9 +8,9 @@ import pytest
 from PIL import Image
 
 from media.models import Media
-from tests.api.helpers import assert_error
 from tests.conftest import image_bytes, run_ffmpeg
 from tests.media.conftest import MEDIA_URL, post_file
+from tests.socialsite.api.helpers import assert_error
 
 pytestmark = pytest.mark.django_db
 

@@ -1,0 +1,1 @@
+HTMX = {"HTTP_HX_REQUEST": "true"}
