@@ -32,10 +32,18 @@ class UserQuerySet(models.QuerySet["User"]):
         return qs
 
 
-_UserManagerBase = DjangoUserManager.from_queryset(UserQuerySet)
+class UserManager(DjangoUserManager["User"]):
+    # Spelled out, not from_queryset: the type plugin resolves a module-level from_queryset of
+    # Django's UserManager only in some checking orders, so mypy failed on a cold cache now and then.
+    def get_queryset(self) -> UserQuerySet:
+        return UserQuerySet(self.model, using=self._db)
 
+    def visible_to(self, viewer: User | AnonymousUser | None) -> UserQuerySet:
+        return self.get_queryset().visible_to(viewer)
 
-class UserManager(_UserManagerBase):
+    def findable_by(self, viewer: User | AnonymousUser | None) -> UserQuerySet:
+        return self.get_queryset().findable_by(viewer)
+
     def _create_user(self, username, email, password, **extra_fields):
         user = super()._create_user(username, email, password, **extra_fields)
         Profile.objects.get_or_create(user=user)
@@ -64,7 +72,7 @@ class User(AbstractUser):
     # credentials stamp every session and JWT carries (accounts/tokens.py), as the password is.
     token_epoch = models.PositiveIntegerField(default=0, db_default=0)  # db_default: raw inserts (benchmarks)
 
-    objects: ClassVar[UserManager[Self]] = UserManager()
+    objects: ClassVar[UserManager] = UserManager()
 
     REQUIRED_FIELDS = ["email"]
 
