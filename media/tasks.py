@@ -17,6 +17,26 @@ def retry_delay(retries):
     return min(600, 10 * 2**retries) + random.uniform(0, 5)  # noqa: S311 - jitter, not a secret
 
 
+def _with_storage_retries(task, media_id, work):
+    """Run `work`, retrying a storage outage with backoff; after the last retry the row is marked
+    failed. Without a worker (eager mode) the retries run in place, since nothing would come back later."""
+    from media import services
+    from media.errors import StorageUnavailable
+
+    retries = task.request.retries or 0
+    while True:
+        try:
+            work()
+            return
+        except StorageUnavailable as exc:
+            if retries >= task.max_retries:
+                services.media_fail(media_id=media_id, message=STORAGE_FAILED_MESSAGE)
+                return
+            if not task.request.is_eager:
+                raise task.retry(exc=exc, countdown=retry_delay(retries))
+            retries += 1
+
+
 @shared_task(name="posts.tasks.process_media", bind=True, max_retries=MEDIA_MAX_RETRIES, acks_late=True)
 def process_media(self, media_id):
     """Make a media item's variants. Idempotent: a ready, failed or missing row is a no-op.
@@ -25,20 +45,8 @@ def process_media(self, media_id):
     Without a worker (eager mode) the retries run in place, since nothing would come back later.
     """
     from media import services
-    from media.errors import StorageUnavailable
 
-    retries = self.request.retries or 0
-    while True:
-        try:
-            services.media_process(media_id=media_id)
-            return
-        except StorageUnavailable as exc:
-            if retries >= self.max_retries:
-                services.media_fail(media_id=media_id, message=STORAGE_FAILED_MESSAGE)
-                return
-            if not self.request.is_eager:
-                raise self.retry(exc=exc, countdown=retry_delay(retries))
-            retries += 1
+    _with_storage_retries(self, media_id, lambda: services.media_process(media_id=media_id))
 
 
 @shared_task(name="posts.tasks.refilter_media", bind=True, max_retries=MEDIA_MAX_RETRIES, acks_late=True)
@@ -49,17 +57,5 @@ def refilter_media(self, media_id, filter):
     Retries storage errors like `process_media`; after the last retry the row is marked failed.
     """
     from media import services
-    from media.errors import StorageUnavailable
 
-    retries = self.request.retries or 0
-    while True:
-        try:
-            services.media_refilter(media_id=media_id, filter=filter)
-            return
-        except StorageUnavailable as exc:
-            if retries >= self.max_retries:
-                services.media_fail(media_id=media_id, message=STORAGE_FAILED_MESSAGE)
-                return
-            if not self.request.is_eager:
-                raise self.retry(exc=exc, countdown=retry_delay(retries))
-            retries += 1
+    _with_storage_retries(self, media_id, lambda: services.media_refilter(media_id=media_id, filter=filter))
