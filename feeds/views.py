@@ -1,8 +1,9 @@
 """Web pages for the home feed: the signed-in home page, older pages and the newer posts.
 
 The same selector as GET /api/v1/feed (`feeds.selectors.home_feed`) picks the posts; the rows
-it returns are values, so the cards are rendered from real Post objects loaded with their
-payload in one batch, in the feed's order. Signed-out visitors get the landing page.
+it returns are values with fresh counters, and `posts.cards` makes the cards from them: each
+card's body from a fragment cached per post version, its buttons from the row. Signed-out
+visitors get the landing page.
 """
 
 from django.contrib.auth.decorators import login_required
@@ -10,21 +11,11 @@ from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
 from feeds import selectors
-from posts.models import Post
-from posts.selectors import with_payload
+from posts import cards
 from socialsite.errors import ServiceError
 
 PAGE_SIZE = 20
 NEW_POSTS_MAX = 50  # the "N new posts" button loads at most this many at once
-
-
-def _posts(page, viewer):
-    """The page's posts as Post objects with their payload, in the feed's order."""
-    ids = [row["id"] for row in page.rows]
-    if not ids:
-        return []
-    found = {post.pk: post for post in with_payload(Post.objects.filter(pk__in=ids), viewer)}
-    return [found[pk] for pk in ids if pk in found]
 
 
 def _bad_request(request, exc, fragment):
@@ -43,7 +34,7 @@ def home(request):
         page = selectors.home_feed(viewer=request.user, limit=PAGE_SIZE, cursor=cursor)
     except ServiceError as exc:
         return _bad_request(request, exc, fragment)
-    context = {"posts": _posts(page, request.user), "next_cursor": page.next_cursor}
+    context = {"cards": cards.render(request, page.rows), "next_cursor": page.next_cursor}
     if fragment:  # "Older posts": the cards and the next button, appended in place
         return render(request, "feeds/_page.html", context)
     context.update(
@@ -67,9 +58,9 @@ def new_posts(request):
     except ServiceError as exc:
         return _bad_request(request, exc, fragment=True)
     if len(page.rows) > NEW_POSTS_MAX:
-        return render(request, "feeds/_new_posts.html", {"posts": [], "newest_cursor": since or "", "reload": True})
+        return render(request, "feeds/_new_posts.html", {"cards": [], "newest_cursor": since or "", "reload": True})
     return render(
         request,
         "feeds/_new_posts.html",
-        {"posts": _posts(page, request.user), "newest_cursor": page.newest_cursor or ""},
+        {"cards": cards.render(request, page.rows), "newest_cursor": page.newest_cursor or ""},
     )

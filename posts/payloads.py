@@ -1,4 +1,5 @@
-"""Post payloads for lists that read many posts at once (the home feed), cached.
+"""Post payloads, cached: for lists that read many posts at once (the home feed, its page) and
+for GET /posts/{id}.
 
 The cached part is what only changes when the post or its author's profile is saved: the key
 holds `updated_at` of both, so an edit, a moderation action, a fetched link card or a new
@@ -12,12 +13,16 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from posts import selectors
-from posts.api.serializers import SharedPostOutput
+from posts.api.serializers import PostOutput, SharedPostOutput
 from posts.models import Post
 from socialsite import safe_cache
+from socialsite.errors import NotFoundError
+from socialsite.params import parse_uuid
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
+
+    from posts.selectors import Viewer
 
     Row = Mapping[str, Any]  # a values() row of a visibility query
 
@@ -56,3 +61,23 @@ def build(rows: Sequence[Row], shared_rows: Mapping[str, Row], request: HttpRequ
         return data
 
     return [payload(row, True) for row in rows if str(row["id"]) in static]
+
+
+def detail(*, viewer: Viewer, post_id: object, request: HttpRequest) -> dict[str, Any]:
+    """PostOutput of a post the viewer may see, else NotFoundError: one query for the row (its
+    visibility, counters and liked_by_me), one more for a share's original, the rest cached."""
+    pk = parse_uuid(post_id, "No such post.")
+    row = selectors.payload_rows(viewer=viewer, ids=[pk], published=False).get(str(pk))
+    if row is None:
+        raise NotFoundError("No such post.")
+    if row["status"] != Post.Status.PUBLISHED:
+        # Only its author sees it, and its media settle one by one without moving updated_at
+        # (the key): read it whole.
+        post = selectors.post_get(viewer=viewer, post_id=pk)
+        return dict(PostOutput(post, context={"request": request}).data)
+    shared = row["shared_post_id"]
+    shared_rows = selectors.payload_rows(viewer=viewer, ids=[shared]) if shared else {}
+    built = build([row], shared_rows, request)
+    if not built:  # deleted for good since the row was read
+        raise NotFoundError("No such post.")
+    return built[0]

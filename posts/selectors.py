@@ -7,8 +7,8 @@ queries, whatever the page size.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import TYPE_CHECKING, cast
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any, cast
 
 from django.db.models import BooleanField, Exists, OuterRef, Prefetch, QuerySet, Value
 
@@ -64,6 +64,43 @@ def with_payload(queryset: QuerySet[Post], viewer: Viewer) -> QuerySet[Post]:
         .prefetch_related("hashtags", _tags(), _media(), Prefetch("shared_post", queryset=shared))
         .annotate(liked_by_me=liked_by(viewer))
     )
+
+
+# A post as a payload row has it (posts.payloads): the cache key's stamps and what is never cached.
+PAYLOAD_ROW_FIELDS = (
+    "id",
+    "status",
+    "shared_post_id",
+    "updated_at",
+    "author__profile__updated_at",
+    "likes_count",
+    "comments_count",
+    "shares_count",
+    "liked_by_me",
+)
+
+
+def payload_rows(*, viewer: Viewer, ids: Iterable[object], published: bool = True) -> dict[str, dict[str, Any]]:
+    """{id: values row} of the posts in `ids` the viewer may see (published ones only, unless
+    `published` is False: the author's pending or failed post too), with fresh counters and
+    liked_by_me: one query."""
+    posts = visible_posts(viewer=viewer).filter(pk__in=list(ids))
+    if published:
+        posts = posts.filter(status=Post.Status.PUBLISHED)
+    rows = posts.annotate(liked_by_me=liked_by(viewer)).values(*PAYLOAD_ROW_FIELDS)
+    return {str(row["id"]): row for row in rows}
+
+
+def prefill(post: Post, **related: Sequence[Any]) -> None:
+    """Give `post` its related rows as a prefetch would (`post.tags.all()` then reads none): for a
+    post just written, whose rows are at hand. Each list must be what `payload_queryset` would load
+    (tags with user and profile, in creation order; media by position)."""
+    cache = post.__dict__.setdefault("_prefetched_objects_cache", {})
+    for name, items in related.items():
+        rows = getattr(post, name).all()  # a queryset; nothing runs until iterated
+        rows._result_cache = list(items)
+        rows._prefetch_done = True
+        cache[name] = rows
 
 
 def visible_posts(*, viewer: Viewer) -> QuerySet[Post]:

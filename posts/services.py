@@ -67,7 +67,11 @@ def _mentioned_users(author: UserModel, content: str, *, enforce_blocks: bool = 
     names = text.mentions(content)[: MAX_MENTIONS * 2]
     if not names:
         return {}
-    users = User.objects.annotate(lower_username=Lower("username")).filter(lower_username__in=names, is_active=True)
+    users = (
+        User.objects.annotate(lower_username=Lower("username"))
+        .filter(lower_username__in=names, is_active=True)
+        .select_related("profile")  # the new post's payload shows them
+    )
     found: dict[str, UserModel] = {user.lower_username: user for user in users}
     if len(found) > MAX_MENTIONS:
         raise ServiceError(f"At most {MAX_MENTIONS} mentions.", fields={"content": ["Too many mentions."]})
@@ -86,7 +90,7 @@ def _tagged_users(author: UserModel, tagged_user_ids: Iterable[UUID | str] | Non
             ids.append(pk)
     if len(ids) > MAX_TAGGED_USERS:
         raise ServiceError(f"At most {MAX_TAGGED_USERS} tagged users.", fields={"tagged_user_ids": ["Too many users."]})
-    users = list(User.objects.filter(pk__in=ids, is_active=True))
+    users = list(User.objects.filter(pk__in=ids, is_active=True).select_related("profile")) if ids else []
     if len(users) != len(ids):
         raise NotFoundError("No such user to tag.", fields={"tagged_user_ids": ["Unknown user."]})
     for user in users:
@@ -95,19 +99,46 @@ def _tagged_users(author: UserModel, tagged_user_ids: Iterable[UUID | str] | Non
     return users
 
 
-def _sync_hashtags(post: Post) -> None:
+def _sync_hashtags(post: Post, *, new: bool = False) -> list[Hashtag]:
+    """The post's hashtags follow its text; a new post with none costs no query."""
     names = text.hashtags(post.content)
-    tags = [Hashtag.objects.get_or_create(name=name)[0] for name in names]
-    post.hashtags.set(tags)
+    if new and not names:
+        return []
+    if not names:
+        post.hashtags.clear()
+        return []
+    Hashtag.objects.bulk_create([Hashtag(name=name) for name in names], ignore_conflicts=True)
+    tags = list(Hashtag.objects.filter(name__in=names))
+    if new:  # nothing to remove or to check for: one insert
+        Post.hashtags.through.objects.bulk_create([Post.hashtags.through(post=post, hashtag=tag) for tag in tags])
+    else:
+        post.hashtags.set(tags)
+    return tags
 
 
-def _sync_mentions(post: Post, mentioned: Mapping[str, UserModel]) -> None:
-    """Mention tags follow the text; photo tags stay as they are."""
-    photo_tagged = set(post.tags.filter(kind=PostTag.Kind.PHOTO).values_list("user_id", flat=True))
-    wanted = {user.pk for user in mentioned.values()} - photo_tagged
+def _sync_mentions(
+    post: Post, mentioned: Mapping[str, UserModel], *, photo_tagged: Sequence[UserModel] | None = None
+) -> list[PostTag]:
+    """Mention tags follow the text; photo tags stay as they are. `photo_tagged`: the photo tags of
+    a post just created (so nothing needs reading); returns the mention tags it created."""
+    if photo_tagged is not None:
+        skip = {user.pk for user in photo_tagged}
+        made = [
+            PostTag(post=post, user=user, kind=PostTag.Kind.MENTION)
+            for user in mentioned.values()
+            if user.pk not in skip
+        ]
+        return PostTag.objects.bulk_create(made) if made else []
+    if not mentioned:  # one delete, nothing to read
+        post.tags.filter(kind=PostTag.Kind.MENTION).delete()
+        return []
+    photo_ids = set(post.tags.filter(kind=PostTag.Kind.PHOTO).values_list("user_id", flat=True))
+    wanted = {user.pk for user in mentioned.values()} - photo_ids
     post.tags.filter(kind=PostTag.Kind.MENTION).exclude(user_id__in=wanted).delete()
     existing = set(post.tags.filter(kind=PostTag.Kind.MENTION).values_list("user_id", flat=True))
-    PostTag.objects.bulk_create([PostTag(post=post, user_id=pk, kind=PostTag.Kind.MENTION) for pk in wanted - existing])
+    return PostTag.objects.bulk_create(
+        [PostTag(post=post, user_id=pk, kind=PostTag.Kind.MENTION) for pk in wanted - existing]
+    )
 
 
 def _load_media(author: UserModel, media_ids: Iterable[UUID | str] | None) -> list[Media]:
@@ -258,13 +289,18 @@ def post_create(
                 fields += ["status", "queued_at"]
                 outbox.enqueue(media_tasks.refilter_media, str(item.pk), filter)
         item.save(update_fields=fields)
-    PostTag.objects.bulk_create([PostTag(post=post, user=user, kind=PostTag.Kind.PHOTO) for user in tagged])
-    _sync_mentions(post, mentioned)
-    _sync_hashtags(post)
-    if link_url:
-        outbox.enqueue(tasks.fetch_link_preview, str(post.pk))
-    if post.status == Post.Status.PUBLISHED:
-        post_published.send(sender=Post, post=post)
+    photo_tags = [PostTag(post=post, user=user, kind=PostTag.Kind.PHOTO) for user in tagged]
+    if photo_tags:
+        PostTag.objects.bulk_create(photo_tags)
+    mention_tags = _sync_mentions(post, mentioned, photo_tagged=tagged)
+    hashtags = _sync_hashtags(post, new=True)
+    with outbox.batch():  # the receivers' tasks: one insert
+        if link_url:
+            outbox.enqueue(tasks.fetch_link_preview, str(post.pk))
+        if post.status == Post.Status.PUBLISHED:
+            post_published.send(sender=Post, post=post)
+    # The answer's payload is what was just written: the post carries it, nothing is read back.
+    selectors.prefill(post, hashtags=hashtags, tags=[*photo_tags, *mention_tags], media=media)
     return post
 
 
@@ -506,8 +542,8 @@ def share_create(*, user: UserModel, post_id: UUID | str, content: str | None = 
         shared_post=original,
         published_at=timezone.now(),
     )
-    _sync_mentions(share, mentioned)
-    _sync_hashtags(share)
+    _sync_mentions(share, mentioned, photo_tagged=[])
+    _sync_hashtags(share, new=True)
     move_share_counter(share, +1)
     post_published.send(sender=Post, post=share)
     return share, True

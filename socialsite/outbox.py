@@ -28,7 +28,9 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -53,8 +55,33 @@ def enqueue(task: Task[Any, Any], *args: Any, queue: str = "") -> None:
     enqueue_many([(task, args, queue)])
 
 
-def enqueue_many(calls: Iterable[tuple[Task[Any, Any], Sequence[Any], str]]) -> None:
+Call = tuple["Task[Any, Any]", Sequence[Any], str]
+_batched: ContextVar[list[Call] | None] = ContextVar("outbox_batched", default=None)
+
+
+@contextmanager
+def batch() -> Iterator[None]:
+    """Inside, enqueue() calls are collected and written in one insert when the block ends
+    (several receivers of one signal, each queueing a task). Must end inside the transaction;
+    nested blocks join the outer one; on an exception nothing is written (it rolls back anyway)."""
+    if _batched.get() is not None:
+        yield
+        return
+    calls: list[Call] = []
+    token = _batched.set(calls)
+    try:
+        yield
+    finally:
+        _batched.reset(token)
+    enqueue_many(calls)  # not reached on an exception
+
+
+def enqueue_many(calls: Iterable[Call]) -> None:
     """enqueue() for each (task, args, queue) of `calls`: one insert and one publish pass."""
+    pending = _batched.get()
+    if pending is not None:
+        pending.extend(calls)
+        return
     now = timezone.now()
     due = now + timedelta(seconds=settings.OUTBOX_RELAY_AFTER)
     rows = [

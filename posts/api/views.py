@@ -6,7 +6,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.api.helpers import user_from_path
-from posts import selectors, services
+from posts import payloads, selectors, services
 from posts.api import serializers as s
 from socialsite.api.helpers import error_responses, own_user, valid_input
 from socialsite.api.idempotency import idempotent
@@ -60,13 +60,14 @@ class PostsView(APIView):
     def post(self, request):
         data = valid_input(s.PostCreateInput, request)
         post = services.post_create(author=request.user, **data)
-        return Response(post_payload(request, post.pk), status=status.HTTP_201_CREATED)
+        # The post comes back with what was written (posts.selectors.prefill): nothing to re-read.
+        return Response(s.PostOutput(post, context={"request": request}).data, status=status.HTTP_201_CREATED)
 
 
 class PostDetailView(ReadOpenView):
     @extend_schema(responses={200: s.PostOutput, **error_responses(404)}, tags=["posts"])
     def get(self, request, post_id):
-        return Response(post_payload(request, post_id))
+        return Response(payloads.detail(viewer=request.user, post_id=post_id, request=request))
 
     @extend_schema(
         request=s.PostUpdateInput,

@@ -1,4 +1,5 @@
 import pytest
+from django.utils import timezone
 
 from media.models import Media
 from posts import services
@@ -122,8 +123,10 @@ class TestCreate:
 
     def test_link_preview_card_once_fetched(self, user_api):
         post_id = create(user_api, content_type="link", content="https://example.com/a").json()["id"]
+        # As the fetch task writes it: updated_at moves, so the cached payload is replaced.
         Post.objects.filter(pk=post_id).update(
-            link_preview={"url": "https://example.com/a", "title": "A page", "description": "About <b>it</b>"}
+            link_preview={"url": "https://example.com/a", "title": "A page", "description": "About <b>it</b>"},
+            updated_at=timezone.now(),
         )
         card = user_api.get(f"/api/v1/posts/{post_id}").json()["link_preview"]
         assert card == {
@@ -133,7 +136,9 @@ class TestCreate:
             "site_name": "",
             "image": "",
         }
-        Post.objects.filter(pk=post_id).update(link_preview={"url": "https://example.com/a", "error": "timeout"})
+        Post.objects.filter(pk=post_id).update(
+            link_preview={"url": "https://example.com/a", "error": "timeout"}, updated_at=timezone.now()
+        )
         assert user_api.get(f"/api/v1/posts/{post_id}").json()["link_preview"] is None
 
     def test_script_and_html_are_escaped(self, user_api):

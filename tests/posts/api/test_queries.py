@@ -49,3 +49,63 @@ def test_comments_queries(client_for, user, n, django_assert_max_num_queries):
     with django_assert_max_num_queries(4):
         response = client.get(f"/api/v1/posts/{post.pk}/comments?limit=50")
     assert len(response.json()["results"]) == n
+
+
+# --- One post: created, read ---------------------------------------------------------------------
+
+CREATE_MAX_QUERIES = 6  # the caller, their profile, the post, the fan-out row, the outbox rows: no re-read
+TEST_SAVEPOINT = ("SAVEPOINT", "RELEASE SAVEPOINT")  # the service's atomic inside the test's transaction
+
+
+def test_create_answers_from_what_it_wrote(user_api, django_assert_max_num_queries):
+    with django_assert_max_num_queries(CREATE_MAX_QUERIES + len(TEST_SAVEPOINT)) as queries:
+        response = user_api.post("/api/v1/posts", {"content": "no mentions, no tags"}, format="json")
+    own = [q["sql"] for q in queries.captured_queries if not q["sql"].startswith(TEST_SAVEPOINT)]
+    assert len(own) <= CREATE_MAX_QUERIES, own
+    assert not [sql for sql in own if 'FROM "posts_post"' in sql]  # nothing read back
+    assert response.status_code == 201
+    assert response.json() == user_api.get(f"/api/v1/posts/{response.json()['id']}").json()
+
+
+def test_create_answers_the_body_a_read_gives(user_api, user, make_post):
+    """Tags, mentions, hashtags and media in the answer are what a fresh read finds."""
+    from tests.posts.factories import MediaFactory
+
+    friend, other = UserFactory(), UserFactory()
+    body = {
+        "content": f"#Zeta #alpha @{friend.username} @{other.username} @nobody",
+        "media_ids": [str(MediaFactory(owner=user).pk), str(MediaFactory(owner=user).pk)],
+        "tagged_user_ids": [str(other.pk)],
+    }
+    created = user_api.post("/api/v1/posts", body, format="json").json()
+    assert [t["kind"] for t in created["tagged_users"]] == ["photo", "mention"]
+    assert created["hashtags"] == ["alpha", "zeta"] and len(created["media"]) == 2
+    assert created == user_api.get(f"/api/v1/posts/{created['id']}").json()
+
+
+def test_read_one_post_from_the_payload_cache(client_for, user, make_post, django_assert_max_num_queries):
+    original = make_post(UserFactory(), "the original #tag")
+    quote = services.share_create(user=user, post_id=original.pk, content="a quote")[0]
+    reader = UserFactory()
+    client = client_for(reader)
+    services.like_create(user=reader, post_id=original.pk)
+    first = client.get(f"/api/v1/posts/{quote.pk}").json()
+    with django_assert_max_num_queries(3):  # the caller, the post's row, the original's row
+        again = client.get(f"/api/v1/posts/{quote.pk}").json()
+    assert again == first and first["shared_post"]["likes_count"] == 1
+    # Fresh per viewer and per change: liked_by_me, counters, an edit.
+    services.like_create(user=reader, post_id=quote.pk)
+    services.post_update(post=quote, editor=user, content="edited quote")
+    body = client.get(f"/api/v1/posts/{quote.pk}").json()
+    assert body["liked_by_me"] and body["likes_count"] == 1 and body["content"] == "edited quote"
+    assert client_for(UserFactory()).get(f"/api/v1/posts/{quote.pk}").json()["liked_by_me"] is False
+
+
+def test_read_one_post_keeps_visibility(client_for, user, make_post):
+    post = make_post(user, "for followers", visibility="followers")
+    follower, stranger = UserFactory(), UserFactory()
+    accounts_services.follow_create(follower=follower, followed_user_id=user.pk)
+    assert client_for(follower).get(f"/api/v1/posts/{post.pk}").status_code == 200  # now cached
+    assert client_for(stranger).get(f"/api/v1/posts/{post.pk}").status_code == 404
+    services.post_delete(post=post, actor=user)
+    assert client_for(follower).get(f"/api/v1/posts/{post.pk}").status_code == 404

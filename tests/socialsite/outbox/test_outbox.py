@@ -56,6 +56,30 @@ def test_a_rolled_back_change_takes_its_tasks_with_it(django_capture_on_commit_c
     assert callbacks == [] and rows() == []
 
 
+def test_a_batch_writes_its_tasks_in_one_insert_when_it_ends(
+    django_capture_on_commit_callbacks, django_assert_num_queries
+):
+    with django_capture_on_commit_callbacks() as callbacks, transaction.atomic():
+        with outbox.batch():
+            with django_assert_num_queries(0):
+                outbox.enqueue(record, "a")
+                with outbox.batch():  # joins the outer one
+                    outbox.enqueue(record, "b")
+            assert rows() == []
+        assert [row.args for row in rows()] == [["a"], ["b"]]
+    callbacks[0]()
+    assert CALLS == ["a", "b"] and rows() == []
+
+
+def test_a_batch_left_by_an_exception_writes_nothing():
+    with pytest.raises(RuntimeError), outbox.batch():
+        outbox.enqueue(record, "a")
+        raise RuntimeError("the change fails")
+    assert rows() == []
+    outbox.enqueue(record, "b")  # no batch open any more: written at once
+    assert [row.args for row in rows()] == [["b"]]
+
+
 def test_every_side_effect_of_a_post_is_in_the_outbox_with_the_post(django_capture_on_commit_callbacks):
     author, fan = UserFactory(), UserFactory()
     with django_capture_on_commit_callbacks(execute=False):
