@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Sum
 
 from messaging.models import Conversation, Membership, Message, Preferences
+from socialsite import safe_cache
 from socialsite.errors import NotFoundError, ServiceError
 from socialsite.params import parse_uuid
 
@@ -76,6 +77,27 @@ def unread_totals(*, user: User) -> dict[str, int]:
         requests=Count("pk", filter=Q(folder=Membership.Folder.REQUESTS, unread_count__gt=0)),
     )
     return {"inbox": totals["inbox"] or 0, "requests": totals["requests"] or 0}
+
+
+# The nav badge's total on every page is cached. Every write that moves a member's unread count,
+# folder or membership drops it (messaging.services.forget_unread); the timeout bounds a reader
+# that cached an old total while such a write committed.
+UNREAD_CACHE_SECONDS = 60
+
+
+def unread_key(user_id: object) -> str:
+    return f"messaging:unread:v1:{user_id}"
+
+
+def unread_badge(*, user: User) -> int:
+    """Unread inbox messages plus message requests waiting (the nav badge), cached per user."""
+    key = unread_key(user.pk)
+    total: int | None = safe_cache.get(key)
+    if total is None:
+        totals = unread_totals(user=user)
+        total = totals["inbox"] + totals["requests"]
+        safe_cache.set(key, total, UNREAD_CACHE_SECONDS)
+    return total
 
 
 def direct_with(*, user: User, other: User | UUID) -> Membership | None:

@@ -25,9 +25,9 @@ from django.utils import timezone
 from accounts.models import Block, Follow, Mute, User
 from accounts.selectors import blocked_between
 from messaging.models import Conversation, Membership, Message, MessageReport, Preferences
-from messaging.selectors import membership_for, system_ids
+from messaging.selectors import membership_for, system_ids, unread_key
 from messaging.signals import group_membership_changed, message_sent
-from socialsite import ratelimit
+from socialsite import ratelimit, safe_cache
 from socialsite.errors import ConflictError, ForbiddenError, NotFoundError, ServiceError
 from socialsite.params import parse_uuid
 from socialsite.realtime.events import send_event_on_commit
@@ -54,6 +54,11 @@ def _folder_for(recipient_id: uuid.UUID, sender_id: uuid.UUID) -> Membership.Fol
     ):
         return Membership.Folder.REQUESTS
     return Membership.Folder.INBOX
+
+
+def forget_unread(user_ids: Iterable[uuid.UUID | str]) -> None:
+    """The cached nav badge of these users is wrong after this transaction: drop it."""
+    safe_cache.forget(unread_key(user_id) for user_id in set(map(str, user_ids)))
 
 
 def _lock_conversation(conversation_id: uuid.UUID) -> Conversation:
@@ -318,6 +323,7 @@ def members_add(*, actor: User, conversation_id: uuid.UUID | str, user_ids: Sequ
             "last_message_at": now,
         }
         Membership.objects.update_or_create(conversation=conversation, user=user, defaults=fields)
+    forget_unread(u.pk for u in joining)
     line = _system_line(
         conversation, actor=actor, kind=Message.Kind.ADDED, recipients=_member_ids(conversation.pk), targets=joining
     )
@@ -358,6 +364,7 @@ def member_remove(*, actor: User, conversation_id: uuid.UUID | str, user_id: uui
     if not leaving:
         target.last_message_at = now  # their inbox shows it on top, the line its last message
     target.save(update_fields=["left_at", "left_seq", "unread_count", "removed", "last_message_at"])
+    forget_unread([target.user_id])
     if leaving:
         line = _system_line(conversation, actor=actor, kind=Message.Kind.LEFT, recipients=recipients)
     else:
@@ -402,6 +409,7 @@ def conversation_accept(*, user: User, conversation_id: uuid.UUID | str) -> Memb
     if membership.folder != Membership.Folder.INBOX:
         membership.folder = Membership.Folder.INBOX
         membership.save(update_fields=["folder"])
+        forget_unread([user.pk])
     return membership
 
 
@@ -582,6 +590,7 @@ def _send(
         conversation_id=conversation_pk, seq=seq, sender=sender, content=content, client_id=client_id
     )
     _record_sent(message, sender, muters)
+    forget_unread(members)  # one more unread for the others, none left for the sender
     # Others first: the sender's own devices already hold the message.
     send_event_on_commit(others, "message.new", message_payload(message))
     send_event_on_commit([sender.pk], "message.new", message_payload(message, for_sender=True))
@@ -637,7 +646,9 @@ def message_delete(*, actor: User, message_id: uuid.UUID | str) -> Message:
         joined_seq__lt=message.seq,
         unread_count__gt=0,
     ).exclude(user=actor).update(unread_count=F("unread_count") - 1)
-    send_event_on_commit(_member_ids(message.conversation_id), "message.deleted", message_payload(message))
+    members = _member_ids(message.conversation_id)
+    forget_unread(members)
+    send_event_on_commit(members, "message.deleted", message_payload(message))
     return message
 
 
@@ -696,6 +707,7 @@ def conversation_read(
         .count()
     )
     membership.save(update_fields=["read_seq", "delivered_seq", "unread_count"])
+    forget_unread([reader.pk])
     senders = _senders_between(membership.conversation_id, before, seq, but=reader.pk)
     # The senders see their ticks turn; the reader's other devices clear their badges.
     send_event_on_commit([*senders, reader.pk], "message.read", _receipt(membership, seq))

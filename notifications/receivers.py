@@ -25,6 +25,11 @@ from socialsite import outbox
 @receiver(relationship_changed)
 def relationship(sender, kind, user_id, other_id, via_request=False, **kwargs):
     user_id, other_id = str(user_id), str(other_id)
+    # The bell counts what visible_to lets through: a block hides both ways, a mute the muter's.
+    if kind in ("block", "unblock"):
+        services.forget_unread([user_id, other_id])
+    elif kind in ("mute", "unmute"):
+        services.forget_unread([user_id])
     if kind == "follow":
         outbox.enqueue(tasks.on_follow, user_id, other_id, via_request)
     elif kind == "unfollow":

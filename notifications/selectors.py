@@ -14,6 +14,7 @@ from django.db.models.functions import RowNumber
 from django.urls import reverse
 
 from notifications.models import Notification
+from socialsite import safe_cache
 from socialsite.params import uuid_or_none
 
 if TYPE_CHECKING:
@@ -120,6 +121,26 @@ UNREAD_COUNT_MAX = 1000
 
 def unread_count(user: User) -> int:
     count: int = Notification.objects.visible_to(user).unread()[:UNREAD_COUNT_MAX].count()
+    return count
+
+
+# The header bell's count on every page is cached. Every write to a user's notifications drops it
+# (notifications.services.forget_unread: a new one, a read, a withdrawal, a block or mute); what
+# else hides a notification (its post deleted or hidden, its actor deactivated) shows within this.
+UNREAD_CACHE_SECONDS = 60
+
+
+def unread_key(user_id: uuid.UUID | str) -> str:
+    return f"notifications:unread:v1:{user_id}"
+
+
+def unread_count_cached(user: User) -> int:
+    """unread_count, cached per user for the pages' header."""
+    key = unread_key(user.pk)
+    count: int | None = safe_cache.get(key)
+    if count is None:
+        count = unread_count(user)
+        safe_cache.set(key, count, UNREAD_CACHE_SECONDS)
     return count
 
 

@@ -24,7 +24,8 @@ from uuid6 import uuid7
 
 from accounts.models import Block, Follow, Mute, User
 from notifications.models import Bell, MessageWindow, Notification, Preferences
-from notifications.selectors import notification_payload, unread_count
+from notifications.selectors import notification_payload, unread_count, unread_key
+from socialsite import safe_cache
 from socialsite.errors import ConflictError, NotFoundError, ServiceError
 from socialsite.realtime import presence
 from socialsite.realtime.events import send_event_on_commit
@@ -166,6 +167,11 @@ def _rows_from(
     return rows
 
 
+def forget_unread(user_ids: Iterable[uuid.UUID | str]) -> None:
+    """The cached header count of these users is wrong after this transaction: drop it."""
+    safe_cache.forget(unread_key(user_id) for user_id in set(map(str, user_ids)))
+
+
 @transaction.atomic
 def notify(
     *,
@@ -216,6 +222,7 @@ def notify(
         # The ids are made here, so the rows found by id are the ones this call inserted.
         kept = set(Notification.objects.filter(pk__in=[row.pk for row in rows]).values_list("pk", flat=True))
         inserted = [(row.pk, row.recipient_id) for row in rows if row.pk in kept]
+    forget_unread(recipient_id for _, recipient_id in inserted)
     # Only those listening get the event (a few of a celebrity's thousands), so only their rows
     # are built as objects.
     online = set(presence.online_among([str(recipient_id) for _, recipient_id in inserted]))
@@ -235,6 +242,7 @@ def withdraw(*, key: str, recipient_ids: Iterable[uuid.UUID | str]) -> int:
     if not gone:
         return 0
     Notification.objects.filter(pk__in=[pk for pk, _ in gone]).delete()
+    forget_unread(recipient_id for _, recipient_id in gone)
     # One count per recipient, not per withdrawn row.
     unread = {user.pk: unread_count(user) for user in User.objects.filter(pk__in={r for _, r in gone})}
     for pk, recipient_id in gone:
@@ -262,6 +270,7 @@ def forget_between(*, user_id: uuid.UUID, other_id: uuid.UUID) -> None:
     Notification.objects.filter(
         Q(recipient_id=user_id, actor_id=other_id) | Q(recipient_id=other_id, actor_id=user_id)
     ).delete()
+    forget_unread([user_id, other_id])
     Bell.objects.filter(
         Q(subscriber_id=user_id, author_id=other_id) | Q(subscriber_id=other_id, author_id=user_id)
     ).delete()
@@ -285,6 +294,7 @@ def mark_read(*, user: User, notification_id: uuid.UUID) -> Notification:
     if notification.read_at is None:
         notification.read_at = timezone.now()
         notification.save(update_fields=["read_at"])
+        forget_unread([user.pk])
         _read_event(user, [str(notification.pk)])
     return notification
 
@@ -299,6 +309,7 @@ def mark_all_read(*, user: User, group_key: str | None = None) -> int:
         ids = [str(pk) for pk in unread.values_list("pk", flat=True)]
     changed = unread.update(read_at=timezone.now())
     if changed:
+        forget_unread([user.pk])
         _read_event(user, ids)
     return changed
 
@@ -544,6 +555,7 @@ def on_post_failed(*, post_id: uuid.UUID) -> int:
         },
     )
     if made:
+        forget_unread([row.recipient_id])
         send_event_on_commit([post.author_id], "notification.new", notification_payload(row))
     return int(made)
 
@@ -568,6 +580,7 @@ def _moderation_notice(*, recipient: User, key: str, payload: dict[str, Any]) ->
         },
     )
     if made:
+        forget_unread([row.recipient_id])
         send_event_on_commit([recipient.pk], "notification.new", notification_payload(row))
     return int(made)
 

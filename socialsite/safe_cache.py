@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.core.cache import cache
+from django.db import transaction
 
 logger = logging.getLogger(__name__)
 
@@ -58,3 +59,21 @@ def delete(key: str) -> None:
         cache.delete(key)
     except Exception as exc:
         _down("delete", exc)
+
+
+def delete_many(keys: Iterable[str]) -> None:
+    try:
+        cache.delete_many(list(keys))
+    except Exception as exc:
+        _down("delete_many", exc)
+
+
+def forget(keys: Iterable[str]) -> None:
+    """Drop cached values a write in this transaction makes wrong: now, and again after the commit,
+    in case a request read the old rows and cached them in between. A reader racing the commit
+    can still put an old value back, so such values carry a short timeout too."""
+    keys = list(keys)
+    if not keys:
+        return
+    delete_many(keys)
+    transaction.on_commit(lambda: delete_many(keys))

@@ -10,7 +10,6 @@ def message_unread_count(context):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return 0
-    from messaging.selectors import unread_totals
+    from messaging.selectors import unread_badge
 
-    totals = unread_totals(user=user)
-    return totals["inbox"] + totals["requests"]
+    return unread_badge(user=user)
