@@ -5,7 +5,7 @@
 Each round runs this file as a worker under each checkout in turn (the same database, Redis and
 data set: `manage.py bench_feed --scale 0.02 --reset` first), so both see the same machine load.
 A worker signs in as a reader through Django's test Client (session cookie) and as a writer with
-a bearer token (APIClient), warms up, then times with time.perf_counter, one request at a time:
+a bearer token (APIClient), warms up (20 requests of each kind), then times with time.perf_counter, one request at a time:
 
 - GET /                    the signed-in home page (20 post cards, header badges)
 - GET /api/v1/posts/{id}   the reader's 20 feed posts in turn
@@ -69,7 +69,7 @@ def worker(n: int) -> dict:
 
     results = {}
     for name, call in (("home", home), ("detail", detail), ("create", create)):
-        for _ in range(5):
+        for _ in range(len(ids)):  # warm: every post's cached payload, the session, the counts
             call()
         queries: list[str] = []
 
