@@ -100,6 +100,7 @@ def main() -> None:
     if args.worker:
         sys.path.insert(0, os.getcwd())
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", "socialsite.settings")
+        os.environ.setdefault("THROTTLE_API", "1000000/5m")  # still checked on every call, never hit
         print(json.dumps(worker(args.n)))
         return
     merged: dict[str, dict[str, dict]] = {"before": {}, "after": {}}
