@@ -1,13 +1,15 @@
-"""Time three requests in-process, before and after a change, side by side in one run (issue 18).
+"""Time the home page and two API calls in-process, before and after a change, side by side in one run (issue 18).
 
     tools/bench_requests.py --before /work/main --after /work/wt4 [--rounds 3] [--n 60]
 
 Each round runs this file as a worker under each checkout in turn (the same database, Redis and
 data set: `manage.py bench_feed --scale 0.02 --reset` first), so both see the same machine load.
 A worker signs in as a reader through Django's test Client (session cookie) and as a writer with
-a bearer token (APIClient), warms up (20 requests of each kind), then times with time.perf_counter, one request at a time:
+a bearer token (APIClient), warms up (20 requests of each kind), then times with
+time.perf_counter, one request at a time:
 
 - GET /                    the signed-in home page (20 post cards, header badges)
+- the same with no post payload or card body cached (deleted before each request, untimed)
 - GET /api/v1/posts/{id}   the reader's 20 feed posts in turn
 - POST /api/v1/posts       a text post without mentions or hashtags (removed at the end)
 
@@ -33,6 +35,7 @@ def worker(n: int) -> dict:
     import django
 
     django.setup()
+    from django.core.cache import cache
     from django.db import connection
     from django.test import Client
     from rest_framework.test import APIClient
@@ -57,6 +60,23 @@ def worker(n: int) -> dict:
         response = web.get("/")
         assert response.status_code == 200, response.status_code
 
+    def forget_posts():
+        """Drop every cached post payload and card body (what a page's first reader pays for)."""
+        client = cache._cache.get_client(None, write=True) if hasattr(cache, "_cache") else None
+        if client is None:  # the in-process cache: all of it
+            cache.clear()
+            return
+        for pattern in ("*post-payload:*", "*post-card:*"):
+            keys = list(client.scan_iter(match=pattern, count=1000))
+            if keys:
+                client.delete(*keys)
+
+    def home_cold():
+        forget_posts()
+        start = time.perf_counter()
+        home()
+        return time.perf_counter() - start
+
     counter = iter(range(10**9))
 
     def detail():
@@ -68,7 +88,7 @@ def worker(n: int) -> dict:
         assert response.status_code == 201, response.content
 
     results = {}
-    for name, call in (("home", home), ("detail", detail), ("create", create)):
+    for name, call in (("home", home), ("home_cold", home_cold), ("detail", detail), ("create", create)):
         for _ in range(len(ids)):  # warm: every post's cached payload, the session, the counts
             call()
         queries: list[str] = []
@@ -82,8 +102,8 @@ def worker(n: int) -> dict:
         samples = []
         for _ in range(n):
             start = time.perf_counter()
-            call()
-            samples.append((time.perf_counter() - start) * 1000)
+            took = call()  # home_cold times itself, without the cache clean-up
+            samples.append((took if took is not None else time.perf_counter() - start) * 1000)
         results[name] = {"samples": samples, "queries": len(queries)}
     Post.objects.filter(author=writer, content="bench-http post").delete()
     return results
@@ -117,7 +137,12 @@ def main() -> None:
                 into = merged[label].setdefault(name, {"samples": [], "queries": result["queries"]})
                 into["samples"] += result["samples"]
     print(f"{'request':<24}{'before p50':>12}{'p90':>8}{'queries':>9}{'after p50':>12}{'p90':>8}{'queries':>9}")
-    for name, title in (("home", "GET /"), ("detail", "GET /api/v1/posts/{id}"), ("create", "POST /api/v1/posts")):
+    for name, title in (
+        ("home", "GET /"),
+        ("home_cold", "GET /, no post cached"),
+        ("detail", "GET /api/v1/posts/{id}"),
+        ("create", "POST /api/v1/posts"),
+    ):
         cells = []
         for label in ("before", "after"):
             r = merged[label][name]
