@@ -20,8 +20,9 @@ from typing import TYPE_CHECKING, cast
 from uuid import UUID
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import F, QuerySet
+from django.db import connection, transaction
+from django.db.models import BooleanField, CharField, ExpressionWrapper, F, Q, QuerySet, Value
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from accounts.models import Follow, Profile
@@ -137,15 +138,30 @@ def _batches(ids: Sequence[str]) -> list[Sequence[str]]:
 
 
 def _active_followers(
-    author_id: UUID, *, active_since: datetime, only: Sequence[UUID] | None = None
-) -> list[tuple[str, datetime]]:
-    """[(follower id as str, last_active)] of the author's followers active since then."""
+    author_id: UUID, *, active_since: datetime, hot_since: datetime | None = None, only: Sequence[UUID] | None = None
+) -> list[tuple[str, bool]]:
+    """[(follower id as str, hot)] of the author's followers active since `active_since`, by id;
+    hot: active since `hot_since` too (False without it).
+
+    One plain fetch, never `.iterator()`: inside a transaction that is a server-side cursor,
+    which PostgreSQL plans for its first 10% of rows (cursor_tuple_fraction) and so walked the
+    whole user table in id order, 10-29 ms, where this plan (the author's follows by index,
+    their users, a sort) takes ~1 ms for 1,000 followers. The list was built whole anyway.
+    PostgreSQL compares last_active, so no datetime is parsed per follower.
+    """
     followers = Follow.objects.filter(followed_id=author_id, follower__last_active__gte=active_since)
     if only is not None:
         followers = followers.filter(follower_id__in=only)
-    rows = followers.order_by("follower_id").values_list("follower_id", "follower__last_active")
-    # last_active is set: filtered by last_active__gte.
-    return [(str(pk), cast(datetime, last_active)) for pk, last_active in rows.iterator(chunk_size=5000)]
+    hot = (
+        ExpressionWrapper(Q(follower__last_active__gte=hot_since), output_field=BooleanField())
+        if hot_since is not None
+        else Value(False)
+    )
+    rows = followers.annotate(hot=hot).order_by("follower_id")
+    if connection.vendor == "postgresql":  # ids as text from the server: no UUID made per follower
+        text = rows.annotate(follower_text=Cast("follower_id", CharField())).values_list("follower_text", "hot")
+        return cast(list[tuple[str, bool]], list(text))
+    return [(str(pk), bool(is_hot)) for pk, is_hot in rows.values_list("follower_id", "hot")]
 
 
 def _follower_batches(
@@ -197,9 +213,9 @@ def fanout_post(*, post_id: UUID) -> list[FanoutBatch]:
         now = timezone.now()
         hot_since = now - timedelta(hours=settings.FEED_HOT_HOURS)
         if mode == Fanout.Mode.PUSH:
-            followers = _active_followers(post.author_id, active_since=_active_since(), only=only)
-            hot = [pk for pk, last_active in followers if last_active >= hot_since]
-            warm = [pk for pk, last_active in followers if last_active < hot_since]
+            followers = _active_followers(post.author_id, active_since=_active_since(), hot_since=hot_since, only=only)
+            hot = [pk for pk, is_hot in followers if is_hot]
+            warm = [pk for pk, is_hot in followers if not is_hot]
             # A socket keeps its user active, so whoever is online is among the hot followers.
             plan = [("fanout_high", batch, True) for batch in _batches(hot)]
             plan += [("fanout_low", batch, False) for batch in _batches(warm)]

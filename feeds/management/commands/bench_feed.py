@@ -19,7 +19,8 @@ How each figure is measured (time.perf_counter, one process, one thread):
 - fan-out: then, separately, the same work a worker would do, run in this process:
   `feeds.services.fanout_post` (the plan: its batches and their tasks written through the
   outbox, the tasks published, not run) followed by every `feeds.services.push_batch`
-  sequentially. "Post in every push follower's timeline" is plan + all batches in one worker
+  sequentially; "of which follower query" times `_active_followers` alone (the plan's read of
+  the author's active followers; median of FOLLOWER_QUERY_RUNS). "Post in every push follower's timeline" is plan + all batches in one worker
   (more workers run the batches in parallel); "inserts/s per worker" is home timelines
   written / time spent in push_batch. Followers of the measured authors have home timelines
   built beforehand (inserts only go into timelines that exist).
@@ -72,6 +73,7 @@ POST_DAYS = 14
 PREFILL_ENTRY_BUDGET = 16_000_000
 INFINITE_THRESHOLD = 10**12
 MODES = ("push-only", "pull-only", "hybrid")
+FOLLOWER_QUERY_RUNS = 5
 
 
 def uuid7_at(moment, rng):
@@ -464,11 +466,20 @@ class Command(BenchmarkCommand):
         for batch in plan:
             written += services.push_batch(post_id=str(post.pk), number=batch.number)
         finished = time.perf_counter()
+        # The plan's follower query alone (what the push plan reads), median of a few runs.
+        hot_since = timezone.now() - timedelta(hours=settings.FEED_HOT_HOURS)
+        queries = []
+        for _ in range(FOLLOWER_QUERY_RUNS):
+            begun = time.perf_counter()
+            with transaction.atomic():  # as in fanout_post
+                services._active_followers(author.pk, active_since=services._active_since(), hot_since=hot_since)
+            queries.append(time.perf_counter() - begun)
         fanout = Fanout.objects.get(post=post)
         return {
             "mode": fanout.mode,
             "status": fanout.status,
             "plan": planned - started,
+            "followers_query": statistics.median(queries),
             "push": finished - planned,
             "total": finished - started,
             "written": written,
@@ -642,6 +653,13 @@ class Command(BenchmarkCommand):
                 "—",
                 ms(hybrid["fanout_push"]["plan"]),
                 "",
+            ),
+            (
+                f"  of which follower query, {push_n:,} flw",
+                ms(push["fanout_push"]["followers_query"]),
+                "—",
+                ms(hybrid["fanout_push"]["followers_query"]),
+                f"median of {FOLLOWER_QUERY_RUNS}",
             ),
             across(f"in every follower's timeline, {celeb_n:,} flw", lambda r: fan_total(r, "fanout_celebrity")),
             (
