@@ -112,6 +112,19 @@ def finish_demotion(*, author_id: UUID) -> None:
         graph.refresh_celebrities()
 
 
+def _settled_mode(author_id: UUID) -> Fanout.Mode:
+    """The author's fan-out mode: read without a lock or a transaction of its own when the tier
+    needs no change (nearly always), else through `tier_sync`."""
+    row = Profile.objects.filter(user_id=author_id).values_list("followers_count", "user__celebrity__state").first()
+    if row is not None:
+        count, state = row
+        if is_celebrity_count(count) and state == Celebrity.State.CELEBRITY:
+            return Fanout.Mode.PULL
+        if not is_celebrity_count(count) and state != Celebrity.State.CELEBRITY:
+            return Fanout.Mode.PUSH  # no row, or a demotion under way (tier_sync leaves it be)
+    return tier_sync(author_id=author_id)
+
+
 def sync_all_tiers() -> int:
     """Catch up with a changed FEED_FANOUT_THRESHOLD or a missed event (periodic)."""
     threshold = settings.FEED_FANOUT_THRESHOLD
@@ -180,6 +193,9 @@ def fanout_open(*, post_id: UUID) -> None:
     outbox.enqueue(tasks.fanout_post, str(post_id))
 
 
+_PLANNED = ("id", "author_id", "visibility", "created_at", "published_at")  # what fanout_post reads of the post
+
+
 def fanout_post(*, post_id: UUID) -> list[FanoutBatch]:
     """Plan a published post's fan-out: its batches, written with their push_batch tasks.
 
@@ -192,10 +208,10 @@ def fanout_post(*, post_id: UUID) -> list[FanoutBatch]:
     """
     from feeds import tasks
 
-    post = _published(Post.objects.filter(pk=post_id)).first()
+    post = _published(Post.objects.filter(pk=post_id)).only(*_PLANNED).first()
     if post is None:
         return []
-    mode = tier_sync(author_id=post.author_id)
+    mode = _settled_mode(post.author_id)
     with transaction.atomic():
         Fanout.objects.bulk_create([Fanout(post=post, mode=mode)], ignore_conflicts=True)
         fanout = Fanout.objects.select_for_update().get(post=post)
