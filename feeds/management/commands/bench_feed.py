@@ -56,7 +56,7 @@ from django.utils import timezone
 from accounts.benchmarks import UNUSABLE_PASSWORD, insert_accounts
 from accounts.models import Follow, Profile, User
 from feeds import graph, receivers, selectors, services
-from feeds.models import Celebrity, Fanout
+from feeds.models import Celebrity, Fanout, FanoutBatch
 from feeds.store import Entry, MemoryStore, author_key, get_store, home_key, home_ttl, score_of
 from posts.models import Post
 from posts.services import post_create
@@ -299,6 +299,8 @@ class Command(BenchmarkCommand):
         keys = [home_key(pk) for pk in bench_ids.values_list("pk", flat=True)]
         keys += [author_key(pk) for pk in bench_ids.values_list("pk", flat=True)]
         _drop_keys(keys)
+        # Batches first: a run stopped mid fan-out leaves some (raw deletes don't cascade).
+        FanoutBatch.objects.filter(fanout__post__author__in=bench_ids)._raw_delete(connection.alias)
         Fanout.objects.filter(post__author__in=bench_ids)._raw_delete(connection.alias)
         Follow.objects.filter(Q(follower__in=bench_ids) | Q(followed__in=bench_ids))._raw_delete(connection.alias)
         try:
