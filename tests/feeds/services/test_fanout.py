@@ -138,6 +138,27 @@ def test_followers_with_a_socket_open_and_the_author_get_feed_new_post(threshold
 # --- The store contract: the same behaviour in process and in Redis ----------------------------------
 
 
+def test_the_plan_moves_an_author_whose_tier_changed(fans, settings):
+    """The plan reads the tier without a lock, but an author on the wrong side of the threshold
+    still goes through tier_sync: promoted (pulled), then demoting (pushed)."""
+    author = UserFactory()
+    fans(author, 3)
+    settings.FEED_FANOUT_THRESHOLD = 3  # as if the threshold changed under a 3-follower author
+    first = posts_services.post_create(author=author, content_type="text", content="one")
+    services.fanout_post(post_id=first.pk)
+    assert Fanout.objects.get(post=first).mode == "pull"
+    assert Celebrity.objects.get(author=author).state == Celebrity.State.CELEBRITY
+    settings.FEED_FANOUT_THRESHOLD = 4
+    second = posts_services.post_create(author=author, content_type="text", content="two")
+    services.fanout_post(post_id=second.pk)
+    assert Fanout.objects.get(post=second).mode == "push"
+    assert Celebrity.objects.get(author=author).state == Celebrity.State.DEMOTING
+    third = posts_services.post_create(author=author, content_type="text", content="three")
+    services.fanout_post(post_id=third.pk)  # demotion under way: pushed, the row left to its task
+    assert Fanout.objects.get(post=third).mode == "push"
+    assert Celebrity.objects.get(author=author).state == Celebrity.State.DEMOTING
+
+
 def test_the_plan_reads_followers_without_a_server_side_cursor(follow):
     """PostgreSQL plans a cursor for its first rows: for the follower list that walked the whole
     user table in id order (10-29 ms a plan where the plain query takes ~1 ms). (SQLite has none.)"""
