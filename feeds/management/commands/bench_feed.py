@@ -16,12 +16,13 @@ How each figure is measured (time.perf_counter, one process, one thread):
   the on_commit work, with the fan-out task only *enqueued*: Celery's eager mode is switched
   off for the duration, so the outbox publishes to the configured broker (Redis when
   CELERY_BROKER_URL is set, kombu's in-memory transport otherwise) and nothing consumes it here.
-- fan-out: then, separately, the same work a worker would do, run in this process:
-  `feeds.services.fanout_post` (the plan: its batches and their tasks written through the
-  outbox, the tasks published, not run) followed by every `feeds.services.push_batch`
-  sequentially; "of which follower query" times `_active_followers` alone (the plan's read of
-  the author's active followers; median of FOLLOWER_QUERY_RUNS). "Post in every push follower's timeline" is plan + all batches in one worker
-  (more workers run the batches in parallel); "inserts/s per worker" is home timelines
+- fan-out: then, separately, the same work a worker would do, run in this process for
+  --fanouts new posts (medians): `feeds.services.fanout_post` (the plan: its batches and their
+  tasks written through the outbox, the tasks published, not run) followed by every
+  `feeds.services.push_batch` sequentially; "of which follower query" times
+  `_active_followers` alone (the plan's read of the author's active followers; median of
+  FOLLOWER_QUERY_RUNS). "Post in every push follower's timeline" is plan + all batches in one
+  worker (more workers run the batches in parallel); "inserts/s per worker" is home timelines
   written / time spent in push_batch. Followers of the measured authors have home timelines
   built beforehand (inserts only go into timelines that exist).
 - raw store throughput: `get_store().add_many` of one entry into 500 existing keys per call.
@@ -267,6 +268,7 @@ class Command(BenchmarkCommand):
         )
         parser.add_argument("--seed", type=int, default=42)
         parser.add_argument("--creates", type=int, default=100, help="post_create calls per author and mode.")
+        parser.add_argument("--fanouts", type=int, default=5, help="Timed fan-outs per author and mode (medians).")
         parser.add_argument("--reads", type=int, default=200, help="Timed feed reads per mode.")
         parser.add_argument("--warmup", type=int, default=10, help="Untimed feed reads per mode first.")
         parser.add_argument("--sample", type=int, default=100, help="Home timelines sampled for memory.")
@@ -439,8 +441,8 @@ class Command(BenchmarkCommand):
                 result["create_small"] = self.creates(small, options["creates"], mode)
                 result["create_celebrity"] = self.creates(celebrity, options["creates"], mode)
                 if mode != "pull-only":
-                    result["fanout_push"] = self.fanout(pusher)
-                    result["fanout_celebrity"] = self.fanout(celebrity)
+                    result["fanout_push"] = self.fanout(pusher, options["fanouts"])
+                    result["fanout_celebrity"] = self.fanout(celebrity, options["fanouts"])
                 result["read"] = self.reads(reader, options, pull_only=mode == "pull-only")
                 result["memory"] = self.memory(data, sample, mode)
             self.done()
@@ -456,19 +458,25 @@ class Command(BenchmarkCommand):
                     samples.append(time.perf_counter() - started)
         return samples
 
-    def fanout(self, author):
-        """What the worker does for one new post, in this process: plan, then every batch."""
-        with enqueue_only():
-            post = post_create(author=author, content_type="text", content="Bench fan-out post.")
-        started = time.perf_counter()
-        with enqueue_only():  # the batches' tasks go to the broker; this process runs them below
-            plan = services.fanout_post(post_id=str(post.pk))
-        planned = time.perf_counter()
-        written = 0
-        for batch in plan:
-            written += services.push_batch(post_id=str(post.pk), number=batch.number)
-        finished = time.perf_counter()
-        # The plan's follower query alone (what the push plan reads), median of a few runs.
+    def fanout(self, author, runs):
+        """What the worker does for a new post, in this process: plan, then every batch; `runs`
+        posts, medians (one sample swung 2x on a busy machine)."""
+        plans, pushes, totals = [], [], []
+        for _ in range(runs):
+            with enqueue_only():
+                post = post_create(author=author, content_type="text", content="Bench fan-out post.")
+            started = time.perf_counter()
+            with enqueue_only():  # the batches' tasks go to the broker; this process runs them below
+                plan = services.fanout_post(post_id=str(post.pk))
+            planned = time.perf_counter()
+            written = 0
+            for batch in plan:
+                written += services.push_batch(post_id=str(post.pk), number=batch.number)
+            finished = time.perf_counter()
+            plans.append(planned - started)
+            pushes.append(finished - planned)
+            totals.append(finished - started)
+        # The plan's follower query alone (what the push plan reads).
         hot_since = timezone.now() - timedelta(hours=settings.FEED_HOT_HOURS)
         queries = []
         for _ in range(FOLLOWER_QUERY_RUNS):
@@ -480,10 +488,10 @@ class Command(BenchmarkCommand):
         return {
             "mode": fanout.mode,
             "status": fanout.status,
-            "plan": planned - started,
+            "plan": statistics.median(plans),
             "followers_query": statistics.median(queries),
-            "push": finished - planned,
-            "total": finished - started,
+            "push": statistics.median(pushes),
+            "total": statistics.median(totals),
             "written": written,
             "batches": len(plan),
             "followers": author.profile.followers_count,
@@ -654,7 +662,7 @@ class Command(BenchmarkCommand):
                 ms(push["fanout_push"]["plan"]),
                 "—",
                 ms(hybrid["fanout_push"]["plan"]),
-                "",
+                f"median of {options['fanouts']}",
             ),
             (
                 f"  of which follower query, {push_n:,} flw",
