@@ -170,11 +170,10 @@ def _active_followers(
         if hot_since is not None
         else Value(False)
     )
-    rows = followers.annotate(hot=hot).order_by("follower_id")
-    if connection.vendor == "postgresql":  # ids as text from the server: no UUID made per follower
-        text = rows.annotate(follower_text=Cast("follower_id", CharField())).values_list("follower_text", "hot")
-        return cast(list[tuple[str, bool]], list(text))
-    return [(str(pk), bool(is_hot)) for pk, is_hot in rows.values_list("follower_id", "hot")]
+    rows = followers.annotate(hot=hot, text_id=Cast("follower_id", CharField())).order_by("follower_id")
+    # PostgreSQL's text of a uuid is str(UUID): no UUID object made per follower. (SQLite's is hex.)
+    column = "text_id" if connection.vendor == "postgresql" else "follower_id"
+    return [(str(pk), bool(is_hot)) for pk, is_hot in rows.values_list(column, "hot")]
 
 
 def _follower_batches(
