@@ -157,10 +157,10 @@ def _active_followers(
     hot: active since `hot_since` too (False without it).
 
     One plain fetch, never `.iterator()`: inside a transaction that is a server-side cursor,
-    which PostgreSQL plans for its first 10% of rows (cursor_tuple_fraction) and so walked the
-    whole user table in id order, 10-29 ms, where this plan (the author's follows by index,
-    their users, a sort) takes ~1 ms for 1,000 followers. The list was built whole anyway.
-    PostgreSQL compares last_active, so no datetime is parsed per follower.
+    which PostgreSQL plans for its first 10% of rows (cursor_tuple_fraction), so it walked a
+    whole index in id order (EXPLAIN ANALYZE, 1,000 followers among 5,000 users: 52.6 ms) where
+    this plan (the author's follows by index, their users, a sort) took 5.8 ms; the list was
+    built whole anyway. PostgreSQL compares last_active: no datetime is parsed per follower.
     """
     followers = Follow.objects.filter(followed_id=author_id, follower__last_active__gte=active_since)
     if only is not None:
