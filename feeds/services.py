@@ -20,8 +20,9 @@ from typing import TYPE_CHECKING, cast
 from uuid import UUID
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import F, QuerySet
+from django.db import connection, transaction
+from django.db.models import BooleanField, CharField, ExpressionWrapper, F, Q, QuerySet, Value
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from accounts.models import Follow, Profile
@@ -111,6 +112,19 @@ def finish_demotion(*, author_id: UUID) -> None:
         graph.refresh_celebrities()
 
 
+def _settled_mode(author_id: UUID) -> Fanout.Mode:
+    """The author's fan-out mode: read without a lock or a transaction of its own when the tier
+    needs no change (nearly always), else through `tier_sync`."""
+    row = Profile.objects.filter(user_id=author_id).values_list("followers_count", "user__celebrity__state").first()
+    if row is not None:
+        count, state = row
+        if is_celebrity_count(count) and state == Celebrity.State.CELEBRITY:
+            return Fanout.Mode.PULL
+        if not is_celebrity_count(count) and state != Celebrity.State.CELEBRITY:
+            return Fanout.Mode.PUSH  # no row, or a demotion under way (tier_sync leaves it be)
+    return tier_sync(author_id=author_id)
+
+
 def sync_all_tiers() -> int:
     """Catch up with a changed FEED_FANOUT_THRESHOLD or a missed event (periodic)."""
     threshold = settings.FEED_FANOUT_THRESHOLD
@@ -137,15 +151,29 @@ def _batches(ids: Sequence[str]) -> list[Sequence[str]]:
 
 
 def _active_followers(
-    author_id: UUID, *, active_since: datetime, only: Sequence[UUID] | None = None
-) -> list[tuple[str, datetime]]:
-    """[(follower id as str, last_active)] of the author's followers active since then."""
+    author_id: UUID, *, active_since: datetime, hot_since: datetime | None = None, only: Sequence[UUID] | None = None
+) -> list[tuple[str, bool]]:
+    """[(follower id as str, hot)] of the author's followers active since `active_since`, by id;
+    hot: active since `hot_since` too (False without it).
+
+    One plain fetch, never `.iterator()`: inside a transaction that is a server-side cursor,
+    which PostgreSQL plans for its first 10% of rows (cursor_tuple_fraction), so it walked a
+    whole index in id order (EXPLAIN ANALYZE, 1,000 followers among 5,000 users: 52.6 ms) where
+    this plan (the author's follows by index, their users, a sort) took 5.8 ms; the list was
+    built whole anyway. PostgreSQL compares last_active: no datetime is parsed per follower.
+    """
     followers = Follow.objects.filter(followed_id=author_id, follower__last_active__gte=active_since)
     if only is not None:
         followers = followers.filter(follower_id__in=only)
-    rows = followers.order_by("follower_id").values_list("follower_id", "follower__last_active")
-    # last_active is set: filtered by last_active__gte.
-    return [(str(pk), cast(datetime, last_active)) for pk, last_active in rows.iterator(chunk_size=5000)]
+    hot = (
+        ExpressionWrapper(Q(follower__last_active__gte=hot_since), output_field=BooleanField())
+        if hot_since is not None
+        else Value(False)
+    )
+    rows = followers.annotate(hot=hot, text_id=Cast("follower_id", CharField())).order_by("follower_id")
+    # PostgreSQL's text of a uuid is str(UUID): no UUID object made per follower. (SQLite's is hex.)
+    column = "text_id" if connection.vendor == "postgresql" else "follower_id"
+    return [(str(pk), bool(is_hot)) for pk, is_hot in rows.values_list(column, "hot")]
 
 
 def _follower_batches(
@@ -164,6 +192,9 @@ def fanout_open(*, post_id: UUID) -> None:
     outbox.enqueue(tasks.fanout_post, str(post_id))
 
 
+_PLANNED = ("id", "author_id", "visibility", "created_at", "published_at")  # what fanout_post reads of the post
+
+
 def fanout_post(*, post_id: UUID) -> list[FanoutBatch]:
     """Plan a published post's fan-out: its batches, written with their push_batch tasks.
 
@@ -176,10 +207,10 @@ def fanout_post(*, post_id: UUID) -> list[FanoutBatch]:
     """
     from feeds import tasks
 
-    post = _published(Post.objects.filter(pk=post_id)).first()
+    post = _published(Post.objects.filter(pk=post_id)).only(*_PLANNED).first()
     if post is None:
         return []
-    mode = tier_sync(author_id=post.author_id)
+    mode = _settled_mode(post.author_id)
     with transaction.atomic():
         Fanout.objects.bulk_create([Fanout(post=post, mode=mode)], ignore_conflicts=True)
         fanout = Fanout.objects.select_for_update().get(post=post)
@@ -197,9 +228,9 @@ def fanout_post(*, post_id: UUID) -> list[FanoutBatch]:
         now = timezone.now()
         hot_since = now - timedelta(hours=settings.FEED_HOT_HOURS)
         if mode == Fanout.Mode.PUSH:
-            followers = _active_followers(post.author_id, active_since=_active_since(), only=only)
-            hot = [pk for pk, last_active in followers if last_active >= hot_since]
-            warm = [pk for pk, last_active in followers if last_active < hot_since]
+            followers = _active_followers(post.author_id, active_since=_active_since(), hot_since=hot_since, only=only)
+            hot = [pk for pk, is_hot in followers if is_hot]
+            warm = [pk for pk, is_hot in followers if not is_hot]
             # A socket keeps its user active, so whoever is online is among the hot followers.
             plan = [("fanout_high", batch, True) for batch in _batches(hot)]
             plan += [("fanout_low", batch, False) for batch in _batches(warm)]

@@ -16,11 +16,13 @@ How each figure is measured (time.perf_counter, one process, one thread):
   the on_commit work, with the fan-out task only *enqueued*: Celery's eager mode is switched
   off for the duration, so the outbox publishes to the configured broker (Redis when
   CELERY_BROKER_URL is set, kombu's in-memory transport otherwise) and nothing consumes it here.
-- fan-out: then, separately, the same work a worker would do, run in this process:
-  `feeds.services.fanout_post` (the plan: its batches and their tasks written through the
-  outbox, the tasks published, not run) followed by every `feeds.services.push_batch`
-  sequentially. "Post in every push follower's timeline" is plan + all batches in one worker
-  (more workers run the batches in parallel); "inserts/s per worker" is home timelines
+- fan-out: then, separately, the same work a worker would do, run in this process for
+  --fanouts new posts (medians): `feeds.services.fanout_post` (the plan: its batches and their
+  tasks written through the outbox, the tasks published, not run) followed by every
+  `feeds.services.push_batch` sequentially; "of which follower query" times
+  `_active_followers` alone (the plan's read of the author's active followers; median of
+  FOLLOWER_QUERY_RUNS). "Post in every push follower's timeline" is plan + all batches in one
+  worker (more workers run the batches in parallel); "inserts/s per worker" is home timelines
   written / time spent in push_batch. Followers of the measured authors have home timelines
   built beforehand (inserts only go into timelines that exist).
 - raw store throughput: `get_store().add_many` of one entry into 500 existing keys per call.
@@ -55,7 +57,7 @@ from django.utils import timezone
 from accounts.benchmarks import UNUSABLE_PASSWORD, insert_accounts
 from accounts.models import Follow, Profile, User
 from feeds import graph, receivers, selectors, services
-from feeds.models import Celebrity, Fanout
+from feeds.models import Celebrity, Fanout, FanoutBatch
 from feeds.store import Entry, MemoryStore, author_key, get_store, home_key, home_ttl, score_of
 from posts.models import Post
 from posts.services import post_create
@@ -72,6 +74,7 @@ POST_DAYS = 14
 PREFILL_ENTRY_BUDGET = 16_000_000
 INFINITE_THRESHOLD = 10**12
 MODES = ("push-only", "pull-only", "hybrid")
+FOLLOWER_QUERY_RUNS = 5
 
 
 def uuid7_at(moment, rng):
@@ -265,6 +268,7 @@ class Command(BenchmarkCommand):
         )
         parser.add_argument("--seed", type=int, default=42)
         parser.add_argument("--creates", type=int, default=100, help="post_create calls per author and mode.")
+        parser.add_argument("--fanouts", type=int, default=5, help="Timed fan-outs per author and mode (medians).")
         parser.add_argument("--reads", type=int, default=200, help="Timed feed reads per mode.")
         parser.add_argument("--warmup", type=int, default=10, help="Untimed feed reads per mode first.")
         parser.add_argument("--sample", type=int, default=100, help="Home timelines sampled for memory.")
@@ -297,6 +301,8 @@ class Command(BenchmarkCommand):
         keys = [home_key(pk) for pk in bench_ids.values_list("pk", flat=True)]
         keys += [author_key(pk) for pk in bench_ids.values_list("pk", flat=True)]
         _drop_keys(keys)
+        # Batches first: a run stopped mid fan-out leaves some (raw deletes don't cascade).
+        FanoutBatch.objects.filter(fanout__post__author__in=bench_ids)._raw_delete(connection.alias)
         Fanout.objects.filter(post__author__in=bench_ids)._raw_delete(connection.alias)
         Follow.objects.filter(Q(follower__in=bench_ids) | Q(followed__in=bench_ids))._raw_delete(connection.alias)
         try:
@@ -435,8 +441,8 @@ class Command(BenchmarkCommand):
                 result["create_small"] = self.creates(small, options["creates"], mode)
                 result["create_celebrity"] = self.creates(celebrity, options["creates"], mode)
                 if mode != "pull-only":
-                    result["fanout_push"] = self.fanout(pusher)
-                    result["fanout_celebrity"] = self.fanout(celebrity)
+                    result["fanout_push"] = self.fanout(pusher, options["fanouts"])
+                    result["fanout_celebrity"] = self.fanout(celebrity, options["fanouts"])
                 result["read"] = self.reads(reader, options, pull_only=mode == "pull-only")
                 result["memory"] = self.memory(data, sample, mode)
             self.done()
@@ -452,25 +458,40 @@ class Command(BenchmarkCommand):
                     samples.append(time.perf_counter() - started)
         return samples
 
-    def fanout(self, author):
-        """What the worker does for one new post, in this process: plan, then every batch."""
-        with enqueue_only():
-            post = post_create(author=author, content_type="text", content="Bench fan-out post.")
-        started = time.perf_counter()
-        with enqueue_only():  # the batches' tasks go to the broker; this process runs them below
-            plan = services.fanout_post(post_id=str(post.pk))
-        planned = time.perf_counter()
-        written = 0
-        for batch in plan:
-            written += services.push_batch(post_id=str(post.pk), number=batch.number)
-        finished = time.perf_counter()
+    def fanout(self, author, runs):
+        """What the worker does for a new post, in this process: plan, then every batch; `runs`
+        posts, medians (one sample swung 2x on a busy machine)."""
+        plans, pushes, totals = [], [], []
+        for _ in range(runs):
+            with enqueue_only():
+                post = post_create(author=author, content_type="text", content="Bench fan-out post.")
+            started = time.perf_counter()
+            with enqueue_only():  # the batches' tasks go to the broker; this process runs them below
+                plan = services.fanout_post(post_id=str(post.pk))
+            planned = time.perf_counter()
+            written = 0
+            for batch in plan:
+                written += services.push_batch(post_id=str(post.pk), number=batch.number)
+            finished = time.perf_counter()
+            plans.append(planned - started)
+            pushes.append(finished - planned)
+            totals.append(finished - started)
+        # The plan's follower query alone (what the push plan reads).
+        hot_since = timezone.now() - timedelta(hours=settings.FEED_HOT_HOURS)
+        queries = []
+        for _ in range(FOLLOWER_QUERY_RUNS):
+            begun = time.perf_counter()
+            with transaction.atomic():  # as in fanout_post
+                services._active_followers(author.pk, active_since=services._active_since(), hot_since=hot_since)
+            queries.append(time.perf_counter() - begun)
         fanout = Fanout.objects.get(post=post)
         return {
             "mode": fanout.mode,
             "status": fanout.status,
-            "plan": planned - started,
-            "push": finished - planned,
-            "total": finished - started,
+            "plan": statistics.median(plans),
+            "followers_query": statistics.median(queries),
+            "push": statistics.median(pushes),
+            "total": statistics.median(totals),
             "written": written,
             "batches": len(plan),
             "followers": author.profile.followers_count,
@@ -641,7 +662,14 @@ class Command(BenchmarkCommand):
                 ms(push["fanout_push"]["plan"]),
                 "—",
                 ms(hybrid["fanout_push"]["plan"]),
-                "",
+                f"median of {options['fanouts']}",
+            ),
+            (
+                f"  of which follower query, {push_n:,} flw",
+                ms(push["fanout_push"]["followers_query"]),
+                "—",
+                ms(hybrid["fanout_push"]["followers_query"]),
+                f"median of {FOLLOWER_QUERY_RUNS}",
             ),
             across(f"in every follower's timeline, {celeb_n:,} flw", lambda r: fan_total(r, "fanout_celebrity")),
             (

@@ -22,6 +22,8 @@ ARGS = [
     str(POSTS),
     "--creates",
     str(CREATES),
+    "--fanouts",
+    "1",
     "--reads",
     "3",
     "--warmup",

@@ -3,13 +3,15 @@
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
 from django.utils import timezone
 from freezegun import freeze_time
 
-from feeds.selectors import top_score
+from feeds.selectors import TOP_RANKINGS_KEPT, top_score
 from posts import services as posts_services
 from posts.models import Post
 from tests.factories import UserFactory
+from tests.socialsite.api.helpers import assert_error
 
 pytestmark = pytest.mark.django_db
 
@@ -54,3 +56,32 @@ def test_ranks_engagement_affinity_and_recency(client_for, follow, post, settle)
     # plain: 1 × 1 × 0.5^(1/24) ≈ 0.97; the week-old post is outside the 3-day window.
     assert ranked == [str(earlier.pk), str(from_friend.pk), str(old_busy.pk), str(plain.pk)]
     assert rest["next"] is None and body["previous"] is None
+
+
+def stored_rankings():
+    """The ?order=top keys the cache holds (Redis or the in-process cache)."""
+    backend = cache._cache
+    keys = list(backend) if isinstance(backend, dict) else backend.get_client().scan_iter(match="*feed:top:*")
+    return [key for key in (k.decode() if isinstance(k, bytes) else k for k in keys) if "feed:top:" in key]
+
+
+def test_refreshes_replace_the_users_ranking(client_for, follow, post):
+    """One key per user however often they refresh: the newest TOP_RANKINGS_KEPT rankings page on,
+    older cursors expire (each refresh used to add a key of its own)."""
+    reader, author = UserFactory(), UserFactory()
+    follow(reader, author)
+    post(author, "first")
+    client = client_for(reader)
+    cursors = []
+    for number in range(TOP_RANKINGS_KEPT + 2):
+        post(author, f"new {number}")  # every refresh ranks a different set
+        body = client.get("/api/v1/feed", {"order": "top", "limit": 1}).json()
+        cursors.append(body["next"])
+    assert len(stored_rankings()) == 1
+    for kept in cursors[-TOP_RANKINGS_KEPT:]:
+        assert client.get(kept).status_code == 200
+    assert_error(client.get(cursors[0]), 400, "invalid_cursor")
+    # The same ranking again reuses its entry: both kept cursors still page.
+    client.get("/api/v1/feed", {"order": "top", "limit": 1})
+    assert client.get(cursors[-2]).status_code == 200
+    assert len(stored_rankings()) == 1

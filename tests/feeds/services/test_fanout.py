@@ -4,6 +4,7 @@ import asyncio
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from feeds import services
@@ -135,6 +136,47 @@ def test_followers_with_a_socket_open_and_the_author_get_feed_new_post(threshold
 
 
 # --- The store contract: the same behaviour in process and in Redis ----------------------------------
+
+
+def test_the_plan_moves_an_author_whose_tier_changed(fans, settings):
+    """The plan reads the tier without a lock, but an author on the wrong side of the threshold
+    still goes through tier_sync: promoted (pulled), then demoting (pushed)."""
+    author = UserFactory()
+    fans(author, 3)
+    settings.FEED_FANOUT_THRESHOLD = 3  # as if the threshold changed under a 3-follower author
+    first = posts_services.post_create(author=author, content_type="text", content="one")
+    services.fanout_post(post_id=first.pk)
+    assert Fanout.objects.get(post=first).mode == "pull"
+    assert Celebrity.objects.get(author=author).state == Celebrity.State.CELEBRITY
+    settings.FEED_FANOUT_THRESHOLD = 4
+    second = posts_services.post_create(author=author, content_type="text", content="two")
+    services.fanout_post(post_id=second.pk)
+    assert Fanout.objects.get(post=second).mode == "push"
+    assert Celebrity.objects.get(author=author).state == Celebrity.State.DEMOTING
+    third = posts_services.post_create(author=author, content_type="text", content="three")
+    services.fanout_post(post_id=third.pk)  # demotion under way: pushed, the row left to its task
+    assert Fanout.objects.get(post=third).mode == "push"
+    assert Celebrity.objects.get(author=author).state == Celebrity.State.DEMOTING
+
+
+def test_the_plan_reads_followers_without_a_server_side_cursor(follow):
+    """PostgreSQL plans a cursor for its first rows: for the follower list that walked a whole
+    index in id order, several times slower than the plain query. (SQLite has no such cursor.)"""
+    author = UserFactory()
+    for user in UserFactory.create_batch(3):
+        follow(user, author)
+    post = posts_services.post_create(author=author, content_type="text", content="hi")  # on_commit not run
+    cursors = []
+
+    def record(execute, sql, params, many, context):
+        cursors.append((type(context["cursor"].cursor).__name__, sql))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
+        plan = services.fanout_post(post_id=post.pk)
+    assert sum(len(batch.followers) for batch in plan) == 3
+    follower_reads = [kind for kind, sql in cursors if "accounts_follow" in sql]
+    assert follower_reads and not any("Server" in kind for kind in follower_reads), cursors
 
 
 @pytest.fixture(params=["memory", "redis"])
