@@ -31,9 +31,7 @@ def cache_on(settings):
 def user_row_queries(queries, user):
     """The captured queries that read this user's row."""
     ids = {str(user.pk), user.pk.hex}
-    return [
-        q["sql"] for q in queries if 'FROM "accounts_user"' in q["sql"] and any(pk in q["sql"] for pk in ids)
-    ]
+    return [q["sql"] for q in queries if 'FROM "accounts_user"' in q["sql"] and any(pk in q["sql"] for pk in ids)]
 
 
 def authenticate(user):
