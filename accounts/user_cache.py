@@ -19,12 +19,14 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import logging
 import uuid
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import router, transaction
 
@@ -33,6 +35,7 @@ from socialsite import safe_cache
 if TYPE_CHECKING:
     from accounts.models import User
 
+logger = logging.getLogger(__name__)
 # Version keys outlive the rows: an expired version only costs a miss, never a stale read.
 VERSION_SECONDS = 24 * 3600
 
@@ -66,7 +69,11 @@ def get(pk: object) -> User | None:
     if not enabled():
         return _from_db(pk)
     version_key, data_key = _keys(pk)
-    found = safe_cache.get_many([version_key, data_key])
+    try:
+        found = cache.get_many([version_key, data_key])
+    except Exception as exc:  # down: straight to the database, without trying the cache twice more
+        logger.warning("auth cache unavailable (%s: %s); reading the user row", exc.__class__.__name__, exc)
+        return _from_db(pk)
     version = found.get(version_key)
     data = found.get(data_key)
     if version is not None and data is not None and data[0] == version:

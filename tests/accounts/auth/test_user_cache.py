@@ -192,7 +192,7 @@ def test_with_the_cache_down_auth_reads_the_database(user, settings, caplog):
     # Writes made while the cache is down still take, and the next request sees them.
     bare_update(user)
     assert user_api_get(user).status_code == 401
-    assert any("cache unavailable" in r.message for r in caplog.records)
+    assert any("auth cache unavailable" in r.message for r in caplog.records)
 
 
 def user_api_get(user):
