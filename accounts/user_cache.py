@@ -11,8 +11,9 @@ replaced, so it is never served.
 
 On only while the cache is shared by every process (AUTH_USER_CACHE_SECONDS, on with
 REDIS_URL): a per-process cache would miss a suspension or a password change made by another
-process (a worker, manage.py). With the cache down, reads go to the database (safe_cache); the
-entries live AUTH_USER_CACHE_SECONDS, so a bump lost in an outage is stale for at most that long.
+process (a worker, manage.py). With the cache down, reads go to the database; entries live
+AUTH_USER_CACHE_SECONDS, so a bump lost in an outage (or a write that skips the model layer: raw
+SQL, a data migration's historical model) is stale for at most that long.
 """
 
 from __future__ import annotations
