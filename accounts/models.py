@@ -1,13 +1,13 @@
 from __future__ import annotations
 
 import uuid
-from typing import ClassVar, Self
+from typing import Any, ClassVar, Self
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, AnonymousUser
 from django.contrib.auth.models import UserManager as DjangoUserManager
 from django.contrib.auth.validators import UnicodeUsernameValidator
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.db.models.functions import Lower
 from django.utils.crypto import salted_hmac
@@ -15,6 +15,22 @@ from phonenumber_field.modelfields import PhoneNumberField
 
 
 class UserQuerySet(models.QuerySet["User"]):
+    def update(self, **kwargs: Any) -> int:
+        # Saves and deletes send signals; an update sends none, so it tells the auth cache itself
+        # which rows changed (one more query). last_active alone changes every few minutes per
+        # user and nothing authenticates by it: left out.
+        if set(kwargs) <= {"last_active"}:
+            return super().update(**kwargs)
+        from accounts import user_cache
+
+        if not user_cache.enabled():
+            return super().update(**kwargs)
+        with transaction.atomic(using=self.db):
+            pks = list(self.values_list("pk", flat=True))
+            count = super().update(**kwargs)
+        user_cache.invalidate(pks)
+        return count
+
     def visible_to(self, viewer: User | AnonymousUser | None) -> Self:
         """Active accounts the viewer may see: not deactivated, and not blocking the viewer."""
         qs = self.filter(is_active=True)

@@ -1,10 +1,11 @@
 """A password change anywhere (the settings page, a reset link, the admin, manage.py
-changepassword) ends the account's other sign-ins at once."""
+changepassword) ends the account's other sign-ins at once; any saved or deleted user row leaves
+the auth cache (accounts/user_cache.py)."""
 
-from django.db.models.signals import post_save
+from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
-from accounts import services
+from accounts import services, user_cache
 from accounts.models import User
 
 
@@ -13,3 +14,9 @@ def password_changed(sender, instance, created, **kwargs):
     # AbstractBaseUser keeps the new raw password in _password until its save() returns.
     if not created and getattr(instance, "_password", None) is not None:
         services.user_credentials_changed(user=instance)
+
+
+@receiver(post_save, sender=User)
+@receiver(post_delete, sender=User)
+def user_row_changed(sender, instance, **kwargs):
+    user_cache.invalidate([instance.pk])

@@ -6,6 +6,7 @@ effects: Celery tasks through the outbox, socket events with on_commit.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -44,6 +45,10 @@ if TYPE_CHECKING:
 User = get_user_model()
 
 LAST_ACTIVE_RESOLUTION_SECONDS = 300
+# In front of the cache: a process asks it about a user at most once a minute, within the resolution.
+LAST_ACTIVE_MEMO_SECONDS = 60
+LAST_ACTIVE_MEMO_SIZE = 10_000
+_last_active_asked: dict[UUID, float] = {}  # user pk -> time.monotonic() of the last ask
 MAX_INTERESTS = 20
 PROFILE_INFO_MAX_KEYS = 20
 PROFILE_INFO_MAX_CHARS = 2000
@@ -180,7 +185,16 @@ def _delete_file_on_commit(name: str) -> None:
 
 
 def user_touch_last_active(*, user: UserModel) -> None:
-    """Record activity at most once per LAST_ACTIVE_RESOLUTION_SECONDS per user."""
+    """Record activity at most once per LAST_ACTIVE_RESOLUTION_SECONDS per user (across processes:
+    the shared cache decides), asking the cache at most once per LAST_ACTIVE_MEMO_SECONDS per user
+    and process."""
+    now = time.monotonic()
+    asked = _last_active_asked.get(user.pk)
+    if asked is not None and now - asked < LAST_ACTIVE_MEMO_SECONDS:
+        return
+    if len(_last_active_asked) >= LAST_ACTIVE_MEMO_SIZE:
+        _last_active_asked.clear()  # bounded: a full memo starts over (one cache add per user again)
+    _last_active_asked[user.pk] = now
     if safe_cache.add(f"last_active:{user.pk}", 1, LAST_ACTIVE_RESOLUTION_SECONDS):
         User.objects.filter(pk=user.pk).update(last_active=timezone.now())
 

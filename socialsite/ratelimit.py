@@ -6,15 +6,32 @@ open, as the API throttles do.
 """
 
 import logging
+import re
 import time
-from typing import Any
+from typing import Any, overload
 
 from django.core.cache import cache, caches
 
-from socialsite.api.throttling import parse_rate
 from socialsite.errors import ServiceError
 
+RATE_RE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*([smhd])\s*$")
+UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 logger = logging.getLogger(__name__)
+
+
+@overload
+def parse_rate(rate: str) -> tuple[int, int]: ...
+@overload
+def parse_rate(rate: None) -> tuple[None, None]: ...
+def parse_rate(rate: str | None) -> tuple[int, int] | tuple[None, None]:
+    """(count, period in seconds) of a rate like "25/5m"; (None, None) for no rate."""
+    if rate is None:
+        return (None, None)
+    match = RATE_RE.match(rate)
+    if not match:
+        raise ValueError(f"Bad rate {rate!r}; expected e.g. '25/5m'.")
+    count, multiplier, unit = match.groups()
+    return int(count), int(multiplier or 1) * UNIT_SECONDS[unit]
 
 
 class RateLimitedError(ServiceError):
@@ -36,16 +53,23 @@ def _count(key: str, timeout: int) -> int:
     return cache.incr(key)
 
 
+def window_hit(key: str, period: int, now: float | None = None) -> tuple[int, float]:
+    """Count one event in the fixed window of `period` seconds that `now` falls in: (events in
+    the window so far, this one included; seconds until the window ends). One round trip on
+    Redis. Raises when the cache is down: callers fail open."""
+    now = time.time() if now is None else now
+    window = int(now // period)
+    used = _count(f"{key}:{window}", period + 1)
+    return used, (window + 1) * period - now
+
+
 def hit(scope: str, ident: object, rate: str, *, message: str = "Too many requests; slow down.") -> None:
     """Count one event; raise RateLimitedError once the window's count is spent."""
     count, period = parse_rate(rate)
-    now = time.time()
-    window = int(now // period)
-    key = f"ratelimit:{scope}:{ident}:{window}"
     try:
-        used = _count(key, period + 1)
+        used, left = window_hit(f"ratelimit:{scope}:{ident}", period)
     except Exception as exc:
         logger.warning("rate limit %s skipped: cache unavailable (%s)", scope, exc)
         return
     if used > count:
-        raise RateLimitedError(message, retry_after=max(1, int((window + 1) * period - now)))
+        raise RateLimitedError(message, retry_after=max(1, int(left)))

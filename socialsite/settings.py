@@ -79,7 +79,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "accounts.middleware.AuthenticationMiddleware",  # Django's, reading the user through the auth cache
     "django.contrib.messages.middleware.MessageMiddleware",
     "socialsite.middleware.RefuseNulMiddleware",  # after auth and messages: its 400 page uses them
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -340,6 +340,10 @@ FEED_REDIS_URL = env.str("FEED_REDIS_URL", default=REDIS_URL)
 
 # --- Auth --------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
+# Seconds a signed-in user's row stays in the cache (accounts/user_cache.py); every write of the
+# row replaces it at once. Only with a shared cache (Redis): a per-process one would miss writes
+# made by other processes. 0 turns it off.
+AUTH_USER_CACHE_SECONDS = env.int("AUTH_USER_CACHE_SECONDS", default=120 if REDIS_URL else 0)
 AUTHENTICATION_BACKENDS = [
     "allauth.account.auth_backends.AuthenticationBackend",
 ]

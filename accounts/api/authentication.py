@@ -1,14 +1,19 @@
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from rest_framework_simplejwt import authentication
-from rest_framework_simplejwt.exceptions import AuthenticationFailed
+from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken
+from rest_framework_simplejwt.settings import api_settings
 
-from accounts import tokens
+from accounts import tokens, user_cache
 from accounts.services import user_touch_last_active
 
 
 class JWTAuthentication(authentication.JWTAuthentication):
     """simplejwt's bearer auth, refusing tokens issued before the user's credentials last changed
-    (accounts/tokens.py), and marking the user active (throttled per user)."""
+    (accounts/tokens.py), and marking the user active (throttled per user).
+
+    The user comes from the auth cache (accounts/user_cache.py): no query once warm, and a
+    suspension, password change or "log out everywhere" reaches it at once."""
 
     def authenticate(self, request):
         result = super().authenticate(request)
@@ -17,7 +22,16 @@ class JWTAuthentication(authentication.JWTAuthentication):
         return result
 
     def get_user(self, validated_token):
-        user = super().get_user(validated_token)
+        # simplejwt's get_user (same errors), reading through the cache.
+        try:
+            user_id = validated_token[api_settings.USER_ID_CLAIM]
+        except KeyError:
+            raise InvalidToken(_("Token contained no recognizable user identification")) from None
+        user = user_cache.get(user_id)
+        if user is None:
+            raise AuthenticationFailed(_("User not found"), code="user_not_found")
+        if api_settings.CHECK_USER_IS_ACTIVE and not user.is_active:
+            raise AuthenticationFailed(_("User is inactive"), code="user_inactive")
         if not tokens.stamp_matches(validated_token, user):
             raise AuthenticationFailed("The token was revoked: sign in again.", code="token_not_valid")
         return user

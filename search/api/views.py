@@ -6,7 +6,7 @@ import json
 
 from django.conf import settings
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import permissions, throttling
+from rest_framework import permissions
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework.views import APIView
@@ -16,11 +16,11 @@ from search import query, selectors
 from search.api import serializers as s
 from socialsite import params
 from socialsite.api.helpers import error_responses
-from socialsite.api.throttling import RateParsingMixin
+from socialsite.api.throttling import FixedWindowThrottle
 from socialsite.errors import ServiceError
 
 
-class SearchThrottle(RateParsingMixin, throttling.SimpleRateThrottle):
+class SearchThrottle(FixedWindowThrottle):
     """THROTTLE_SEARCH per signed-in user, or per IP for anonymous callers."""
 
     scope = "search"
