@@ -9,6 +9,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from phonenumber_field.phonenumber import to_python
 
 from accounts.models import Block, Follow, FollowRequest, Mute
+from socialsite import safe_cache
 from socialsite.errors import ForbiddenError, NotFoundError
 from socialsite.params import parse_uuid
 
@@ -110,6 +111,24 @@ def following_queryset(*, viewer: Viewer, user: UserModel) -> QuerySet[Follow]:
 
 def follow_requests_queryset(*, user: UserModel) -> QuerySet[FollowRequest]:
     return FollowRequest.objects.filter(target=user).select_related("requester__profile").order_by("-created_at")
+
+
+# The header's "Follow requests" badge on every page is cached; any saved or deleted request drops
+# its target's count (accounts/receivers.py).
+FOLLOW_REQUEST_COUNT_SECONDS = 300
+
+
+def follow_request_count_key(user_id: UUID) -> str:
+    return f"accounts:follow-requests:v1:{user_id}"
+
+
+def follow_request_count_cached(*, user: UserModel) -> int:
+    key = follow_request_count_key(user.pk)
+    count: int | None = safe_cache.get(key)
+    if count is None:
+        count = follow_requests_queryset(user=user).count()
+        safe_cache.set(key, count, FOLLOW_REQUEST_COUNT_SECONDS)
+    return count
 
 
 def blocks_queryset(*, user: UserModel) -> QuerySet[Block]:

@@ -25,4 +25,4 @@ def follow_request_count(context):
     user = context["request"].user
     if not user.is_authenticated:
         return 0
-    return selectors.follow_requests_queryset(user=user).count()
+    return selectors.follow_request_count_cached(user=user)

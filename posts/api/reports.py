@@ -2,7 +2,7 @@
 
 from django.conf import settings
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import serializers, status, throttling
+from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -11,19 +11,16 @@ from posts.models import Report
 from socialsite.api.helpers import error_responses, valid_input
 from socialsite.api.inputs import Input
 from socialsite.api.pagination import CursorPagination
-from socialsite.api.throttling import parse_rate
+from socialsite.api.throttling import FixedWindowThrottle
 
 # --- Throttle ------------------------------------------------------------------------------------
 
 
-class ReportRateThrottle(throttling.SimpleRateThrottle):
+class ReportRateThrottle(FixedWindowThrottle):
     """New reports per signed-in user; THROTTLE_REPORT in settings, "20/h" by default."""
 
     scope = "report"
     THROTTLE_RATES = {"report": getattr(settings, "THROTTLE_REPORT", "20/h")}
-
-    def parse_rate(self, rate):
-        return parse_rate(rate)
 
     def get_cache_key(self, request, view):
         if not request.user or not request.user.is_authenticated:

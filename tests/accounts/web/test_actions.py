@@ -166,3 +166,42 @@ def test_approve_someone_elses_request_shows_message(client, user):
     response = client.post(reverse("follow_request_approve", args=[foreign.pk]), follow=True)
     assert "No such follow request." in response.content.decode()
     assert FollowRequest.objects.filter(pk=foreign.pk).exists()
+
+
+def _request_badge(client):
+    page = client.get(reverse("home")).content.decode()
+    return page.split("Follow requests", 1)[1].split("</a>", 1)[0]
+
+
+def test_follow_request_badge_is_cached_and_follows_every_change(client, user, other_user, act):
+    """The header badge is cached per user (no COUNT on every page) and is never stale after a
+    request is made, approved, rejected or withdrawn."""
+    user.profile.is_private = True
+    user.profile.save()
+    client.force_login(user)
+    assert "badge" not in _request_badge(client)
+
+    act(services.follow_create, follower=other_user, followed_user_id=user.pk)
+    assert ">1<" in _request_badge(client)
+    act(services.follow_delete, follower=other_user, followed_user_id=user.pk)
+    assert "badge" not in _request_badge(client)
+
+    act(services.follow_create, follower=other_user, followed_user_id=user.pk)
+    third = UserFactory()
+    act(services.follow_create, follower=third, followed_user_id=user.pk)
+    assert ">2<" in _request_badge(client)
+    client.post(reverse("follow_request_reject", args=[FollowRequest.objects.get(requester=third).pk]))
+    assert ">1<" in _request_badge(client)
+    client.post(reverse("follow_request_approve", args=[FollowRequest.objects.get(requester=other_user).pk]))
+    assert "badge" not in _request_badge(client)
+
+
+def test_follow_request_badge_costs_no_query_once_cached(client, user):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(user)
+    client.get(reverse("home"))
+    with CaptureQueriesContext(connection) as queries:
+        client.get(reverse("home"))
+    assert not [q for q in queries.captured_queries if "accounts_followrequest" in q["sql"]]
