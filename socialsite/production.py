@@ -209,8 +209,7 @@ class Supervisor:
         return False
 
     def run(self):
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(signum, self.on_signal)
+        previous = {signum: signal.signal(signum, self.on_signal) for signum in (signal.SIGINT, signal.SIGTERM)}
         try:
             self.launch()
             while self.stopping is None:
@@ -223,6 +222,8 @@ class Supervisor:
             return 0
         finally:
             self.stop_all()
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
 
     def launch(self):
         args = self.args
