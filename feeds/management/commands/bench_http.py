@@ -6,14 +6,16 @@ On PostgreSQL and Redis, on the bench_feed data (built at --scale if no `bench_*
 - new: the production shape, as `make serve` starts it (`python -m socialsite.production`: nginx,
   gunicorn, Daphne), without its Celery worker and beat, so both shapes do the same work.
 
-One shape runs at a time, on the same data and environment (DEBUG=false, rate limits out of
-reach, the broker of CELERY_BROKER_URL with nothing consuming it: a post's fan-out is queued,
-not done). wrk drives each cell over loopback for --duration seconds with a Lua script that
+Both shapes are up at once (the idle one costs next to nothing) and their cells alternate, old
+then new for each endpoint and concurrency, so a busy neighbour on the machine weighs on both
+alike. Same data and environment (DEBUG=false, rate limits out of reach, the broker of
+CELERY_BROKER_URL with nothing consuming it: a post's fan-out is queued, not done). wrk drives
+each cell over loopback for --duration seconds with a Lua script that
 rotates 50 bench readers (a JWT each; the home page with a session cookie each) and, for the post
 detail, 200 ids of public bench posts. Each cell reports requests/s, p50 and p99 latency (wrk's),
 answers other than 2xx and socket errors (connect, read, write, timeout), and the most PostgreSQL
-connections the shape's processes held (pg_stat_activity sampled every 50 ms, application names
-`socialsite-*`). The posts that POST /api/v1/posts made are deleted at the end and the queues
+connections that shape's processes held (pg_stat_activity sampled every 50 ms, by the
+application names they are started with). The posts that POST /api/v1/posts made are deleted at the end and the queues
 purged, so a later worker has nothing of theirs to do.
 """
 
@@ -146,6 +148,8 @@ class Served(ServiceProcess):
 class OldDaphne(Served):
     """The old shape: one Daphne as `make run` starts it."""
 
+    app_names = [f"{APP_PREFIX}run"]
+
     def __init__(self, name, env, log_dir, port):
         argv = [sys.executable, "-m", "socialsite.serve", "-b", "127.0.0.1", "-p", port, "socialsite.asgi:application"]
         super().__init__(name, argv, env, log_dir, port)
@@ -153,6 +157,8 @@ class OldDaphne(Served):
 
 class Production(Served):
     """The new shape: `python -m socialsite.production` (nginx on the port, gunicorn, Daphne), no Celery."""
+
+    app_names = [f"{APP_PREFIX}web", f"{APP_PREFIX}realtime-%"]  # the launcher names them (PGAPPNAME)
 
     def __init__(self, name, env, log_dir, port):
         argv = [sys.executable, "-m", "socialsite.production", "--port", port, "--no-celery"]
@@ -162,7 +168,8 @@ class Production(Served):
 class PeakConnections:
     """The most connections of the shape's processes to this database, sampled in a thread."""
 
-    def __init__(self):
+    def __init__(self, app_names):
+        self.app_names = app_names  # LIKE patterns
         self.peak = 0
         self.stop = threading.Event()
 
@@ -176,8 +183,8 @@ class PeakConnections:
             while not self.stop.is_set():
                 row = conn.execute(
                     "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-                    " AND application_name LIKE %s",
-                    [APP_PREFIX + "%"],
+                    " AND application_name LIKE ANY(%s)",
+                    [self.app_names],
                 ).fetchone()
                 self.peak = max(self.peak, row[0] if row else 0)
                 self.stop.wait(SAMPLE_SECONDS)
@@ -214,6 +221,7 @@ class Command(BenchmarkCommand):
         started = time.time()
         load_before = os.getloadavg()
         results = {}
+        duration = options["duration"]
         env = process_env()
         if "new" in shapes or "home" in endpoints:
             self.collect_static(env)
@@ -223,21 +231,22 @@ class Command(BenchmarkCommand):
                 tempfile.TemporaryDirectory(prefix="bench_http-") as scripts,
             ):
                 port = options["port"]
-                for shape in shapes:
+                servers = {}
+                for shape in shapes:  # both up at once, the cells interleaved: load drift hits both alike
                     self.step(f"starting the {shape} shape")
-                    server = self.start(processes, shape, env, port)
-                    processes.wait_ready([server])
-                    self.done(f"({server.url})")
-                    for name in endpoints:
-                        script = Path(scripts) / f"{shape}-{name}.lua"
-                        script.write_text(self.lua(name, readers, post_ids))
-                        self.cell(wrk, server.url, script, 2, 1)  # warm-up: imports, pools, caches
-                        for c in concurrencies:
-                            results[shape, name, c] = self.cell(wrk, server.url, script, c, options["duration"])
-                            cell = results[shape, name, c]
+                    servers[shape] = self.start(processes, shape, env, port)
+                    processes.wait_ready([servers[shape]])
+                    self.done(f"({servers[shape].url})")
+                for name in endpoints:
+                    script = Path(scripts) / f"{name}.lua"
+                    script.write_text(self.lua(name, readers, post_ids))
+                    for shape in shapes:
+                        self.cell(wrk, servers[shape], script, 2, 1)  # warm-up: imports, pools, caches
+                    for c in concurrencies:
+                        for shape in shapes:
+                            results[shape, name, c] = cell = self.cell(wrk, servers[shape], script, c, duration)
                             self.say(f"  {shape} {ENDPOINTS[name][0]} c={c}: {cell['rps']:.0f} req/s")
-                            processes.check_alive("during the run", [server])
-                    server.stop()
+                    processes.check_alive("during the run")
         finally:
             self.clean_up(readers, started)
         self.report(shapes, endpoints, concurrencies, results, options, load_before)
@@ -338,9 +347,10 @@ class Command(BenchmarkCommand):
         client.force_login(user, backend=settings.AUTHENTICATION_BACKENDS[0])
         return client.cookies[settings.SESSION_COOKIE_NAME].value
 
-    def cell(self, wrk, url, script, c, duration):
-        argv = [wrk, "-t", str(min(c, 2)), "-c", str(c), "-d", f"{duration}s", "--timeout", "10s", "-s", script, url]
-        with PeakConnections() as peak:
+    def cell(self, wrk, server, script, c, duration):
+        argv = [wrk, "-t", str(min(c, 2)), "-c", str(c), "-d", f"{duration}s", "--timeout", "10s", "-s", script]
+        argv.append(server.url)
+        with PeakConnections(server.app_names) as peak:
             run = subprocess.run(argv, capture_output=True, text=True, timeout=duration + 60, check=False)  # noqa: S603
         line = next((x for x in run.stdout.splitlines() if x.startswith("WRKJSON ")), None)
         if run.returncode != 0 or line is None:
