@@ -1,8 +1,10 @@
 """socialsite.production's arithmetic and its nginx config; the processes themselves run in
 tests/e2e/test_production.py."""
 
+import os
 import shutil
 import subprocess
+import sys
 
 import pytest
 from django.db import connection
@@ -77,3 +79,20 @@ def test_it_refuses_to_start_over_the_connection_budget(monkeypatch, capsys):
 def test_tls_options_go_together():
     with pytest.raises(SystemExit):
         production.main(["--tls-cert", "/c.pem"])
+
+
+def test_sign_in_rate_limits_trust_as_many_proxies_as_the_api():
+    """allauth counts sign-ins per client IP too: behind nginx (NUM_PROXIES=1) it must read the
+    address nginx appended, or every client shares nginx's."""
+    probe = "from django.conf import settings; print(settings.ALLAUTH_TRUSTED_PROXY_COUNT)"
+    for proxies in ("0", "1", "2"):
+        env = {**os.environ, "NUM_PROXIES": proxies}
+        result = subprocess.run(
+            [sys.executable, "manage.py", "shell", "-c", probe],
+            cwd=production.ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.stdout.strip().splitlines()[-1] == proxies, result.stderr
