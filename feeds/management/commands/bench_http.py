@@ -13,7 +13,9 @@ CELERY_BROKER_URL with nothing consuming it: a post's fan-out is queued, not don
 each cell over loopback for --duration seconds with a Lua script that
 rotates 50 bench readers (a JWT each; the home page with a session cookie each) and, for the post
 detail, 200 ids of public bench posts. Each cell reports requests/s, p50 and p99 latency (wrk's),
-answers other than 2xx and socket errors (connect, read, write, timeout), and the most PostgreSQL
+the CPU time the shape's processes spent per request (from /proc: less sensitive to a busy
+machine than the rates), answers other than 2xx and socket errors (connect, read, write,
+timeout), and the most PostgreSQL
 connections that shape's processes held (pg_stat_activity sampled every 50 ms, by the
 application names they are started with). The posts that POST /api/v1/posts made are deleted at the end and the queues
 purged, so a later worker has nothing of theirs to do.
@@ -194,6 +196,27 @@ class PeakConnections:
         self.thread.join(5)
 
 
+def tree_cpu_seconds(root):
+    """User + system CPU of a process and all its descendants (children reaped included), from /proc."""
+    parents, times = {}, {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # gone meanwhile
+        parents[int(entry.name)] = int(fields[1])
+        times[int(entry.name)] = sum(int(f) for f in fields[11:15])  # utime stime cutime cstime
+    tree, frontier = {root}, [root]
+    while frontier:
+        parent = frontier.pop()
+        children = [pid for pid, ppid in parents.items() if ppid == parent and pid not in tree]
+        tree.update(children)
+        frontier.extend(children)
+    return sum(times.get(pid, 0) for pid in tree) / os.sysconf("SC_CLK_TCK")
+
+
 class Command(BenchmarkCommand):
     help = "Old shape (one Daphne) against the production shape (nginx + gunicorn + Daphne), driven by wrk."
 
@@ -350,8 +373,10 @@ class Command(BenchmarkCommand):
     def cell(self, wrk, server, script, c, duration):
         argv = [wrk, "-t", str(min(c, 2)), "-c", str(c), "-d", f"{duration}s", "--timeout", "10s", "-s", script]
         argv.append(server.url)
+        cpu_before = tree_cpu_seconds(server.pid)
         with PeakConnections(server.app_names) as peak:
             run = subprocess.run(argv, capture_output=True, text=True, timeout=duration + 60, check=False)  # noqa: S603
+        cpu = tree_cpu_seconds(server.pid) - cpu_before
         line = next((x for x in run.stdout.splitlines() if x.startswith("WRKJSON ")), None)
         if run.returncode != 0 or line is None:
             raise CommandError(f"wrk failed ({run.returncode}):\n{run.stdout}\n{run.stderr}")
@@ -365,6 +390,7 @@ class Command(BenchmarkCommand):
             "socket": found["socket"],
             "requests": found["requests"],
             "pg": peak.peak,
+            "cpu_ms": cpu * 1000 / found["requests"] if found["requests"] else 0.0,
         }
 
     def clean_up(self, readers, started):
@@ -390,7 +416,10 @@ class Command(BenchmarkCommand):
         )
         header = ["endpoint", "c"]
         for shape in shapes:
-            header += [f"{shape} req/s", f"{shape} p50", f"{shape} p99", f"{shape} errors", f"{shape} pg conns"]
+            header += [
+                *(f"{shape} req/s", f"{shape} p50", f"{shape} p99", f"{shape} cpu/req"),
+                *(f"{shape} errors", f"{shape} pg conns"),
+            ]
         rows = [header, None]
         for name in endpoints:
             for c in concurrencies:
@@ -401,10 +430,15 @@ class Command(BenchmarkCommand):
                         f"{cell['rps']:.0f}",
                         f"{cell['p50']:.1f} ms",
                         f"{cell['p99']:.1f} ms",
+                        f"{cell['cpu_ms']:.1f} ms",
                         f"{cell['non2xx']}/{cell['socket']}",
                         str(cell["pg"]),
                     ]
                 rows.append(row)
         self.table(rows)
         self.say("errors: answers other than 2xx / socket errors (connect, read, write, timeout); both must be 0")
+        self.say(
+            "cpu/req: CPU time of the shape's processes (Daphne; nginx, gunicorn, Daphne) per request,"
+            " not PostgreSQL's, Redis's or wrk's"
+        )
         self.say(machine_line(load_before, os.getloadavg()))

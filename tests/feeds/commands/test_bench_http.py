@@ -40,15 +40,16 @@ def test_both_shapes_every_endpoint_one_table_no_errors():
     for label, *_ in ENDPOINTS.values():
         [line] = [line for line in output.splitlines() if line.startswith(f"{label}  ")]
         rows[label] = line
-        # endpoint, c, then per shape: req/s, p50, p99, errors, pg conns
+        # endpoint, c, then per shape: req/s, p50, p99, cpu/req, errors, pg conns
         cells = re.split(r"\s{2,}", line.strip())
         assert cells[0] == label and cells[1] == "1", line
-        old, new = cells[2:7], cells[7:12]
+        old, new = cells[2:8], cells[8:14]
         for shape in (old, new):
             assert float(shape[0]) > 0, line  # requests were answered
-            assert shape[1].endswith(" ms") and shape[2].endswith(" ms"), line
-            assert shape[3] == "0/0", line  # no answer other than 2xx, no socket error
-            assert 1 <= int(shape[4]) <= 100, line  # the shape's own PostgreSQL connections, sampled
+            assert all(cell.endswith(" ms") for cell in shape[1:4]), line
+            assert float(shape[3].removesuffix(" ms")) > 0, line  # the shape's processes did the work
+            assert shape[4] == "0/0", line  # no answer other than 2xx, no socket error
+            assert 1 <= int(shape[5]) <= 100, line  # the shape's own PostgreSQL connections, sampled
     assert "old req/s" in output and "new req/s" in output
     assert re.search(r"machine: \d+ cores", output)
     # The posts POST /api/v1/posts made are deleted again.
