@@ -285,13 +285,10 @@ class Command(BenchmarkCommand):
 
     def install_wrk(self):
         apt = shutil.which("apt-get")
-        if apt and os.geteuid() == 0:
-            self.step("installing wrk (apt-get install wrk)")
-            quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
-            subprocess.run([apt, "install", "-y", "-qq", "wrk"], check=False, **quiet)  # noqa: S603
-            if not shutil.which("wrk"):
-                subprocess.run([apt, "update", "-qq"], check=False, **quiet)  # noqa: S603
-                subprocess.run([apt, "install", "-y", "-qq", "wrk"], check=False, **quiet)  # noqa: S603
+        if apt and os.geteuid() == 0:  # as root with apt: fetch it (the list first, which a new machine lacks)
+            self.step("installing wrk (apt-get update; apt-get install wrk)")
+            script = f"{apt} update -qq && {apt} install -y -qq wrk"
+            subprocess.run(["sh", "-c", script], check=False, capture_output=True)  # noqa: S603,S607
             self.done()
         found = shutil.which("wrk")
         if not found:
