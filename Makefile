@@ -1,4 +1,5 @@
-# socialsite: `make run` serves the embedded default on http://127.0.0.1:8000; `make test` runs the suite.
+# socialsite: `make run` serves the embedded default on http://127.0.0.1:8000 (one Daphne); `make serve` the
+# production shape (nginx, gunicorn, Daphne); `make test` runs the suite.
 PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -6,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 SEARCH_CONTRACT := tests/search/api/test_search.py tests/search/commands/test_reindex.py tests/search/test_completion_names.py
 
-.PHONY: run test fuzz install install-dev migrate worker beat demo lint format check-deploy browsers clean
+.PHONY: run serve test fuzz install install-dev migrate worker beat demo lint format check-deploy browsers clean
 
 $(VENV)/bin/activate:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is needed (set PYTHON=...)"; exit 1; }
@@ -31,6 +32,12 @@ migrate: install
 run: migrate
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 	$(PY) -m socialsite.serve -b $(HOST) -p $(PORT) socialsite.asgi:application
+
+# The production shape on this machine (docs/operations.md "Serving"): nginx on PORT, gunicorn for pages
+# and REST, Daphne for /ws/, SSE and long-poll, Celery worker + beat with CELERY_BROKER_URL. Ctrl-C stops all.
+serve: migrate
+	$(PY) manage.py collectstatic --noinput --verbosity 0
+	$(PY) -m socialsite.production --host $(HOST) --port $(PORT)
 
 test: install-dev
 	$(PY) manage.py makemigrations --check --dry-run

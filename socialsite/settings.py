@@ -483,6 +483,9 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
 }
+# Sign-in and sign-up rate limits (allauth) count per client IP too: the same proxies to trust. Left
+# at 0 behind nginx, every client would share nginx's address (one bucket for everybody).
+ALLAUTH_TRUSTED_PROXY_COUNT = REST_FRAMEWORK["NUM_PROXIES"]
 API_PAGE_SIZE_MAX = 50
 # An Idempotency-Key answers retries this long (socialsite/api/idempotency.py, docs/api.md).
 IDEMPOTENCY_KEY_HOURS = env.int("IDEMPOTENCY_KEY_HOURS", default=24)
