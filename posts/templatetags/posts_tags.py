@@ -1,8 +1,27 @@
+import functools
+import uuid
+
 from django import template
+from django.urls import get_script_prefix, get_urlconf, reverse
 
 from media import signed_urls
 
 register = template.Library()
+
+_PK_MARK = uuid.UUID(int=0)
+
+
+@functools.cache
+def _post_url_pattern(name, prefix, urlconf, *leading):
+    return reverse(name, args=[*leading, _PK_MARK], urlconf=urlconf)
+
+
+@register.filter
+def post_url(pk, name):
+    """`{% url name pk %}` for a route taking one post id, reversed once per process: a feed page
+    asks for about five per card, and reverse() was a fifth of its rendering."""
+    return _post_url_pattern(name, get_script_prefix(), get_urlconf()).replace(str(_PK_MARK), str(pk))
+
 
 IMAGE_SIZES = ("thumbnail", "medium", "original")
 
@@ -38,3 +57,14 @@ def best_image(media):
         if url:
             return url
     return ""
+
+
+@register.filter
+def like_action(pk, liked):
+    """Where the like button posts: unlike when the viewer likes the post already."""
+    return post_url(pk, "post_unlike" if liked else "post_like")
+
+
+@register.filter
+def report_post_url(pk):
+    return _post_url_pattern("report", get_script_prefix(), get_urlconf(), "post").replace(str(_PK_MARK), str(pk))

@@ -342,3 +342,23 @@ def test_counts_are_pluralized(client, user, make_post):
     Post.objects.filter(pk=post.pk).update(comments_count=2, likes_count=0)
     html = client.get(detail(post)).content.decode()
     assert "2</span> comments</a>" in html and '0</span><span class="sr-only"> likes</span>' in html
+
+
+@pytest.mark.parametrize("name", ["post_detail", "post_like", "post_unlike", "post_share"])
+def test_post_url_filter_matches_reverse_under_any_script_prefix(name):
+    """The cards' cached reversal (posts_tags.post_url) gives what {% url %} gives, also when
+    the site is served under a path prefix."""
+    import uuid
+
+    from django.urls import reverse, set_script_prefix
+
+    from posts.templatetags.posts_tags import post_url, report_post_url
+
+    pk = uuid.uuid4()
+    try:
+        for prefix in ("/", "/social/"):
+            set_script_prefix(prefix)
+            assert post_url(pk, name) == reverse(name, args=[pk])
+            assert report_post_url(pk) == reverse("report", args=["post", pk])
+    finally:
+        set_script_prefix("/")
