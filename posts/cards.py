@@ -16,12 +16,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from django.middleware.csrf import get_token
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
+from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
 from posts import selectors
 from posts.models import Post
+from posts.templatetags.posts_tags import like_action, post_url, report_post_url
 from socialsite import safe_cache
 
 if TYPE_CHECKING:
@@ -61,8 +64,8 @@ def _entry(post: Post) -> dict[str, Any]:
 
 
 def render(request: HttpRequest, rows: Sequence[Row]) -> list[dict[str, Any]]:
-    """The cards of `rows` (published posts the viewer may see: values with TIMELINE_FIELDS),
-    in order, for templates/posts/_post_card.html."""
+    """The cards of `rows` (published posts a signed-in viewer may see: values with
+    TIMELINE_FIELDS), in order, for templates/posts/_post_cards.html."""
     viewer = request.user
     shared_ids = [row["shared_post_id"] for row in rows if row["shared_post_id"]]
     shared_rows = selectors.payload_rows(viewer=viewer, ids=shared_ids) if shared_ids else {}
@@ -74,27 +77,98 @@ def render(request: HttpRequest, rows: Sequence[Row]) -> list[dict[str, Any]]:
         made = {keys[str(post.pk)]: _entry(post) for post in posts}
         safe_cache.set_many(made, CARD_TTL)
         found.update(made)
+    # Once a page, not once a form: a {% csrf_token %} per form was 40 get_token() calls.
+    token = escape(get_token(request))
+    page = {
+        "csrf": f'<input type="hidden" name="csrfmiddlewaretoken" value="{token}">',
+        "next": escape(request.get_full_path()),
+        "viewer_pk": viewer.pk,
+    }
     cards = []
     for row in rows:
         entry = found.get(keys[str(row["id"])])
         if entry is None:  # deleted for good since the feed read it
             continue
         counted = shared_rows.get(entry["actions_of"], row) if entry["actions_of"] else row
-        actions = {
-            **entry["actions"],
-            "pk": counted["id"],
-            "likes_count": counted["likes_count"],
-            "comments_count": counted["comments_count"],
-            "shares_count": counted["shares_count"],
-            "liked_by_me": bool(counted["liked_by_me"]),
-        }
+        username = entry["author_username"]
         cards.append(
             {
-                "pk": row["id"],
-                "author_id": row["author_id"],
-                "author_username": entry["author_username"],
+                "pk": str(row["id"]),
                 "body": mark_safe(entry["body"]),  # noqa: S308 -- rendered by our template, escaped there
-                "actions": actions,
+                "actions": mark_safe(_actions(row, counted, entry["actions"], username, page)),  # noqa: S308 -- escaped in _actions
             }
         )
     return cards
+
+
+# A card's buttons: posts/_post_actions.html (with _like_button.html and _share_button.html) and
+# posts/_post.html's Report link, for a signed-in viewer, as one format string. Rendering them as
+# templates was four includes and some twenty variable lookups a card, most of the home page's
+# rendering. tests/posts/web/test_cards.py checks the cards against posts/_post.html.
+_LIKE = (
+    '<form class="post-action" method="post" action="{url}" hx-post="{url}" hx-target="this" hx-swap="outerHTML">\n'
+    "{csrf}\n"
+    '<input type="hidden" name="next" value="{next}">\n'
+    '<button class="btn btn--ghost btn--small post-action__button{on}" type="submit" aria-pressed="{pressed}" data-like-state="{state}">\n'
+    '<span aria-hidden="true">{glyph}</span> {label}<span class="sr-only"> this post,</span>\n'
+    '<span class="post-action__count" data-count="likes">{count}</span><span class="sr-only"> like{s}</span>\n'
+    "</button>\n"
+    "</form>\n"
+)
+_LIKED = {
+    True: {"on": " post-action__button--on", "pressed": "true", "state": "liked", "glyph": "♥", "label": "Liked"},
+    False: {"on": "", "pressed": "false", "state": "none", "glyph": "♡", "label": "Like"},
+}
+_COMMENTS = (
+    '<a class="btn btn--ghost btn--small post-action__button" href="{url}#comments">'
+    '<span class="post-action__count" data-count="comments">{count}</span> comment{s}</a>\n'
+)
+_SHARE = (
+    '<form class="post-action" method="post" action="{url}" hx-post="{url}" hx-target="this" hx-swap="outerHTML">\n'
+    "{csrf}\n"
+    '<input type="hidden" name="next" value="{next}">\n'
+    '<button class="btn btn--ghost btn--small post-action__button" type="submit" data-share-state="none">\n'
+    '<span aria-hidden="true">⟳</span> Share<span class="sr-only"> this post,</span>\n'
+    '<span class="post-action__count" data-count="shares">{count}</span><span class="sr-only"> share{s}</span>\n'
+    "</button>\n"
+    "</form>\n"
+)
+_SHARES = (
+    '<span class="post-action__static"><span aria-hidden="true">⟳</span> '
+    '<span class="post-action__count" data-count="shares">{count}</span> share{s}</span>\n'
+)
+_REPORT = (
+    '<a class="btn btn--ghost btn--small post-action__button" href="{url}">'
+    'Report<span class="sr-only"> post by @{username}</span></a>'
+)
+
+
+def _s(count: int) -> str:
+    return "" if count == 1 else "s"  # {{ count|pluralize }}
+
+
+def _actions(row: Row, counted: Row, facts: Mapping[str, Any], username: str, page: Mapping[str, Any]) -> str:
+    """A card's buttons. A repost's buttons and counts are its original's (`counted`, `facts`).
+    Counters print as {{ count }} does with no thousand separator set (the setting's default)."""
+    pk = counted["id"]
+    liked = bool(counted["liked_by_me"])
+    parts = [
+        _LIKE.format(
+            url=like_action(pk, liked),
+            count=counted["likes_count"],
+            s=_s(counted["likes_count"]),
+            **page,
+            **_LIKED[liked],
+        ),
+        _COMMENTS.format(
+            url=post_url(pk, "post_detail"), count=counted["comments_count"], s=_s(counted["comments_count"])
+        ),
+    ]
+    shares, s = counted["shares_count"], _s(counted["shares_count"])
+    if facts["visibility"] == "public" and not facts["author"]["profile"]["is_private"]:
+        parts.append(_SHARE.format(url=post_url(pk, "post_share"), count=shares, s=s, **page))
+    else:
+        parts.append(_SHARES.format(count=shares, s=s))
+    if page["viewer_pk"] != row["author_id"]:
+        parts.append(_REPORT.format(url=report_post_url(row["id"]), username=escape(username)))
+    return "".join(parts)
