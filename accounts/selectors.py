@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from phonenumber_field.phonenumber import to_python
 
-from accounts.models import Block, Follow, FollowRequest, Mute
+from accounts.models import Block, Follow, FollowRequest, Mute, Profile
 from socialsite import safe_cache
 from socialsite.errors import ForbiddenError, NotFoundError
 from socialsite.params import parse_uuid
@@ -129,6 +129,25 @@ def follow_request_count_cached(*, user: UserModel) -> int:
         count = follow_requests_queryset(user=user).count()
         safe_cache.set(key, count, FOLLOW_REQUEST_COUNT_SECONDS)
     return count
+
+
+# The home page's "Welcome, <name>" is cached, so the page reads no profile row; a saved or
+# deleted profile drops it (accounts/receivers.py).
+DISPLAY_NAME_SECONDS = 300
+
+
+def display_name_key(user_id: UUID) -> str:
+    return f"accounts:display-name:v1:{user_id}"
+
+
+def display_name_cached(*, user: UserModel) -> str:
+    """`user.profile.name`: the display name, else the username."""
+    key = display_name_key(user.pk)
+    name: str | None = safe_cache.get(key)
+    if name is None:
+        name = Profile.objects.filter(user=user).values_list("display_name", flat=True).first() or ""
+        safe_cache.set(key, name, DISPLAY_NAME_SECONDS)
+    return name or user.username
 
 
 def blocks_queryset(*, user: UserModel) -> QuerySet[Block]:

@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
+from accounts.selectors import display_name_cached
 from feeds import selectors
 from posts import cards
 from socialsite.errors import ServiceError
@@ -40,6 +41,7 @@ def home(request):
     context.update(
         paged=bool(cursor),
         newest_cursor=page.newest_cursor or "",
+        welcome_name=display_name_cached(user=request.user),
     )
     return render(request, "feeds/home.html", context)
 

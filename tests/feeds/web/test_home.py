@@ -200,3 +200,18 @@ def test_too_many_new_posts_ask_for_a_reload(client, user, post, follow, monkeyp
     # Two are fine: in place.
     response = client.get(reverse("feed_new"), {"since": NEWEST.search(client.get("/").content.decode()).group(1)})
     assert "data-feed-reload" not in response.content.decode()
+
+
+def test_welcome_name_is_cached_and_follows_renames(client, user, effects, django_assert_max_num_queries):
+    client.force_login(user)
+    client.get("/")  # warm
+    with django_assert_max_num_queries(HOME_MAX_QUERIES) as queries:
+        html = client.get("/").content.decode()
+    assert not [q for q in queries.captured_queries if 'FROM "accounts_profile"' in q["sql"]]
+    assert f"Welcome, {user.profile.name}</h1>" in html
+    with effects():
+        account_services.profile_update(user=user, display_name="New Name")
+    assert "Welcome, New Name</h1>" in client.get("/").content.decode()
+    with effects():
+        account_services.profile_update(user=user, display_name="")
+    assert f"Welcome, {user.username}</h1>" in client.get("/").content.decode()
