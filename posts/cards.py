@@ -24,7 +24,7 @@ from django.utils.safestring import mark_safe
 
 from posts import selectors
 from posts.models import Post
-from posts.templatetags.posts_tags import like_action, post_url, report_post_url
+from posts.templatetags.posts_tags import POST_PK_MARK, post_url_pattern
 from socialsite import safe_cache
 
 if TYPE_CHECKING:
@@ -83,6 +83,9 @@ def render(request: HttpRequest, rows: Sequence[Row]) -> list[dict[str, Any]]:
         "csrf": f'<input type="hidden" name="csrfmiddlewaretoken" value="{token}">',
         "next": escape(request.get_full_path()),
         "viewer_pk": viewer.pk,
+        # Each route reversed once per process (posts_tags), looked up once a page.
+        "urls": {name: post_url_pattern(name) for name in ("post_like", "post_unlike", "post_detail", "post_share")}
+        | {"report": post_url_pattern("report", "post")},
     }
     cards = []
     for row in rows:
@@ -150,25 +153,26 @@ def _s(count: int) -> str:
 def _actions(row: Row, counted: Row, facts: Mapping[str, Any], username: str, page: Mapping[str, Any]) -> str:
     """A card's buttons. A repost's buttons and counts are its original's (`counted`, `facts`).
     Counters print as {{ count }} does with no thousand separator set (the setting's default)."""
-    pk = counted["id"]
+    pk, own = str(counted["id"]), str(row["id"])
+    urls = page["urls"]
     liked = bool(counted["liked_by_me"])
+    likes, comments, shares = counted["likes_count"], counted["comments_count"], counted["shares_count"]
     parts = [
         _LIKE.format(
-            url=like_action(pk, liked),
-            count=counted["likes_count"],
-            s=_s(counted["likes_count"]),
-            **page,
+            url=urls["post_unlike" if liked else "post_like"].replace(POST_PK_MARK, pk),
+            count=likes,
+            s=_s(likes),
+            csrf=page["csrf"],
+            next=page["next"],
             **_LIKED[liked],
         ),
-        _COMMENTS.format(
-            url=post_url(pk, "post_detail"), count=counted["comments_count"], s=_s(counted["comments_count"])
-        ),
+        _COMMENTS.format(url=urls["post_detail"].replace(POST_PK_MARK, pk), count=comments, s=_s(comments)),
     ]
-    shares, s = counted["shares_count"], _s(counted["shares_count"])
     if facts["visibility"] == "public" and not facts["author"]["profile"]["is_private"]:
-        parts.append(_SHARE.format(url=post_url(pk, "post_share"), count=shares, s=s, **page))
+        url = urls["post_share"].replace(POST_PK_MARK, pk)
+        parts.append(_SHARE.format(url=url, count=shares, s=_s(shares), csrf=page["csrf"], next=page["next"]))
     else:
-        parts.append(_SHARES.format(count=shares, s=s))
+        parts.append(_SHARES.format(count=shares, s=_s(shares)))
     if page["viewer_pk"] != row["author_id"]:
-        parts.append(_REPORT.format(url=report_post_url(row["id"]), username=escape(username)))
+        parts.append(_REPORT.format(url=urls["report"].replace(POST_PK_MARK, own), username=escape(username)))
     return "".join(parts)

@@ -16,6 +16,15 @@ def _post_url_pattern(name, prefix, urlconf, *leading):
     return reverse(name, args=[*leading, _PK_MARK], urlconf=urlconf)
 
 
+def post_url_pattern(name, *leading):
+    """The URL of route `name` for a post, with POST_PK_MARK in place of the post id: a page
+    making many replaces the mark (posts.cards)."""
+    return _post_url_pattern(name, get_script_prefix(), get_urlconf(), *leading)
+
+
+POST_PK_MARK = str(_PK_MARK)
+
+
 @register.filter
 def post_url(pk, name):
     """`{% url name pk %}` for a route taking one post id, reversed once per process: a feed page
