@@ -32,6 +32,7 @@ def reader(user, client, django_capture_on_commit_callbacks):
     """`user` following a busy author (posts of every shape, shares among them) and the friend they quote."""
     author = UserFactory()
     with django_capture_on_commit_callbacks(execute=True):
+        services.post_create(author=author, content="for followers", visibility="followers")  # no Share button
         friend = busy_posts(author, 6)
         services.share_create(user=author, post_id=Post.objects.filter(author=friend).get().pk)  # a repost
         for followed in (author, friend):
@@ -45,7 +46,8 @@ def test_cards_are_the_posts_own_markup(client, user, reader):
     response = client.get("/")
     cards = _articles(response)
     ids = re.findall(r'data-post-id="([^"]+)"', response.content.decode())
-    assert len(cards) == 8
+    assert len(cards) == 9
+    assert any("post-action__static" in card for card in cards) and any("data-share-state" in card for card in cards)
     posts = {str(p.pk): p for p in with_payload(Post.objects.filter(pk__in=ids), user)}
     request = response.wsgi_request
     for pk, card in zip(ids, cards, strict=True):
