@@ -148,6 +148,8 @@ def _load_media(author: UserModel, media_ids: Iterable[UUID | str] | None) -> li
         if pk in ids:
             raise ServiceError("The same media is listed twice.", fields={"media_ids": ["Duplicate media."]})
         ids.append(pk)
+    if not ids:  # a text post: no queryset to build (it would run no query anyway)
+        return []
     found = {m.pk: m for m in Media.objects.select_for_update().filter(pk__in=ids, owner=author)}
     if len(found) != len(ids):
         raise ServiceError("Some media don't exist or aren't yours.", fields={"media_ids": ["Unknown media."]})

@@ -150,6 +150,10 @@ else:
         # on the server side instead (docs/operations.md).
         DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
     else:
+        # Prepared statements (PgBouncer's transaction mode can't keep them): psycopg prepares only
+        # what runs on a server-binding cursor, i.e. posts.selectors.payload_row, from its first run.
+        # Django's cursors bind in the client, so nothing else is prepared.
+        options.setdefault("prepare_threshold", 0)
         # Short web queries: PostgreSQL's JIT costs more than it saves (bench_feed's pull-only feed
         # read spent 570 of its 800 ms compiling). Analytical work can SET jit = on for itself.
         options["options"] = f"{options.get('options', '')} -c jit=off".strip()
