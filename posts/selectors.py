@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connections, router
 from django.db.models import BooleanField, Exists, OuterRef, Prefetch, QuerySet, Value
@@ -109,7 +110,18 @@ def payload_row(*, viewer: Viewer, pk: UUID, published: bool = True) -> dict[str
     params[template.post_at] = _like(params[template.post_at], pk)
     connection = connections[alias]
     with _cursor(connection) as cursor:
-        cursor.execute(template.sql, params)
+        if connection.vendor == "postgresql" and settings.DB_PREPARED_STATEMENTS:
+            # Prepared at its first run on each connection, and only it: psycopg prepares what a
+            # server-binding cursor runs while the connection's threshold allows (Django keeps
+            # it at None, off, so other server-binding cursors stay unprepared).
+            raw = connection.connection
+            threshold, raw.prepare_threshold = raw.prepare_threshold, 0
+            try:
+                cursor.execute(template.sql, params)
+            finally:
+                raw.prepare_threshold = threshold
+        else:
+            cursor.execute(template.sql, params)
         found = cursor.fetchone()
     if connection.queries_logged and connection.vendor == "postgresql":
         # Django's query log (DEBUG, tests) reads the text from client-binding cursors only.
@@ -125,10 +137,8 @@ def payload_row(*, viewer: Viewer, pk: UUID, published: bool = True) -> dict[str
 
 
 def _cursor(connection: BaseDatabaseWrapper) -> Any:
-    """Django's cursor (query logging, wrappers), binding parameters on the server on PostgreSQL, so
-    psycopg prepares the statement once per connection (OPTIONS prepare_threshold, settings.py):
-    planning this query took 0.9 ms, running it 0.2. Django's own cursors bind in the client and
-    are never prepared."""
+    """Django's cursor (query logging, wrappers), binding parameters on the server on PostgreSQL:
+    psycopg can prepare only those. Django's own cursors bind in the client."""
     if connection.vendor != "postgresql":
         return connection.cursor()
     from django.db.backends.postgresql import base

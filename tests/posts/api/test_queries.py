@@ -162,3 +162,12 @@ def test_read_one_post_runs_a_prepared_statement(client_for, user, make_post):
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s", ['%"posts_post"%'])
         assert cursor.fetchone()[0] >= 1
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="one statement on PostgreSQL only")
+def test_create_makes_and_reads_hashtags_in_one_statement(user_api, make_post, user, django_assert_max_num_queries):
+    make_post(user, "#known already")
+    with django_assert_max_num_queries(20) as queries:
+        response = user_api.post("/api/v1/posts", {"content": "#Known and #fresh"}, format="json")
+    assert response.json()["hashtags"] == ["fresh", "known"]
+    assert len([q for q in queries.captured_queries if '"posts_hashtag"' in q["sql"]]) == 1
