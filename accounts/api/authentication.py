@@ -11,7 +11,8 @@ from accounts import tokens, user_cache
 from accounts.services import user_touch_last_active
 
 VALIDATED_MAX = 4096  # tokens remembered per process (those of the callers of the last minutes)
-_validated: dict[bytes, tuple[float, Token]] = {}  # token text: (its exp, the validated token)
+# A token's text (a header's bytes, a socket's str): (its exp, the validated token).
+_validated: dict[bytes | str, tuple[float, Token]] = {}
 
 
 class JWTAuthentication(authentication.JWTAuthentication):
@@ -37,7 +38,7 @@ class JWTAuthentication(authentication.JWTAuthentication):
         token = super().get_validated_token(raw_token)
         if len(_validated) >= VALIDATED_MAX:
             _validated.clear()  # bounded: a full memo starts over
-        _validated[bytes(raw_token)] = (float(token["exp"]), token)
+        _validated[raw_token] = (float(token["exp"]), token)
         return token
 
     def get_user(self, validated_token):
