@@ -67,7 +67,7 @@ def detail(*, viewer: Viewer, post_id: object, request: HttpRequest) -> dict[str
     """PostOutput of a post the viewer may see, else NotFoundError: one query for the row (its
     visibility, counters and liked_by_me), one more for a share's original, the rest cached."""
     pk = parse_uuid(post_id, "No such post.")
-    row = selectors.payload_rows(viewer=viewer, ids=[pk], published=False).get(str(pk))
+    row = selectors.payload_row(viewer=viewer, pk=pk, published=False)
     if row is None:
         raise NotFoundError("No such post.")
     if row["status"] != Post.Status.PUBLISHED:
@@ -76,7 +76,8 @@ def detail(*, viewer: Viewer, post_id: object, request: HttpRequest) -> dict[str
         post = selectors.post_get(viewer=viewer, post_id=pk)
         return dict(PostOutput(post, context={"request": request}).data)
     shared = row["shared_post_id"]
-    shared_rows = selectors.payload_rows(viewer=viewer, ids=[shared]) if shared else {}
+    shared_row = selectors.payload_row(viewer=viewer, pk=shared) if shared else None
+    shared_rows = {str(shared): shared_row} if shared_row is not None else {}
     built = build([row], shared_rows, request)
     if not built:  # deleted for good since the row was read
         raise NotFoundError("No such post.")

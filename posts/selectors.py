@@ -7,9 +7,14 @@ queries, whatever the page size.
 
 from __future__ import annotations
 
+import functools
+import uuid
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import connections, router
 from django.db.models import BooleanField, Exists, OuterRef, Prefetch, QuerySet, Value
 
 from media.models import Media
@@ -22,6 +27,7 @@ if TYPE_CHECKING:
     from uuid import UUID
 
     from django.contrib.auth.models import AnonymousUser
+    from django.db.backends.base.base import BaseDatabaseWrapper
 
     from accounts.models import User
 
@@ -89,6 +95,106 @@ def payload_rows(*, viewer: Viewer, ids: Iterable[object], published: bool = Tru
         posts = posts.filter(status=Post.Status.PUBLISHED)
     rows = posts.annotate(liked_by_me=liked_by(viewer)).values(*PAYLOAD_ROW_FIELDS)
     return {str(row["id"]): row for row in rows}
+
+
+def payload_row(*, viewer: Viewer, pk: UUID, published: bool = True) -> dict[str, Any] | None:
+    """payload_rows for one post (GET /posts/{id}): the same query, compiled once per process and
+    shape (signed in or not, published only or not) and run with this viewer's and post's ids.
+    Compiling it was half the CPU of a post detail read (about 1.1 of 2 ms, bench data)."""
+    alias = router.db_for_read(Post)
+    viewer_id = viewer.pk if viewer is not None and viewer.is_authenticated else None
+    template = _row_template(alias, viewer_id is not None, published)
+    params = list(template.params)
+    for at in template.viewer_at:
+        params[at] = _like(params[at], viewer_id)
+    params[template.post_at] = _like(params[template.post_at], pk)
+    connection = connections[alias]
+    with _cursor(connection) as cursor:
+        if connection.vendor == "postgresql" and settings.DB_PREPARED_STATEMENTS:
+            # Prepared at its first run on each connection, and only it: psycopg prepares what a
+            # server-binding cursor runs while the connection's threshold allows (Django keeps
+            # it at None, off, so other server-binding cursors stay unprepared).
+            raw = connection.connection
+            threshold, raw.prepare_threshold = raw.prepare_threshold, 0
+            try:
+                cursor.execute(template.sql, params)
+            finally:
+                raw.prepare_threshold = threshold
+        else:
+            cursor.execute(template.sql, params)
+        found = cursor.fetchone()
+    if connection.queries_logged and connection.vendor == "postgresql":
+        # Django's query log (DEBUG, tests) reads the text from client-binding cursors only.
+        operations: Any = connection.ops  # PostgreSQL's compose_sql: not in the stubs
+        connection.queries_log[-1]["sql"] = operations.compose_sql(template.sql, params)
+    if found is None:
+        return None
+    values = list(found)
+    for at, (converters, expression) in template.converters:
+        for convert in converters:
+            values[at] = convert(values[at], expression, connection)
+    return dict(zip(template.names, values, strict=True))
+
+
+def _cursor(connection: BaseDatabaseWrapper) -> Any:
+    """Django's cursor (query logging, wrappers), binding parameters on the server on PostgreSQL:
+    psycopg can prepare only those. Django's own cursors bind in the client."""
+    if connection.vendor != "postgresql":
+        return connection.cursor()
+    from django.db.backends.postgresql import base
+
+    connection.ensure_connection()
+    # As Django makes its cursors (BaseDatabaseWrapper._cursor), with the class it uses when
+    # OPTIONS server_side_binding is on; neither is in the type stubs.
+    server_binding: Any = base.ServerBindingCursor
+    wrapper: Any = connection
+    return wrapper._prepare_cursor(server_binding(connection.connection))
+
+
+class _RowTemplate(NamedTuple):
+    sql: str
+    params: tuple[Any, ...]
+    viewer_at: tuple[int, ...]  # where the viewer's id goes in params
+    post_at: int  # where the post's id goes
+    names: tuple[str, ...]
+    converters: tuple[tuple[int, tuple[Any, Any]], ...]  # (column, (converters, expression)), as Django applies them
+
+
+# Stand-ins for the ids while compiling: found again in the compiled params by value.
+_VIEWER_STAND_IN = uuid.UUID("00000000-0000-4000-8000-00000000f1e1")
+_POST_STAND_IN = uuid.UUID("00000000-0000-4000-8000-00000000b057")
+
+
+def _positions(params: Sequence[Any], stand_in: uuid.UUID) -> tuple[int, ...]:
+    # A UUID on PostgreSQL, its hex on SQLite: whichever form the backend binds.
+    return tuple(at for at, value in enumerate(params) if str(value).replace("-", "") == stand_in.hex)
+
+
+def _like(bound: Any, value: UUID | None) -> Any:
+    """`value` in the form the backend bound the stand-in in (a UUID, or its hex)."""
+    return value if isinstance(bound, uuid.UUID) else cast("uuid.UUID", value).hex
+
+
+@functools.lru_cache(maxsize=8)
+def _row_template(alias: str, signed_in: bool, published: bool) -> _RowTemplate:
+    viewer: Viewer = None
+    if signed_in:
+        viewer = get_user_model()(pk=_VIEWER_STAND_IN)
+        viewer._state.adding = False  # a saved user, as far as the related lookups go
+    posts = visible_posts(viewer=viewer).filter(pk=_POST_STAND_IN)
+    if published:
+        posts = posts.filter(status=Post.Status.PUBLISHED)
+    query = posts.annotate(liked_by_me=liked_by(viewer)).values(*PAYLOAD_ROW_FIELDS).query
+    compiler = query.get_compiler(alias)
+    sql, params = compiler.as_sql()
+    viewer_at = _positions(params, _VIEWER_STAND_IN)
+    post_at = _positions(params, _POST_STAND_IN)
+    if len(post_at) != 1 or bool(viewer_at) != signed_in:
+        raise AssertionError(f"payload_row: the compiled query binds its ids unexpectedly: {sql}")
+    names = (*query.extra_select, *query.values_select, *query.annotation_select)
+    columns = [column[0] for column in compiler.select[: compiler.col_count]]
+    converters = tuple(compiler.get_converters(columns).items())
+    return _RowTemplate(sql, tuple(params), viewer_at, post_at[0], names, converters)
 
 
 def prefill(post: Post, **related: Sequence[Any]) -> None:

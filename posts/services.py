@@ -13,7 +13,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 from django.contrib.auth import get_user_model
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Exists, F, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce, Lower
 from django.utils import timezone
@@ -107,13 +107,35 @@ def _sync_hashtags(post: Post, *, new: bool = False) -> list[Hashtag]:
     if not names:
         post.hashtags.clear()
         return []
-    Hashtag.objects.bulk_create([Hashtag(name=name) for name in names], ignore_conflicts=True)
-    tags = list(Hashtag.objects.filter(name__in=names))
+    tags = _hashtags_made(names)
     if new:  # nothing to remove or to check for: one insert
         Post.hashtags.through.objects.bulk_create([Post.hashtags.through(post=post, hashtag=tag) for tag in tags])
     else:
         post.hashtags.set(tags)
     return tags
+
+
+def _hashtags_made(names: Sequence[str]) -> list[Hashtag]:
+    """The hashtags of these names, inserting the new ones. On PostgreSQL in one statement: the
+    insert returns the new rows and the same statement reads the others (an upsert that returns
+    them all would lock a popular tag's row until the commit, making its posts wait in line)."""
+    if connection.vendor != "postgresql":
+        Hashtag.objects.bulk_create([Hashtag(name=name) for name in names], ignore_conflicts=True)
+        return list(Hashtag.objects.filter(name__in=names))
+    table = connection.ops.quote_name(Hashtag._meta.db_table)
+    sql = (
+        "WITH wanted (name) AS (SELECT unnest(%s::varchar[])), "  # noqa: S608 -- the table's own name
+        f"made AS (INSERT INTO {table} (name, created_at) SELECT name, %s FROM wanted "
+        "ON CONFLICT (name) DO NOTHING RETURNING id, name, created_at) "
+        f"SELECT id, name, created_at FROM made UNION ALL SELECT id, name, created_at FROM {table} JOIN wanted USING (name)"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [list(names), timezone.now()])
+        found = {row[1]: Hashtag.from_db(connection.alias, ["id", "name", "created_at"], row) for row in cursor}
+    missing = [name for name in names if name not in found]
+    if missing:  # inserted by a transaction that committed after this statement began
+        found.update((tag.name, tag) for tag in Hashtag.objects.filter(name__in=missing))
+    return list(found.values())
 
 
 def _sync_mentions(
@@ -148,6 +170,8 @@ def _load_media(author: UserModel, media_ids: Iterable[UUID | str] | None) -> li
         if pk in ids:
             raise ServiceError("The same media is listed twice.", fields={"media_ids": ["Duplicate media."]})
         ids.append(pk)
+    if not ids:  # a text post: no queryset to build (it would run no query anyway)
+        return []
     found = {m.pk: m for m in Media.objects.select_for_update().filter(pk__in=ids, owner=author)}
     if len(found) != len(ids):
         raise ServiceError("Some media don't exist or aren't yours.", fields={"media_ids": ["Unknown media."]})

@@ -1,11 +1,18 @@
+import time
+
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from rest_framework_simplejwt import authentication
 from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken
 from rest_framework_simplejwt.settings import api_settings
+from rest_framework_simplejwt.tokens import Token
 
 from accounts import tokens, user_cache
 from accounts.services import user_touch_last_active
+
+VALIDATED_MAX = 4096  # tokens remembered per process (those of the callers of the last minutes)
+# A token's text (a header's bytes, a socket's str): (its exp, the validated token).
+_validated: dict[bytes | str, tuple[float, Token]] = {}
 
 
 class JWTAuthentication(authentication.JWTAuthentication):
@@ -20,6 +27,19 @@ class JWTAuthentication(authentication.JWTAuthentication):
         if result is not None:
             user_touch_last_active(user=result[0])
         return result
+
+    def get_validated_token(self, raw_token):
+        # The same text validates the same way until it expires: decoding it again (PyJWT: the
+        # signature and the claims) was a tenth of a post detail read's CPU. Revocation is
+        # get_user's (stamp_matches), still checked on every request.
+        found = _validated.get(raw_token)
+        if found is not None and time.time() < found[0]:
+            return found[1]
+        token = super().get_validated_token(raw_token)
+        if len(_validated) >= VALIDATED_MAX:
+            _validated.clear()  # bounded: a full memo starts over
+        _validated[raw_token] = (float(token["exp"]), token)
+        return token
 
     def get_user(self, validated_token):
         # simplejwt's get_user (same errors), reading through the cache.

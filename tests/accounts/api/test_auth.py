@@ -7,6 +7,7 @@ from django.utils import timezone
 from freezegun import freeze_time
 from rest_framework_simplejwt.tokens import AccessToken
 
+from accounts import services as account_services
 from tests.factories import PASSWORD, UserFactory
 from tests.socialsite.api.helpers import assert_error
 
@@ -197,6 +198,22 @@ class TestAccessTokens:
         assert api.get("/api/v1/users/me").status_code == 200
         with freeze_time(datetime.datetime.now(datetime.UTC) + datetime.timedelta(minutes=16)):
             assert_error(api.get("/api/v1/users/me"), 401, "token_not_valid")
+
+    def test_a_token_is_decoded_once(self, api, user, monkeypatch):
+        """Validated tokens are remembered by their text (accounts/api/authentication.py) until
+        they expire (test_expired_access_token); revocation is still checked on every call."""
+        from rest_framework_simplejwt.backends import TokenBackend
+
+        decoded = []
+        decode = TokenBackend.decode
+        monkeypatch.setattr(TokenBackend, "decode", lambda *args, **kw: decoded.append(1) or decode(*args, **kw))
+        tokens = login(api, user.username).json()
+        api.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access_token']}")
+        for _ in range(3):
+            assert api.get("/api/v1/users/me").status_code == 200
+        assert len(decoded) == 1
+        account_services.user_sign_out_everywhere(user=user)
+        assert_error(api.get("/api/v1/users/me"), 401, "token_not_valid")
 
     def test_no_token_on_an_owner_endpoint(self, api, user):
         assert_error(api.patch(f"/api/v1/users/{user.pk}", {"bio": "x"}, format="json"), 401, "not_authenticated")

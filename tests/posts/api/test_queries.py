@@ -1,9 +1,12 @@
 """List endpoints run a bounded number of queries whatever the page size."""
 
 import pytest
+from django.db import connection
+from rest_framework.test import APIClient
 
 from accounts import services as accounts_services
 from posts import services
+from posts.models import Post
 from tests.factories import UserFactory
 from tests.posts.factories import busy_posts
 
@@ -109,3 +112,62 @@ def test_read_one_post_keeps_visibility(client_for, user, make_post):
     assert client_for(stranger).get(f"/api/v1/posts/{post.pk}").status_code == 404
     services.post_delete(post=post, actor=user)
     assert client_for(follower).get(f"/api/v1/posts/{post.pk}").status_code == 404
+
+
+@pytest.fixture
+def compiles(monkeypatch):
+    """How many SQL statements Django compiles (a spy on its compiler; nothing is replaced)."""
+    from django.db.models.sql.compiler import SQLCompiler
+
+    calls = []
+    as_sql = SQLCompiler.as_sql
+
+    def counting(self, *args, **kwargs):
+        calls.append(self.query.model)
+        return as_sql(self, *args, **kwargs)
+
+    monkeypatch.setattr(SQLCompiler, "as_sql", counting)
+    return calls
+
+
+def test_read_one_post_compiles_no_statement(client_for, user, make_post, compiles):
+    """The post's row comes from a statement compiled once per process (posts.selectors.payload_row):
+    compiling it was half the CPU of the read. Each viewer and post still gets its own answer."""
+    public, followers = make_post(user, "for all"), make_post(user, "for followers", visibility="followers")
+    follower, stranger, blocked = UserFactory(), UserFactory(), UserFactory()
+    accounts_services.follow_create(follower=follower, followed_user_id=user.pk)
+    accounts_services.block_create(blocker=user, blocked_user_id=blocked.pk)
+    clients = {
+        name: client_for(who) for name, who in [("follower", follower), ("stranger", stranger), ("blocked", blocked)]
+    }
+    anonymous = APIClient()
+    assert clients["follower"].get(f"/api/v1/posts/{followers.pk}").status_code == 200  # warm: compiled, cached
+    assert anonymous.get(f"/api/v1/posts/{public.pk}").status_code == 200
+    compiles.clear()
+    assert clients["stranger"].get(f"/api/v1/posts/{followers.pk}").status_code == 404
+    assert clients["blocked"].get(f"/api/v1/posts/{public.pk}").status_code == 404
+    assert anonymous.get(f"/api/v1/posts/{followers.pk}").status_code == 404
+    assert clients["stranger"].get(f"/api/v1/posts/{public.pk}").json()["content"] == "for all"
+    assert clients["follower"].get(f"/api/v1/posts/{followers.pk}").json()["content"] == "for followers"
+    assert anonymous.get(f"/api/v1/posts/{public.pk}").json()["liked_by_me"] is False
+    assert [model for model in compiles if model is Post] == []
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements: PostgreSQL's")
+def test_read_one_post_runs_a_prepared_statement(client_for, user, make_post):
+    post = make_post(user, "prepared")
+    client = client_for(UserFactory())
+    for _ in range(2):
+        assert client.get(f"/api/v1/posts/{post.pk}").status_code == 200
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s", ['%"posts_post"%'])
+        assert cursor.fetchone()[0] >= 1
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="one statement on PostgreSQL only")
+def test_create_makes_and_reads_hashtags_in_one_statement(user_api, make_post, user, django_assert_max_num_queries):
+    make_post(user, "#known already")
+    with django_assert_max_num_queries(20) as queries:
+        response = user_api.post("/api/v1/posts", {"content": "#Known and #fresh"}, format="json")
+    assert response.json()["hashtags"] == ["fresh", "known"]
+    assert len([q for q in queries.captured_queries if '"posts_hashtag"' in q["sql"]]) == 1
