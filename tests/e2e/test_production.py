@@ -22,6 +22,7 @@ from django.core.cache import cache
 from django.db import connection
 from websockets.sync.client import connect
 
+from socialsite.ratelimit import parse_rate
 from tests.conftest import require
 from tests.e2e.conftest import free_port, receive, receive_event, register_and_login, wait_until
 from tests.e2e.test_notifications import read_event
@@ -127,7 +128,15 @@ def test_pages_rest_sockets_sse_and_long_poll_through_nginx(production):
     assert row["type"] == "follow" and row["actor"]["username"] == ana.username
 
 
-def test_django_sees_the_client_address_and_scheme_from_nginx(production):
+def _login_attempts(address, rate):
+    """Sign-in attempts the login throttle (at the server's `rate`) counted for a client address,
+    in this fixed window and the one before (socialsite.ratelimit.window_hit's keys)."""
+    _, period = parse_rate(rate)
+    window = int(time.time() // period)
+    return sum(cache.get(f"throttle_login_{address}:{number}") or 0 for number in (window - 1, window))
+
+
+def test_django_sees_the_client_address_and_scheme_from_nginx(production, service_env):
     """The client connects from 127.0.0.2 and claims another address and scheme; Django rate-limits
     the address nginx saw (NUM_PROXIES=1), and builds https URLs (SECURE_PROXY_SSL)."""
     connection_ = http.client.HTTPSConnection(
@@ -148,9 +157,10 @@ def test_django_sees_the_client_address_and_scheme_from_nginx(production):
         assert response.status in (400, 401), response.read()
     finally:
         connection_.close()
-    assert wait_until(lambda: cache.get(f"throttle_login_{CLIENT_ADDRESS}"), timeout=5)
-    assert cache.get("throttle_login_203.0.113.7") is None
-    assert cache.get("throttle_login_127.0.0.1") is None  # not nginx's own address either
+    rate = service_env["THROTTLE_LOGIN"]
+    assert wait_until(lambda: _login_attempts(CLIENT_ADDRESS, rate), timeout=5)
+    assert _login_attempts("203.0.113.7", rate) == 0
+    assert _login_attempts("127.0.0.1", rate) == 0  # not nginx's own address either
 
     # A request that would have been plain HTTP is https to Django: no redirect, secure URLs.
     account = register_and_login(production.url)
