@@ -123,11 +123,11 @@ def follow_request_count_key(user_id: UUID) -> str:
 
 
 def follow_request_count_cached(*, user: UserModel) -> int:
-    key = follow_request_count_key(user.pk)
-    count: int | None = safe_cache.get(key)
-    if count is None:
-        count = follow_requests_queryset(user=user).count()
-        safe_cache.set(key, count, FOLLOW_REQUEST_COUNT_SECONDS)
+    count: int = safe_cache.remember(
+        follow_request_count_key(user.pk),
+        lambda: follow_requests_queryset(user=user).count(),
+        FOLLOW_REQUEST_COUNT_SECONDS,
+    )
     return count
 
 
@@ -142,11 +142,11 @@ def display_name_key(user_id: UUID) -> str:
 
 def display_name_cached(*, user: UserModel) -> str:
     """`user.profile.name`: the display name, else the username."""
-    key = display_name_key(user.pk)
-    name: str | None = safe_cache.get(key)
-    if name is None:
-        name = Profile.objects.filter(user=user).values_list("display_name", flat=True).first() or ""
-        safe_cache.set(key, name, DISPLAY_NAME_SECONDS)
+    name: str = safe_cache.remember(
+        display_name_key(user.pk),
+        lambda: Profile.objects.filter(user=user).values_list("display_name", flat=True).first() or "",
+        DISPLAY_NAME_SECONDS,
+    )
     return name or user.username
 
 

@@ -91,12 +91,12 @@ def unread_key(user_id: object) -> str:
 
 def unread_badge(*, user: User) -> int:
     """Unread inbox messages plus message requests waiting (the nav badge), cached per user."""
-    key = unread_key(user.pk)
-    total: int | None = safe_cache.get(key)
-    if total is None:
+
+    def count() -> int:
         totals = unread_totals(user=user)
-        total = totals["inbox"] + totals["requests"]
-        safe_cache.set(key, total, UNREAD_CACHE_SECONDS)
+        return totals["inbox"] + totals["requests"]
+
+    total: int = safe_cache.remember(unread_key(user.pk), count, UNREAD_CACHE_SECONDS)
     return total
 
 

@@ -136,11 +136,7 @@ def unread_key(user_id: uuid.UUID | str) -> str:
 
 def unread_count_cached(user: User) -> int:
     """unread_count, cached per user for the pages' header."""
-    key = unread_key(user.pk)
-    count: int | None = safe_cache.get(key)
-    if count is None:
-        count = unread_count(user)
-        safe_cache.set(key, count, UNREAD_CACHE_SECONDS)
+    count: int = safe_cache.remember(unread_key(user.pk), lambda: unread_count(user), UNREAD_CACHE_SECONDS)
     return count
 
 

@@ -278,22 +278,16 @@ class ServiceProcess:
         self._log.close()
 
 
-class Daphne(ServiceProcess):
-    """A Daphne process serving socialsite.asgi:application on a free local port, started as production
-    starts it (`python -m socialsite.serve`: Daphne with a graceful SIGTERM); ready once /healthz answers."""
+class HttpServer(ServiceProcess):
+    """A server process on a loopback port; ready once /healthz answers there."""
 
-    def __init__(self, name, env, log_dir):
-        self.port = free_port()
-        argv = [sys.executable, "-m", "socialsite.serve", "-b", "127.0.0.1", "-p", self.port]
-        super().__init__(name, [*argv, "socialsite.asgi:application"], env, log_dir)
+    def __init__(self, name, argv, env, log_dir, port):
+        self.port = port
+        super().__init__(name, argv, env, log_dir)
 
     @property
     def url(self):
         return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def ws_url(self):
-        return f"ws://127.0.0.1:{self.port}/ws/"
 
     def describe(self):
         return f"{self.name} pid {self.pid} port {self.port}"
@@ -305,6 +299,20 @@ class Daphne(ServiceProcess):
                 return response.status == 200
         except (urllib.error.URLError, OSError):
             return False
+
+
+class Daphne(HttpServer):
+    """A Daphne process serving socialsite.asgi:application on a free local port, started as production
+    starts it (`python -m socialsite.serve`: Daphne with a graceful SIGTERM)."""
+
+    def __init__(self, name, env, log_dir):
+        port = free_port()
+        argv = [sys.executable, "-m", "socialsite.serve", "-b", "127.0.0.1", "-p", port]
+        super().__init__(name, [*argv, "socialsite.asgi:application"], env, log_dir, port)
+
+    @property
+    def ws_url(self):
+        return f"ws://127.0.0.1:{self.port}/ws/"
 
 
 class CeleryWorker(ServiceProcess):

@@ -2,7 +2,7 @@
 down) reads as a miss and drops writes, with a log line, instead of failing the request."""
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.core.cache import cache
@@ -29,6 +29,15 @@ def get_many(keys: Iterable[str]) -> dict[str, Any]:
     except Exception as exc:
         _down("get_many", exc)
         return {}
+
+
+def remember(key: str, compute: Callable[[], Any], timeout: float | None) -> Any:
+    """The cached value, else compute() stored for `timeout` (read-through; the value must not be None)."""
+    value = get(key)
+    if value is None:
+        value = compute()
+        set(key, value, timeout)
+    return value
 
 
 def set(key: str, value: Any, timeout: float | None) -> None:  # noqa: A001  (the cache's own name)

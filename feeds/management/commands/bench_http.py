@@ -29,8 +29,6 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -46,8 +44,8 @@ from feeds.management.commands import bench_feed
 from posts.models import Post
 from socialsite.benchmarks import (
     BenchmarkCommand,
+    HttpServer,
     Processes,
-    ServiceProcess,
     database_url,
     free_port,
     machine_line,
@@ -124,30 +122,7 @@ def lua_table(values):
     return "{" + ", ".join(lua_table(v) if isinstance(v, list | tuple) else lua_string(v) for v in values) + "}"
 
 
-class Served(ServiceProcess):
-    """A shape on a loopback port; ready once /healthz answers there."""
-
-    def __init__(self, name, argv, env, log_dir, port):
-        self.port = port
-        super().__init__(name, argv, env, log_dir)
-
-    @property
-    def url(self):
-        return f"http://127.0.0.1:{self.port}"
-
-    def describe(self):
-        return f"{self.name} pid {self.pid} port {self.port}"
-
-    def ready(self):
-        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-        try:
-            with opener.open(f"{self.url}/healthz", timeout=2) as response:
-                return response.status == 200
-        except (urllib.error.URLError, OSError):
-            return False
-
-
-class OldDaphne(Served):
+class OldDaphne(HttpServer):
     """The old shape: one Daphne as `make run` starts it."""
 
     app_names = [f"{APP_PREFIX}run"]
@@ -157,7 +132,7 @@ class OldDaphne(Served):
         super().__init__(name, argv, env, log_dir, port)
 
 
-class Production(Served):
+class Production(HttpServer):
     """The new shape: `python -m socialsite.production` (nginx on the port, gunicorn, Daphne), no Celery."""
 
     app_names = [f"{APP_PREFIX}web", f"{APP_PREFIX}realtime-%"]  # the launcher names them (PGAPPNAME)
