@@ -2,7 +2,7 @@
 
 from django.conf import settings
 
-from socialsite import views
+from socialsite import outbox, views
 
 NUL = "\x00"
 
@@ -41,4 +41,24 @@ class OwnErrorPagesMiddleware:
             and self.TECHNICAL in response.content
         ):
             return views.page_not_found(request) if response.status_code == 404 else views.server_error(request)
+        return response
+
+
+class PublishAfterResponseMiddleware:
+    """What a request's transactions queued in the outbox is published once the response has been
+    sent (Django closes a response after the server wrote it), so the client waits for neither
+    the broker nor, embedded, the tasks themselves: 1.6 ms of a POST /posts (docs/performance.md).
+    A streaming response (SSE) could run for minutes: its rows go at once."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        with outbox.held() as committed:
+            response = self.get_response(request)
+        if committed:
+            if response.streaming:
+                outbox.publish(committed)
+            else:
+                response._resource_closers.append(lambda: outbox.publish(committed))
         return response

@@ -3,8 +3,10 @@
     outbox.enqueue(tasks.fanout_post, post_id)
 
 inside the service's transaction writes an `OutboxMessage`. Once the transaction commits, the
-message is published to the broker at once and its row deleted (the fast path: one insert and
-one delete more than a bare `delay()`). A rolled-back transaction takes its rows with it, so
+message is published to the broker and its row deleted (the fast path: one insert and one
+delete more than a bare `delay()`); in a request, once its response has been sent
+(`held`, socialsite.middleware.PublishAfterResponseMiddleware), so the client doesn't wait for
+the broker. A rolled-back transaction takes its rows with it, so
 nothing is published for a change that never happened. If the publish fails (the broker is
 down) or the process dies between the commit and the publish, the row stays and `relay()`
 publishes it again once it is due: a beat task every OUTBOX_RELAY_SECONDS, and
@@ -57,6 +59,28 @@ def enqueue(task: Task[Any, Any], *args: Any, queue: str = "") -> None:
 
 Call = tuple["Task[Any, Any]", Sequence[Any], str]
 _batched: ContextVar[list[Call] | None] = ContextVar("outbox_batched", default=None)
+_held: ContextVar[list[OutboxMessage] | None] = ContextVar("outbox_held", default=None)
+
+
+@contextmanager
+def held() -> Iterator[list[OutboxMessage]]:
+    """Inside, committed rows collect in the yielded list instead of being published at the
+    commit; the caller publishes them later (a request: after its response is sent). They are
+    in the outbox already, so a process that dies first leaves them to the relay."""
+    rows: list[OutboxMessage] = []
+    token = _held.set(rows)
+    try:
+        yield rows
+    finally:
+        _held.reset(token)
+
+
+def _committed(rows: Sequence[OutboxMessage]) -> None:
+    waiting = _held.get()
+    if waiting is None:
+        publish(rows)
+    else:
+        waiting.extend(rows)
 
 
 @contextmanager
@@ -94,7 +118,7 @@ def enqueue_many(calls: Iterable[Call]) -> None:
         rows[0].save(force_insert=True)
     else:
         OutboxMessage.objects.bulk_create(rows)
-    transaction.on_commit(lambda: publish(rows))
+    transaction.on_commit(lambda: _committed(rows))
 
 
 def _as_json(args: Sequence[Any]) -> list[Any]:

@@ -72,6 +72,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "socialsite.middleware.PublishAfterResponseMiddleware",  # first: it wraps every write
     "socialsite.middleware.OwnErrorPagesMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

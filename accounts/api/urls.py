@@ -1,21 +1,6 @@
-from django.urls import path, register_converter
+from django.urls import path
 
 from accounts.api import social, views
-
-
-class UserRefConverter:
-    """A user id (UUID) or "me" for the caller."""
-
-    regex = "(?:me|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})"
-
-    def to_python(self, value):
-        return value.lower()
-
-    def to_url(self, value):
-        return str(value)
-
-
-register_converter(UserRefConverter, "userref")
 
 urlpatterns = [
     path("auth/register", views.RegisterView.as_view(), name="api-register"),

@@ -5,12 +5,14 @@ from datetime import timedelta
 
 import pytest
 from django.db import transaction
+from django.http import HttpResponse, StreamingHttpResponse
 from django.utils import timezone
 
 from accounts import services as accounts_services
 from posts import services as posts_services
 from posts.models import Like
 from socialsite import outbox
+from socialsite.middleware import PublishAfterResponseMiddleware
 from socialsite.models import OutboxMessage
 from tests.factories import UserFactory
 from tests.socialsite.outbox.recorder import CALLS, boom, record
@@ -161,3 +163,36 @@ def test_a_like_and_its_notification_task_commit_together(act, client_for):
     assert response.status_code == 201, response.content
     assert Like.objects.filter(post=post, user=fan).exists()
     assert [row.args for row in rows("notifications.tasks.on_like")] == [[str(fan.pk), str(post.pk)]]
+
+
+def _writing_view(response_class, seen):
+    def view(request):
+        with transaction.atomic():
+            outbox.enqueue(record, "after")
+        seen.append(list(CALLS))  # committed by now
+        return response_class(["ok"])
+
+    return view
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_request_publishes_what_it_committed_once_its_response_is_sent(rf):
+    seen = []
+    response = PublishAfterResponseMiddleware(_writing_view(HttpResponse, seen))(rf.post("/write"))
+    assert seen == [[]] and CALLS == []
+    assert [row.args for row in rows()] == [["after"]]  # committed, waiting for the response to go
+    response.close()  # what the server does once it has written the response
+    assert CALLS == ["after"] and rows() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_streaming_response_does_not_hold_back_what_its_request_committed(rf):
+    seen = []
+    PublishAfterResponseMiddleware(_writing_view(StreamingHttpResponse, seen))(rf.get("/stream"))
+    assert seen == [[]] and CALLS == ["after"] and rows() == []
+
+
+def test_outside_a_request_rows_are_published_at_the_commit(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        outbox.enqueue(record, "now")
+    assert CALLS == ["now"] and rows() == []
