@@ -112,10 +112,13 @@ def finish_demotion(*, author_id: UUID) -> None:
         graph.refresh_celebrities()
 
 
-def _settled_mode(author_id: UUID) -> Fanout.Mode:
+def _settled_mode(author_id: UUID, tier: tuple[int, str | None] | None = None) -> Fanout.Mode:
     """The author's fan-out mode: read without a lock or a transaction of its own when the tier
-    needs no change (nearly always), else through `tier_sync`."""
-    row = Profile.objects.filter(user_id=author_id).values_list("followers_count", "user__celebrity__state").first()
+    needs no change (nearly always), else through `tier_sync`. `tier`: (followers_count,
+    celebrity state) when the caller read them already."""
+    row = tier
+    if row is None:
+        row = Profile.objects.filter(user_id=author_id).values_list("followers_count", "user__celebrity__state").first()
     if row is not None:
         count, state = row
         if is_celebrity_count(count) and state == Celebrity.State.CELEBRITY:
@@ -207,13 +210,21 @@ def fanout_post(*, post_id: UUID) -> list[FanoutBatch]:
     """
     from feeds import tasks
 
-    post = _published(Post.objects.filter(pk=post_id)).only(*_PLANNED).first()
+    post = (
+        _published(Post.objects.filter(pk=post_id))
+        .only(*_PLANNED)
+        .annotate(tier_count=F("author__profile__followers_count"), tier_state=F("author__celebrity__state"))
+        .first()
+    )
     if post is None:
         return []
-    mode = _settled_mode(post.author_id)
+    mode = _settled_mode(post.author_id, (post.tier_count, post.tier_state) if post.tier_count is not None else None)
     with transaction.atomic():
-        Fanout.objects.bulk_create([Fanout(post=post, mode=mode)], ignore_conflicts=True)
-        fanout = Fanout.objects.select_for_update().get(post=post)
+        # post_create wrote the row (fanout_open); only an older post's fan-out lacks one.
+        fanout = Fanout.objects.select_for_update().filter(post=post).first()
+        if fanout is None:
+            Fanout.objects.bulk_create([Fanout(post=post, mode=mode)], ignore_conflicts=True)
+            fanout = Fanout.objects.select_for_update().get(post=post)
         if fanout.status != Fanout.Status.PENDING:
             return []
         entry = entry_of(post.pk, post.published_at)

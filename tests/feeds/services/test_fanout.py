@@ -65,6 +65,18 @@ def test_batches_are_idempotent_and_finish_the_fanout(follow, client_for):
         assert [e.post_id for e in entries] == [str(post.pk)]
 
 
+def test_a_post_without_its_fanout_row_gets_one_and_is_planned(follow):
+    author, fan = UserFactory(), UserFactory()
+    follow(fan, author)
+    post = posts_services.post_create(author=author, content_type="text", content="older")
+    Fanout.objects.filter(post=post).delete()  # as for a post from before fan-out rows
+    (batch,) = services.fanout_post(post_id=post.pk)
+    assert batch.followers == [str(fan.pk)]
+    fanout = Fanout.objects.get(post=post)
+    assert (fanout.status, fanout.mode, fanout.batches_total) == ("running", "push", 1)
+    assert services.fanout_post(post_id=post.pk) == []  # planned once
+
+
 def test_a_deleted_post_is_not_fanned_out(settle):
     author = UserFactory()
     post = posts_services.post_create(author=author, content_type="text", content="oops")
