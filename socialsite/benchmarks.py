@@ -30,6 +30,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from django.conf import settings
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 
@@ -85,6 +86,10 @@ def copy_rows(model, names, rows, chunk=20_000):
 
 
 class BenchmarkCommand(BaseCommand):
+    def execute(self, *args, **options):
+        call_command("migrate", verbosity=0)  # a new bench database (as docs/performance.md names them) has no tables
+        return super().execute(*args, **options)
+
     def say(self, text=""):
         self.stdout.write(text)
         self.stdout.flush()

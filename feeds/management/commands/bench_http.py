@@ -37,7 +37,6 @@ from pathlib import Path
 import psycopg
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import Client
 
@@ -291,7 +290,6 @@ class Command(BenchmarkCommand):
 
     def data(self, scale):
         """(readers, post ids): bench_feed's users and posts, built first when there are none."""
-        call_command("migrate", verbosity=0)  # a fresh bench database has no tables yet
         user_model = get_user_model()
         bench = user_model.objects.filter(username__startswith=bench_feed.PREFIX, is_active=True)
         if not bench.exists():
