@@ -69,6 +69,12 @@ def test_bad_rates_are_refused(rate):
         parse_rate(rate)
 
 
+def test_a_bad_throttle_rate_refuses_to_start_with_the_setting_named():
+    result = manage("check", THROTTLE_API="1000/minute")
+    assert result.returncode != 0
+    assert "socialsite.E001" in result.stderr and "THROTTLE_API: Bad rate '1000/minute'" in result.stderr
+
+
 def test_throttle_rates_come_from_the_environment():
     result = manage(
         "shell",
