@@ -4,9 +4,9 @@
 
 inside the service's transaction writes an `OutboxMessage`. Once the transaction commits, the
 message is published to the broker and its row deleted (the fast path: one insert and one
-delete more than a bare `delay()`); in a request, once its response has been sent
-(`held`, socialsite.middleware.PublishAfterResponseMiddleware), so the client doesn't wait for
-the broker. A rolled-back transaction takes its rows with it, so
+delete more than a bare `delay()`); with a broker, in a request, once its response has been
+sent (`held`, socialsite.middleware.PublishAfterResponseMiddleware), so the client doesn't wait
+for the broker. A rolled-back transaction takes its rows with it, so
 nothing is published for a change that never happened. If the publish fails (the broker is
 down) or the process dies between the commit and the publish, the row stays and `relay()`
 publishes it again once it is due: a beat task every OUTBOX_RELAY_SECONDS, and
@@ -77,7 +77,7 @@ def held() -> Iterator[list[OutboxMessage]]:
 
 def _committed(rows: Sequence[OutboxMessage]) -> None:
     waiting = _held.get()
-    if waiting is None:
+    if waiting is None or _eager():  # run in process at the commit, a task's result can be in the response
         publish(rows)
     else:
         waiting.extend(rows)
