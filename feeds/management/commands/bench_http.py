@@ -204,10 +204,14 @@ def forget_timeline_entries(posts):
     by_author = defaultdict(list)
     for pk, author_id in posts.values_list("id", "author_id"):
         by_author[author_id].append(str(pk))
+    keys = {author_id: [home_key(author_id), author_key(author_id)] for author_id in by_author}
+    for author_id, follower_id in Follow.objects.filter(followed_id__in=by_author).values_list(
+        "followed_id", "follower_id"
+    ):
+        keys[author_id].append(home_key(follower_id))
     store = get_store()
     for author_id, ids in by_author.items():
-        followers = Follow.objects.filter(followed_id=author_id).values_list("follower_id", flat=True)
-        store.remove_many([home_key(author_id), author_key(author_id), *map(home_key, followers)], ids)
+        store.remove_many(keys[author_id], ids)
 
 
 class Command(BenchmarkCommand):

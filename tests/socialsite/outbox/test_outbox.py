@@ -189,9 +189,9 @@ def broker_publishes():
         raise ConnectionRefusedError("refused by the test")
 
     before_task_publish.connect(refuse, weak=False)
-    app.conf.task_always_eager = False
+    eager, app.conf.task_always_eager = app.conf.task_always_eager, False
     yield names
-    app.conf.task_always_eager = True  # as tests/conftest.py has it
+    app.conf.task_always_eager = eager
     before_task_publish.disconnect(refuse)
     outbox.breaker.closed_at = 0.0
 
