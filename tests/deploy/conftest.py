@@ -70,6 +70,3 @@ def compose():
 def env_example():
     pairs = (line.split("=", 1) for line in ENV_EXAMPLE.read_text().splitlines() if line and not line.startswith("#"))
     return {name: value for name, value in pairs}
-
-
-from tests.e2e.conftest import service_env, spawn  # noqa: E402, F401 - fixtures, for test_roles.py

@@ -2,6 +2,7 @@
 HTTPS on, a real ALLOWED_HOSTS), and probed with compose's own health-check commands and the
 kubelet's requests. Only the address differs: a free loopback port instead of 0.0.0.0:8000/8001."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 import requests
 
 from tests.deploy.conftest import k8s_documents
-from tests.e2e.conftest import free_port
+from tests.e2e.conftest import Process, free_port, test_database_url
 
 HOST = "social.example.com"
 ROLES = {"web": 8000, "asgi": 8001}  # the port each role's command listens on in compose
@@ -35,9 +36,13 @@ def k8s_probe_host():
     return {each["name"]: each["value"] for each in probe["httpHeaders"]}["Host"]
 
 
-def test_roles_start_and_pass_their_health_checks(compose, spawn, service_env):
+def test_roles_start_and_pass_their_health_checks(compose, tmp_path, db):
+    # `db`: the test database exists (and DATABASE_URL names it). The processes only read it
+    # (/readyz: `SELECT 1`, the outbox count), so nothing needs committing: no transactional_db.
     env = {
-        **service_env,
+        **os.environ,
+        "DATABASE_URL": test_database_url(),
+        "MEDIA_ROOT": str(tmp_path),
         "DEBUG": "false",
         "SECRET_KEY": "tests-deploy-roles-not-a-secret",
         "ALLOWED_HOSTS": f"{HOST},localhost",
@@ -45,13 +50,22 @@ def test_roles_start_and_pass_their_health_checks(compose, spawn, service_env):
         "NUM_PROXIES": "1",
         "WEB_WORKERS": "1",
         "WEB_THREADS": "2",
+        "EMBEDDED_BEAT": "false",
     }
     ports = {role: free_port() for role in ROLES}
     # Both at once: their start-ups overlap.
     processes = {
-        role: spawn(role, local(compose["services"][role]["command"], listen_port, ports[role]), env)
+        role: Process(role, local(compose["services"][role]["command"], listen_port, ports[role]), env, tmp_path)
         for role, listen_port in ROLES.items()
     }
+    try:
+        check_roles(compose, env, ports, processes)
+    finally:
+        for process in processes.values():
+            process.stop()
+
+
+def check_roles(compose, env, ports, processes):
     host = k8s_probe_host()
     assert host in env["ALLOWED_HOSTS"].split(",")
     for role, listen_port in ROLES.items():
@@ -68,7 +82,7 @@ def test_roles_start_and_pass_their_health_checks(compose, spawn, service_env):
         # compose's health check, word for word but the port: /readyz with ALLOWED_HOSTS' first entry.
         check = local(compose["services"][role]["healthcheck"]["test"][1:], listen_port, ports[role])
         result = subprocess.run(check, env=env, capture_output=True, text=True, timeout=30)  # noqa: S603
-        assert result.returncode == 0, (role, result.stderr)
+        assert result.returncode == 0, (role, result.stderr, processes[role].output()[-3000:])
 
         # The kubelet's requests, with the probes' Host header.
         for path in ("/healthz", "/readyz"):
