@@ -70,7 +70,7 @@ def target(postgres_tools):
 
 
 @pytest.fixture
-def site(threshold):
+def site(postgres_tools, threshold):
     """Four people, follows, posts pushed into timelines and pulled from a celebrity's, an image,
     a share, likes, a comment thread, a direct conversation and the notifications they made."""
     ana, bo, cy, dee = (
@@ -150,3 +150,18 @@ def test_the_drill_passes_on_a_restore_and_reports_a_row_deleted_from_it(site, t
     assert "DIFFERENT home feed of ana: post " in err and "(differs in liked_by_me)" in err
     assert "home feed of bo" not in err  # bo's feed doesn't show ana's like
     assert User.objects.count() == 4  # the source is as it was
+
+
+@pytest.mark.django_db
+def test_the_drill_refuses_to_drop_keys_in_the_sites_own_redis(postgres_tools, settings):
+    require(settings.REDIS_URL, "REDIS_URL is not set")
+    with pytest.raises(CommandError, match="--redis-url is the site's REDIS_URL"):
+        call_command("restore_drill", f"--redis-url={settings.REDIS_URL}")
+
+
+@pytest.mark.django_db
+def test_the_drill_says_it_needs_postgresql():
+    if connection.vendor == "postgresql":
+        pytest.skip("the embedded default's answer (SQLite)")
+    with pytest.raises(CommandError, match="The restore drill needs PostgreSQL"):
+        call_command("restore_drill")
