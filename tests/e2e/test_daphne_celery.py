@@ -123,6 +123,17 @@ def test_readyz_over_http_names_an_unreachable_cache_and_broker(start_daphne):
     assert body["checks"]["broker"].startswith("error: ")
 
 
+def test_readyz_over_http_stays_ready_while_the_broker_is_unreachable(start_daphne):
+    """Writes go on during a broker outage (the outbox keeps their tasks), so the process stays in rotation."""
+    daphne = start_daphne(CELERY_BROKER_URL=UNREACHABLE_REDIS)
+    response = requests.get(f"{daphne.url}/readyz", timeout=30)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["status"] == "ok"
+    assert (body["checks"]["database"], body["checks"]["cache"]) == ("ok", "ok")
+    assert body["checks"]["broker"].startswith("error: ")
+
+
 def media_files(root):
     return sorted(path for path in Path(root).rglob("*") if path.is_file())
 

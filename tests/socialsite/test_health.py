@@ -1,4 +1,4 @@
-"""/healthz says the process answers; /readyz says database, cache and broker are reachable."""
+"""/healthz says the process answers; /readyz says database and cache are reachable and reports the broker."""
 
 import pytest
 from django.conf import settings as django_settings
