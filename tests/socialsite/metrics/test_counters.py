@@ -68,14 +68,15 @@ def test_feed_reads_count_by_source(client_for, post_by, ana):
     assert count("socialsite_feed_reads_total", source="store") == 1
 
 
-def test_sign_ups_and_sign_ins_count_success_and_failure_by_where(api, client, act):
+def test_sign_ups_and_sign_ins_count_success_and_failure_by_where(api, client, act, django_capture_on_commit_callbacks):
     labels = [("api", "success"), ("api", "failure"), ("web", "success"), ("web", "failure")]
     count = moved(
         ("socialsite_signups_total", {"via": "api"}),
         *(("socialsite_logins_total", {"via": via, "result": result}) for via, result in labels),
     )
     body = {"email": "counted@example.com", "username": "counted", "password": PASSWORD}
-    assert api.post("/api/v1/auth/register", body).status_code == 201
+    with django_capture_on_commit_callbacks(execute=True):  # counted once committed
+        assert api.post("/api/v1/auth/register", body).status_code == 201
     assert api.post("/api/v1/auth/jwt/login", {"username": "counted", "password": PASSWORD}).status_code == 200
     assert api.post("/api/v1/auth/jwt/login", {"username": "counted", "password": "nope" + PASSWORD}).status_code == 401
     assert client.post("/accounts/login/", {"login": "counted", "password": PASSWORD}).status_code == 302
@@ -96,7 +97,8 @@ def test_media_processing_is_timed_and_failures_counted(user_api, act, django_ca
         ("socialsite_media_processing_seconds_count", {"kind": "image", "outcome": "ready"}),
         ("socialsite_media_failures_total", {"kind": "image"}),
     )
-    good = user_api.post("/api/v1/media", {"file": _file("a.png", image_bytes(size=(32, 24)))}, format="multipart")
+    with django_capture_on_commit_callbacks(execute=True):  # processed after the commit, in process
+        good = user_api.post("/api/v1/media", {"file": _file("a.png", image_bytes(size=(32, 24)))}, format="multipart")
     assert good.status_code == 202, good.content
     assert count("socialsite_media_processing_seconds_count", kind="image", outcome="ready") == 1
     with django_capture_on_commit_callbacks(execute=False):  # its processing never runs: still processing
