@@ -190,10 +190,15 @@ def _broker_queue_lengths(url: str, queues: list[str]) -> dict[str, int]:
 
     with Connection(url, connect_timeout=BROKER_TIMEOUT, transport_options={"read_timeout": BROKER_TIMEOUT}) as conn:
         conn.ensure_connection(max_retries=1, timeout=int(BROKER_TIMEOUT) or 1)
-        channel: Any = conn.channel()  # an amqp Channel; the stub's type is the transport-neutral one
         found = {}
         for name in queues:
-            found[name] = channel.queue_declare(queue=name, passive=True).message_count
+            channel: Any = conn.channel()  # an amqp Channel; the stub's type is the transport-neutral one
+            try:
+                found[name] = channel.queue_declare(queue=name, passive=True).message_count
+            except conn.channel_errors:  # never declared (no worker or publish yet): the error closed the channel
+                found[name] = 0
+            else:
+                channel.close()
         return found
 
 
