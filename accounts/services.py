@@ -31,7 +31,7 @@ from accounts.signals import (
     follow_requested,
     relationship_changed,
 )
-from socialsite import outbox, safe_cache
+from socialsite import metrics, outbox, safe_cache
 from socialsite.errors import ConflictError, ForbiddenError, NotFoundError, ServiceError
 from socialsite.realtime.events import close_sockets_on_commit, send_event_on_commit
 
@@ -114,6 +114,7 @@ def user_register(
     from allauth.account.models import EmailAddress
 
     EmailAddress.objects.create(user=user, email=email, primary=True, verified=False)
+    transaction.on_commit(metrics.SIGNUPS.labels("api").inc)
     return user
 
 

@@ -7,6 +7,7 @@ gthread workers: WEB_WORKERS processes x WEB_THREADS threads, defaults from the 
 min(WEB_THREADS, DB_POOL_MAX_SIZE) connections per worker. Behind nginx only.
 """
 
+import os
 import sys
 from pathlib import Path
 
@@ -35,3 +36,17 @@ preload_app = False  # each worker imports the app itself: no pool or socket mad
 # gunicorn 26's control socket is one per user (~/.gunicorn/gunicorn.ctl): several gunicorns on a
 # machine (tests, benchmarks) would take it from each other. Nothing here uses it.
 control_socket_disable = True
+
+# /metrics (docs/operations.md "Metrics"): the workers write their series into PROMETHEUS_MULTIPROC_DIR,
+# which whoever starts the processes sharing it empties first (make serve does).
+_metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
+if _metrics_dir:
+    Path(_metrics_dir).mkdir(parents=True, exist_ok=True)
+
+
+def child_exit(server, worker):
+    """A worker that exited (replaced, killed, or at shutdown): its live gauges leave /metrics."""
+    if _metrics_dir:
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid, _metrics_dir)

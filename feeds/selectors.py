@@ -35,7 +35,7 @@ from feeds import graph, services
 from feeds.store import Bound, Entry, Unavailable, author_key, get_store, home_key, home_ttl, moment_of, score_of
 from posts.models import Comment, Like, Post, PostTag
 from posts.selectors import liked_by
-from socialsite import safe_cache
+from socialsite import metrics, safe_cache
 from socialsite.errors import NotFoundError, ServiceError
 from socialsite.params import parse_uuid
 
@@ -337,6 +337,7 @@ def _collect(
             else:
                 exhausted, home_full = True, True  # too much filtered out: let the database finish
             if len(picked) >= limit or not (exhausted and home_full) or after is not None:
+                metrics.FEED_READS.labels(source).inc()
                 return picked, source
             source = "mixed"  # older than anything the timelines hold
         except Unavailable as exc:
@@ -347,6 +348,7 @@ def _collect(
     entries = _database_candidates(viewer, user_graph, before=bound, after=after, count=limit - len(picked))
     rows = _timeline_rows(viewer, [e.post_id for e in entries], user_graph)
     picked += [(e, rows[e.post_id]) for e in entries if e.post_id in rows]
+    metrics.FEED_READS.labels(source).inc()
     return picked, source
 
 

@@ -30,7 +30,7 @@ from feeds import graph
 from feeds.models import Celebrity, Fanout, FanoutBatch
 from feeds.store import Entry, author_key, get_store, home_key, home_ttl, score_of
 from posts.models import Post
-from socialsite import outbox
+from socialsite import metrics, outbox
 from socialsite.realtime import presence
 from socialsite.realtime.events import send_event_on_commit
 
@@ -263,6 +263,7 @@ def fanout_post(*, post_id: UUID) -> list[FanoutBatch]:
             fanout.status = Fanout.Status.RUNNING
         else:
             fanout.status, fanout.finished_at = Fanout.Status.DONE, now
+            _observe_lag(post.published_at)  # the author's own timeline was the last one
         fanout.save()
     send_event_on_commit([post.author_id], "feed.new_post", _event(post))
     return batches
@@ -304,9 +305,16 @@ def push_batch(*, post_id: UUID, number: int) -> int:
             post_id=post.pk, status=Fanout.Status.RUNNING, batches_done__gte=F("batches_total")
         ).update(status=Fanout.Status.DONE, finished_at=now):
             FanoutBatch.objects.filter(fanout_id=post.pk).delete()
+            _observe_lag(post.published_at)  # this batch was the fan-out's last
         if batch.announce:
             send_event_on_commit(presence.online_among(follower_ids), "feed.new_post", _event(post))
     return touched
+
+
+def _observe_lag(published_at: datetime | None) -> None:
+    """Publication to the last timeline written, once the fan-out's transaction commits."""
+    if published_at is not None:
+        transaction.on_commit(lambda: metrics.FANOUT_LAG.observe((timezone.now() - published_at).total_seconds()))
 
 
 def resume_stalled(*, limit: int = 1000) -> int:

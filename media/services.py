@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
+import time
 import uuid
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -32,7 +33,7 @@ from media.models import Media
 from media.signals import media_settled
 from media.sniffing import sniff_upload
 from media.videos import process_video
-from socialsite import outbox
+from socialsite import metrics, outbox
 from socialsite.errors import ConflictError, NotFoundError, ServiceError
 
 if TYPE_CHECKING:
@@ -109,6 +110,15 @@ def media_process(*, media_id: uuid.UUID | str) -> Media | None:
     media = _claim(media_id)
     if media is None:
         return None
+    started = time.monotonic()
+    settled = _process(media)
+    if settled is not None and settled.status in (Media.Status.READY, Media.Status.FAILED):
+        metrics.MEDIA_SECONDS.labels(media.kind, settled.status).observe(time.monotonic() - started)
+    return settled
+
+
+def _process(media: Media) -> Media | None:
+    media_id = media.id
     written: list[str] = []
     try:
         with tempfile.TemporaryDirectory(prefix="media-") as workdir:
@@ -327,6 +337,7 @@ def media_fail(*, media_id: uuid.UUID | str, message: str) -> Media | None:
             return media
         upload_name = media.upload.name
         media.status = Media.Status.FAILED
+        transaction.on_commit(metrics.MEDIA_FAILURES.labels(media.kind).inc)
         media.error = message[:300]
         media.processed_at = timezone.now()
         media.upload = ""

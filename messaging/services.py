@@ -27,7 +27,7 @@ from accounts.selectors import blocked_between
 from messaging.models import Conversation, Membership, Message, MessageReport, Preferences
 from messaging.selectors import membership_for, system_ids, unread_key
 from messaging.signals import group_membership_changed, message_sent
-from socialsite import ratelimit, safe_cache
+from socialsite import metrics, ratelimit, safe_cache
 from socialsite.errors import ConflictError, ForbiddenError, NotFoundError, ServiceError
 from socialsite.params import parse_uuid
 from socialsite.realtime.events import send_event_on_commit
@@ -595,6 +595,7 @@ def _send(
     send_event_on_commit(others, "message.new", message_payload(message))
     send_event_on_commit([sender.pk], "message.new", message_payload(message, for_sender=True))
     message_sent.send(sender=Message, message=message)  # after the events: their on_commit runs first
+    transaction.on_commit(metrics.MESSAGES_CREATED.inc)
     return message
 
 

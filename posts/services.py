@@ -32,7 +32,7 @@ from posts.signals import (
     post_unliked,
     post_withdrawn,
 )
-from socialsite import outbox
+from socialsite import metrics, outbox
 from socialsite.errors import ForbiddenError, NotFoundError, ServiceError
 from socialsite.params import parse_uuid
 
@@ -323,6 +323,7 @@ def post_create(
             outbox.enqueue(tasks.fetch_link_preview, str(post.pk))
         if post.status == Post.Status.PUBLISHED:
             post_published.send(sender=Post, post=post)
+    transaction.on_commit(metrics.POSTS_CREATED.inc)
     # The answer's payload is what was just written: the post carries it, nothing is read back.
     selectors.prefill(post, hashtags=hashtags, tags=[*photo_tags, *mention_tags], media=media)
     return post
@@ -452,6 +453,7 @@ def like_create(*, user: UserModel, post_id: UUID | str) -> tuple[Like, bool]:
     if created:
         Post.objects.filter(pk=post.pk).update(likes_count=F("likes_count") + 1)
         post_liked.send(sender=Post, user_id=user.pk, post_id=post.pk)
+        transaction.on_commit(metrics.LIKES_CREATED.inc)
     return like, created
 
 

@@ -9,13 +9,46 @@ Django also builds a new redis.Redis around the pool for every cache call; redis
 constructor (retry policy, response callbacks, event hooks) costs about as much as a round trip
 on localhost, so each pool keeps one (a Redis object holds no connection of its own between
 commands, and is safe to share between threads).
+
+Every call is timed (`socialsite_cache_operation_seconds`) and reads count their hits and misses
+in django-prometheus's `django_cache_get_*` series (backend "redis"), as its own backends do.
 """
 
+import functools
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
+from django_prometheus.cache.metrics import (
+    django_cache_get_fail_total,
+    django_cache_get_total,
+    django_cache_hits_total,
+    django_cache_misses_total,
+)
+from prometheus_client import Histogram
+
+CACHE_SECONDS = Histogram(
+    "socialsite_cache_operation_seconds",
+    "Time of a call to the Redis cache, by operation.",
+    ["operation"],
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1),
+)
+BACKEND = "redis"
+_MISSING = object()
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _timed(method: F) -> F:
+    timer = CACHE_SECONDS.labels(method.__name__)
+
+    @functools.wraps(method)
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        with timer.time():
+            return method(*args, **kwargs)
+
+    return timed  # type: ignore[return-value]  # the same signature
+
 
 _clients: dict[object, RedisCacheClient] = {}
 _lock = threading.Lock()
@@ -52,6 +85,40 @@ class SharedPoolRedisCache(RedisCache):
                 client = _clients[key] = _Client(self._servers, **self._options)
         return client
 
+    @_timed
+    def get(self, key: Any, default: Any = None, version: int | None = None) -> Any:
+        django_cache_get_total.labels(backend=BACKEND).inc()
+        try:
+            value = super().get(key, _MISSING, version)
+        except Exception:
+            django_cache_get_fail_total.labels(backend=BACKEND).inc()
+            raise
+        if value is _MISSING:
+            django_cache_misses_total.labels(backend=BACKEND).inc()
+            return default
+        django_cache_hits_total.labels(backend=BACKEND).inc()
+        return value
+
+    @_timed
+    def get_many(self, keys: Any, version: int | None = None) -> dict[Any, Any]:
+        keys = list(keys)
+        django_cache_get_total.labels(backend=BACKEND).inc(len(keys))
+        try:
+            found: dict[Any, Any] = super().get_many(keys, version)
+        except Exception:
+            django_cache_get_fail_total.labels(backend=BACKEND).inc(len(keys))
+            raise
+        django_cache_hits_total.labels(backend=BACKEND).inc(len(found))
+        django_cache_misses_total.labels(backend=BACKEND).inc(len(keys) - len(found))
+        return found
+
+    set = _timed(RedisCache.set)
+    add = _timed(RedisCache.add)
+    set_many = _timed(RedisCache.set_many)
+    delete = _timed(RedisCache.delete)
+    delete_many = _timed(RedisCache.delete_many)
+
+    @_timed
     def incr_with_expiry(self, key: str, timeout: int) -> int:
         """Add one to a counter, made with this timeout on its first hit: one round trip."""
         key = self.make_and_validate_key(key)

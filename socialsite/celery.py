@@ -24,3 +24,6 @@ def _return_database_connection(sender=None, **kwargs):
         from django.db import close_old_connections
 
         close_old_connections()
+
+
+from socialsite import metrics  # noqa: E402, F401 -- its task signals, in workers and (eager) web processes

@@ -7,6 +7,9 @@ In the foreground, one supervisor for everything docs/operations.md "Serving" de
 - Daphne (`socialsite.serve`, graceful SIGTERM): `/ws/`, the SSE stream and the long-poll;
 - a Celery worker and beat when CELERY_BROKER_URL is set.
 
+They share one PROMETHEUS_MULTIPROC_DIR (./var/serve/<port>/metrics unless set), emptied at each
+start, so `/metrics` on any web process adds up all of them (docs/operations.md "Metrics").
+
 Ctrl-C or SIGTERM stops every child gracefully (nginx SIGQUIT, the others SIGTERM) and kills what is
 still running STOP_SECONDS later; a child that exits by itself stops the rest (exit status 1). nginx
 runs from ./var/serve/<port>/ (its config, pid, temp files and the Unix sockets), never /etc or /var.
@@ -273,6 +276,10 @@ class Supervisor:
         )
 
         env = dict(os.environ)
+        from socialsite import metrics
+
+        env.setdefault("PROMETHEUS_MULTIPROC_DIR", str(run_dir / "metrics"))
+        metrics.reset_multiproc_dir(env["PROMETHEUS_MULTIPROC_DIR"])
         # Behind this nginx: it overwrites X-Forwarded-Proto and appends the peer to X-Forwarded-For,
         # so both can be trusted (one proxy; more if a load balancer stands in front).
         env.setdefault("NUM_PROXIES", "1")

@@ -6,6 +6,7 @@ email and SMS. Setting DATABASE_URL, REDIS_URL, CELERY_BROKER_URL, AWS_*,
 EMAIL_URL (see README) switches each concern to its real engine.
 """
 
+import ipaddress
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -72,7 +73,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "socialsite.middleware.PublishAfterResponseMiddleware",  # first: it wraps every write
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",  # times everything below; writes nothing
+    "socialsite.middleware.PublishAfterResponseMiddleware",  # first that writes: it wraps every write
     "socialsite.middleware.OwnErrorPagesMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -88,6 +90,7 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "accounts.middleware.SuspendedSessionMiddleware",
     "accounts.middleware.LastActiveMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",  # requests by view and status, with latency
 ]
 
 ROOT_URLCONF = "socialsite.urls"
@@ -158,6 +161,11 @@ else:
         # Short web queries: PostgreSQL's JIT costs more than it saves (bench_feed's pull-only feed
         # read spent 570 of its 800 ms compiling). Analytical work can SET jit = on for itself.
         options["options"] = f"{options.get('options', '')} -c jit=off".strip()
+# Query counts and timings for /metrics: django-prometheus's subclasses of the same backends.
+DATABASES["default"]["ENGINE"] = {
+    "django.db.backends.postgresql": "django_prometheus.db.backends.postgresql",
+    "django.db.backends.sqlite3": "django_prometheus.db.backends.sqlite3",
+}.get(DATABASES["default"]["ENGINE"], DATABASES["default"]["ENGINE"])
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache, channel layer, Celery ---------------------------------------------------
@@ -195,7 +203,7 @@ if REDIS_URL:
         }
     }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CACHES = {"default": {"BACKEND": "django_prometheus.cache.backends.locmem.LocMemCache"}}  # counts hits
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "socialsite.realtime.layers.InMemoryChannelLayer",  # channels', with gap markers
@@ -607,7 +615,7 @@ SECURE_HTTPS = env.bool("SECURE_HTTPS", default=not DEBUG)
 SESSION_COOKIE_SECURE = SECURE_HTTPS
 CSRF_COOKIE_SECURE = SECURE_HTTPS
 SECURE_SSL_REDIRECT = SECURE_HTTPS
-SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000) if SECURE_HTTPS else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HTTPS
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=SECURE_HTTPS)
@@ -668,3 +676,19 @@ LOGGING = {
         ),
     },
 }
+
+# --- Metrics (socialsite/metrics.py, docs/operations.md "Metrics") ---------------------------------------
+# /metrics is open with DEBUG; otherwise it answers `Authorization: Bearer <METRICS_TOKEN>` and the
+# addresses in METRICS_ALLOWED_IPS (CIDRs; the client address as NUM_PROXIES makes it), else a 404.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=[])
+for _cidr in METRICS_ALLOWED_IPS:  # a typo stops the start, not every scrape
+    try:
+        ipaddress.ip_network(_cidr, strict=False)
+    except ValueError as _error:
+        from django.core.exceptions import ImproperlyConfigured
+
+        raise ImproperlyConfigured(f"METRICS_ALLOWED_IPS: {_error}") from None
+# A Celery worker on a host without a web process serves its host's series on this port (0: off).
+METRICS_EXPORTER_PORT = env.int("METRICS_EXPORTER_PORT", default=0)
+METRICS_EXPORTER_ADDRESS = env.str("METRICS_EXPORTER_ADDRESS", default="127.0.0.1")

@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 from accounts import login_codes, second_factor, selectors, services, suspension, tokens
 from accounts.api import serializers as s
 from accounts.api.helpers import user_from_path
+from socialsite import metrics
 from socialsite.api.errors import error_body
 from socialsite.api.helpers import error_responses, own_user, valid_input
 from socialsite.api.pagination import CursorPagination
@@ -32,6 +33,7 @@ def signed_in(user):
     with two-factor authentication a challenge for `POST /auth/jwt/mfa` (and no tokens)."""
     if second_factor.second_factor_required(user):
         return Response({"mfa_required": True, **second_factor.challenge_issue(user=user)})
+    metrics.LOGINS.labels("api", "success").inc()
     return Response(token_pair(user))
 
 
@@ -170,6 +172,7 @@ class MFAView(APIView):
         """Second step of a sign-in with two-factor authentication: the log-in's challenge and a code from the authenticator app or a recovery code. Each code is good once; the challenge is good for one sign-in, 5 minutes and 5 codes."""
         data = valid_input(s.MFAInput, request)
         user = second_factor.challenge_verify(request=request._request, challenge=data["challenge"], code=data["code"])
+        metrics.LOGINS.labels("api", "success").inc()
         return Response(token_pair(user))
 
 

@@ -21,7 +21,7 @@ from django.db import close_old_connections
 from django.http import JsonResponse, StreamingHttpResponse
 
 from notifications import selectors
-from socialsite import ratelimit, shutdown
+from socialsite import metrics, ratelimit, shutdown
 from socialsite.api.errors import error_body
 from socialsite.params import uuid_or_none
 from socialsite.realtime import heartbeat, layers
@@ -69,17 +69,22 @@ async def _refuse(request):
 class Listener:
     """The user's group, heard on a channel of this request's own, while it is open."""
 
-    def __init__(self, user):
+    def __init__(self, user, transport=None):
         self.user = user
         self.layer = get_channel_layer()
+        self.open = metrics.REALTIME_OPEN.labels(transport) if transport else None  # counted while open
 
     async def __aenter__(self):
         # In the group and online now; the process renews both while it listens, as for sockets.
         self.channel = await self.layer.new_channel()
         await heartbeat.join(self.layer, self.channel, self.user.pk, [user_group(self.user.pk)])
+        if self.open:
+            self.open.inc()
         return self
 
     async def __aexit__(self, *exc_info):
+        if self.open:
+            self.open.dec()
         await heartbeat.leave(self.layer, self.channel, [user_group(self.user.pk)])
 
     async def next_event(self, timeout):
@@ -121,7 +126,7 @@ def _sse(event, data, event_id=None):
 async def _stream(user, last_event_id):
     loop = asyncio.get_running_loop()
     end = loop.time() + settings.NOTIFICATION_SSE_MAX_SECONDS
-    async with Listener(user) as listener:
+    async with Listener(user, "sse") as listener:
         yield "retry: 3000\n\n"
         sent = set()
         cursor = last_event_id  # the newest notification sent: where a catch-up starts

@@ -16,7 +16,7 @@ from autobahn.exception import Disconnected
 from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from socialsite import shutdown
+from socialsite import metrics, shutdown
 from socialsite.errors import ServiceError
 from socialsite.realtime import heartbeat
 from socialsite.realtime.events import user_group
@@ -72,6 +72,7 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         self.group = user_group(user.pk)
         # In the group and marked online before session.ready: from then on, events reach this
         # socket. The process renews both while the socket is open (heartbeat.py).
+        metrics.REALTIME_OPEN.labels("websocket").inc()  # down again in leave(), with the group
         await heartbeat.join(self.channel_layer, self.channel_name, user.pk, [self.group])
         await self.send_event("session.ready", {"user_id": str(user.pk)})
 
@@ -97,6 +98,7 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
     async def leave(self):
         group = self.__dict__.pop("group", None)  # once, from disconnect() or __call__'s finally
         if group is not None:
+            metrics.REALTIME_OPEN.labels("websocket").dec()
             hooks = [functools.partial(hook, self) for hook in DISCONNECT_HOOKS]
             await heartbeat.leave(self.channel_layer, self.channel_name, [group], hooks)
 

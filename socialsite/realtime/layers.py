@@ -34,13 +34,15 @@ from channels.exceptions import ChannelFull
 from channels_redis import core
 from redis.asyncio import BlockingConnectionPool
 
+from socialsite import metrics
+
 logger = logging.getLogger(__name__)
 
 GAP = "session.gap"  # the marker's type: RealtimeConsumer.session_gap sends session.resync
 WARN_EVERY = 10.0  # seconds between two drop warnings of one kind, per layer
 
-# Events lost to a full or stale queue since the process started, by where: a process counter
-# until /metrics exposes it (issue 19). "redis", "socket_buffer" and "memory" count sockets that
+# Events lost to a full or stale queue since the process started, by where (also on /metrics,
+# socialsite_channel_layer_drops_total). "redis", "socket_buffer" and "memory" count sockets that
 # missed an event; "redis_expired" counts queue entries (each was for one or more sockets).
 DROPS: collections.Counter[str] = collections.Counter()
 
@@ -58,6 +60,7 @@ class _Warnings:
     def drop(self, where, count, text, *args):
         DROPS[where] += count
         DROPS["total"] += count
+        metrics.CHANNEL_DROPS.labels(where).inc(count)
         now = time.monotonic()
         last, since = self.last.get(where, (None, 0))
         since += count
@@ -227,6 +230,7 @@ class RedisChannelLayer(core.RedisChannelLayer):
 
     async def group_send_many(self, groups, message):
         """group_send(group, message) for each of these groups, in a few round trips."""
+        metrics.CHANNEL_SENDS.labels("redis").inc(len(groups))
         members = set()
         by_node = collections.defaultdict(list)
         for group in groups:
@@ -286,6 +290,7 @@ class InMemoryChannelLayer(layers.InMemoryChannelLayer):
     async def group_send(self, group, message):
         assert isinstance(message, dict), "Message is not a dict"
         self.require_valid_group_name(group)
+        metrics.CHANNEL_SENDS.labels("memory").inc()
         self._clean_expired()
         for channel in list(self.groups.get(group, {})):
             try:

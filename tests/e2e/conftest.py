@@ -37,9 +37,9 @@ def pytest_runtest_makereport(item, call):
 def test_database_url():
     """A DATABASE_URL for the database this test process is using (the test database)."""
     conf = connection.settings_dict
-    if conf["ENGINE"] == "django.db.backends.sqlite3":
+    if connection.vendor == "sqlite":  # the engine may be a wrapper (django-prometheus's)
         return f"sqlite:///{Path(conf['NAME']).resolve()}"
-    if conf["ENGINE"] == "django.db.backends.postgresql":
+    if connection.vendor == "postgresql":
         credentials = quote(conf["USER"] or "", safe="")
         if conf.get("PASSWORD"):
             credentials += ":" + quote(conf["PASSWORD"], safe="")

@@ -79,7 +79,8 @@ def test_postgresql_gets_a_pool_and_no_persistent_connections_sqlite_stays_as_it
     assert "options" not in bouncer["OPTIONS"] and "pool" in bouncer["OPTIONS"]
 
     sqlite = database_settings()
-    assert sqlite["ENGINE"] == "django.db.backends.sqlite3"
+    assert sqlite["ENGINE"] == "django_prometheus.db.backends.sqlite3"  # Django's, timed for /metrics
+    assert default["ENGINE"] == "django_prometheus.db.backends.postgresql"
     assert sqlite["OPTIONS"] == {
         "init_command": "PRAGMA journal_mode=WAL;",
         "timeout": 20,

@@ -26,6 +26,7 @@ from socialsite.ratelimit import parse_rate
 from tests.conftest import require
 from tests.e2e.conftest import free_port, receive, receive_event, register_and_login, wait_until
 from tests.e2e.test_notifications import read_event
+from tests.socialsite.metrics.helpers import samples, total
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True), pytest.mark.timeout(240)]
 
@@ -126,6 +127,16 @@ def test_pages_rest_sockets_sse_and_long_poll_through_nginx(production):
     assert answer["body"].status_code == 200, answer["body"].text
     [row] = answer["body"].json()["results"]
     assert row["type"] == "follow" and row["actor"]["username"] == ana.username
+
+    # /metrics through nginx: a gunicorn worker answers for every process of the shape, which share
+    # var/serve/<port>/metrics: sign-ups and follows went to gunicorn, the socket to Daphne, the
+    # notifications' tasks to the worker.
+    metrics = samples(requests.get(f"{production.url}/metrics", timeout=15).text)
+    assert total(metrics, "socialsite_signups_total", via="api") == 3
+    follows = {"view": "api-user-follows", "method": "POST", "status": "201"}
+    assert total(metrics, "django_http_responses_total_by_status_view_method_total", **follows) == 3
+    assert total(metrics, "socialsite_celery_task_duration_seconds_count") > 0
+    assert total(metrics, "socialsite_channel_layer_sends_total", layer="redis") > 0
 
 
 def _login_attempts(address, rate):

@@ -10,6 +10,7 @@ from media import images, tasks
 from media import services as media_code
 from media.models import Media
 from posts.models import Post
+from socialsite import metrics
 from tests.media.conftest import MEDIA_URL, post_file, processed, stored_image
 
 pytestmark = pytest.mark.django_db
@@ -121,7 +122,8 @@ def test_an_image_still_processing_is_made_with_the_posts_filter(user_api, djang
             {"content_type": "image", "media_ids": [str(media.pk)], "filter": "grayscale"},
             format="json",
         ).json()
-    assert callbacks == []  # nothing to redo: the worker reads the filter when it runs
+    # Nothing to redo (the worker reads the filter when it runs): only the post is counted.
+    assert callbacks == [metrics.POSTS_CREATED.inc]
     assert body["status"] == "pending_media"
     with django_capture_on_commit_callbacks(execute=True):
         tasks.process_media.delay(str(media.pk))
