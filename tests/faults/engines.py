@@ -482,6 +482,9 @@ class RedisCluster:
         )
         if result.returncode:
             pytest.fail(f"redis-cli --cluster create: {result.returncode}\n{result.stdout}{result.stderr}")
+        return self.wait_settled()
+
+    def wait_settled(self):
         deadline = time.monotonic() + START_SECONDS
         while not all(self._settled(node) for node in self.nodes):
             if time.monotonic() > deadline:

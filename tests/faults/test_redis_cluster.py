@@ -158,3 +158,31 @@ def test_a_feed_read_through_the_api_on_a_cluster(on_cluster, settings, client_f
         node = on_cluster.node_of(home_key(reader.pk))
         assert node.client().zscore(home_key(reader.pk), str(pushed.pk)) is not None  # pushed by fan-out
     assert on_cluster.node_of(author_key(celebrity.pk)).client().zscore(author_key(celebrity.pk), str(pulled.pk))
+
+
+def test_a_dead_node_costs_its_users_reads_their_fallback(on_cluster, client_for, follow, post_by, caplog):
+    """A primary killed (no replica to take over): a feed whose timeline was on it comes from
+    PostgreSQL, its cache keys read as misses and its rate limits let calls through; the others
+    keep their timelines. The node comes back with its slots (nodes.conf) for the next test."""
+    author, on_dead, on_live = UserFactory(), UserFactory(), UserFactory()
+    dead = on_cluster.node_of(home_key(on_dead.pk))
+    while on_cluster.node_of(home_key(on_live.pk)) is dead:
+        on_live = UserFactory()
+    for reader in (on_dead, on_live):
+        follow(reader, author)
+        assert client_for(reader).get("/api/v1/feed").status_code == 200  # built
+    made = post_by(author, "hello")
+    dead.kill()
+    try:
+        caplog.set_level("WARNING")
+        for reader in (on_dead, on_live):
+            body = client_for(reader).get("/api/v1/feed").json()
+            assert [p["id"] for p in body["results"]] == [str(made.pk)]
+        assert any("feed store unavailable" in r.message and str(on_dead.pk) in r.message for r in caplog.records)
+        assert not any("feed store unavailable" in r.message and str(on_live.pk) in r.message for r in caplog.records)
+        key_on_dead = next(f"k{n}" for n in range(1000) if on_cluster.node_of(f"socialsite:1:k{n}") is dead)
+        assert safe_cache.get_many([key_on_dead]) == {}
+        ratelimit.hit("cluster-test", key_on_dead, "1/m")  # fails open: no error
+    finally:
+        dead.start()
+        on_cluster.wait_settled()
