@@ -501,8 +501,8 @@ class RedisCluster:
         return self.nodes[0].url()
 
     def node_of(self, key):
-        """The RedisServer that holds this key now (its slot's primary)."""
-        client = self.nodes[0].client()
+        """The RedisServer that holds this key now (its slot's primary), asking a live node."""
+        client = next(node for node in self.nodes if node.alive).client()
         slot = client.cluster("keyslot", key)
         ports = {node.port: node for node in self.nodes}
         for low, high, (_, port, *_) in ((r[0], r[1], r[2]) for r in client.cluster("slots")):
