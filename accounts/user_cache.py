@@ -57,7 +57,8 @@ def _schema() -> str:
 
 
 def _keys(pk: object) -> tuple[str, str]:
-    return f"authuser:v:{pk}", f"authuser:{_schema()}:{pk}"
+    # One hash tag: on a Redis Cluster both keys are in one slot, and a read is one MGET on one node.
+    return f"authuser:v:{{u:{pk}}}", f"authuser:{_schema()}:{{u:{pk}}}"
 
 
 def get(pk: object) -> User | None:
@@ -105,7 +106,7 @@ def invalidate(pks: Iterable[object]) -> None:
     is made; it runs again after the transaction commits."""
     if not enabled():
         return
-    keys = [f"authuser:v:{pk}" for pk in pks]
+    keys = [_keys(pk)[0] for pk in pks]
     if not keys:
         return
     _bump(keys)

@@ -10,6 +10,11 @@ sentinel so that "built, holds nothing" exists). Inserts go only into timelines 
 a partial timeline never passes for a whole one: a missing one is rebuilt on the next read, and
 so is one emptied by removals after trimming dropped its sentinel. Home timelines expire after
 FEED_ACTIVE_DAYS unread.
+
+Keys carry their user's hash tag (`feed:home:{u:<id>}`), so on a Redis Cluster
+(FEED_REDIS_CLUSTER) a user's timelines share one slot and every script runs on one slot's
+keys; before issue 19 the keys had no tag (`feed:home:<id>`): those are never read again, and
+home timelines expire after FEED_ACTIVE_DAYS (docs/operations.md, "Redis at scale").
 """
 
 from __future__ import annotations
@@ -55,11 +60,11 @@ def moment_of(score: int) -> datetime:
 
 
 def home_key(user_id: UUID | str) -> str:
-    return f"feed:home:{user_id}"
+    return f"feed:home:{{u:{user_id}}}"
 
 
 def author_key(author_id: UUID | str) -> str:
-    return f"feed:author:{author_id}"
+    return f"feed:author:{{u:{author_id}}}"
 
 
 def _newer(entry: Entry, bound: Bound) -> bool:
@@ -177,7 +182,8 @@ class MemoryStore:
 
 
 # For each key that exists: add the entries, then trim to the cap (lowest scores go first).
-# One call per batch of keys, so Redis runs the loop; all keys must live on one Redis node.
+# One call per batch of keys, so Redis runs the loop; all keys must live on one Redis node (on a
+# cluster, in one slot).
 _ADD_IF_EXISTS = """
 local cap = tonumber(ARGV[1])
 local touched = 0
@@ -200,13 +206,14 @@ class RedisStore:
     # Redis runs one script at a time: bound how long a fan-out write holds it.
     KEYS_PER_SCRIPT = 200
 
+    # Short timeouts: a slow Redis costs a read its fallback to the database, not a stall.
+    OPTIONS: dict[str, Any] = {"socket_timeout": 0.5, "socket_connect_timeout": 0.5, "retry_on_timeout": False}
+
     def __init__(self, url: str) -> None:
         import redis
 
-        self._errors = (redis.exceptions.RedisError, OSError)
-        self.client = redis.Redis.from_url(
-            url, socket_timeout=0.5, socket_connect_timeout=0.5, retry_on_timeout=False, health_check_interval=30
-        )
+        self._errors: tuple[type[BaseException], ...] = (redis.exceptions.RedisError, OSError)
+        self.client = redis.Redis.from_url(url, health_check_interval=30, **self.OPTIONS)
         self._add = self.client.register_script(_ADD_IF_EXISTS)
 
     def _run(self, call: Callable[[], T]) -> T:
@@ -314,13 +321,71 @@ class RedisStore:
         return self._run(lambda: self.client.memory_usage(key))
 
 
+class RedisClusterStore(RedisStore):
+    """Timelines on a Redis Cluster (FEED_REDIS_CLUSTER). A pipeline goes to each node holding
+    its keys, in one round trip per node; a fan-out write runs the script once per slot."""
+
+    def __init__(self, url: str) -> None:
+        import redis
+
+        self._errors = (redis.exceptions.RedisError, redis.exceptions.RedisClusterException, OSError)
+        self._url = url
+        self._lock = threading.Lock()
+        self._client: Any = None
+        self._add: Any = None
+
+    @property
+    def client(self) -> Any:  # type: ignore[override]  # made on first use: RedisCluster connects at once
+        if self._client is None:
+            with self._lock:
+                if self._client is None:
+                    from socialsite.cache import cluster_client
+
+                    client = cluster_client(self._url, **self.OPTIONS)
+                    self._add = client.register_script(_ADD_IF_EXISTS)
+                    self._client = client
+        return self._client
+
+    def add_many(self, keys: Iterable[str], entries: Sequence[Entry], cap: int) -> int:
+        if not keys or not entries:
+            return 0
+        args: list[int | str] = [cap]
+        for e in entries:
+            args += [e.score, e.post_id]
+
+        def add() -> int:
+            from redis.exceptions import NoScriptError
+
+            client = self.client
+            by_slot: dict[int, list[str]] = {}
+            for key in keys:
+                by_slot.setdefault(client.keyslot(key), []).append(key)
+
+            def run() -> int:
+                pipe = client.pipeline(transaction=False)
+                for slot_keys in by_slot.values():
+                    # A cluster pipeline blocks its evalsha(); the command itself goes to the slot's node.
+                    pipe.execute_command("EVALSHA", self._add.sha, len(slot_keys), *slot_keys, *args)
+                return sum(pipe.execute())
+
+            try:
+                return run()
+            except NoScriptError:  # a node that hasn't the script (new, restarted): load it on every primary
+                client.script_load(_ADD_IF_EXISTS)
+                return run()  # idempotent: set additions and trims
+
+        return self._run(add)
+
+
 @cache
-def _store_for(url: str | None) -> RedisStore | MemoryStore:
-    return RedisStore(url) if url else MemoryStore()
+def _store_for(url: str | None, cluster: bool = False) -> RedisStore | MemoryStore:
+    if not url:
+        return MemoryStore()
+    return RedisClusterStore(url) if cluster else RedisStore(url)
 
 
 def get_store() -> RedisStore | MemoryStore:
-    return _store_for(settings.FEED_REDIS_URL)
+    return _store_for(settings.FEED_REDIS_URL, settings.FEED_REDIS_CLUSTER)
 
 
 def home_ttl() -> int:

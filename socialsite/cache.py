@@ -12,11 +12,16 @@ commands, and is safe to share between threads).
 
 Every call is timed (`socialsite_cache_operation_seconds`) and reads count their hits and misses
 in django-prometheus's `django_cache_get_*` series (backend "redis"), as its own backends do.
+
+With REDIS_CLUSTER, `ClusterRedisCache` is the same on a Redis Cluster: one RedisCluster per
+process (a pool per node), and get_many, set_many and delete_many, which Django sends as one
+MGET, MSET or DEL that a cluster refuses across slots (CROSSSLOT), go to each slot's node in one
+pipeline: a round trip per node, not atomic across slots (a cache doesn't need that).
 """
 
 import functools
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
@@ -71,18 +76,70 @@ class _Client(RedisCacheClient):
         return client
 
 
+def cluster_client(url: str, **options: Any) -> Any:
+    """A redis.cluster.RedisCluster from one node's URL (db 0; the other nodes are discovered).
+
+    No retries, as on a single Redis: a node that is down or hung fails the call within the
+    socket timeouts (redis-py's default, ten retries with backoff, held a request for seconds;
+    one retry doubled the wait on a hung node: 1.0 s against 0.5 s for the timelines). The
+    failure reloads the slot map, so after a failover only the calls in flight fail, and callers
+    fall back (the feed to PostgreSQL, the cache to a miss). MOVED and ASK (slots being moved)
+    are followed all the same."""
+    from redis.backoff import NoBackoff
+    from redis.cluster import RedisCluster
+    from redis.retry import Retry
+
+    return RedisCluster.from_url(url, retry=Retry(NoBackoff(), 0), **options)
+
+
+class _ClusterClient(_Client):
+    # RedisCacheClient's, which the stub leaves out.
+    _servers: list[str]
+    _pool_options: dict[str, Any]
+    _serializer: Any
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._cluster: Any = None
+        self._cluster_lock = threading.Lock()
+
+    def get_client(self, key: Any = None, *, write: bool = False) -> Any:
+        if self._cluster is None:  # made on first use: RedisCluster connects at once
+            with self._cluster_lock:
+                if self._cluster is None:
+                    self._cluster = cluster_client(self._servers[0], **self._pool_options)
+        return self._cluster
+
+    def get_many(self, keys: Any) -> dict[Any, Any]:
+        keys = list(keys)
+        values = self.get_client(None).mget_nonatomic(keys)
+        return {
+            key: self._serializer.loads(value) for key, value in zip(keys, values, strict=True) if value is not None
+        }
+
+    def set_many(self, data: Mapping[Any, Any], timeout: Any) -> None:  # None too, which the stub leaves out
+        pipe = self.get_client(None, write=True).pipeline(transaction=False)
+        for key, value in data.items():
+            if timeout == 0:  # as Django's: a timeout of 0 removes the key
+                pipe.delete(key)
+            else:
+                pipe.set(key, self._serializer.dumps(value), ex=timeout)
+        pipe.execute()
+
+
 class SharedPoolRedisCache(RedisCache):
     # Set by RedisCache.__init__; the stub leaves them out.
     _servers: list[str]
     _options: dict[str, Any]
+    client_class: type[_Client] = _Client
 
     @property
     def _cache(self) -> RedisCacheClient:
-        key = (tuple(self._servers), repr(sorted(self._options.items())))
+        key = (self.client_class, tuple(self._servers), repr(sorted(self._options.items())))
         with _lock:
             client = _clients.get(key)
             if client is None:
-                client = _clients[key] = _Client(self._servers, **self._options)
+                client = _clients[key] = self.client_class(self._servers, **self._options)
         return client
 
     @_timed
@@ -127,3 +184,9 @@ class SharedPoolRedisCache(RedisCache):
         pipe.expire(key, timeout, nx=True)
         count: int = pipe.execute()[0]
         return count
+
+
+class ClusterRedisCache(SharedPoolRedisCache):
+    """The cache on a Redis Cluster (REDIS_CLUSTER): LOCATION is one node's URL."""
+
+    client_class = _ClusterClient

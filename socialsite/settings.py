@@ -176,14 +176,29 @@ CHANNEL_SOCKET_CAPACITY = env.int("CHANNEL_SOCKET_CAPACITY", default=500)  # eve
 # Redis only: all sockets of one process share a queue there; an event to many of them is one entry.
 CHANNEL_PROCESS_CAPACITY = env.int("CHANNEL_PROCESS_CAPACITY", default=2000)
 CHANNEL_EXPIRY = env.int("CHANNEL_EXPIRY", default=60)  # seconds an unread event waits
+# REDIS_URL names a node of a Redis Cluster: the cache, rate limits and presence (and timelines,
+# FEED_REDIS_CLUSTER) use redis.cluster.RedisCluster. channels-redis and Celery can't use a cluster:
+# the channel layer shards over CHANNEL_REDIS_URLS, the broker is a Redis or RabbitMQ of its own
+# (docs/operations.md "Redis at scale").
+REDIS_CLUSTER = env.bool("REDIS_CLUSTER", default=False)
+# The channel layer's Redis servers, comma separated; channels-redis shards groups and each
+# process's queue over them by a hash of the name.
+CHANNEL_REDIS_URLS = env.list("CHANNEL_REDIS_URLS", default=[REDIS_URL] if REDIS_URL and not REDIS_CLUSTER else [])
+if REDIS_CLUSTER and not CHANNEL_REDIS_URLS:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured("REDIS_CLUSTER=true needs CHANNEL_REDIS_URLS: channels-redis can't use a Redis Cluster.")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "socialsite.cache.SharedPoolRedisCache",
+            "BACKEND": f"socialsite.cache.{'ClusterRedisCache' if REDIS_CLUSTER else 'SharedPoolRedisCache'}",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "socialsite",
         }
     }
+else:
+    CACHES = {"default": {"BACKEND": "django_prometheus.cache.backends.locmem.LocMemCache"}}  # counts hits
+if CHANNEL_REDIS_URLS:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "socialsite.realtime.layers.RedisChannelLayer",  # channels_redis's, plus group_send_many
@@ -191,7 +206,10 @@ if REDIS_URL:
             # receive: idle sockets would drop (django/channels_redis#422). Give it headroom.
             "CONFIG": {
                 # A pool that waits up to `timeout` s for one of its connections (layers.py).
-                "hosts": [{"address": REDIS_URL, "socket_timeout": 15, "max_connections": 30, "timeout": 10}],
+                "hosts": [
+                    {"address": url, "socket_timeout": 15, "max_connections": 30, "timeout": 10}
+                    for url in CHANNEL_REDIS_URLS
+                ],
                 # Live sockets renew their memberships every minute (socialsite/realtime/heartbeat.py):
                 # one whose clean-up failed, or whose process died, stops counting after 5 minutes.
                 "group_expiry": 300,
@@ -203,7 +221,6 @@ if REDIS_URL:
         }
     }
 else:
-    CACHES = {"default": {"BACKEND": "django_prometheus.cache.backends.locmem.LocMemCache"}}  # counts hits
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "socialsite.realtime.layers.InMemoryChannelLayer",  # channels', with gap markers
@@ -350,6 +367,7 @@ FEED_FANOUT_BATCH = env.int("FEED_FANOUT_BATCH", default=1000)  # followers per 
 FEED_FANOUT_STALL_SECONDS = env.int("FEED_FANOUT_STALL_SECONDS", default=120)
 # Timelines live in Redis (FEED_REDIS_URL, default REDIS_URL); without it, in process memory.
 FEED_REDIS_URL = env.str("FEED_REDIS_URL", default=REDIS_URL)
+FEED_REDIS_CLUSTER = env.bool("FEED_REDIS_CLUSTER", default=REDIS_CLUSTER)  # FEED_REDIS_URL is a cluster node
 
 # --- Auth --------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"

@@ -19,7 +19,9 @@ seconds, with the count of the others). Where events can be dropped:
 `group_send_many`: a fan-out batch tells up to a thousand followers that a post arrived;
 `group_send` costs about four Redis round trips per group. Here all the groups' members are read
 in one pipeline per Redis node, then the message goes to every channel found with one script per
-node: two round trips in all on one node. The channel-key mapping and the script are group_send's
+node: two round trips in all on one node. With several Redis servers (CHANNEL_REDIS_URLS) groups
+and process queues are spread over them by channels_redis's hash of their names; every step here
+groups its keys by that hash. The channel-key mapping and the script are group_send's
 own (`channels_redis.core.RedisChannelLayer.group_send`, pinned in requirements.txt).
 """
 
@@ -159,6 +161,15 @@ class RedisChannelLayer(core.RedisChannelLayer):
         self.warnings = _Warnings()
         self.receive_buffer = collections.defaultdict(functools.partial(_SocketBuffer, self.capacity, self.warnings))
         self.local_groups = collections.defaultdict(set)  # this process's channels -> their groups
+
+    def consistent_hash(self, value):
+        """The server of a group or channel. channels_redis's send() hashes a process-specific
+        channel's whole name and receive() only its process part (`specific.<process>!`), so with
+        several servers (CHANNEL_REDIS_URLS) a direct send() could land where nobody reads: here
+        both hash the process part, as group sends already did."""
+        if "!" in value:
+            value = self.non_local_name(value)
+        return super().consistent_hash(value)
 
     def create_pool(self, index):
         """A pool that waits for a free connection: channels_redis's raises "Too many connections" at

@@ -43,10 +43,14 @@ class _MemoryMarks:
 class _RedisMarks:
     KEY = "realtime:online"
 
-    def __init__(self, url):
+    def __init__(self, url, cluster=False):
         import redis
 
-        self.client = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
+        from socialsite.cache import cluster_client
+
+        options = {"socket_timeout": 0.5, "socket_connect_timeout": 0.5}
+        # On a cluster the one key lives on one node, as on a single Redis.
+        self.client = cluster_client(url, **options) if cluster else redis.Redis.from_url(url, **options)
 
     def mark(self, user_ids, until):
         pipe = self.client.pipeline(transaction=False)
@@ -60,12 +64,12 @@ class _RedisMarks:
 
 
 @cache
-def _marks_for(url):
-    return _RedisMarks(url) if url else _MemoryMarks()
+def _marks_for(url, cluster=False):
+    return _RedisMarks(url, cluster) if url else _MemoryMarks()
 
 
 def _marks():
-    return _marks_for(settings.REDIS_URL)
+    return _marks_for(settings.REDIS_URL, settings.REDIS_CLUSTER)
 
 
 def set_online(user_ids):

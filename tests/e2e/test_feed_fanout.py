@@ -16,6 +16,7 @@ import requests
 from django.conf import settings as django_settings
 
 from feeds.models import Celebrity, Fanout
+from feeds.store import author_key, home_key
 from tests.conftest import require
 from tests.e2e.conftest import ready_socket, receive, register_and_login, wait_until
 
@@ -84,11 +85,11 @@ def next_feed_event(ws, post_id, timeout=WAIT_SECONDS):
 
 
 def home_members(timelines, user_id):
-    return set(timelines.zrange(f"feed:home:{user_id}", 0, -1))
+    return set(timelines.zrange(home_key(user_id), 0, -1))
 
 
 def author_members(timelines, author_id):
-    return set(timelines.zrange(f"feed:author:{author_id}", 0, -1))
+    return set(timelines.zrange(author_key(author_id), 0, -1))
 
 
 def fanout_of(post_id):
@@ -119,7 +120,7 @@ def test_push_and_pull_fanout_reach_the_feed_redis_and_the_socket(request, timel
 
     # The first read builds the reader's home timeline from the database: nothing in it yet.
     assert feed_ids(daphne, reader) == []
-    assert timelines.exists(f"feed:home:{reader.id}")
+    assert timelines.exists(home_key(reader.id))
 
     with ready_socket(daphne, reader) as reader_ws:
         # Push: the worker writes the post into the reader's Redis home timeline and tells the socket.
@@ -145,7 +146,7 @@ def test_push_and_pull_fanout_reach_the_feed_redis_and_the_socket(request, timel
         assert loud["id"] in author_members(timelines, celebrity.id)
         assert loud["id"] not in home_members(timelines, reader.id)
         for fan in fans:  # the fans never read their feed: no home timeline was built for them
-            assert not timelines.exists(f"feed:home:{fan.id}")
+            assert not timelines.exists(home_key(fan.id))
 
         ids = feed_ids(daphne, reader)
         assert ids == [loud["id"], post["id"]]  # newest first, no duplicates

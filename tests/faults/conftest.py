@@ -123,3 +123,22 @@ def start_beat(tmp_path, transactional_db, fault_engines):
     yield start
     for process in reversed(started):
         process.close()
+
+
+@pytest.fixture(scope="module")
+def redis_cluster(tmp_path_factory):
+    """A 3-node Redis Cluster for the module (starting one takes ~2 s); see private_redis_cluster."""
+    _require_redis()
+    require(shutil.which("redis-cli"), "redis-cli is not installed (apt-get install redis-tools)")
+    cluster = engines.RedisCluster(tmp_path_factory.mktemp("redis-cluster"))
+    try:
+        yield cluster.start()
+    finally:
+        cluster.close()
+
+
+@pytest.fixture
+def private_redis_cluster(redis_cluster):
+    """The module's Redis Cluster, emptied (FLUSHALL on every node) for this test."""
+    redis_cluster.flush()
+    return redis_cluster

@@ -229,7 +229,7 @@ class RedisServer(Service):
     start() on the same port and directory, everything it acknowledged is back.
     """
 
-    def __init__(self, base_dir, name="redis"):
+    def __init__(self, base_dir, name="redis", extra=()):
         base_dir = Path(base_dir)
         self.data_dir = base_dir / f"{name}-data"
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -239,6 +239,7 @@ class RedisServer(Service):
             *(binary, "--port", self.port, "--bind", "127.0.0.1", "--dir", self.data_dir),
             *("--appendonly", "yes", "--appendfsync", "always", "--save", ""),
             *("--daemonize", "no", "--logfile", "", "--databases", "16"),
+            *extra,  # later arguments win
         ]
         super().__init__(name, argv, dict(os.environ), base_dir, cwd=base_dir)
 
@@ -446,3 +447,77 @@ def beat(env, log_dir, name="beat", app="socialsite", extra=()):
         *extra,
     ]
     return CeleryProcess(name, argv, env, log_dir, ready_text="beat: Starting...")
+
+
+class RedisCluster:
+    """A Redis Cluster of `size` primaries and no replicas, on free loopback ports.
+
+    Each node is a RedisServer (cluster-enabled, no persistence), stopped by PID; `redis-cli
+    --cluster create` spreads the 16,384 slots over them. start() returns once every node reports
+    cluster_state:ok and knows every other.
+    """
+
+    def __init__(self, base_dir, size=3):
+        base_dir = Path(base_dir)
+        self.base_dir = base_dir
+        self.nodes = []
+        for index in range(size):
+            name = f"cluster-{index}"
+            config = base_dir / f"{name}-data" / "nodes.conf"
+            # The bus port named: by default it is the port + 10,000, which fails above 55,535.
+            extra = ("--cluster-enabled", "yes", "--cluster-config-file", config, "--cluster-port", free_port())
+            extra += ("--cluster-node-timeout", "5000", "--appendonly", "no")
+            self.nodes.append(RedisServer(base_dir, name=name, extra=extra))
+
+    def start(self):
+        for node in self.nodes:
+            node.start()
+        addresses = [f"127.0.0.1:{node.port}" for node in self.nodes]
+        result = subprocess.run(
+            [shutil.which("redis-cli") or "redis-cli", "--cluster", "create", *addresses]
+            + ["--cluster-replicas", "0", "--cluster-yes"],
+            capture_output=True,
+            text=True,
+            timeout=START_SECONDS,
+        )
+        if result.returncode:
+            pytest.fail(f"redis-cli --cluster create: {result.returncode}\n{result.stdout}{result.stderr}")
+        return self.wait_settled()
+
+    def wait_settled(self):
+        deadline = time.monotonic() + START_SECONDS
+        while not all(self._settled(node) for node in self.nodes):
+            if time.monotonic() > deadline:
+                pytest.fail(f"the cluster did not settle:\n{self.nodes[0].client().cluster('info')}")
+            time.sleep(0.05)
+        return self
+
+    def _settled(self, node):
+        info = node.client().cluster("info")
+        return info["cluster_state"] == "ok" and int(info["cluster_known_nodes"]) == len(self.nodes)
+
+    def url(self):
+        """One node's URL: a cluster client discovers the others (db 0, the only one a cluster has)."""
+        return self.nodes[0].url()
+
+    def node_of(self, key):
+        """The RedisServer that holds this key now (its slot's primary), asking a live node."""
+        client = next(node for node in self.nodes if node.alive).client()
+        slot = client.cluster("keyslot", key)
+        ports = {node.port: node for node in self.nodes}
+        for low, high, (_, port, *_) in ((r[0], r[1], r[2]) for r in client.cluster("slots")):
+            if low <= slot <= high:
+                return ports[port]
+        raise AssertionError(f"no node serves slot {slot}")
+
+    def keys(self, pattern="*"):
+        """{node: its keys matching the pattern, as text}."""
+        return {node: {key.decode() for key in node.client().keys(pattern)} for node in self.nodes}
+
+    def flush(self):
+        for node in self.nodes:
+            node.client().flushall()
+
+    def close(self):
+        for node in self.nodes:
+            node.kill()  # nothing to keep: no persistence

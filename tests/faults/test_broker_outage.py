@@ -13,6 +13,7 @@ import redis
 import requests
 
 from feeds.models import Fanout
+from feeds.store import home_key
 from notifications.models import Notification
 from socialsite.models import OutboxMessage
 from tests.e2e.conftest import register_and_login, wait_until
@@ -93,7 +94,7 @@ def test_nothing_is_lost_while_the_broker_is_down(
     timelines = redis.Redis.from_url(private_redis.url(0), decode_responses=True)
 
     def missing_deliveries():
-        return sum(timelines.zscore(f"feed:home:{fan.id}", post_id) is None for fan in fans for post_id in posts)
+        return sum(timelines.zscore(home_key(fan.id), post_id) is None for fan in fans for post_id in posts)
 
     def notifications(kind):
         return Notification.objects.filter(recipient_id=author.id, type=kind).count()

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from accounts.models import Follow, Profile, User
 from feeds.models import Fanout
+from feeds.store import home_key
 from media.models import Media
 from posts.models import Post
 from tests.e2e.conftest import register_and_login, wait_until
@@ -83,7 +84,7 @@ def test_a_worker_killed_mid_fanout_loses_no_timeline(env, private_redis, start_
     timelines = private_redis.client(decode_responses=True)
     seed = timelines.pipeline(transaction=False)
     for fan in fans:  # fan-out writes into timelines that exist (as if each had read the feed)
-        seed.zadd(f"feed:home:{fan}", {"seed": 0})
+        seed.zadd(home_key(fan), {"seed": 0})
     seed.execute()
 
     response = api("POST", daphne, author, "posts", json={"content_type": "text", "content": "to all 300"})
@@ -102,7 +103,7 @@ def test_a_worker_killed_mid_fanout_loses_no_timeline(env, private_redis, start_
     def missing():
         pipe = timelines.pipeline(transaction=False)
         for fan in fans:
-            pipe.zscore(f"feed:home:{fan}", post_id)
+            pipe.zscore(home_key(fan), post_id)
         return sum(score is None for score in pipe.execute())
 
     killed_with = missing()

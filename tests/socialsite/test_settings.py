@@ -1,3 +1,4 @@
+import json
 import os
 import secrets
 import subprocess
@@ -152,3 +153,41 @@ def test_a_new_users_terminal_shows_what_matters(tmp_path):
     output = (demo.stdout + demo.stderr).strip().splitlines()
     assert len(output) <= 5, output[:20]
     assert any(line.startswith("Log in as: demo / ") for line in output), output
+
+
+def redis_settings(**env):
+    """The Redis settings a process would get from this environment (settings.py alone, no setup)."""
+    names = ("REDIS_URL", "REDIS_CLUSTER", "CHANNEL_REDIS_URLS", "FEED_REDIS_URL", "FEED_REDIS_CLUSTER")
+    clean = {k: v for k, v in os.environ.items() if k not in names}
+    code = (
+        "import json; from django.conf import settings as s; print(json.dumps([s.CACHES['default']['BACKEND'],"
+        " [h['address'] for h in s.CHANNEL_LAYERS['default']['CONFIG'].get('hosts', [])], s.FEED_REDIS_CLUSTER]))"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**clean, "DJANGO_SETTINGS_MODULE": "socialsite.settings", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_a_redis_cluster_takes_the_cache_and_timelines_and_the_channel_layer_shards_elsewhere():
+    plain = redis_settings(REDIS_URL="redis://cache:6379/0")
+    assert json.loads(plain.stdout) == ["socialsite.cache.SharedPoolRedisCache", ["redis://cache:6379/0"], False]
+
+    refused = redis_settings(REDIS_URL="redis://node-1:7000/0", REDIS_CLUSTER="true")
+    assert refused.returncode != 0
+    assert "REDIS_CLUSTER=true needs CHANNEL_REDIS_URLS" in refused.stderr
+
+    cluster = redis_settings(
+        REDIS_URL="redis://node-1:7000/0",
+        REDIS_CLUSTER="true",
+        CHANNEL_REDIS_URLS="redis://ws-1:6379/0,redis://ws-2:6379/0",
+    )
+    assert json.loads(cluster.stdout) == [
+        "socialsite.cache.ClusterRedisCache",
+        ["redis://ws-1:6379/0", "redis://ws-2:6379/0"],
+        True,
+    ]
