@@ -110,10 +110,11 @@ def mark_down(alias: str) -> None:
 
 
 def _lag_on(alias: str) -> float:
-    """LAG_SQL on this thread's connection (pooled) while the replica is believed up; on a
-    connection of its own (fails fast: connect_timeout, no pool wait) when it was down."""
+    """LAG_SQL on this thread's connection (pooled) while the replica is in use; on a connection
+    of its own (failing fast: connect_timeout, no wait for a pool) before its first answer and
+    after it was down."""
     wrapper = connections[alias]
-    if _state(alias).down_until == 0.0:
+    if _state(alias).lag is not None:
         with wrapper.cursor() as cursor:
             cursor.execute(LAG_SQL)
             return float(cursor.fetchone()[0])
