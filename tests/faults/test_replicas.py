@@ -167,15 +167,19 @@ def test_reads_go_to_the_replica_unless_stale_for_the_reader_and_survive_its_sto
         answers.append(requests.get(f"{web.url}/api/v1/users/{ana.id}/posts", headers=bo.auth, timeout=15))
         answers.append(requests.get(f"{web.url}/api/v1/feed", headers=bo.auth, timeout=15))
     assert [answer.status_code for answer in answers] == [200] * len(answers), [a.text for a in answers]
+    slowest = max(answer.elapsed.total_seconds() for answer in answers)
+    print(f"replica stopped: {len(answers)} answers 200, the slowest in {slowest:.2f} s")
     assert answers[0].json()["content"] == "primary again"
     after = requests.post(f"{web_2.url}/api/v1/posts", json={"content": "while down"}, headers=ana.auth, timeout=15)
     assert after.status_code == 201, after.text
 
     # Started again: it catches up, and reads come back to it.
     replica.start()
+    restarted = time.monotonic()
     assert wait_until(lambda: caught_up(primary, replica), timeout=20)
     diverge(primary, replica, post_id, "replica is back", "primary after")
     assert wait_until(lambda: text_of(web_2, bo, post_id) == "replica is back", timeout=RETRY + MAX_LAG)
+    print(f"replica started: read from again {time.monotonic() - restarted:.2f} s after it accepted connections")
     assert text_of(web_1, bo, post_id) == "replica is back"
     replica.query("SELECT pg_wal_replay_resume()")
     with psycopg.connect(replica.url(DATABASE), autocommit=True) as db:
