@@ -159,16 +159,17 @@ else:
         # read spent 570 of its 800 ms compiling). Analytical work can SET jit = on for itself.
         options["options"] = f"{options.get('options', '')} -c jit=off".strip()
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
 # Read replicas (socialsite/replicas.py, docs/operations.md "Read replicas"): each URL becomes an
 # alias (replica_1, ...) with the primary's options and pool, except that a read waits for a replica
 # connection at most REPLICA_POOL_TIMEOUT s before it goes to the primary instead.
 DATABASE_REPLICA_URLS = env.list("DATABASE_REPLICA_URLS", default=[])
 DATABASE_REPLICAS: list[str] = []
 REPLICA_MAX_LAG_SECONDS = env.float("REPLICA_MAX_LAG_SECONDS", default=5)  # further behind: not read
-REPLICA_READ_YOUR_WRITES_SECONDS = env.int(
-    "REPLICA_READ_YOUR_WRITES_SECONDS", default=5
-)  # a writer's reads stay on the primary
 REPLICA_CHECK_SECONDS = env.float("REPLICA_CHECK_SECONDS", default=1)  # each process measures the lag this often
+# A writer's reads stay on the primary this long: at least the lag a replica may be read with
+# (REPLICA_MAX_LAG_SECONDS, and growing until the next check), so they never miss their write.
+REPLICA_READ_YOUR_WRITES_SECONDS = env.int("REPLICA_READ_YOUR_WRITES_SECONDS", default=6)
 REPLICA_RETRY_SECONDS = env.float("REPLICA_RETRY_SECONDS", default=5)  # an unreachable replica is left alone
 REPLICA_POOL_TIMEOUT = env.float("REPLICA_POOL_TIMEOUT", default=2)
 if DATABASE_REPLICA_URLS:

@@ -108,6 +108,12 @@ def contents(daphne, account, author):
     return [post["content"] for post in response.json()["results"]]
 
 
+def feed(daphne, account):
+    response = requests.get(f"{daphne.url}/api/v1/feed", headers=account.auth, timeout=15)
+    assert response.status_code == 200, response.text
+    return [post["content"] for post in response.json()["results"]]
+
+
 def test_reads_go_to_the_replica_unless_stale_for_the_reader_and_survive_its_stop(
     streaming_pair, start_daphne, private_redis
 ):
@@ -131,25 +137,32 @@ def test_reads_go_to_the_replica_unless_stale_for_the_reader_and_survive_its_sto
     created = requests.post(f"{web_1.url}/api/v1/posts", json={"content": "hello"}, headers=ana.auth, timeout=15)
     assert created.status_code == 201, created.text
     post_id = created.json()["id"]
-    contents(web_1, bo, ana)  # bo's first authenticated read (marks him active: no pin)
-    time.sleep(PIN)  # ana's post pins her to the primary this long
+    followed = requests.post(
+        f"{web_2.url}/api/v1/users/{bo.id}/follows", json={"followed_user_id": ana.id}, headers=bo.auth, timeout=15
+    )
+    assert followed.status_code == 201, followed.text
+    time.sleep(PIN)  # their writes pin them to the primary this long
 
     # Another user's reads come from the replica, in both processes.
     before = diverge(primary, replica, post_id, "replica has this", "primary has this")
     assert text_of(web_1, bo, post_id) == "replica has this"
     assert text_of(web_2, bo, post_id) == "replica has this"
     assert contents(web_2, bo, ana) == ["replica has this"]
+    assert feed(web_1, bo) == ["replica has this"]  # the timeline's rows too
     # Read-your-writes: ana posts through one process and reads through the other.
     mine = requests.post(f"{web_1.url}/api/v1/posts", json={"content": "mine"}, headers=ana.auth, timeout=15)
     assert mine.status_code == 201, mine.text
     assert contents(web_2, ana, ana) == ["mine", "primary has this"]
     assert contents(web_1, bo, ana) == ["replica has this"]  # the replica lacks both: bo didn't write
+    # "mine" is in bo's timeline (fanned out), not yet on the replica: his page shows it once it is.
+    assert feed(web_2, bo) == ["replica has this"]
     assert time.monotonic() - before < MAX_LAG, "too slow to observe the replica within its lag limit"
 
     # Lagging past REPLICA_MAX_LAG_SECONDS (replay still paused): skipped, reads on the primary.
     assert wait_until(lambda: text_of(web_2, bo, post_id) == "primary has this", timeout=MAX_LAG + 10)
     assert time.monotonic() - before > MAX_LAG
     assert contents(web_1, bo, ana) == ["mine", "primary has this"]
+    assert feed(web_1, bo) == ["mine", "primary has this"]
     replica.query("SELECT pg_wal_replay_resume()")
 
     # Caught up again: back on the replica.
@@ -180,7 +193,8 @@ def test_reads_go_to_the_replica_unless_stale_for_the_reader_and_survive_its_sto
     diverge(primary, replica, post_id, "replica is back", "primary after")
     assert wait_until(lambda: text_of(web_2, bo, post_id) == "replica is back", timeout=RETRY + MAX_LAG)
     print(f"replica started: read from again {time.monotonic() - restarted:.2f} s after it accepted connections")
-    assert text_of(web_1, bo, post_id) == "replica is back"
+    # web_1's last probe may have been while it was down: it waits REPLICA_RETRY_SECONDS from then.
+    assert wait_until(lambda: text_of(web_1, bo, post_id) == "replica is back", timeout=RETRY + MAX_LAG)
     replica.query("SELECT pg_wal_replay_resume()")
     with psycopg.connect(replica.url(DATABASE), autocommit=True) as db:
         names = {row[0] for row in db.execute("SELECT application_name FROM pg_stat_activity")}
