@@ -8,8 +8,8 @@ unless it is a read of an HTTP request (ReplicaMiddleware) that
 - isn't a write method (POST, PUT, PATCH, DELETE: the request reads to decide what to write);
 - knows its user already (the session and the account are read from the primary: a session made
   a moment ago may not have reached the replica);
-- hasn't written yet, and whose user hasn't written in the last REPLICA_READ_YOUR_WRITES_SECONDS
-  (from any process: the time is in the shared cache);
+- hasn't written yet, and whose user hasn't written (or sent a write method) in the last
+  REPLICA_READ_YOUR_WRITES_SECONDS (from any process: the mark is in the shared cache);
 - doesn't run inside a Celery task (an eager one, in the request's thread).
 
 Celery workers, beat, management commands, migrations and sockets have no request, so they stay
@@ -196,14 +196,15 @@ def _user_id(request: HttpRequest) -> tuple[bool, object | None]:
 @contextlib.contextmanager
 def request_reads(request: HttpRequest) -> Iterator[None]:
     """Route this request's reads (ReplicaMiddleware), and pin its user to the primary for
-    REPLICA_READ_YOUR_WRITES_SECONDS if it wrote."""
+    REPLICA_READ_YOUR_WRITES_SECONDS if it wrote or may have (a write method: raw SQL writes
+    don't pass the router)."""
     reads = _RequestReads(request)
     token = _current.set(reads)
     try:
         yield
     finally:
         _current.reset(token)
-        if reads.wrote:
+        if reads.wrote or request.method in WRITE_METHODS:
             _, user_id = _user_id(request)
             if user_id is not None:
                 safe_cache.set(_wrote_key(user_id), 1, settings.REPLICA_READ_YOUR_WRITES_SECONDS)

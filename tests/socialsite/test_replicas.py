@@ -111,10 +111,14 @@ def test_transactions_write_methods_unknown_users_and_tasks_read_the_primary(rep
 
 def test_a_user_who_wrote_reads_the_primary_for_a_while_in_every_process(replica_alias):
     replica_alias()
-    writer, other = UserFactory.build(), UserFactory.build()
-    with replicas.request_reads(get(writer, "post")):
+    writer, poster, other = UserFactory.build(), UserFactory.build(), UserFactory.build()
+    with replicas.request_reads(get(writer)):  # a GET that wrote
         router.db_for_write(User)
+    with replicas.request_reads(get(poster, "post")):  # a POST, whatever it wrote (raw SQL passes no router)
+        pass
     with replicas.request_reads(get(writer)):  # pinned through the shared cache
+        assert router.db_for_read(User) == "default"
+    with replicas.request_reads(get(poster)):
         assert router.db_for_read(User) == "default"
     with replicas.request_reads(get(other)):
         assert router.db_for_read(User) == REPLICA
