@@ -21,7 +21,7 @@ from tests.faults import postgres
 
 pytestmark = [pytest.mark.e2e, pytest.mark.faults, pytest.mark.timeout(180)]
 
-MAX_LAG = 4  # REPLICA_MAX_LAG_SECONDS of the Daphnes
+MAX_LAG = 5  # REPLICA_MAX_LAG_SECONDS of the Daphnes
 PIN = 2  # REPLICA_READ_YOUR_WRITES_SECONDS
 CHECK = 0.5  # REPLICA_CHECK_SECONDS
 RETRY = 1  # REPLICA_RETRY_SECONDS
@@ -31,6 +31,7 @@ DATABASE = "socialsite"
 @pytest.fixture
 def streaming_pair():
     """(primary, replica), the replica streaming; both stopped by PID and their files removed."""
+    require(connection.vendor == "postgresql", "the schema is copied from this run's PostgreSQL test database")
     require(
         postgres.available(), f"PostgreSQL's server binaries are not in {postgres.BIN} (apt-get install postgresql)"
     )
@@ -117,7 +118,6 @@ def feed(daphne, account):
 def test_reads_go_to_the_replica_unless_stale_for_the_reader_and_survive_its_stop(
     streaming_pair, start_daphne, private_redis
 ):
-    require(connection.vendor == "postgresql", "the schema is copied from this run's PostgreSQL test database")
     primary, replica = streaming_pair
     load_schema(primary)
     env = {
@@ -156,7 +156,9 @@ def test_reads_go_to_the_replica_unless_stale_for_the_reader_and_survive_its_sto
     assert contents(web_1, bo, ana) == ["replica has this"]  # the replica lacks both: bo didn't write
     # "mine" is in bo's timeline (fanned out), not yet on the replica: his page shows it once it is.
     assert feed(web_2, bo) == ["replica has this"]
-    assert time.monotonic() - before < MAX_LAG, "too slow to observe the replica within its lag limit"
+    observed = time.monotonic() - before
+    print(f"replica read within {observed:.2f} s of the last replayed transaction")
+    assert observed < MAX_LAG, "too slow to observe the replica within its lag limit"
 
     # Lagging past REPLICA_MAX_LAG_SECONDS (replay still paused): skipped, reads on the primary.
     assert wait_until(lambda: text_of(web_2, bo, post_id) == "primary has this", timeout=MAX_LAG + 10)
