@@ -69,6 +69,11 @@ def _run(argv, env, timeout=60):
     return result.stdout
 
 
+def initdb(server):
+    """An empty cluster in server.data_dir: trust on loopback and the local socket."""
+    _run([BIN / "initdb", "-D", server.data_dir, "-U", USER, "-A", "trust", "--no-sync", "-E", "UTF8"], server.env)
+
+
 class PostgresServer(engines.Service):
     def __init__(self, base, name, settings=()):
         base = Path(base)
@@ -95,7 +100,7 @@ class PostgresServer(engines.Service):
     @classmethod
     def primary(cls, base, name="primary"):
         server = cls(base, name, settings=("wal_level=replica", "max_wal_senders=5", "wal_keep_size=64MB"))
-        _run([BIN / "initdb", "-D", server.data_dir, "-U", USER, "-A", "trust", "--no-sync", "-E", "UTF8"], server.env)
+        initdb(server)
         with open(server.data_dir / "pg_hba.conf", "a") as hba:  # initdb's has it; say so anyway
             hba.write("host replication all 127.0.0.1/32 trust\n")
         return server.start()

@@ -22,11 +22,12 @@ from django.utils.functional import SimpleLazyObject
 from prometheus_client import REGISTRY
 
 from accounts.models import User
-from socialsite import replicas
+from socialsite import production, replicas
 from socialsite.celery import app
 from tests.conftest import require
 from tests.e2e.conftest import ROOT, free_port
 from tests.factories import UserFactory
+from tests.faults import postgres
 
 REPLICA = "replica_1"
 
@@ -45,10 +46,11 @@ def replica_alias(settings, django_db_setup, django_db_blocker):
     settings.REPLICA_CHECK_SECONDS = 0  # measured at every read: no test inherits another's
     added = []
 
-    def add(alias=REPLICA, port=None):
+    def add(alias=REPLICA, port=None, **changes):
         conf = copy.deepcopy(connections["default"].settings_dict)
         if port is not None:
             conf["PORT"] = port
+        conf.update(changes)
         connections.settings[alias] = conf
         settings.DATABASE_REPLICAS = [*settings.DATABASE_REPLICAS, alias]
         added.append(alias)
@@ -213,3 +215,22 @@ def test_each_replica_url_is_an_alias_with_the_primary_options_and_none_changes_
     # Replicas of an SQLite file mean nothing: refused at start.
     code, out = database_settings(DATABASE_REPLICA_URLS=replica)
     assert code != 0 and "DATABASE_REPLICA_URLS needs DATABASE_URL to be PostgreSQL" in out
+
+
+def test_make_serve_checks_each_replicas_connection_budget(replica_alias, monkeypatch):
+    """A replica is a server of its own: `make serve` refuses to start over its max_connections too."""
+    require(postgres.available(), f"PostgreSQL's server binaries are not in {postgres.BIN}")
+    base = postgres.base_dir()
+    small = postgres.PostgresServer(base, "small", settings=("max_connections=20",))
+    try:
+        postgres.initdb(small)
+        small.start()
+        replica_alias(port=small.port, NAME="postgres", USER="postgres", PASSWORD="", HOST="127.0.0.1")
+        # 2 workers x 8 threads + 1 Daphne x 10 + 13 = 39: within the primary's limit, not within 20.
+        for name, value in {"WEB_WORKERS": "2", "WEB_THREADS": "8", "DAPHNE_PROCESSES": "1"}.items():
+            monkeypatch.setenv(name, value)
+        with pytest.raises(SystemExit, match="total 39 > the read replica replica_1's max_connections 20"):
+            production.main(["--port", str(free_port())])
+    finally:
+        small.close()
+        postgres.remove(base)
