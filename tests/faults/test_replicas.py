@@ -187,6 +187,8 @@ def test_reads_go_to_the_replica_unless_stale_for_the_reader_and_survive_its_sto
     assert answers[0].json()["content"] == "primary again"
     after = requests.post(f"{web_2.url}/api/v1/posts", json={"content": "while down"}, headers=ana.auth, timeout=15)
     assert after.status_code == 201, after.text
+    time.sleep(PIN)  # ana's pin past: bo's read below is one a replica would serve, were it up
+    assert contents(web_1, bo, ana) == ["while down", "mine", "primary again"]
 
     # Started again: it catches up, and reads come back to it.
     replica.start()
