@@ -16,7 +16,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -197,7 +197,9 @@ def user_touch_last_active(*, user: UserModel) -> None:
         _last_active_asked.clear()  # bounded: a full memo starts over (one cache add per user again)
     _last_active_asked[user.pk] = now
     if safe_cache.add(f"last_active:{user.pk}", 1, LAST_ACTIVE_RESOLUTION_SECONDS):
-        User.objects.filter(pk=user.pk).update(last_active=timezone.now())
+        # Named, so the read replicas' router doesn't count it as the user's write: nobody reads
+        # last_active back at once, and their reads may stay on a replica (socialsite/replicas.py).
+        User.objects.using(DEFAULT_DB_ALIAS).filter(pk=user.pk).update(last_active=timezone.now())
 
 
 def users_touch_last_active(*, user_ids: Iterable[UUID]) -> int:

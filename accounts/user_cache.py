@@ -29,7 +29,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.db import router, transaction
+from django.db import DEFAULT_DB_ALIAS, transaction
 
 from socialsite import safe_cache
 
@@ -79,7 +79,7 @@ def get(pk: object) -> User | None:
     version = found.get(version_key)
     data = found.get(data_key)
     if version is not None and data is not None and data[0] == version:
-        user: User = model.from_db(router.db_for_read(model), _fields(), data[1])
+        user: User = model.from_db(DEFAULT_DB_ALIAS, _fields(), data[1])
         return user
     if version is None:
         version = uuid.uuid4().hex
@@ -94,8 +94,10 @@ def get(pk: object) -> User | None:
 
 
 def _from_db(pk: Any) -> User | None:
+    # From the primary, never a read replica (socialsite/replicas.py): a row a replica hasn't caught
+    # up with, cached under the version a suspension or password change just set, would be served.
     try:
-        user: User | None = get_user_model()._default_manager.filter(pk=pk).first()
+        user: User | None = get_user_model()._default_manager.using(DEFAULT_DB_ALIAS).filter(pk=pk).first()
     except (ValidationError, ValueError):  # not a primary key at all
         return None
     return user

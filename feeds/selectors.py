@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, cast
 from uuid import UUID
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, connections, router
 from django.db.models import BooleanField, Count, Field, Model, Q, Value
 from django.utils import timezone
 
@@ -40,6 +40,7 @@ from socialsite.errors import NotFoundError, ServiceError
 from socialsite.params import parse_uuid
 
 if TYPE_CHECKING:
+    from django.db.backends.base.base import BaseDatabaseWrapper
     from django.http import HttpRequest
 
     from feeds.graph import Graph
@@ -209,16 +210,16 @@ def _binary_cursor_class() -> type[Any]:
 _CONVERT = lambda value, converter: converter(value, None, connection)  # noqa: E731 -- a converter step (SQLite; PostgreSQL has none)
 
 
-def _cursor() -> Any:
+def _cursor(db: BaseDatabaseWrapper) -> Any:
     """A cursor for the feed's query, wrapped as Django wraps its own (query logging, execute_wrapper)."""
-    return _binary_cursor() if connection.vendor == "postgresql" else connection.cursor()
+    return _binary_cursor(db) if db.vendor == "postgresql" else db.cursor()
 
 
-def _binary_cursor() -> Any:
-    connection.close_if_health_check_failed()
-    connection.ensure_connection()
-    with connection.wrap_database_errors:
-        return connection._prepare_cursor(_binary_cursor_class()(connection.connection))  # type: ignore[attr-defined]  # as connection.cursor() does
+def _binary_cursor(db: BaseDatabaseWrapper) -> Any:
+    db.close_if_health_check_failed()
+    db.ensure_connection()
+    with db.wrap_database_errors:
+        return db._prepare_cursor(_binary_cursor_class()(db.connection))  # type: ignore[attr-defined]  # as db.cursor() does
 
 
 def _timeline_rows(viewer: User, ids: Sequence[str], user_graph: Graph) -> dict[str, Row]:
@@ -237,17 +238,18 @@ def _timeline_rows(viewer: User, ids: Sequence[str], user_graph: Graph) -> dict[
         return {}
     viewer_id = str(viewer.pk)
     sql, converting = _timeline_sql(connection.vendor)
+    db = connections[router.db_for_read(Post)]  # a read replica when socialsite.replicas allows it
     params = {
         "ids": (
             [UUID(pk) for pk in ids]  # a uuid[]
-            if connection.vendor == "postgresql"
-            else json.dumps([Post._meta.pk.get_db_prep_value(UUID(pk), connection) for pk in ids])
+            if db.vendor == "postgresql"
+            else json.dumps([Post._meta.pk.get_db_prep_value(UUID(pk), db) for pk in ids])
         ),
-        "viewer": Post._meta.pk.get_db_prep_value(viewer.pk, connection),
+        "viewer": Post._meta.pk.get_db_prep_value(viewer.pk, db),
         "published": Post.Status.PUBLISHED.value,
         "mentioned": Post.Visibility.MENTIONED.value,
     }
-    with _cursor() as cursor:
+    with _cursor(db) as cursor:
         cursor.execute(sql, params)
         fetched = cursor.fetchall()
     kept: dict[str, Row] = {}

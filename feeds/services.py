@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, cast
 from uuid import UUID
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, transaction
 from django.db.models import BooleanField, CharField, ExpressionWrapper, F, Q, QuerySet, Value
 from django.db.models.functions import Cast
 from django.utils import timezone
@@ -59,8 +59,10 @@ def _published(queryset: QuerySet[Post]) -> QuerySet[Post]:
 
 
 def _recent_entries(author_id: UUID, count: int) -> list[Entry]:
+    # Timelines are rebuilt from the primary: one built from a read replica that hasn't replayed
+    # a post fanned out meanwhile would lack it for as long as the timeline lives.
     rows = (
-        _published(Post.objects.filter(author_id=author_id))
+        _published(Post.objects.using(DEFAULT_DB_ALIAS).filter(author_id=author_id))
         .order_by("-published_at", "-id")
         .values_list("id", "published_at")[:count]
     )
@@ -404,7 +406,8 @@ def rebuild_home(*, user: User) -> list[Entry]:
     """Build the user's home timeline from the database, as fan-out would have made it."""
     user_graph = graph.graph_for(user.pk)
     rows = (
-        Post.objects.visible_to(user)
+        Post.objects.db_manager(DEFAULT_DB_ALIAS)  # the primary, as _recent_entries says
+        .visible_to(user)
         .filter(status=Post.Status.PUBLISHED, author_id__in=home_sources(user.pk, user_graph))  # type: ignore[misc]  # UUIDs as text (feeds.selectors.affinities)
         .order_by("-published_at", "-id")
         .values_list("id", "published_at")[: settings.FEED_TIMELINE_CAP]

@@ -80,8 +80,10 @@ def counts(environ=os.environ):
     )
 
 
-def budget(n, environ=os.environ, *, broker=True):
-    """[(what, connections)] at most, by the formula of docs/operations.md "The connection budget"."""
+def budget(n, environ=os.environ, *, broker=True, replica=False):
+    """[(what, connections)] at most, by the formula of docs/operations.md "The connection budget".
+
+    A read replica (`replica`) gets the web processes' pools only: Celery and beat read the primary."""
     pool_max = _int(environ, "DB_POOL_MAX_SIZE", 10)
     pool_min = _int(environ, "DB_POOL_MIN_SIZE", 1)
     lines = [
@@ -89,7 +91,7 @@ def budget(n, environ=os.environ, *, broker=True):
          n.web_workers * min(n.web_threads, pool_max)),
         (f"Daphne: {n.daphnes} x pool {pool_max}", n.daphnes * pool_max),
     ]  # fmt: skip
-    if broker:
+    if broker and not replica:
         lines += [(f"Celery: {n.celery} children x (pool min {pool_min} + 1)", n.celery * (pool_min + 1)), ("beat", 2)]
     lines.append(("headroom: reserved 3 + operators 10", HEADROOM))
     return lines
@@ -211,6 +213,25 @@ class Supervisor:
             time.sleep(0.2)
         return False
 
+    def check_budget(self, alias, lines):
+        from django.db import connections
+
+        connection = connections[alias]
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW max_connections")
+            max_connections = int(cursor.fetchone()[0])
+        connection.close()
+        total = sum(count for _, count in lines)
+        detail = "; ".join(f"{what} = {count}" for what, count in lines)
+        server = "PostgreSQL's" if alias == "default" else f"the read replica {alias}'s"
+        if total > max_connections:
+            raise SystemExit(
+                f"Connection budget exceeded: {detail}; total {total} > {server} max_connections"
+                f" {max_connections}. Lower WEB_WORKERS, WEB_THREADS, DAPHNE_PROCESSES, CELERY_CONCURRENCY or"
+                " DB_POOL_MAX_SIZE, or put PgBouncer in front (docs/operations.md)."
+            )
+        self.log(f"connection budget {total} of max_connections {max_connections} on {alias} ({detail})")
+
     def run(self):
         previous = {signum: signal.signal(signum, self.on_signal) for signum in (signal.SIGINT, signal.SIGTERM)}
         try:
@@ -236,25 +257,17 @@ class Supervisor:
 
         django.setup()
         from django.conf import settings
-        from django.db import connection
+        from django.db import DatabaseError, connections
 
         n = counts()
         broker = bool(os.environ.get("CELERY_BROKER_URL")) and not args.no_celery
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SHOW max_connections")
-                max_connections = int(cursor.fetchone()[0])
-            connection.close()
-            lines = budget(n, broker=broker)
-            total = sum(count for _, count in lines)
-            detail = "; ".join(f"{what} = {count}" for what, count in lines)
-            if total > max_connections:
-                raise SystemExit(
-                    f"Connection budget exceeded: {detail}; total {total} > PostgreSQL's max_connections"
-                    f" {max_connections}. Lower WEB_WORKERS, WEB_THREADS, DAPHNE_PROCESSES, CELERY_CONCURRENCY or"
-                    " DB_POOL_MAX_SIZE, or put PgBouncer in front (docs/operations.md)."
-                )
-            self.log(f"connection budget {total} of max_connections {max_connections} ({detail})")
+        if connections["default"].vendor == "postgresql":
+            self.check_budget("default", budget(n, broker=broker))
+            for alias in settings.DATABASE_REPLICAS:  # each replica is a server with its own limit
+                try:
+                    self.check_budget(alias, budget(n, broker=broker, replica=True))
+                except DatabaseError as exc:  # the router reads the primary until it answers
+                    self.log(f"{alias} unreachable, its connection budget not checked: {exc}")
 
         run_dir = ROOT / "var" / "serve" / str(args.port)
         (run_dir / "logs").mkdir(parents=True, exist_ok=True)  # nginx opens logs/ before reading its config

@@ -168,6 +168,41 @@ DATABASES["default"]["ENGINE"] = {
 }.get(DATABASES["default"]["ENGINE"], DATABASES["default"]["ENGINE"])
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Read replicas (socialsite/replicas.py, docs/operations.md "Read replicas"): each URL becomes an
+# alias (replica_1, ...) with the primary's options and pool, except that a read waits for a replica
+# connection at most REPLICA_POOL_TIMEOUT s before it goes to the primary instead.
+DATABASE_REPLICA_URLS = env.list("DATABASE_REPLICA_URLS", default=[])
+DATABASE_REPLICAS: list[str] = []
+REPLICA_MAX_LAG_SECONDS = env.float("REPLICA_MAX_LAG_SECONDS", default=5)  # further behind: not read
+REPLICA_CHECK_SECONDS = env.float("REPLICA_CHECK_SECONDS", default=1)  # each process measures the lag this often
+# A writer's reads stay on the primary this long: at least the lag a replica may be read with
+# (REPLICA_MAX_LAG_SECONDS, and growing until the next check), so they never miss their write.
+REPLICA_READ_YOUR_WRITES_SECONDS = env.int("REPLICA_READ_YOUR_WRITES_SECONDS", default=6)
+REPLICA_RETRY_SECONDS = env.float("REPLICA_RETRY_SECONDS", default=5)  # an unreachable replica is left alone
+REPLICA_POOL_TIMEOUT = env.float("REPLICA_POOL_TIMEOUT", default=2)
+if DATABASE_REPLICA_URLS:
+    if not DATABASES["default"]["ENGINE"].endswith(".postgresql"):
+        from django.core.exceptions import ImproperlyConfigured
+
+        raise ImproperlyConfigured("DATABASE_REPLICA_URLS needs DATABASE_URL to be PostgreSQL (their primary).")
+    for number, url in enumerate(DATABASE_REPLICA_URLS, 1):
+        replica = env.db_url_config(url)
+        replica_options = {**DATABASES["default"].get("OPTIONS", {}), **replica.get("OPTIONS", {})}
+        if "pool" in replica_options:
+            pool_timeout = min(replica_options["pool"]["timeout"], REPLICA_POOL_TIMEOUT)
+            replica_options["pool"] = {**replica_options["pool"], "timeout": pool_timeout}
+        replica_options.setdefault("connect_timeout", max(2, round(REPLICA_POOL_TIMEOUT)))  # libpq's minimum is 2
+        DATABASES[f"replica_{number}"] = {
+            **DATABASES["default"],
+            **replica,
+            "ENGINE": DATABASES["default"]["ENGINE"],  # django-prometheus's, timed like the primary
+            "OPTIONS": replica_options,
+            "TEST": {"MIRROR": "default"},  # a test run reads the primary's test database there
+        }
+        DATABASE_REPLICAS.append(f"replica_{number}")
+    DATABASE_ROUTERS = ["socialsite.replicas.ReplicaRouter"]
+    MIDDLEWARE.insert(0, "socialsite.replicas.ReplicaMiddleware")  # outermost: its request's every read
+
 # --- Cache, channel layer, Celery ---------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
 # Channel-layer queues (docs/realtime.md "Gaps and resync"), sized for a group chat's burst. A

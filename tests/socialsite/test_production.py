@@ -37,6 +37,12 @@ def test_the_budget_counts_pools_not_threads_beyond_them():
     assert sum(dict(production.budget(n, {}, broker=False)).values()) == 2 * 8 + 10 + 13
 
 
+def test_a_read_replica_budgets_the_web_processes_pools_only():
+    """Celery and beat never read a replica (socialsite/replicas.py); gunicorn and Daphne have a pool on each."""
+    n = production.Counts(cores=2, web_workers=2, web_threads=8, daphnes=1, celery=1)
+    assert sum(dict(production.budget(n, {}, replica=True)).values()) == 2 * 8 + 1 * 10 + 13
+
+
 def test_the_rendered_nginx_config_is_valid(tmp_path):
     require(bool(shutil.which("nginx")), "nginx is not installed (apt-get install nginx-light)")
     sockets = [tmp_path / "daphne-1.sock", tmp_path / "daphne-2.sock"]
