@@ -91,6 +91,7 @@ def traced_env(service_env, receiver):
         "LOG_FORMAT": "json",
         "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint,
         "OTEL_BSP_SCHEDULE_DELAY": "200",  # ms: spans leave each process quickly
+        "EMAIL_URL": "dummymail://",  # no confirmation emails printed among the log lines
     }
 
 
@@ -109,7 +110,8 @@ def test_a_request_is_followed_into_its_task_by_its_log_lines_and_its_trace(rece
         "gunicorn",
         [
             *(sys.executable, "-m", "gunicorn", "-c", ROOT / "deploy" / "gunicorn.conf.py"),
-            *("-b", f"127.0.0.1:{port}", "--workers", "1", "--threads", "2", "socialsite.wsgi:application"),
+            *("-b", f"127.0.0.1:{port}", "--workers", "1", "--threads", "2", "--graceful-timeout", "1"),
+            "socialsite.wsgi:application",
         ],
         {**traced_env, "OTEL_SERVICE_NAME": "socialsite-web"},
     )
@@ -153,6 +155,15 @@ def test_a_request_is_followed_into_its_task_by_its_log_lines_and_its_trace(rece
             frame = receive(ws, timeout=20)
     assert frame["data"]["post_id"] == post_id
     assert frame["request_id"] == request_id
+
+    # Daphne's and gunicorn's own lines (their servers', Django's, ours) are all JSON; the socket's
+    # handshake is logged as Daphne's access line.
+    for process in (daphne.process, gunicorn):
+        assert all(line.startswith("{") for line in process.output().splitlines() if line.strip()), process.output()
+    assert any(
+        line.get("logger") == "daphne.access" and line["event"] == "WSCONNECT /ws/"
+        for line in json_lines(daphne.process.output())
+    )
 
     # gunicorn's line for the request and the worker's lines for the tasks it queued.
     def web_line():
