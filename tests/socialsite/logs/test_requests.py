@@ -103,3 +103,15 @@ def test_secrets_passed_as_fields_are_masked(json_log):
     (line,) = json_log()
     assert line["password"] == line["access_token"] == line["authorization"] == "***"
     assert GENERATED.fullmatch(line["user_id"])
+
+
+@pytest.mark.urls("tests.socialsite.logs.urls")
+def test_a_failing_request_returns_its_id_and_logs_request_failed_with_the_traceback(client, json_log):
+    client.raise_request_exception = False
+    response = client.get("/fail", HTTP_X_REQUEST_ID="req-fail-1")
+    assert response.status_code == 500
+    assert response["X-Request-ID"] == "req-fail-1"
+    (failed,) = [line for line in json_log() if line.get("event") == "request_failed"]
+    assert failed["request_id"] == "req-fail-1"
+    assert failed["view"] == "test-fail" and failed["code"] == 500 and failed["level"] == "error"
+    assert "RuntimeError: the view failed" in failed["exception"]
