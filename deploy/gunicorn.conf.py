@@ -13,6 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the project root, for the import below
 
+from socialsite.logs import logging_config  # noqa: E402  (structlog only, no Django)
 from socialsite.production import counts  # noqa: E402  (standard library only)
 
 _counts = counts()
@@ -32,6 +33,9 @@ forwarded_allow_ips = "*"
 worker_tmp_dir = "/dev/shm" if Path("/dev/shm").is_dir() else None  # noqa: S108
 accesslog = None  # nginx is in front; `--access-logfile -` to see every request
 errorlog = "-"
+# gunicorn's own lines (workers booting, timeouts) as Django's: JSON unless LOG_FORMAT=console.
+logconfig_dict = logging_config(os.environ.get("LOG_FORMAT", "json"), os.environ.get("LOG_LEVEL", "INFO"))
+logconfig_dict["loggers"] = {name: {"propagate": True} for name in ("gunicorn.error", "gunicorn.access")}
 preload_app = False  # each worker imports the app itself: no pool or socket made before the fork
 # gunicorn 26's control socket is one per user (~/.gunicorn/gunicorn.ctl): several gunicorns on a
 # machine (tests, benchmarks) would take it from each other. Nothing here uses it.

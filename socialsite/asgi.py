@@ -3,7 +3,10 @@ import os
 
 from django.core.asgi import get_asgi_application
 
+from socialsite import tracing
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "socialsite.settings")
+tracing.setup()  # with OTEL_EXPORTER_OTLP_ENDPOINT; before Django builds its middleware
 django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402  (needs Django set up)

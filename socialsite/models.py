@@ -19,6 +19,9 @@ class OutboxMessage(models.Model):
     due_at = models.DateTimeField(help_text="The relay publishes the row from then on.")
     attempts = models.PositiveIntegerField(default=0, help_text="Publishes that failed.")
     last_error = models.CharField(max_length=300, blank=True)
+    # The request (or task) that queued it, for the task's logs and trace (socialsite.logs, tracing).
+    request_id = models.CharField(max_length=64, blank=True)
+    traceparent = models.CharField(max_length=128, blank=True, help_text="W3C trace context; empty: tracing off.")
 
     class Meta:
         indexes = [models.Index(fields=["due_at"], name="outbox_due_idx")]

@@ -25,6 +25,7 @@ the request that committed.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import json
 import logging
 import os
@@ -41,7 +42,10 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
+from structlog.contextvars import bound_contextvars
 
+from socialsite import tracing
+from socialsite.logs import current_request_id
 from socialsite.models import OutboxMessage
 
 if TYPE_CHECKING:
@@ -108,8 +112,17 @@ def enqueue_many(calls: Iterable[Call]) -> None:
         return
     now = timezone.now()
     due = now + timedelta(seconds=settings.OUTBOX_RELAY_AFTER)
+    request_id, traceparent = current_request_id(), tracing.traceparent()
     rows = [
-        OutboxMessage(task=task.name, args=_as_json(args), queue=queue or "", created_at=now, due_at=due)
+        OutboxMessage(
+            task=task.name,
+            args=_as_json(args),
+            queue=queue or "",
+            created_at=now,
+            due_at=due,
+            request_id=request_id,
+            traceparent=traceparent,
+        )
         for task, args, queue in calls
     ]
     if not rows:
@@ -175,7 +188,12 @@ def _send(row: OutboxMessage) -> None:
         options["queue"] = row.queue
     if app.conf.broker_transport_options.get("confirm_publish"):
         options["confirm_timeout"] = 5  # RabbitMQ: a publish counts once the broker confirmed it
-    _task(row.task).apply_async(args=row.args, kwargs=row.kwargs, **options)
+    # Published after the request's context is gone (or in another process): its request id goes
+    # into the task's headers through django-structlog's publish receiver, and its trace continues
+    # through Celery's instrumentation, from what the row kept.
+    context = bound_contextvars(request_id=row.request_id) if row.request_id else contextlib.nullcontext()
+    with context, tracing.parent(row.traceparent):
+        _task(row.task).apply_async(args=row.args, kwargs=row.kwargs, **options)
 
 
 def _error_text(exc: BaseException) -> str:

@@ -30,10 +30,12 @@ from daphne.ws_protocol import WebSocketProtocol
 from twisted.internet import reactor
 
 from socialsite import embedded_beat, shutdown
+from socialsite.logs import mask_query
 from socialsite.realtime import collector, heartbeat
 
 logger = logging.getLogger("socialsite.serve")  # not __main__ under `python -m`
 daphne_logger = logging.getLogger("daphne.server")  # what Daphne's own checks log under
+access_logger = logging.getLogger("daphne.access")
 
 DRAIN_SECONDS = 6
 EXIT_SECONDS = 8  # within the 10 s an orchestrator gives before SIGKILL, with room to spare
@@ -53,7 +55,31 @@ class RawBodyHTTPFactory(HTTPFactory):
         return protocol
 
 
+SOCKET_ACTIONS = {
+    "connecting": "WSCONNECTING",
+    "rejected": "WSREJECT",
+    "connected": "WSCONNECT",
+    "disconnected": "WSDISCONNECT",
+}
+
+
+def log_access(protocol, action, details):
+    """Daphne's access log as log records (JSON with LOG_FORMAT=json, socialsite.logs), in place of
+    the NCSA lines it prints on stdout: a request's own lines are Django's; sockets' are these."""
+    fields = {"client": details.get("client"), "protocol": protocol, "action": action}
+    path = mask_query(details.get("path") or "")
+    if protocol == "http" and action == "complete":
+        access_logger.info("%s %s %s", details["method"], path, details["status"], extra=fields)
+    elif protocol == "websocket" and action in SOCKET_ACTIONS:
+        access_logger.info("%s %s", SOCKET_ACTIONS[action], path, extra=fields)
+
+
 class GracefulServer(Server):
+    def __init__(self, *args, **kwargs):
+        if kwargs.get("action_logger") is not None:  # verbosity 1 or --access-log
+            kwargs["action_logger"] = log_access
+        super().__init__(*args, **kwargs)
+
     @property
     def http_factory(self):
         return self.__dict__["http_factory"]

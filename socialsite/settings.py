@@ -14,6 +14,8 @@ from typing import Any
 import environ
 from kombu import Exchange, Queue
 
+from socialsite.logs import configure_structlog, logging_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -62,6 +64,7 @@ INSTALLED_APPS = [
     "allauth.socialaccount.providers.google",
     "allauth.socialaccount.providers.apple",
     "allauth.socialaccount.providers.facebook",
+    "django_structlog",
     "socialsite",
     "accounts",
     "media",  # before posts: its sweepers run first, as when they were posts'
@@ -83,6 +86,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "accounts.middleware.AuthenticationMiddleware",  # Django's, reading the user through the auth cache
+    "django_structlog.middlewares.RequestMiddleware",  # after auth: request_id, user_id (socialsite.logs)
     "django.contrib.messages.middleware.MessageMiddleware",
     "socialsite.middleware.RefuseNulMiddleware",  # after auth and messages: its 400 page uses them
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -710,25 +714,25 @@ USE_I18N = True
 USE_TZ = True
 
 # --- Logging ------------------------------------------------------------------------
+# socialsite.logs: JSON lines (production) or readable ones (`make run`), with the request id.
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {
-        "django.db.backends": {"level": "WARNING"},
-        # Embedded default only (a worker keeps its own --loglevel: bench_notifications reads its
-        # "succeeded" lines): in-process tasks would log a line each (load_demo alone printed 614), and
-        # beat in the web process every relay round.
-        **(
-            {"celery.app.trace": {"level": "WARNING"}, "celery.beat": {"level": "WARNING"}}
-            if CELERY_TASK_ALWAYS_EAGER
-            else {}
-        ),
-    },
+LOG_FORMAT = env.str("LOG_FORMAT", default="console" if DEBUG else "json")
+configure_structlog()
+LOGGING = logging_config(LOG_FORMAT, LOG_LEVEL)
+LOGGING["loggers"] = {
+    "django.db.backends": {"level": "WARNING"},
+    # Embedded default only (a worker keeps its own --loglevel: bench_notifications reads its
+    # "succeeded" lines): in-process tasks would log a line each (load_demo alone printed 614), and
+    # beat in the web process every relay round.
+    **(
+        {"celery.app.trace": {"level": "WARNING"}, "celery.beat": {"level": "WARNING"}}
+        if CELERY_TASK_ALWAYS_EAGER
+        else {}
+    ),
 }
+DJANGO_STRUCTLOG_CELERY_ENABLED = True  # the request id into the headers of the tasks a request queues
+DJANGO_STRUCTLOG_IP_LOGGING_ENABLED = False  # nginx logs the client's address
+DJANGO_STRUCTLOG_USER_ID_FIELD = "pk"
 
 # --- Metrics (socialsite/metrics.py, docs/operations.md "Metrics") ---------------------------------------
 # /metrics is open with DEBUG; otherwise it answers `Authorization: Bearer <METRICS_TOKEN>` and the

@@ -9,12 +9,14 @@ import contextlib
 import functools
 import json
 import logging
+import uuid
 from collections.abc import Callable
 from typing import Any
 
 from autobahn.exception import Disconnected
 from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
+from structlog.contextvars import bound_contextvars
 
 from socialsite import metrics, shutdown
 from socialsite.errors import ServiceError
@@ -105,6 +107,12 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
     async def receive(self, text_data=None, bytes_data=None):
         if not hasattr(self, "user"):
             return
+        # Each frame is a request of its own: its log lines, the events and tasks its writes send
+        # carry this id (socialsite.logs).
+        with bound_contextvars(request_id=str(uuid.uuid4()), user_id=str(self.user.pk)):
+            await self.receive_action(text_data, bytes_data)
+
+    async def receive_action(self, text_data, bytes_data):
         ref = None
         try:
             action, data, ref = self.parse(text_data, bytes_data)
@@ -168,8 +176,15 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         await self.send_event("error", data)
 
     async def event_push(self, message):
-        """Forward an event a service sent to this user's group."""
-        await self.send_event(message["event"], message["data"])
+        """Forward an event a service sent to this user's group, with the id of the request whose
+        write sent it, if any (docs/realtime.md, "Frames")."""
+        request_id = message.get("request_id")
+        if request_id is None:
+            await self.send_event(message["event"], message["data"])
+            return
+        with bound_contextvars(request_id=request_id, user_id=str(self.user.pk)):
+            frame = {"event": message["event"], "data": message["data"], "request_id": request_id}
+            await self.send(text_data=json.dumps(frame))
 
     async def session_gap(self, message):
         """The channel layer dropped an event for this socket (a full or stale queue, layers.py): the

@@ -15,6 +15,8 @@ from asgiref.sync import async_to_sync
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.db import transaction
 
+from socialsite.logs import current_request_id
+
 logger = logging.getLogger(__name__)
 
 
@@ -25,12 +27,23 @@ def user_group(user_id):
 def send_event_on_commit(user_ids, event, data):
     """Queue `{"event": event, "data": data}` for every open socket of these users."""
     recipients = [str(user_id) for user_id in user_ids]
-    transaction.on_commit(lambda: send_event_now_unsafe(recipients, event, data))
+    message = _push(event, data)  # the request id now: on_commit may run outside the request's context
+    transaction.on_commit(lambda: _send_to_groups(recipients, message))
 
 
 def send_event_now_unsafe(user_ids, event, data):
     """Send immediately. Unsafe inside a transaction: the data may never commit."""
-    _send_to_groups(user_ids, {"type": "event.push", "event": event, "data": data})
+    _send_to_groups(user_ids, _push(event, data))
+
+
+def _push(event, data):
+    """The channel-layer message; `request_id` names the request (or the task it queued, or the
+    socket frame) whose write sent it, when there is one (docs/realtime.md, "Frames")."""
+    message = {"type": "event.push", "event": event, "data": data}
+    request_id = current_request_id()
+    if request_id:
+        message["request_id"] = request_id
+    return message
 
 
 def close_sockets_on_commit(user_ids):

@@ -255,7 +255,8 @@ def test_every_client_of_a_500_socket_group_ends_with_all_300_messages(
     expected, sending, settled = asyncio.run(burst.run())
 
     log = daphne.process.output()
-    warnings = len(re.findall(r"WARNING socialsite\.realtime\.layers", log))
+    # socialsite.logs' console lines: "<time> [warning  ] <message> [socialsite.realtime.layers] ..."
+    warnings = len(re.findall(r"\[warning\s*\].*\[socialsite\.realtime\.layers\]", log))
     live = sum(client.first_live for client in clients)
     rest = sum(client.first_rest for client in clients)
     complete = sum(set(client.held) == expected for client in clients)

@@ -35,7 +35,7 @@ VIEWING = b"*messaging:viewing:*"
 SETTLE_SECONDS = 60  # for the clean-up to finish: a bound, far below the memberships' expiry
 # What a failed clean-up leaves in Daphne's log: the pool refusing a connection, a hook's or the
 # consumer's exception, and Daphne killing a consumer whose disconnect ran past its close timeout.
-ERRORS = re.compile(r"Too many connections|Traceback|\bERROR\b|took too long to shut down")
+ERRORS = re.compile(r"Too many connections|Traceback|\bERROR\b|\[error\s*\]|took too long to shut down")
 
 
 def count_keys(client, pattern, members=True):
