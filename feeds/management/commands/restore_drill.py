@@ -54,8 +54,21 @@ MAX_POSTS = 200  # of each user's home feed
 PAGE = 50
 DEFAULT_USERS = 3  # without --user: the active users who follow the most accounts
 FINDINGS = "restore-drill-findings: "  # the restored side's line for the parent, among its others
-# Not passed to the restored copy: they would let it reach production's broker, index, replicas or Redis.
-PRODUCTION_ONLY = ("CELERY_BROKER_URL", "ELASTICSEARCH_URL", "DATABASE_REPLICA_URLS", "REDIS_URL", "FEED_REDIS_URL")
+# Not passed to the restored copy: they would let it reach production's broker, index, replicas, Redis
+# (a cluster, the channel layer's shards), metrics files, or trace collector.
+PRODUCTION_ONLY = (
+    "CELERY_BROKER_URL",
+    "ELASTICSEARCH_URL",
+    "DATABASE_REPLICA_URLS",
+    "REDIS_URL",
+    "FEED_REDIS_URL",
+    "REDIS_CLUSTER",
+    "FEED_REDIS_CLUSTER",
+    "CHANNEL_REDIS_URLS",
+    "PROMETHEUS_MULTIPROC_DIR",
+    "METRICS_EXPORTER_PORT",
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
+)
 
 # Every table (a partitioned one once), not temporary, outside PostgreSQL's own schemas.
 TABLES = r"""
