@@ -100,20 +100,23 @@ def breaker(name: str, *, exclude: Iterable[type[BaseException] | Callable[[Any]
         return _breakers[name]
 
 
-def is_open(name: str) -> bool:
-    """Whether a call would fail fast now (open, and not yet due for its trial call)."""
-    found = _breakers.get(name)
-    return found is not None and found.current_state == pybreaker.STATE_OPEN and retry_after(name) > 0
-
-
-def retry_after(name: str) -> int:
-    """Whole seconds until the breaker lets a trial call through (at least 1 while open)."""
+def _seconds_left(name: str) -> float:
+    """Seconds until the open breaker `name` lets a trial call through; 0 when it would now."""
     found = _breakers.get(name)
     opened_at = found._state_storage.opened_at if found is not None else None
     if found is None or found.current_state != pybreaker.STATE_OPEN or opened_at is None:
-        return 1
-    left = (opened_at + timedelta(seconds=found.reset_timeout) - datetime.now(UTC)).total_seconds()
-    return max(1, int(left + 0.999))
+        return 0.0
+    return max(0.0, (opened_at + timedelta(seconds=found.reset_timeout) - datetime.now(UTC)).total_seconds())
+
+
+def is_open(name: str) -> bool:
+    """Whether a call would fail fast now (open, and not yet due for its trial call)."""
+    return _seconds_left(name) > 0
+
+
+def retry_after(name: str) -> int:
+    """Whole seconds until the breaker lets a trial call through (at least 1)."""
+    return max(1, int(_seconds_left(name) + 0.999))
 
 
 def status_code(exc: BaseException) -> int | None:

@@ -111,6 +111,14 @@ def _isolation(settings, tmp_path):
     yield
 
 
+@pytest.fixture
+def fast_breakers(settings):
+    """Circuit breakers that open after 3 failures and let a trial call through after 0.5 s."""
+    settings.BREAKER_FAIL_MAX = 3
+    settings.BREAKER_RESET_SECONDS = 0.5
+    return settings
+
+
 @pytest.fixture(autouse=True)
 def _celery_in_process(request):
     """Run tasks in-process, as the embedded default does; e2e tests use a real worker instead."""
