@@ -86,7 +86,8 @@ _lock = threading.Lock()
 
 
 def breaker(name: str, *, exclude: Iterable[type[BaseException] | Callable[[Any], bool]] = ()) -> Breaker:
-    """The process's breaker for `name`, made on first use (`exclude`: the user's errors)."""
+    """The process's breaker for `name`, made on first use (`exclude`: the user's errors; the
+    first call's list is the one kept: each breaker is made in one place, its caller's module)."""
     with _lock:
         if name not in _breakers:
             _breakers[name] = Breaker(

@@ -98,7 +98,9 @@ def test_uploads_refused_fast_while_s3_is_down_and_back_by_themselves(user_api, 
     assert response.status_code == 503 and response.json()["error"]["code"] == "storage_unavailable"
     assert 1 <= int(response["Retry-After"]) <= settings.BREAKER_RESET_SECONDS
     assert s3.keys() == stored and Media.objects.count() == 1
-    print(f"upload refused while failing: {min(failing_ms):.0f}-{max(failing_ms):.0f} ms; while open: {open_ms[0]:.0f} ms")
+    print(
+        f"upload refused while failing: {min(failing_ms):.0f}-{max(failing_ms):.0f} ms; while open: {open_ms[0]:.0f} ms"
+    )
 
     # Existing media still answer (their URLs are made without asking S3).
     response = user_api.get(f"/api/v1/media/{existing}")
