@@ -94,3 +94,9 @@ def timed(into):
     start = time.perf_counter()
     yield
     into.append((time.perf_counter() - start) * 1000)
+
+
+def half_open_soon(settings):
+    """Shorten the open breakers' reset time and wait it out: the next call is the trial call."""
+    settings.BREAKER_RESET_SECONDS = 0.1
+    time.sleep(0.15)

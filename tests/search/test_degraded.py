@@ -3,15 +3,16 @@ without asking Elasticsearch at all; once it is back, the breaker lets a trial c
 closes by itself. Elasticsearch is a local HTTP server the test sets to answer 503 or hits."""
 
 import json
-import time
+from datetime import UTC, datetime
 
 import pytest
+from celery.exceptions import Ignore
 from elasticsearch.dsl.connections import connections
 
 from search import tasks
 from socialsite import breakers
 from socialsite.models import OutboxMessage
-from tests.outage import HTTPStandIn, timed  # noqa: F401 - fixture
+from tests.outage import HTTPStandIn, half_open_soon, timed
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_breakers")]
 URL = "/api/v1/search"
@@ -68,7 +69,7 @@ def test_search_answers_from_the_database_fails_fast_and_recovers(api, ana, post
 
     # Back, answering only `second`: after the reset time one trial call closes the breaker.
     elasticsearch.answer = hits(second.pk)
-    time.sleep(settings.BREAKER_RESET_SECONDS + 0.1)
+    half_open_soon(settings)
     assert found(api.get(URL, {"query": "otters"})) == [str(second.pk)]  # Elasticsearch answered
     assert elasticsearch.requests == settings.BREAKER_FAIL_MAX + 1
     assert breakers.breaker("elasticsearch").current_state == "closed"
@@ -97,3 +98,37 @@ def test_indexing_waits_for_the_breaker_without_calling(
     assert elasticsearch.requests == tried  # the task didn't try
     row = OutboxMessage.objects.get(task="search.tasks.index_post", args=[str(post.pk)])
     assert "CircuitBreakerError" in row.last_error
+
+
+def test_a_worker_queues_indexing_again_for_the_trial_call_without_spending_a_retry(api, settings, elasticsearch):
+    """In a worker (not in process) the task is published again with its retries unchanged and
+    an ETA at the breaker's half-open time (seen through Celery's before_task_publish; the message
+    is purged from the test's broker afterwards)."""
+    from celery.signals import before_task_publish
+
+    from socialsite.celery import app
+
+    for _ in range(settings.BREAKER_FAIL_MAX):
+        api.get(URL, {"query": "otters"})  # 503s
+    assert breakers.is_open("elasticsearch")
+    published = []
+
+    def record(sender=None, headers=None, **kwargs):
+        published.append((sender, headers["retries"], headers["eta"]))
+
+    before_task_publish.connect(record, weak=False)
+    eager, app.conf.task_always_eager = app.conf.task_always_eager, False
+    post_id = "0e4b1b8e-3a0c-4c58-9a31-4f5e8a1e2a10"
+    tasks.index_post.push_request(args=[post_id], kwargs={}, retries=2, is_eager=False)
+    try:
+        with pytest.raises(Ignore):  # this run ends; the published copy runs later
+            tasks.index_post.run(post_id)
+    finally:
+        tasks.index_post.pop_request()
+        before_task_publish.disconnect(record)
+        app.conf.task_always_eager = eager
+        with app.connection_for_write() as connection:
+            connection.default_channel.queue_purge("search")
+    assert [(name, retries) for name, retries, _ in published] == [("search.tasks.index_post", 2)]
+    eta = datetime.fromisoformat(published[0][2])
+    assert 25 <= (eta - datetime.now(UTC)).total_seconds() <= 31  # when the breaker lets a call through

@@ -3,14 +3,12 @@ breaker is open; a number the provider refuses is the user's problem (400, not c
 provider back, codes go out again by themselves. Only the provider's HTTP edge is faked
 (`responses`, Twilio's Messages API)."""
 
-import time
-
 import pytest
 import responses
 
 from accounts.sms import TwilioSMSBackend
 from socialsite import breakers
-from tests.outage import timed
+from tests.outage import half_open_soon, timed
 from tests.socialsite.api.helpers import assert_error
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_breakers")]
@@ -46,7 +44,7 @@ def test_codes_refused_at_once_while_the_provider_is_down_and_sent_once_it_is_ba
     print(f"code request while open: {open_ms[0]:.0f} ms")
 
     twilio.replace(responses.POST, TWILIO, status=201, json={"sid": "SM1", "status": "queued"})
-    time.sleep(settings.BREAKER_RESET_SECONDS + 0.1)
+    half_open_soon(settings)
     assert ask(api, 200).status_code == 202
     assert len(twilio.calls) == settings.BREAKER_FAIL_MAX + 1
     assert breakers.breaker("sms").current_state == "closed"

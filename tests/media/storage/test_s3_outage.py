@@ -3,8 +3,6 @@ nothing behind; existing media still answer with their URLs; once S3 is back and
 has passed, uploads work again by themselves. S3 is moto's server, in a thread, stopped and
 started again on the same port."""
 
-import time
-
 import boto3
 import pytest
 from botocore.config import Config
@@ -14,9 +12,9 @@ from media.models import Media
 from socialsite import breakers
 from tests.conftest import image_bytes
 from tests.media.conftest import post_file
-from tests.outage import closed_port, timed
+from tests.outage import closed_port, half_open_soon, timed
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_breakers")]
 BUCKET = "socialsite-outage"
 
 
@@ -71,8 +69,6 @@ def upload(api):
 
 
 def test_uploads_refused_fast_while_s3_is_down_and_back_by_themselves(user_api, settings, s3):
-    settings.BREAKER_FAIL_MAX = 3
-    settings.BREAKER_RESET_SECONDS = 2
     response = upload(user_api)
     assert response.status_code == 202, response.content
     existing = response.json()["id"]
@@ -106,7 +102,7 @@ def test_uploads_refused_fast_while_s3_is_down_and_back_by_themselves(user_api, 
     response = user_api.get(f"/api/v1/media/{existing}")
     assert response.status_code == 200, response.content
 
-    time.sleep(settings.BREAKER_RESET_SECONDS + 0.1)
+    half_open_soon(settings)
     response = upload(user_api)
     assert response.status_code == 202, response.content
     assert len(s3.keys()) == 2

@@ -2,12 +2,10 @@
 created, and once the breaker is open without a card and without a fetch; after the reset time
 the next link post gets its card again."""
 
-import time
-
 import pytest
 
 from socialsite import breakers
-from tests.outage import closed_port
+from tests.outage import closed_port, half_open_soon
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_breakers")]
 
@@ -35,7 +33,7 @@ def test_previews_are_skipped_while_fetches_fail_and_come_back(
     assert post["link_preview"] is None  # created, without a card
     assert page_server.paths() == []  # and without a fetch
 
-    time.sleep(settings.BREAKER_RESET_SECONDS + 0.1)
+    half_open_soon(settings)
     post = link_post(user_api, page_server.url("/page"), django_capture_on_commit_callbacks)
     assert post["link_preview"]["title"] == 'The "real" title & more'
     assert page_server.paths() == ["/page"]
