@@ -53,7 +53,7 @@ def media_create(*, owner: User, upload: UploadedFile, alt_text: str = "", filte
         raise ServiceError("The alt text is too long.", fields={"alt_text": [f"At most {ALT_TEXT_MAX} characters."]})
     filter = validate_filter(filter)
     if breakers.is_open("s3"):  # refused at once, before the file is even looked at
-        raise _storage_unavailable()
+        raise breakers.storage_unavailable()
     sniffed = sniff_upload(upload)  # before the transaction: ffprobe may take a while
     try:
         with transaction.atomic():  # a failed write leaves no row behind
@@ -64,14 +64,8 @@ def media_create(*, owner: User, upload: UploadedFile, alt_text: str = "", filte
             outbox.enqueue(tasks.process_media, str(media.id))
     except storage.STORAGE_ERRORS as exc:
         logger.warning("Upload refused: storage failed: %s: %s", type(exc).__name__, exc)
-        raise _storage_unavailable() from exc
+        raise breakers.storage_unavailable() from exc
     return media
-
-
-def _storage_unavailable() -> breakers.DependencyUnavailable:
-    return breakers.DependencyUnavailable(
-        "s3", "Uploads are unavailable for a moment. Try again shortly.", code="storage_unavailable"
-    )
 
 
 def media_delete(*, user: User, media_id: uuid.UUID) -> None:

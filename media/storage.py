@@ -11,18 +11,11 @@ from django.core.files import File
 from django.core.files.storage import default_storage
 
 from media.errors import MediaProcessingError, StorageUnavailable
-from socialsite.breakers import CircuitBreakerError
+from socialsite.errors import STORAGE_ERRORS
 
 logger = logging.getLogger(__name__)
 
 STORAGE_PREFIX = "posts/media"  # kept from when media was part of posts: stored paths and URLs use it
-
-try:  # the S3 backend's errors, when boto is installed; S3's breaker open (socialsite.storages)
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    STORAGE_ERRORS: tuple[type[Exception], ...] = (OSError, BotoCoreError, ClientError, CircuitBreakerError)
-except ImportError:  # pragma: no cover
-    STORAGE_ERRORS = (OSError, CircuitBreakerError)
 
 
 def prefix(media):

@@ -59,6 +59,13 @@ class DependencyUnavailable(ServiceError):
         self.retry_after = retry_after(name)
 
 
+def storage_unavailable() -> DependencyUnavailable:
+    """An upload refused because the media storage fails (S3's breaker open, or the write failed)."""
+    return DependencyUnavailable(
+        "s3", "Uploads are unavailable for a moment. Try again shortly.", code="storage_unavailable"
+    )
+
+
 class Breaker(pybreaker.CircuitBreaker):
     def call(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         # pybreaker holds its lock for the whole call, which would let one thread at a time of a

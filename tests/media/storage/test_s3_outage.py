@@ -1,7 +1,9 @@
-"""S3 down: an upload is refused at once with a 503 in the API's envelope (Retry-After), leaving
-nothing behind; existing media still answer with their URLs; once S3 is back and the reset time
-has passed, uploads work again by themselves. S3 is moto's server, in a thread, stopped and
+"""S3 down: an upload (media or avatar) is refused at once with a 503 in the API's envelope
+(Retry-After), leaving nothing behind; existing media still answer with their URLs; once S3 is
+back and the reset time has passed, uploads work again by themselves. S3 is moto's server, in a thread, stopped and
 started again on the same port."""
+
+import io
 
 import boto3
 import pytest
@@ -68,7 +70,7 @@ def upload(api):
     return post_file(api, image_bytes("JPEG", size=(64, 48)), "outage.jpg")
 
 
-def test_uploads_refused_fast_while_s3_is_down_and_back_by_themselves(user_api, settings, s3):
+def test_uploads_refused_fast_while_s3_is_down_and_back_by_themselves(user_api, user, settings, s3):
     response = upload(user_api)
     assert response.status_code == 202, response.content
     existing = response.json()["id"]
@@ -97,6 +99,13 @@ def test_uploads_refused_fast_while_s3_is_down_and_back_by_themselves(user_api, 
     print(
         f"upload refused while failing: {min(failing_ms):.0f}-{max(failing_ms):.0f} ms; while open: {open_ms[0]:.0f} ms"
     )
+
+    # An avatar is an upload too.
+    avatar = io.BytesIO(image_bytes("PNG", size=(64, 64)))
+    avatar.name = "me.png"
+    response = user_api.put(f"/api/v1/users/{user.pk}/avatar", {"avatar": avatar}, format="multipart")
+    assert response.status_code == 503 and response.json()["error"]["code"] == "storage_unavailable"
+    assert s3.keys() == stored
 
     # Existing media still answer (their URLs are made without asking S3).
     response = user_api.get(f"/api/v1/media/{existing}")
