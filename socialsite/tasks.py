@@ -1,4 +1,5 @@
-"""The core's periodic tasks: the outbox relay (socialsite.outbox) and idempotency-key pruning."""
+"""The core's tasks: the outbox relay (socialsite.outbox), idempotency-key pruning, the sweepers, and
+sending the mail socialsite.mail queued."""
 
 import logging
 import smtplib
