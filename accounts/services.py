@@ -31,8 +31,8 @@ from accounts.signals import (
     follow_requested,
     relationship_changed,
 )
-from socialsite import metrics, outbox, safe_cache
-from socialsite.errors import ConflictError, ForbiddenError, NotFoundError, ServiceError
+from socialsite import breakers, metrics, outbox, safe_cache
+from socialsite.errors import STORAGE_ERRORS, ConflictError, ForbiddenError, NotFoundError, ServiceError
 from socialsite.realtime.events import close_sockets_on_commit, send_event_on_commit
 
 if TYPE_CHECKING:
@@ -159,10 +159,15 @@ def _set_interests(profile: Profile, names: Iterable[object] | None) -> None:
 
 @transaction.atomic
 def avatar_set(*, user: UserModel, upload: UploadedFile) -> Profile:
+    if breakers.is_open("s3"):  # refused at once, as media uploads are
+        raise breakers.storage_unavailable()
     content = avatar_from_upload(upload)
     profile = Profile.objects.select_for_update().get(user=user)
     old_name = profile.avatar.name
-    profile.avatar.save(content.name, content, save=False)
+    try:
+        profile.avatar.save(content.name, content, save=False)
+    except STORAGE_ERRORS as exc:
+        raise breakers.storage_unavailable() from exc
     profile.save(update_fields=["avatar", "updated_at"])
     if old_name:
         _delete_file_on_commit(old_name)

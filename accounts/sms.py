@@ -1,12 +1,30 @@
-"""Pluggable SMS senders. settings.SMS_BACKEND names the class; the default prints."""
+"""Pluggable SMS senders. settings.SMS_BACKEND names the class; the default prints.
+
+Every text goes through the "sms" circuit breaker (socialsite.breakers): with the provider down,
+`send_sms` raises SMSUnavailable at once instead of making each request wait for it.
+"""
 
 import logging
 from typing import Any, ClassVar
 
+import requests
 from django.conf import settings
 from django.utils.module_loading import import_string
 
+from socialsite import breakers
+
 logger = logging.getLogger(__name__)
+
+
+class SMSRejected(Exception):
+    """The provider refused this text (an invalid or unreachable number): the provider is up."""
+
+
+class SMSUnavailable(Exception):
+    """The provider is down, or its breaker is open."""
+
+
+BREAKER = breakers.breaker("sms", exclude=[SMSRejected])
 
 
 class ConsoleSMSBackend:
@@ -25,5 +43,30 @@ class LocmemSMSBackend:
         self.outbox.append({"to": phone, "text": text})
 
 
+class TwilioSMSBackend:
+    """Twilio's Messages API: TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, and SMS_FROM (the sender)."""
+
+    URL = "https://api.twilio.com/2010-04-01/Accounts/{sid}/Messages.json"
+    TIMEOUT = (3, 10)  # connect, read: seconds
+
+    def send(self, phone, text):
+        sid = settings.TWILIO_ACCOUNT_SID
+        response = requests.post(
+            self.URL.format(sid=sid),
+            data={"To": phone, "From": settings.SMS_FROM, "Body": text},
+            auth=(sid, settings.TWILIO_AUTH_TOKEN),
+            timeout=self.TIMEOUT,
+        )
+        if response.status_code == 400:  # Twilio's answer for a number it can't text (21211, 21614 ...)
+            raise SMSRejected(response.text[:200])
+        response.raise_for_status()
+
+
 def send_sms(phone, text):
-    import_string(settings.SMS_BACKEND)().send(str(phone), text)
+    try:
+        BREAKER.call(import_string(settings.SMS_BACKEND)().send, str(phone), text)
+    except SMSRejected:
+        raise
+    except Exception as exc:
+        logger.warning("SMS not sent: %s: %s", type(exc).__name__, exc)
+        raise SMSUnavailable(str(exc)) from exc

@@ -33,7 +33,7 @@ from media.models import Media
 from media.signals import media_settled
 from media.sniffing import sniff_upload
 from media.videos import process_video
-from socialsite import metrics, outbox
+from socialsite import breakers, metrics, outbox
 from socialsite.errors import ConflictError, NotFoundError, ServiceError
 
 if TYPE_CHECKING:
@@ -53,13 +53,19 @@ def media_create(*, owner: User, upload: UploadedFile, alt_text: str = "", filte
     if len(alt_text) > ALT_TEXT_MAX:
         raise ServiceError("The alt text is too long.", fields={"alt_text": [f"At most {ALT_TEXT_MAX} characters."]})
     filter = validate_filter(filter)
+    if breakers.is_open("s3"):  # refused at once, before the file is even looked at
+        raise breakers.storage_unavailable()
     sniffed = sniff_upload(upload)  # before the transaction: ffprobe may take a while
-    with transaction.atomic():
-        media = Media(owner=owner, kind=sniffed.kind, alt_text=alt_text, filter=filter)
-        upload.seek(0)
-        media.upload.save(f"{media.id.hex}.{sniffed.extension}", File(upload), save=False)
-        media.save()
-        outbox.enqueue(tasks.process_media, str(media.id))
+    try:
+        with transaction.atomic():  # a failed write leaves no row behind
+            media = Media(owner=owner, kind=sniffed.kind, alt_text=alt_text, filter=filter)
+            upload.seek(0)
+            media.upload.save(f"{media.id.hex}.{sniffed.extension}", File(upload), save=False)
+            media.save()
+            outbox.enqueue(tasks.process_media, str(media.id))
+    except storage.STORAGE_ERRORS as exc:
+        logger.warning("Upload refused: storage failed: %s: %s", type(exc).__name__, exc)
+        raise breakers.storage_unavailable() from exc
     return media
 
 

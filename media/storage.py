@@ -11,17 +11,11 @@ from django.core.files import File
 from django.core.files.storage import default_storage
 
 from media.errors import MediaProcessingError, StorageUnavailable
+from socialsite.errors import STORAGE_ERRORS
 
 logger = logging.getLogger(__name__)
 
 STORAGE_PREFIX = "posts/media"  # kept from when media was part of posts: stored paths and URLs use it
-
-try:  # the S3 backend's errors, when boto is installed
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    STORAGE_ERRORS: tuple[type[Exception], ...] = (OSError, BotoCoreError, ClientError)
-except ImportError:  # pragma: no cover
-    STORAGE_ERRORS = (OSError,)
 
 
 def prefix(media):

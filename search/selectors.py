@@ -11,7 +11,8 @@ from django.db.models import Exists, IntegerField, Model, OuterRef, QuerySet, Su
 from accounts.models import Follow, User
 from posts import selectors as posts_selectors
 from posts.models import Hashtag, Post
-from search.backends import backend
+from search.backends import SearchUnavailable, backend, database_backend
+from socialsite import breakers
 
 if TYPE_CHECKING:
     from uuid import UUID
@@ -66,17 +67,26 @@ LOADERS: dict[str, Callable[[Viewer, Sequence[Any]], Sequence[Model]]] = {
 }
 
 
+def _ask(method: str, *args: Any) -> Any:
+    """The backend's answer; the database's while Elasticsearch is down (its breaker open, or
+    this call failed): the same rows for posts, people and hashtags, ranked its own way."""
+    if not breakers.is_open("elasticsearch"):
+        try:
+            return getattr(backend(), method)(*args)
+        except SearchUnavailable:
+            pass
+    return getattr(database_backend(), method)(*args)
+
+
 def search(viewer: Viewer, search: Search, *, offset: int, limit: int) -> tuple[Sequence[Model], bool]:
     """-> (rows of the page, best first; whether more may follow). Asks the backend for one more
     than the page to know if there is a next one."""
-    engine = backend()
-    ids = getattr(engine, f"{search.type}s")(viewer, search, offset, limit + 1)
+    ids = _ask(f"{search.type}s", viewer, search, offset, limit + 1)
     rows = LOADERS[search.type](viewer, ids[:limit])
     return rows, len(ids) > limit
 
 
 def complete(viewer: Viewer, kind: str, prefix: str, limit: int) -> list[User] | list[Hashtag]:
-    engine = backend()
     if kind == "user":
-        return users_by_id(viewer, engine.complete_users(viewer, prefix, limit))
-    return hashtags_by_id(engine.complete_hashtags(prefix, limit))
+        return users_by_id(viewer, _ask("complete_users", viewer, prefix, limit))
+    return hashtags_by_id(_ask("complete_hashtags", prefix, limit))

@@ -4,6 +4,14 @@ Entry points turn them into their own answer: the API into the error envelope wi
 the status below, web views into a message on the page.
 """
 
+try:  # what a failing media storage raises: a local folder's, S3's (boto), S3's breaker open
+    from botocore.exceptions import BotoCoreError, ClientError
+    from pybreaker import CircuitBreakerError
+
+    STORAGE_ERRORS: tuple[type[Exception], ...] = (OSError, BotoCoreError, ClientError, CircuitBreakerError)
+except ImportError:  # pragma: no cover
+    STORAGE_ERRORS = (OSError,)
+
 
 class ServiceError(Exception):
     status_code = 400

@@ -523,6 +523,10 @@ if env.str("FACEBOOK_CLIENT_ID", default=""):
     }
 
 SMS_BACKEND = env.str("SMS_BACKEND", default="accounts.sms.ConsoleSMSBackend")
+# accounts.sms.TwilioSMSBackend's account, and the sender number or name of every text.
+TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
+TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
+SMS_FROM = env.str("SMS_FROM", default="")
 PHONENUMBER_DEFAULT_FORMAT = "E164"
 
 # --- REST API ---------------------------------------------------------------------
@@ -611,7 +615,7 @@ STORAGES: dict[str, dict[str, Any]] = {
 }
 if AWS_STORAGE_BUCKET_NAME:
     STORAGES["default"] = {
-        "BACKEND": "storages.backends.s3.S3Storage",
+        "BACKEND": "socialsite.storages.S3Storage",  # django-storages behind a circuit breaker
         "OPTIONS": {
             "bucket_name": AWS_STORAGE_BUCKET_NAME,
             "endpoint_url": env.str("AWS_S3_ENDPOINT_URL", default=None),
@@ -749,3 +753,15 @@ for _cidr in METRICS_ALLOWED_IPS:  # a typo stops the start, not every scrape
 # A Celery worker on a host without a web process serves its host's series on this port (0: off).
 METRICS_EXPORTER_PORT = env.int("METRICS_EXPORTER_PORT", default=0)
 METRICS_EXPORTER_ADDRESS = env.str("METRICS_EXPORTER_ADDRESS", default="127.0.0.1")
+
+# --- Circuit breakers (socialsite/breakers.py; docs/operations.md, "Degraded modes") ----------
+# Elasticsearch, S3, SMTP, SMS and link-preview fetches fail fast after this many consecutive
+# errors, and let a trial call through after this many seconds.
+BREAKER_FAIL_MAX = env.int("BREAKER_FAIL_MAX", default=5)
+BREAKER_RESET_SECONDS = env.float("BREAKER_RESET_SECONDS", default=30.0)
+# With EMAIL_URL, mail goes out from a task through the outbox (socialsite/mail.py) by way of
+# the URL's backend: a request never waits on SMTP, and an SMTP outage only delays the mail.
+EMAIL_DELIVERY_BACKEND = "django.core.mail.backends.console.EmailBackend"
+if env.str("EMAIL_URL", default=""):
+    EMAIL_DELIVERY_BACKEND = env.email_url("EMAIL_URL")["EMAIL_BACKEND"]
+    EMAIL_BACKEND = "socialsite.mail.OutboxEmailBackend"

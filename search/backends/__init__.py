@@ -12,11 +12,17 @@ the response is the same whatever answered.
     always re-indexed when they change: every backend keeps something of them)
 
 Which one: Elasticsearch when ELASTICSEARCH_URL is set (`search.backends.elastic`), else the
-database's own (PostgreSQL full-text and trigrams, or SQLite FTS5).
+database's own (PostgreSQL full-text and trigrams, or SQLite FTS5). When Elasticsearch fails
+(SearchUnavailable: its circuit breaker is open, or a call just failed) the selectors ask the
+database's own instead (docs/operations.md, "Degraded modes").
 """
 
 from django.conf import settings
 from django.db import connection
+
+
+class SearchUnavailable(Exception):
+    """The search engine is down: ask `database_backend()` instead."""
 
 
 def backend():
@@ -24,6 +30,10 @@ def backend():
         from search.backends.elastic import ElasticsearchBackend
 
         return ElasticsearchBackend()
+    return database_backend()
+
+
+def database_backend():
     from search.backends import database
 
     return database.PostgresBackend() if connection.vendor == "postgresql" else database.SQLiteBackend()

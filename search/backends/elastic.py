@@ -21,6 +21,12 @@ from django.db.models.functions import Length
 
 from posts.text import normalize_hashtag
 from search import names, query
+from search.backends import SearchUnavailable
+from socialsite import breakers
+
+# Connection errors, timeouts and 5xx count; an answer about the request (a 404 for a document
+# or an index not there yet, a 400) does not.
+BREAKER = breakers.breaker("elasticsearch", exclude=[breakers.client_error])
 
 # Constant scores per kind of name match, as the database backends' boosts: the exact name,
 # then a prefix, then a near miss (a typo). Ties go to the most followed / the newest.
@@ -357,35 +363,43 @@ class ElasticsearchBackend:
         """-> the ids of the hits, as the model's primary keys (UUID or int), best first."""
         if body is None:
             return []
-        from elasticsearch import NotFoundError
+        from elasticsearch import ApiError, NotFoundError, TransportError
 
         from search import documents
 
         try:
-            response = client().search(index=documents.alias_name(kind), body=body)
+            response = BREAKER.call(client().search, index=documents.alias_name(kind), body=body)
         except NotFoundError:  # nothing indexed yet
             return []
+        except (breakers.CircuitBreakerError, ApiError, TransportError) as exc:
+            raise SearchUnavailable(f"Elasticsearch: {type(exc).__name__}: {exc}") from exc
         pk = _model(kind)._meta.pk
         return [pk.to_python(hit["_id"]) for hit in response["hits"]["hits"]]
 
     # --- Writes (tasks, after commit) -------------------------------------------------------------------
 
     def index_post(self, post_id):
+        BREAKER.call(self._index_post, post_id)
+
+    def remove_post(self, post_id):
+        BREAKER.call(self._delete, "posts", str(post_id))
+
+    def index_user(self, user_id):
+        BREAKER.call(self._index_user, user_id)
+
+    def _index_post(self, post_id):
         from search import documents
 
         document = documents.PostDocument()
         post = document.get_queryset().filter(pk=post_id).first()
         if post is None:  # deleted since, or never existed
-            self.remove_post(post_id)
+            self._delete("posts", str(post_id))
             return
         hashtags = documents.HashtagDocument()
         actions = [_action(document, post), *(_action(hashtags, tag) for tag in post.hashtags.all())]
         self._write(actions)
 
-    def remove_post(self, post_id):
-        self._delete("posts", str(post_id))
-
-    def index_user(self, user_id):
+    def _index_user(self, user_id):
         """The user's document, and their privacy and state copied onto their posts. A user gone
         from the database takes their documents along."""
         from search import documents
