@@ -28,9 +28,8 @@ from allauth.core.internal.cryptokit import compare_user_code
 from django.conf import settings
 from django.core.cache import cache
 
-from accounts.sms import SMSRejected, SMSUnavailable
+from accounts.sms import SMSRejected
 from socialsite.api.throttling import parse_rate
-from socialsite.breakers import DependencyUnavailable
 from socialsite.errors import ServiceError, UnauthorizedError
 from socialsite.ratelimit import RateLimitedError
 
@@ -120,8 +119,6 @@ def login_code_request(*, request: HttpRequest, phone: str) -> None:
         PhoneLoginCode(phone=phone).send()
     except SMSRejected as exc:  # the provider's answer about this number
         raise ServiceError("This number can't receive texts.", fields={"phone": [str(exc)[:200]]}) from exc
-    except SMSUnavailable as exc:  # the provider is down (or its breaker open): say so, 503
-        raise DependencyUnavailable("sms", "Text messages can't be sent right now. Try again in a moment.") from exc
 
 
 def login_code_verify(*, phone: str, code: str) -> User:

@@ -20,8 +20,11 @@ class SMSRejected(Exception):
     """The provider refused this text (an invalid or unreachable number): the provider is up."""
 
 
-class SMSUnavailable(Exception):
-    """The provider is down, or its breaker is open."""
+class SMSUnavailable(breakers.DependencyUnavailable):
+    """The provider is down, or its breaker is open: 503 from the API and the web pages alike."""
+
+    def __init__(self) -> None:
+        super().__init__("sms", "Text messages can't be sent right now. Try again in a moment.")
 
 
 BREAKER = breakers.breaker("sms", exclude=[SMSRejected])
@@ -69,4 +72,4 @@ def send_sms(phone, text):
         raise
     except Exception as exc:
         logger.warning("SMS not sent: %s: %s", type(exc).__name__, exc)
-        raise SMSUnavailable(str(exc)) from exc
+        raise SMSUnavailable() from exc

@@ -3,6 +3,7 @@
 from django.conf import settings
 
 from socialsite import outbox, views
+from socialsite.breakers import DependencyUnavailable
 
 NUL = "\x00"
 
@@ -42,6 +43,23 @@ class OwnErrorPagesMiddleware:
         ):
             return views.page_not_found(request) if response.status_code == 404 else views.server_error(request)
         return response
+
+
+class DependencyUnavailableMiddleware:
+    """A web page whose work needs a dependency that is down (an SMS provider behind allauth's
+    code pages, say) answers 503 with the reason and Retry-After, not the 500 page. The API's
+    exception handler does the same in the JSON envelope."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if isinstance(exception, DependencyUnavailable):
+            return views.service_unavailable(request, exception)
+        return None
 
 
 class PublishAfterResponseMiddleware:

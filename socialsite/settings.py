@@ -79,6 +79,7 @@ MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",  # times everything below; writes nothing
     "socialsite.middleware.PublishAfterResponseMiddleware",  # first that writes: it wraps every write
     "socialsite.middleware.OwnErrorPagesMiddleware",
+    "socialsite.middleware.DependencyUnavailableMiddleware",  # a dependency down: 503 page, not 500
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",

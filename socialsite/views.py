@@ -34,5 +34,12 @@ def page_not_found(request, exception=None):
     return _error(request, 404, "not_found", "Nothing here.", "errors/404.html")
 
 
+def service_unavailable(request, exception):
+    """A page or call that needs a dependency that is down (socialsite.breakers.DependencyUnavailable)."""
+    response = _error(request, 503, exception.code, exception.message, "errors/503.html")
+    response["Retry-After"] = str(exception.retry_after)
+    return response
+
+
 def server_error(request):
     return _error(request, 500, "server_error", "Something went wrong on our side.", "errors/500.html")

@@ -57,3 +57,13 @@ def test_a_number_the_provider_refuses_does_not_open_the_breaker(api, settings, 
         assert "phone" in error["fields"]
     assert len(twilio.calls) == settings.BREAKER_FAIL_MAX + 1
     assert breakers.breaker("sms").current_state == "closed"
+
+
+def test_the_web_code_page_answers_503_with_the_reason_while_the_provider_is_down(client, settings, twilio):
+    """allauth's own view texts the code: the provider down gives the 503 page, not the 500 page."""
+    twilio.add(responses.POST, TWILIO, status=500, json={"message": "internal error"})
+    response = client.post("/accounts/login/code/", {"phone": "+14155550123"})
+    assert response.status_code == 503
+    assert b"Text messages can&#x27;t be sent right now" in response.content
+    assert int(response["Retry-After"]) >= 1
+    assert len(twilio.calls) == 1
