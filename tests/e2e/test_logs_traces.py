@@ -5,7 +5,8 @@ gunicorn (the WSGI process that serves REST in production), a prefork Celery wor
 receiver this test runs: a real HTTP server decoding the protobuf with opentelemetry-proto. A post
 by an author with a follower queues the fan-out through the outbox; then the worker's JSON lines
 for that task carry the response's X-Request-ID, the follower's socket event carries it too, and
-the receiver holds Django's server span and the Celery task span in one trace.
+the receiver holds Django's server span and the Celery task span in one trace. A read through
+Daphne is a server span too (ASGI).
 """
 
 import json
@@ -226,3 +227,17 @@ def test_a_request_is_followed_into_its_task_by_its_log_lines_and_its_trace(rece
     # psycopg and Redis spans in the same trace (the post's INSERT; the timeline's write).
     kinds = {(service, span.kind) for service, span in same}
     assert ("socialsite-web", Span.SPAN_KIND_CLIENT) in kinds and ("socialsite-worker", Span.SPAN_KIND_CLIENT) in kinds
+
+    # Daphne's requests are traced too (the ASGI instrumentation): a read through it is a server span.
+    response = requests.get(f"{daphne.url}/api/v1/posts/{post_id}", headers=reader.auth, timeout=15)
+    assert response.status_code == 200, response.text
+
+    def realtime_server_span():
+        return any(
+            service == "socialsite-realtime" and span.kind == Span.SPAN_KIND_SERVER and "posts" in span.name
+            for service, span in receiver.received()
+        )
+
+    assert wait_until(realtime_server_span, timeout=15), sorted(
+        {(service, span.name) for service, span in receiver.received()}
+    )
