@@ -3,7 +3,8 @@
 `setup()` runs once per process that serves or works: asgi.py and wsgi.py (each gunicorn worker
 imports wsgi.py after the fork) and every Celery worker process (socialsite.celery). It installs
 an SDK tracer provider that sends spans over OTLP/HTTP to that endpoint, and instruments Django,
-Celery, psycopg and Redis. Without the variable nothing of OpenTelemetry is even imported.
+Celery, psycopg and Redis. Without the variable neither the tracer, the exporter nor an
+instrumentation is imported.
 
 A task is published after the request's span has ended (after the response, or by the relay in
 another process), so the outbox row keeps the request's W3C `traceparent` (`traceparent()` at

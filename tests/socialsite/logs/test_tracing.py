@@ -14,7 +14,9 @@ import json, sys
 import {module}
 from socialsite import tracing
 from django.conf import settings
-loaded = "opentelemetry.sdk" in sys.modules
+# redis-py 8 imports the SDK's metrics module itself when it is installed; ours are these.
+loaded = any(name in sys.modules for name in ("opentelemetry.sdk.trace", "opentelemetry.exporter.otlp.proto.http",
+             "opentelemetry.instrumentation.django", "opentelemetry.instrumentation.celery"))
 from opentelemetry import trace
 print(json.dumps({{
     "sdk_loaded": loaded,
