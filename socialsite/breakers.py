@@ -44,7 +44,7 @@ BREAKER_STATE = Gauge(
     "socialsite_breaker_state",
     "Circuit breaker state per dependency: 0 closed, 1 open, 2 half-open.",
     ["name"],
-    multiprocess_mode="max",
+    multiprocess_mode="livemax",  # a dead process's value goes with it
 )
 BREAKER_OPENS = Counter("socialsite_breaker_opens", "Times a circuit breaker opened.", ["name"])
 

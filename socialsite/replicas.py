@@ -49,7 +49,7 @@ LAG = Gauge(
     "socialsite_db_replica_lag_seconds",
     "Replay lag of each read replica as this process last measured it (+Inf: unreachable)",
     ["alias"],
-    multiprocess_mode="max",
+    multiprocess_mode="livemax",  # a dead process's value goes with it
 )
 
 # How far behind the primary the replica is. Idle, the primary writes nothing and the last replayed

@@ -33,15 +33,27 @@ def pod_specs():
     ]
 
 
+# Modules that read os.environ themselves, before or outside the settings: the launcher (and
+# gunicorn.conf.py's counts), the metrics directory (prometheus_client reads it at import), tracing.
+ENVIRON_READERS = ("production.py", "metrics.py", "tracing.py")
+
+
 def app_read_names():
     """Environment variables the app itself reads: django-environ calls in the settings, and what
-    socialsite.production (also gunicorn.conf.py's counts) reads from os.environ."""
+    ENVIRON_READERS read from os.environ."""
     settings = (ROOT / "socialsite" / "settings.py").read_text()
-    production = (ROOT / "socialsite" / "production.py").read_text()
     names = set(re.findall(r'\benv(?:\.\w+)?\(\s*"([A-Z][A-Z0-9_]*)"', settings))
-    names |= set(re.findall(r'_int\(environ, "([A-Z][A-Z0-9_]*)"', production))
-    names |= set(re.findall(r'environ\.get\("([A-Z][A-Z0-9_]*)"', production))
+    for module in ENVIRON_READERS:
+        text = (ROOT / "socialsite" / module).read_text()
+        names |= set(re.findall(r'_int\(environ, "([A-Z][A-Z0-9_]*)"', text))
+        names |= set(re.findall(r'environ\.get\("([A-Z][A-Z0-9_]*)"', text))
     return names
+
+
+def commented_names(path):
+    """Variables an example file shows commented out (`# NAME: "…"` in YAML, `# NAME=…` in env.example):
+    uncommented, they are set like the others."""
+    return set(re.findall(r"^\s*#\s*([A-Z][A-Z0-9_]*)(?::\s|=)", path.read_text(), re.M))
 
 
 def documented_names():

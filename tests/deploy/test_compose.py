@@ -8,6 +8,9 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pytest
+import yaml
+
 from tests.conftest import require
 from tests.deploy.conftest import COMPOSE, DEPLOY
 
@@ -23,6 +26,25 @@ HEALTHCHECK_KEYS = {"test", "interval", "timeout", "retries", "start_period", "s
 CONDITIONS = {"service_started", "service_healthy", "service_completed_successfully"}
 # ${NAME}, ${NAME:-default}, ${NAME-default}, ${NAME:?error}, ${NAME?error}; $$ is a literal $.
 INTERPOLATION = re.compile(r"(?<!\$)\$\{([A-Z_][A-Z0-9_]*)(?:(:?[-?])([^}]*))?\}")
+
+
+class UniqueKeyLoader(yaml.SafeLoader):
+    """YAML forbids a key twice in one mapping, and PyYAML keeps the last one silently (two `<<:`
+    merge keys too: merge several anchors with `<<: [*a, *b]`)."""
+
+    def construct_mapping(self, node, deep=False):
+        names = [key.value for key, _ in node.value if isinstance(key, yaml.ScalarNode)]
+        twice = sorted({name for name in names if names.count(name) > 1})
+        if twice:
+            raise yaml.constructor.ConstructorError(None, None, f"keys given twice: {twice}", node.start_mark)
+        return super().construct_mapping(node, deep)
+
+
+def test_no_key_is_given_twice():
+    for path in [COMPOSE, *sorted((DEPLOY / "k8s").rglob("*.yaml"))]:
+        list(yaml.load_all(path.read_text(), UniqueKeyLoader))  # noqa: S506 -- a SafeLoader subclass
+    with pytest.raises(yaml.constructor.ConstructorError, match="<<"):
+        yaml.load("a: &a {x: 1}\nb: &b {y: 2}\nc:\n  <<: *a\n  <<: *b\n", UniqueKeyLoader)  # noqa: S506
 
 
 def test_keys_are_the_compose_specifications(compose):

@@ -4,7 +4,6 @@ at paths that don't exist, realtime paths routed to the wrong server."""
 import re
 
 import pytest
-import yaml
 from django.test import override_settings
 from django.urls import resolve
 
@@ -14,6 +13,7 @@ from tests.deploy.conftest import (
     DEPLOY,
     ROOT,
     app_read_names,
+    commented_names,
     documented_names,
     k8s_documents,
     nginx_routes,
@@ -55,9 +55,9 @@ def test_every_queue_is_consumed_in_compose(compose):
 def test_every_queue_is_consumed_in_kubernetes():
     consumed = set()
     for _, container in k8s_app_containers():
-        if container["command"][:4] == ["celery", "-A", "socialsite", "worker"]:
-            assert "-Q" in container["command"]  # else it consumes everything, beside the groups
-            consumed |= queues_of(container["command"])
+        if container["args"][:4] == ["celery", "-A", "socialsite", "worker"]:
+            assert "-Q" in container["args"]  # else it consumes everything, beside the groups
+            consumed |= queues_of(container["args"])
     assert consumed == set(TASK_QUEUES)
 
 
@@ -68,9 +68,7 @@ def test_worker_groups_match_between_compose_and_kubernetes(compose):
         if "-Q" in service["command"]
     }
     in_k8s = {
-        name: queues_of(container["command"])
-        for name, container in k8s_app_containers()
-        if "-Q" in container["command"]
+        name: queues_of(container["args"]) for name, container in k8s_app_containers() if "-Q" in container["args"]
     }
     assert in_compose == in_k8s
 
@@ -94,6 +92,10 @@ def test_app_reads_and_documents_every_variable_kubernetes_sets():
     config, secret = k8s_config()
     check_names(config, "ConfigMap")
     check_names(secret, "Secret")
+    # The optional ones shown commented out (traces, replicas, Redis Cluster) as well.
+    optional = commented_names(DEPLOY / "k8s" / "config.yaml") | commented_names(DEPLOY / "k8s" / "secret.example.yaml")
+    assert {"OTEL_EXPORTER_OTLP_ENDPOINT", "DATABASE_REPLICA_URLS", "REDIS_CLUSTER", "CHANNEL_REDIS_URLS"} <= optional
+    check_names(optional, "commented in the ConfigMap or Secret")
     assert set(config) | set(secret) >= REQUIRED
     assert not REQUIRED - {"ALLOWED_HOSTS"} & set(config)  # credentials go in the Secret
     for name, spec in pod_specs():
@@ -108,6 +110,7 @@ def test_the_variable_scan_finds_what_the_settings_read():
     read = app_read_names()
     assert {"DATABASE_URL", "SECRET_KEY", "DB_POOL_MAX_SIZE", "CELERY_RABBITMQ_QUEUE_TYPE"} <= read  # settings
     assert {"WEB_WORKERS", "WEB_THREADS", "DAPHNE_PROCESSES"} <= read  # socialsite.production
+    assert {"PROMETHEUS_MULTIPROC_DIR", "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_SERVICE_NAME"} <= read  # metrics, tracing
     assert "POSTGRES_PASSWORD" not in read
 
 
@@ -190,8 +193,13 @@ def test_compose_nginx_routes_as_the_template_does():
 
 
 def test_compose_and_kubernetes_run_the_same_role_commands(compose):
+    # Kubernetes' `args` and compose's `command` both run after the image's entrypoint
+    # (deploy/entrypoint.sh: it empties PROMETHEUS_MULTIPROC_DIR); a Kubernetes `command` would skip it.
     containers = dict(k8s_app_containers())
     for name in ("web", "asgi", "worker-fanout", "worker-media", "worker-default", "beat"):
-        assert compose["services"][name]["command"] == containers[name]["command"], name
-    job = yaml.safe_load((DEPLOY / "k8s" / "jobs" / "migrate.yaml").read_text())
-    assert job["spec"]["template"]["spec"]["containers"][0]["command"] == compose["services"]["migrate"]["command"]
+        assert "command" not in containers[name], name
+        assert compose["services"][name]["command"] == containers[name]["args"], name
+    (job,) = [container for name, container in k8s_app_containers() if name == "socialsite-migrate"]
+    assert "command" not in job
+    assert job["args"] == compose["services"]["migrate"]["command"]
+    assert not any("entrypoint" in service for service in compose_app_services(compose).values())

@@ -73,7 +73,7 @@ def test_every_app_pod_waits_for_the_migrations():
         init = deployment["spec"]["template"]["spec"]["initContainers"]
         assert [container["command"] for container in init] == [["python", "manage.py", "migrate", "--check"]], name
     (job,) = by_kind("Job").values()
-    assert job["spec"]["template"]["spec"]["containers"][0]["command"] == [
+    assert job["spec"]["template"]["spec"]["containers"][0]["args"] == [
         "python",
         "manage.py",
         "migrate",
