@@ -1,6 +1,7 @@
 """Request checks and answers every page and API call shares."""
 
 from django.conf import settings
+from django_prometheus import middleware as prometheus
 
 from socialsite import outbox, views
 from socialsite.breakers import DependencyUnavailable
@@ -81,3 +82,11 @@ class PublishAfterResponseMiddleware:
             else:
                 response._resource_closers.append(lambda: outbox.publish(committed))
         return response
+
+
+class PrometheusAfterMiddleware(prometheus.PrometheusAfterMiddleware):
+    """django-prometheus's, sync only. Innermost, it would run async under ASGI (Daphne), and its
+    process_response would cost every request one more hop between the event loop and the sync
+    thread; with the rest of the stack sync, the stack switches modes once, around the view."""
+
+    async_capable = False

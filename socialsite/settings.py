@@ -95,7 +95,7 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "accounts.middleware.SuspendedSessionMiddleware",
     "accounts.middleware.LastActiveMiddleware",
-    "django_prometheus.middleware.PrometheusAfterMiddleware",  # requests by view and status, with latency
+    "socialsite.middleware.PrometheusAfterMiddleware",  # django-prometheus's: requests by view and status, latency
 ]
 
 ROOT_URLCONF = "socialsite.urls"

@@ -178,13 +178,10 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
     async def event_push(self, message):
         """Forward an event a service sent to this user's group, with the id of the request whose
         write sent it, if any (docs/realtime.md, "Frames")."""
-        request_id = message.get("request_id")
-        if request_id is None:
-            await self.send_event(message["event"], message["data"])
-            return
-        with bound_contextvars(request_id=request_id, user_id=str(self.user.pk)):
-            frame = {"event": message["event"], "data": message["data"], "request_id": request_id}
-            await self.send(text_data=json.dumps(frame))
+        frame = {"event": message["event"], "data": message["data"]}
+        if "request_id" in message:
+            frame["request_id"] = message["request_id"]
+        await self.send(text_data=json.dumps(frame))
 
     async def session_gap(self, message):
         """The channel layer dropped an event for this socket (a full or stale queue, layers.py): the

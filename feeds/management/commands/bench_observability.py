@@ -30,7 +30,7 @@ from socialsite.benchmarks import GENEROUS_RATE, BenchmarkCommand, pct_ms
 
 OBSERVABILITY = (
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
-    "django_prometheus.middleware.PrometheusAfterMiddleware",
+    "socialsite.middleware.PrometheusAfterMiddleware",
     "django_structlog.middlewares.RequestMiddleware",
 )
 WARM_UP = 100

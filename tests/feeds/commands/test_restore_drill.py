@@ -165,3 +165,21 @@ def test_the_drill_says_it_needs_postgresql():
         pytest.skip("the embedded default's answer (SQLite)")
     with pytest.raises(CommandError, match="The restore drill needs PostgreSQL"):
         call_command("restore_drill")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("args", "refusal"),
+    [
+        (["--user=nobody"], "No active user named nobody"),
+        (["--target={source}"], "The target must be a new database, not the source"),
+        (["--target=postgres"], "Database postgres exists: drop it, or pass --no-restore"),
+        (["--target={source}_never_made", "--no-restore"], "--no-restore: database .* does not exist"),
+    ],
+)
+def test_the_drill_refuses_what_would_overwrite_or_compare_nothing(postgres_tools, args, refusal):
+    """Before any dump: no user to compare, the source or an existing database as the target, or
+    nothing kept to compare again."""
+    source = connection.settings_dict["NAME"]
+    with pytest.raises(CommandError, match=refusal):
+        call_command("restore_drill", *[arg.format(source=source) for arg in args])
