@@ -6,6 +6,7 @@ requests through Django's handler with:
 - the whole middleware stack: django-prometheus's Before and After middlewares (requests by view
   and status, latency histograms) and django-structlog's RequestMiddleware (the request id, two
   JSON log lines a request), as settings.MIDDLEWARE has them;
+- the metrics middlewares without the request logs;
 - the same stack without those three middlewares.
 
 What can't be switched per request is in both: the timed database backend and cache
@@ -28,10 +29,11 @@ from accounts import tokens
 from feeds.management.commands import bench_http
 from socialsite.benchmarks import GENEROUS_RATE, BenchmarkCommand, pct_ms
 
+REQUEST_LOGS = "django_structlog.middlewares.RequestMiddleware"
 OBSERVABILITY = (
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "socialsite.middleware.PrometheusAfterMiddleware",
-    "django_structlog.middlewares.RequestMiddleware",
+    REQUEST_LOGS,
 )
 WARM_UP = 100
 
@@ -56,8 +58,11 @@ class Command(BenchmarkCommand):
             ),
             ("GET /api/v1/feed", lambda: factory.get("/api/v1/feed", secure=True, HTTP_AUTHORIZATION=bearer)),
         ]
-        variants = {"with metrics and request logs": handler(settings.MIDDLEWARE)}
-        variants["without them"] = handler([name for name in settings.MIDDLEWARE if name not in OBSERVABILITY])
+        variants = {
+            "with metrics and request logs": handler(settings.MIDDLEWARE),
+            "metrics only": handler([name for name in settings.MIDDLEWARE if name != REQUEST_LOGS]),
+            "without them": handler([name for name in settings.MIDDLEWARE if name not in OBSERVABILITY]),
+        }
         requests = options["requests"]
         samples = {(endpoint, variant): [] for endpoint, _ in endpoints for variant in variants}
         self.step(f"{requests:,} requests per variant and endpoint, the variants in turn")

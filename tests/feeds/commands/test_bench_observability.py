@@ -18,8 +18,9 @@ def test_one_table_both_variants_every_endpoint():
     output = out.getvalue()
     rows = [line.split("  ")[0] for line in output.splitlines() if line.startswith("GET ")]
     assert rows == [
-        endpoint for endpoint in ("GET /healthz", "GET /api/v1/posts/{id}", "GET /api/v1/feed") for _ in (1, 2)
+        endpoint for endpoint in ("GET /healthz", "GET /api/v1/posts/{id}", "GET /api/v1/feed") for _ in (1, 2, 3)
     ]
     assert output.count("with metrics and request logs") == 3
+    assert output.count("metrics only") == 3
     assert output.count("without them") == 3
     assert rates == SimpleRateThrottle.THROTTLE_RATES
