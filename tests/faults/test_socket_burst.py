@@ -233,6 +233,11 @@ def test_every_client_of_a_500_socket_group_ends_with_all_300_messages(
     queues, private_redis, service_env, start_daphne
 ):  # private_redis first: it stops after Daphne
     private_redis.client().config_set("appendonly", "no")  # a channel layer, not a store: no fsync per event
+    # A load test runs Daphne at production speed: under coverage's tracer (CI's PostgreSQL pass) each
+    # request and frame costs several times its Python, and with issue 19's request logs and metrics
+    # the resync no longer fit the deadline there (170 of 300 live, 204 s), while it took 51 s, all
+    # live, without it. What Daphne runs here is covered by the other realtime tests.
+    service_env.pop("COVERAGE_PROCESS_CONFIG", None)
     service_env.update(
         REDIS_URL=private_redis.url(0),
         CELERY_BROKER_URL=private_redis.url(1),  # tasks queue there; this test runs no worker

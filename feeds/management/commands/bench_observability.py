@@ -16,6 +16,7 @@ database: the floor), GET /api/v1/posts/{id} and GET /api/v1/feed with a bearer 
 bench_feed's data (built at --scale when there is none, as bench_http does).
 """
 
+import functools
 import logging
 import os
 import time
@@ -116,23 +117,28 @@ def handler(middleware):
 
 
 class quiet_logs:
-    """Every log handler writes to /dev/null while the benchmark runs (the lines are still made)."""
+    """Every log handler writes to /dev/null while the benchmark runs (the lines are still made).
+    The sink is never closed: a handler that outlives the block writes to /dev/null, not to a
+    closed file."""
 
     def __enter__(self):
-        self.sink = open(os.devnull, "w")  # noqa: SIM115 -- closed in __exit__
         loggers = [
             logging.root,
             *(x for x in logging.root.manager.loggerDict.values() if isinstance(x, logging.Logger)),
         ]
         handlers = {each for logger in loggers for each in logger.handlers if isinstance(each, logging.StreamHandler)}
-        self.saved = [(each, each.setStream(self.sink)) for each in handlers]
+        self.saved = [(each, each.setStream(devnull())) for each in handlers]
         return self
 
     def __exit__(self, *exc):
         for each, stream in self.saved:
             if stream is not None:  # None: it already wrote to the sink
                 each.setStream(stream)
-        self.sink.close()
+
+
+@functools.cache
+def devnull():
+    return open(os.devnull, "w")  # noqa: SIM115 -- one per process, never closed
 
 
 def connection_name():
