@@ -127,13 +127,15 @@ class quiet_logs:
             *(x for x in logging.root.manager.loggerDict.values() if isinstance(x, logging.Logger)),
         ]
         handlers = {each for logger in loggers for each in logger.handlers if isinstance(each, logging.StreamHandler)}
-        self.saved = [(each, each.setStream(devnull())) for each in handlers]
+        self.saved = [(each, each.stream) for each in handlers]  # None for a file handler not yet opened
+        for each in handlers:
+            each.setStream(devnull())
         return self
 
     def __exit__(self, *exc):
         for each, stream in self.saved:
-            if stream is not None:  # None: it already wrote to the sink
-                each.setStream(stream)
+            each.flush()
+            each.stream = stream  # setStream() can't put back a None
 
 
 @functools.cache
