@@ -237,7 +237,8 @@ if REDIS_URL:
         }
     }
 else:
-    CACHES = {"default": {"BACKEND": "django_prometheus.cache.backends.locmem.LocMemCache"}}  # counts hits
+    # Django's: django-prometheus's LocMemCache returns the default for a cached 0 or "" (a miss).
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 if CHANNEL_REDIS_URLS:
     CHANNEL_LAYERS = {
         "default": {
