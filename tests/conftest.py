@@ -264,3 +264,26 @@ def clip(ffmpeg, tmp_path):
         return path.read_bytes()
 
     return make
+
+
+@pytest.fixture
+def refused_publishes():
+    """(task name, headers) of each task Celery is about to hand to a broker (tasks not run in
+    process); each publish is then refused, so nothing reaches a broker and the rows stay for the relay."""
+    from celery.signals import before_task_publish
+
+    from socialsite import outbox
+    from socialsite.celery import app
+
+    seen = []
+
+    def refuse(sender=None, headers=None, **kwargs):
+        seen.append((sender, dict(headers or {})))
+        raise ConnectionRefusedError("refused by the test")
+
+    before_task_publish.connect(refuse, weak=False)
+    eager, app.conf.task_always_eager = app.conf.task_always_eager, False
+    yield seen
+    app.conf.task_always_eager = eager
+    before_task_publish.disconnect(refuse)
+    outbox.breaker.closed_at = 0.0
