@@ -2,6 +2,7 @@ import io
 import os
 import shutil
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -287,3 +288,20 @@ def refused_publishes():
     app.conf.task_always_eager = eager
     before_task_publish.disconnect(refuse)
     outbox.breaker.closed_at = 0.0
+
+
+def settings_in_a_new_process(expression, env, drop=lambda name: False):
+    """Run `manage.py shell` printing json.dumps(<expression over settings `s`>) in a new process with
+    the test process's environment minus the variables `drop` picks, plus `env`; the CompletedProcess."""
+    clean = {name: value for name, value in os.environ.items() if not drop(name)}
+    return subprocess.run(
+        [
+            *(sys.executable, "manage.py", "shell", "-c"),
+            f"import json; from django.conf import settings as s; print(json.dumps({expression}, default=str))",
+        ],
+        cwd=Path(__file__).resolve().parent.parent,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )

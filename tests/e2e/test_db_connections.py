@@ -13,9 +13,6 @@ settings are read as a fresh process reads them (docs/operations.md, "Database c
 """
 
 import json
-import os
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -26,8 +23,8 @@ import pytest
 import requests
 from django.db import connection, transaction
 
-from tests.conftest import require
-from tests.e2e.conftest import ROOT, ready_socket, register_and_login, wait_until
+from tests.conftest import require, settings_in_a_new_process
+from tests.e2e.conftest import ready_socket, register_and_login, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True), pytest.mark.timeout(120)]
 
@@ -41,21 +38,8 @@ DB_VARIABLES = ("DB_POOL", "DB_POOL_MIN_SIZE", "DB_POOL_MAX_SIZE", "DB_POOL_TIME
 
 def database_settings(**env):
     """settings.DATABASES["default"] as a fresh process reads it from DB_VARIABLES and `env`."""
-    clean = {name: value for name, value in os.environ.items() if name not in {*DB_VARIABLES, "DATABASE_URL"}}
-    result = subprocess.run(
-        [
-            sys.executable,
-            "manage.py",
-            "shell",
-            "-c",
-            "import json; from django.conf import settings as s; "
-            "print(json.dumps(s.DATABASES['default'], default=str))",
-        ],
-        cwd=ROOT,
-        env={**clean, **env},
-        capture_output=True,
-        text=True,
-        timeout=60,
+    result = settings_in_a_new_process(
+        "s.DATABASES['default']", env, drop=lambda name: name in {*DB_VARIABLES, "DATABASE_URL"}
     )
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.strip().splitlines()[-1])

@@ -9,8 +9,6 @@ lag and a stopped replica are tests/faults/test_replicas.py, against a real stre
 import copy
 import json
 import os
-import subprocess
-import sys
 
 import pytest
 from django.conf import settings as django_settings
@@ -24,8 +22,8 @@ from prometheus_client import REGISTRY
 from accounts.models import User
 from socialsite import production, replicas
 from socialsite.celery import app
-from tests.conftest import require
-from tests.e2e.conftest import ROOT, free_port
+from tests.conftest import require, settings_in_a_new_process
+from tests.e2e.conftest import free_port
 from tests.factories import UserFactory
 from tests.faults import postgres
 
@@ -177,18 +175,10 @@ def test_through_the_middleware_a_writer_reads_the_primary_and_others_the_replic
 
 def database_settings(**env):
     """DATABASES, DATABASE_ROUTERS and MIDDLEWARE as a fresh process reads them from `env`."""
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "DB_", "REPLICA_"))}
-    result = subprocess.run(
-        [
-            *(sys.executable, "manage.py", "shell", "-c"),
-            "import json; from django.conf import settings as s; print(json.dumps([s.DATABASES, "
-            "s.DATABASE_ROUTERS, s.MIDDLEWARE[0]], default=str))",
-        ],
-        cwd=ROOT,
-        env={**clean, **env},
-        capture_output=True,
-        text=True,
-        timeout=60,
+    result = settings_in_a_new_process(
+        "[s.DATABASES, s.DATABASE_ROUTERS, s.MIDDLEWARE[0]]",
+        env,
+        drop=lambda name: name.startswith(("DATABASE_", "DB_", "REPLICA_")),
     )
     return result.returncode, result.stdout.strip().splitlines()[-1] if result.returncode == 0 else result.stderr
 
