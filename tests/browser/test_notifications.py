@@ -16,6 +16,7 @@ import re
 
 import pytest
 
+from messaging.services import message_send
 from notifications.models import Notification
 from posts.services import post_create
 from tests.browser.conftest import SCREENSHOTS, sign_in
@@ -193,7 +194,8 @@ def test_an_open_conversation_makes_no_message_notification(browser, server):
     from playwright.sync_api import expect
 
     ana = UserFactory(username="ana")
-    UserFactory(username="bo")
+    bo = UserFactory(username="bo")
+    cy = UserFactory(username="cy")
     me = Person(browser, server, "ana")
     friend = Person(browser, server, "bo")
 
@@ -220,6 +222,12 @@ def test_an_open_conversation_makes_no_message_notification(browser, server):
     expect(friend.page.locator("li.chat-message--mine[data-message-id]:not([data-message-id=''])")).to_have_count(
         2, timeout=EVENT_WAIT_MS
     )
+    # Her screen got the message before its notification task ran. A probe behind it in the
+    # queue (tasks run in order, in process or on the one solo worker) says when it has: bo's
+    # message to cy, who looks at nothing, notifies cy after "Hello?" was decided.
+    message_send(sender=bo, receiver_id=cy.pk, content="Probe")
+    assert wait_until(lambda: message_notifications(cy) == 1)
+    assert message_notifications(ana) == 1
 
     # ana's tab goes to the background: the page says it looks at nothing, and bo's message is
     # a notification again, counted on her bell live.
@@ -238,8 +246,7 @@ def test_an_open_conversation_makes_no_message_notification(browser, server):
     expect(friend.page.locator("li.chat-message--mine[data-message-id]:not([data-message-id=''])")).to_have_count(
         3, timeout=EVENT_WAIT_MS
     )
-    # Exactly two: the message she looked at made none. (Its task ran before this one's: tasks
-    # run in order, in process or on the one worker.)
+    # Exactly two: the message she looked at made none.
     assert wait_until(lambda: message_notifications(ana) >= 2)
     # If not, what her page did meanwhile: a reconnect, or a view it took back.
     assert message_notifications(ana) == 2, {"sockets opened": me.sockets - sockets, "views": me.views()}
