@@ -194,9 +194,10 @@ class BookmarksView(PostListView):
 
     @extend_schema(
         parameters=[OpenApiParameter("limit", int), OpenApiParameter("cursor", str)],
-        responses={200: s.PostOutput(many=True), **error_responses(401)},
+        responses={200: s.PostOutput(many=True), **error_responses(401, 404)},
         tags=["bookmarks"],
-        description="Your bookmarked posts that you may still see, last bookmarked first.",
+        description="Your bookmarked posts that you may still see, last bookmarked first. "
+        "A cursor this server didn't make is 404.",
     )
     def get(self, request):
         return self.paginate(request, selectors.bookmarks_queryset(user=request.user))
