@@ -33,8 +33,8 @@ from django.utils import timezone
 from accounts.models import Profile, User
 from feeds import graph, services
 from feeds.store import Bound, Entry, Unavailable, author_key, get_store, home_key, home_ttl, moment_of, score_of
-from posts.models import Comment, Like, Post, PostTag
-from posts.selectors import liked_by
+from posts.models import Bookmark, Comment, Like, Post, PostTag
+from posts.selectors import bookmarked_by, liked_by
 from socialsite import metrics, safe_cache
 from socialsite.errors import NotFoundError, ServiceError
 from socialsite.params import parse_uuid
@@ -108,6 +108,7 @@ TIMELINE_FIELDS = (
     "comments_count",
     "shares_count",
     "liked_by_me",
+    "bookmarked",
     "author__profile__updated_at",
 )
 
@@ -118,13 +119,13 @@ def _keep(row: Row, viewer_id: str, user_graph: Graph) -> bool:
 
 
 def _visible_rows(viewer: User, ids: Sequence[str]) -> dict[str, Row]:
-    """{id: row} of the ids the viewer may see now (`visible_to`), with fresh counters and liked_by_me."""
+    """{id: row} of the ids the viewer may see now (`visible_to`), with fresh counters, liked_by_me and bookmarked."""
     if not ids:
         return {}
     rows = (
         Post.objects.visible_to(viewer)
         .filter(pk__in=ids, status=Post.Status.PUBLISHED)
-        .annotate(liked_by_me=liked_by(viewer))
+        .annotate(liked_by_me=liked_by(viewer), bookmarked=bookmarked_by(viewer))
         .values(*TIMELINE_FIELDS)
     )
     return {str(row["id"]): row for row in rows}
@@ -134,6 +135,7 @@ def _visible_rows(viewer: User, ids: Sequence[str]) -> dict[str, Row]:
 _TIMELINE_SQL = (
     "SELECT {columns},"
     " EXISTS (SELECT 1 FROM {like} l WHERE l.{like_post} = p.{id} AND l.{like_user} = %(viewer)s),"
+    " EXISTS (SELECT 1 FROM {bookmark} b WHERE b.{bookmark_post} = p.{id} AND b.{bookmark_user} = %(viewer)s),"
     " (SELECT pr.{profile_updated} FROM {profile} pr WHERE pr.{profile_user} = p.{author})"
     " FROM {post} p"
     " WHERE p.{id} {in_ids} AND p.{status} = %(published)s AND p.{deleted_at} IS NULL AND p.{hidden_at} IS NULL"
@@ -165,8 +167,13 @@ def _timeline_sql(vendor: str) -> tuple[str, tuple[tuple[str, list[Any]], ...]]:
         "columns": ", ".join(f"p.{column(Post, name)}" for name in TIMELINE_FIELDS[:9]),
         "in_ids": "= ANY(%(ids)s)" if vendor == "postgresql" else "IN (SELECT value FROM json_each(%(ids)s))",
         **{name: column(Post, name) for name in ("id", "author", "status", "deleted_at", "hidden_at", "visibility")},
-        **{name: quote(model._meta.db_table) for name, model in (("post", Post), ("like", Like), ("tag", PostTag))},
+        **{
+            name: quote(model._meta.db_table)
+            for name, model in (("post", Post), ("like", Like), ("bookmark", Bookmark), ("tag", PostTag))
+        },
         "like_post": column(Like, "post"),
+        "bookmark_post": column(Bookmark, "post"),
+        "bookmark_user": column(Bookmark, "user"),
         "like_user": column(Like, "user"),
         "tag_post": column(PostTag, "post"),
         "tag_user": column(PostTag, "user"),
@@ -181,6 +188,7 @@ def _timeline_sql(vendor: str) -> tuple[str, tuple[tuple[str, list[Any]], ...]]:
     fields = [cast("Field[Any, Any]", post.get_field(name)) for name in TIMELINE_FIELDS[:9]]
     expressions: list[Any] = [field.get_col("p") for field in fields]
     expressions += [
+        Value(None, output_field=BooleanField()),
         Value(None, output_field=BooleanField()),
         cast("Field[Any, Any]", profile.get_field("updated_at")).get_col("pr"),
     ]

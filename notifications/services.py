@@ -373,6 +373,11 @@ def _excerpt(text: str | None, limit: int = 140) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _post_excerpt(post: Post) -> str:
+    """A post's excerpt: its content warning when it has one, never the words behind it."""
+    return _excerpt(f"CW: {post.spoiler_text}") if post.spoiler_text else _excerpt(post.content)
+
+
 def _user(user_id: uuid.UUID) -> User | None:
     return User.objects.select_related("profile").filter(pk=user_id, is_active=True).first()
 
@@ -470,7 +475,7 @@ def on_post_published(*, post_id: uuid.UUID) -> Iterator[list[str]]:
     actor = post.author
     if not actor.is_active:
         return iter(())
-    excerpt = {"excerpt": _excerpt(post.content)}
+    excerpt = {"excerpt": _post_excerpt(post)}
     original = post.shared_post
     if original is not None and original.author_id != actor.pk and _sees(original.author_id, original):
         notify(kind=Type.SHARE, actor=actor, recipient_ids=[original.author_id], key=f"share:{post.pk}", post=original)
@@ -521,7 +526,7 @@ def on_new_post_batch(*, post_id: uuid.UUID, subscriber_ids: Iterable[uuid.UUID 
         recipient_ids=subscriber_ids,
         key=f"new_post:{post.pk}",
         post=post,
-        payload={"excerpt": _excerpt(post.content)},
+        payload={"excerpt": _post_excerpt(post)},
     )
 
 

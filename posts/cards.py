@@ -6,7 +6,7 @@ viewer's own state and the counters). The body's HTML is cached; its key holds w
 of: the stamps posts.payloads keys on (the post's and its author's profile's `updated_at`), the
 shared post's, whether this viewer may see that one, the language and the time zone. So an
 edit, a moderation action, a fetched link card, media settling, a new name or avatar makes a new
-key and the old entry just expires (CARD_TTL). Counters and liked_by_me never come from the
+key and the old entry just expires (CARD_TTL). Counters, liked_by_me and bookmarked never come from the
 cache: they are the feed's rows, read on every request. Only the posts whose body is missing
 are loaded as objects.
 """
@@ -45,7 +45,7 @@ def _key(row: Row, shared: Row | None) -> str:
     if row["shared_post_id"]:
         original = _stamp(shared) if shared is not None else "gone"  # gone: this viewer can't see it
     zone = timezone.get_current_timezone_name()
-    return f"post-card:v1:{translation.get_language()}:{zone}:{_stamp(row)}:{original}"
+    return f"post-card:v2:{translation.get_language()}:{zone}:{_stamp(row)}:{original}"
 
 
 def _entry(post: Post) -> dict[str, Any]:
@@ -84,7 +84,10 @@ def render(request: HttpRequest, rows: Sequence[Row]) -> list[dict[str, Any]]:
         "next": escape(request.get_full_path()),
         "viewer_pk": viewer.pk,
         # Each route reversed once per process (posts_tags), looked up once a page.
-        "urls": {name: post_url_pattern(name) for name in ("post_like", "post_unlike", "post_detail", "post_share")}
+        "urls": {
+            name: post_url_pattern(name)
+            for name in ("post_like", "post_unlike", "post_detail", "post_share", "post_bookmark", "post_unbookmark")
+        }
         | {"report": post_url_pattern("report", "post")},
     }
     cards = []
@@ -104,7 +107,8 @@ def render(request: HttpRequest, rows: Sequence[Row]) -> list[dict[str, Any]]:
     return cards
 
 
-# A card's buttons: posts/_post_actions.html (with _like_button.html and _share_button.html) and
+# A card's buttons: posts/_post_actions.html (with _like_button.html, _share_button.html and
+# _bookmark_button.html) and
 # posts/_post.html's Report link, for a signed-in viewer, as one format string. Rendering them as
 # templates was four includes and some twenty variable lookups a card, most of the home page's
 # rendering. tests/posts/web/test_cards.py checks the cards against posts/_post.html.
@@ -140,6 +144,19 @@ _SHARES = (
     '<span class="post-action__static"><span aria-hidden="true">⟳</span> '
     '<span class="post-action__count" data-count="shares">{count}</span> share{s}</span>\n'
 )
+_BOOKMARK = (
+    '<form class="post-action" method="post" action="{url}" hx-post="{url}" hx-target="this" hx-swap="outerHTML">\n'
+    "{csrf}\n"
+    '<input type="hidden" name="next" value="{next}">\n'
+    '<button class="btn btn--ghost btn--small post-action__button{on}" type="submit" aria-pressed="{pressed}" data-bookmark-state="{state}">\n'
+    '<span aria-hidden="true">{glyph}</span> {label}<span class="sr-only"> this post</span>\n'
+    "</button>\n"
+    "</form>\n"
+)
+_BOOKMARKED = {
+    True: {"on": " post-action__button--on", "pressed": "true", "state": "saved", "glyph": "★", "label": "Bookmarked"},
+    False: {"on": "", "pressed": "false", "state": "none", "glyph": "☆", "label": "Bookmark"},
+}
 _REPORT = (
     '<a class="btn btn--ghost btn--small post-action__button" href="{url}">'
     'Report<span class="sr-only"> post by @{username}</span></a>'
@@ -173,6 +190,15 @@ def _actions(row: Row, counted: Row, facts: Mapping[str, Any], username: str, pa
         parts.append(_SHARE.format(url=url, count=shares, s=_s(shares), csrf=page["csrf"], next=page["next"]))
     else:
         parts.append(_SHARES.format(count=shares, s=_s(shares)))
+    bookmarked = bool(counted["bookmarked"])
+    parts.append(
+        _BOOKMARK.format(
+            url=urls["post_unbookmark" if bookmarked else "post_bookmark"].replace(POST_PK_MARK, pk),
+            csrf=page["csrf"],
+            next=page["next"],
+            **_BOOKMARKED[bookmarked],
+        )
+    )
     if page["viewer_pk"] != row["author_id"]:
         parts.append(_REPORT.format(url=urls["report"].replace(POST_PK_MARK, own), username=escape(username)))
     return "".join(parts)

@@ -24,8 +24,18 @@ def _content_field(limit, label, rows=4, required=False):
     )
 
 
+def _spoiler_field():
+    return forms.CharField(
+        label="Content warning (optional)",
+        required=False,
+        max_length=text.SPOILER_MAX_CHARS,
+        help_text="Shown instead of your post until someone chooses to open it.",
+    )
+
+
 class PostForm(forms.Form):
     content = _content_field(text.POST_MAX_CHARS, "Text or caption", rows=5)
+    spoiler_text = _spoiler_field()
     visibility = forms.ChoiceField(label="Who can see it", choices=VISIBILITY_CHOICES, initial="public")
     filter = forms.ChoiceField(
         label="Photo filter",
@@ -63,6 +73,7 @@ class PostForm(forms.Form):
 
 class PostEditForm(forms.Form):
     content = _content_field(text.POST_MAX_CHARS, "Text or caption", rows=5)
+    spoiler_text = _spoiler_field()
     visibility = forms.ChoiceField(label="Who can see it", choices=VISIBILITY_CHOICES)
 
 

@@ -104,6 +104,9 @@ class Post(models.Model):
     content_type = models.CharField(max_length=10, choices=ContentType.choices, default=ContentType.TEXT)
     content = models.TextField(blank=True)
     content_html = models.TextField(blank=True, help_text="Sanitized rendering of content, made on write.")
+    # A content warning: plain text (posts.text.plain_line), shown instead of the content until tapped.
+    # The database's default too: the benchmarks COPY posts in without naming it.
+    spoiler_text = models.CharField(max_length=200, blank=True, default="", db_default="")
     visibility = models.CharField(max_length=10, choices=Visibility.choices, default=Visibility.PUBLIC)
     status = models.CharField(max_length=15, choices=Status.choices, default=Status.PUBLISHED, db_index=True)
     filter = models.CharField(max_length=20, blank=True)
@@ -124,6 +127,10 @@ class Post(models.Model):
     published_at = models.DateTimeField(null=True, blank=True)
     deleted_at = models.DateTimeField(null=True, blank=True)
     hidden_at = models.DateTimeField(null=True, blank=True, help_text="Hidden by a moderator.")
+    # Pinned by its author to the top of their profile (at most PINS_MAX, posts.services.post_pin).
+    # A field, not a table: a pin belongs to the author's own post and has no data of its own, so
+    # the profile reads its pins from the rows it reads anyway, with no join.
+    pinned_at = models.DateTimeField(null=True, blank=True)
 
     objects = PostManager()
 
@@ -171,6 +178,21 @@ class Like(models.Model):
 
     def __str__(self):
         return f"{self.user_id} likes {self.post_id}"
+
+
+class Bookmark(models.Model):
+    """A post the user saved for later. Private: only its user ever sees it."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="bookmarks")
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="bookmarks")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "post"], name="posts_bookmark_unique")]
+        indexes = [models.Index(fields=["user", "-created_at"], name="posts_bookmark_user_idx")]
+
+    def __str__(self):
+        return f"{self.user_id} bookmarked {self.post_id}"
 
 
 class CommentQuerySet(models.QuerySet["Comment"]):

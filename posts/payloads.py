@@ -3,7 +3,7 @@ for GET /posts/{id}.
 
 The cached part is what only changes when the post or its author's profile is saved: the key
 holds `updated_at` of both, so an edit, a moderation action, a fetched link card or a new
-avatar makes a new key and the old one just expires (PAYLOAD_TTL). Counters, liked_by_me and
+avatar makes a new key and the old one just expires (PAYLOAD_TTL). Counters, liked_by_me, bookmarked and
 the shared post are never cached: they come fresh from the visibility query on every read.
 """
 
@@ -32,7 +32,7 @@ FRESH = ("likes_count", "comments_count", "shares_count")
 
 def _key(row: Row, origin: str) -> str:
     stamp = f"{row['updated_at'].timestamp():.6f}:{row['author__profile__updated_at'].timestamp():.6f}"
-    return f"post-payload:v1:{origin}:{row['id']}:{stamp}"
+    return f"post-payload:v2:{origin}:{row['id']}:{stamp}"
 
 
 def build(rows: Sequence[Row], shared_rows: Mapping[str, Row], request: HttpRequest | None) -> list[dict[str, Any]]:
@@ -56,6 +56,7 @@ def build(rows: Sequence[Row], shared_rows: Mapping[str, Row], request: HttpRequ
         if nested:
             data["status"] = Post.Status.PUBLISHED
             data["liked_by_me"] = bool(row["liked_by_me"])
+            data["bookmarked"] = bool(row.get("bookmarked"))
             shared = shared_rows.get(str(row["shared_post_id"])) if row["shared_post_id"] else None
             data["shared_post"] = payload(shared, False) if shared is not None else None
         return data

@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Any, NamedTuple, cast
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connections, router
-from django.db.models import BooleanField, Exists, OuterRef, Prefetch, QuerySet, Value
+from django.db.models import BooleanField, Exists, F, OuterRef, Prefetch, QuerySet, Value
 
 from media.models import Media
-from posts.models import Comment, Like, Post, PostTag
+from posts.models import Bookmark, Comment, Like, Post, PostTag
 from posts.text import normalize_hashtag
 from socialsite.errors import NotFoundError
 from socialsite.params import parse_uuid
@@ -40,6 +40,12 @@ def liked_by(viewer: Viewer) -> Value | Exists:
     return Exists(Like.objects.filter(post=OuterRef("pk"), user=viewer))
 
 
+def bookmarked_by(viewer: Viewer) -> Value | Exists:
+    if viewer is None or not viewer.is_authenticated:
+        return Value(False, output_field=BooleanField())
+    return Exists(Bookmark.objects.filter(post=OuterRef("pk"), user=viewer))
+
+
 def _tags() -> Prefetch[str]:
     return Prefetch(
         "tags",
@@ -57,18 +63,20 @@ def payload_queryset(queryset: QuerySet[Post]) -> QuerySet[Post]:
 
 
 def with_payload(queryset: QuerySet[Post], viewer: Viewer) -> QuerySet[Post]:
-    """What a post payload shows: author, hashtags, tags, media, the shared post, liked_by_me."""
+    """What a post payload shows: author, hashtags, tags, media, the shared post, liked_by_me,
+    bookmarked."""
     shared = (
         Post.objects.visible_to(viewer)
         .filter(status=Post.Status.PUBLISHED)
         .select_related("author__profile")
         .prefetch_related("hashtags", _tags(), _media())
-        .annotate(liked_by_me=liked_by(viewer))  # a repost shows the original's buttons
+        # A repost shows the original's buttons.
+        .annotate(liked_by_me=liked_by(viewer), bookmarked=bookmarked_by(viewer))
     )
     return (
         queryset.select_related("author__profile")
         .prefetch_related("hashtags", _tags(), _media(), Prefetch("shared_post", queryset=shared))
-        .annotate(liked_by_me=liked_by(viewer))
+        .annotate(liked_by_me=liked_by(viewer), bookmarked=bookmarked_by(viewer))
     )
 
 
@@ -83,17 +91,18 @@ PAYLOAD_ROW_FIELDS = (
     "comments_count",
     "shares_count",
     "liked_by_me",
+    "bookmarked",
 )
 
 
 def payload_rows(*, viewer: Viewer, ids: Iterable[object], published: bool = True) -> dict[str, dict[str, Any]]:
     """{id: values row} of the posts in `ids` the viewer may see (published ones only, unless
     `published` is False: the author's pending or failed post too), with fresh counters and
-    liked_by_me: one query."""
+    liked_by_me and bookmarked: one query."""
     posts = visible_posts(viewer=viewer).filter(pk__in=list(ids))
     if published:
         posts = posts.filter(status=Post.Status.PUBLISHED)
-    rows = posts.annotate(liked_by_me=liked_by(viewer)).values(*PAYLOAD_ROW_FIELDS)
+    rows = posts.annotate(liked_by_me=liked_by(viewer), bookmarked=bookmarked_by(viewer)).values(*PAYLOAD_ROW_FIELDS)
     return {str(row["id"]): row for row in rows}
 
 
@@ -184,7 +193,8 @@ def _row_template(alias: str, signed_in: bool, published: bool) -> _RowTemplate:
     posts = visible_posts(viewer=viewer).filter(pk=_POST_STAND_IN)
     if published:
         posts = posts.filter(status=Post.Status.PUBLISHED)
-    query = posts.annotate(liked_by_me=liked_by(viewer)).values(*PAYLOAD_ROW_FIELDS).query
+    annotated = posts.annotate(liked_by_me=liked_by(viewer), bookmarked=bookmarked_by(viewer))
+    query = annotated.values(*PAYLOAD_ROW_FIELDS).query
     compiler = query.get_compiler(alias)
     sql, params = compiler.as_sql()
     viewer_at = _positions(params, _VIEWER_STAND_IN)
@@ -242,9 +252,38 @@ def acted_on(*, viewer: Viewer, post_id: object) -> Post:
     return post_get_bare(viewer=viewer, post_id=post.shared_post_id) if post.is_repost else post
 
 
-def user_posts_queryset(*, viewer: Viewer, user: User) -> QuerySet[Post]:
-    """The user's published posts the viewer may see, newest first."""
-    return with_payload(published_posts(viewer=viewer).filter(author=user), viewer).order_by("-created_at")
+def user_posts_queryset(*, viewer: Viewer, user: User, unpinned: bool = False) -> QuerySet[Post]:
+    """The user's published posts the viewer may see, newest first; `unpinned`: without the
+    pinned ones (profile_pinned shows those first)."""
+    queryset = published_posts(viewer=viewer).filter(author=user)
+    if unpinned:
+        queryset = queryset.filter(pinned_at__isnull=True)
+    return with_payload(queryset, viewer).order_by("-created_at")
+
+
+def pinned_posts(*, user: User) -> QuerySet[Post]:
+    """The user's pinned posts that still show (not deleted, not hidden), last pinned first."""
+    return Post.objects.filter(
+        author=user, pinned_at__isnull=False, deleted_at__isnull=True, hidden_at__isnull=True
+    ).order_by("-pinned_at")
+
+
+def profile_pinned(*, viewer: Viewer, user: User) -> list[Post]:
+    """The pinned posts of `user` the viewer may see, with their payload, last pinned first:
+    at most services.PINS_MAX, shown above the others on the profile (user_posts_queryset
+    with `unpinned` leaves them out)."""
+    queryset = published_posts(viewer=viewer).filter(author=user, pinned_at__isnull=False)
+    return list(with_payload(queryset, viewer).order_by("-pinned_at"))
+
+
+def bookmarks_queryset(*, user: User) -> QuerySet[Post]:
+    """The posts the user bookmarked that they may still see (a deleted post, one whose author
+    blocked them, a private account they no longer follow drop out), with `bookmarked_at`,
+    last bookmarked first."""
+    posts = published_posts(viewer=user).filter(bookmarks__user=user)
+    # The bookmark joined by the filter (unique per user and post): its time, for the order.
+    posts = posts.annotate(bookmarked_at=F("bookmarks__created_at"))
+    return with_payload(posts, user).order_by(F("bookmarked_at").desc(), "-id")
 
 
 def hashtag_posts_queryset(*, viewer: Viewer, name: str | None) -> QuerySet[Post]:

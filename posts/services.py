@@ -22,7 +22,7 @@ from accounts.selectors import blocked_between
 from media import tasks as media_tasks
 from media.models import Media
 from posts import selectors, tasks, text
-from posts.models import Comment, Hashtag, Like, Post, PostTag
+from posts.models import Bookmark, Comment, Hashtag, Like, Post, PostTag
 from posts.signals import (
     comment_posted,
     post_edited,
@@ -33,7 +33,7 @@ from posts.signals import (
     post_withdrawn,
 )
 from socialsite import metrics, outbox
-from socialsite.errors import ForbiddenError, NotFoundError, ServiceError
+from socialsite.errors import ConflictError, ForbiddenError, NotFoundError, ServiceError
 from socialsite.params import parse_uuid
 
 if TYPE_CHECKING:
@@ -48,6 +48,7 @@ FILTERS = ("grayscale", "sepia", "vivid", "cool", "warm", "fade")
 MAX_IMAGES = 10
 MAX_TAGGED_USERS = 20
 MAX_MENTIONS = 20
+PINS_MAX = 3
 
 
 # --- Helpers -----------------------------------------------------------------------------------
@@ -60,6 +61,12 @@ def _check_content(content: str | None, *, limit: int, field: str = "content") -
             f"At most {limit} characters.", code="too_long", fields={field: [f"At most {limit} characters."]}
         )
     return content
+
+
+def _check_spoiler(spoiler_text: str | None) -> str:
+    """A content warning as plain text (posts.text.plain_line), at most SPOILER_MAX_CHARS."""
+    cleaned = text.plain_line(spoiler_text)
+    return _check_content(cleaned, limit=text.SPOILER_MAX_CHARS, field="spoiler_text")
 
 
 def _mentioned_users(author: UserModel, content: str, *, enforce_blocks: bool = True) -> dict[str, UserModel]:
@@ -263,9 +270,11 @@ def post_create(
     visibility: str = "public",
     filter: str = "",
     tagged_user_ids: Iterable[UUID | str] | None = (),
+    spoiler_text: str | None = "",
 ) -> Post:
     """A new post; published at once, or pending until its media are ready. Without a content_type
-    it is a text post, or an image or video post when it has media."""
+    it is a text post, or an image or video post when it has media. `spoiler_text`: a content
+    warning that hides the text and media until the reader opens them."""
     if content_type is not None and content_type not in Post.ContentType.values:
         raise ServiceError("Unknown content type.", fields={"content_type": ["Not a valid choice."]})
     if visibility not in Post.Visibility.values:
@@ -273,6 +282,7 @@ def post_create(
     if filter and filter not in FILTERS:
         raise ServiceError("Unknown filter.", fields={"filter": [f"One of: {', '.join(FILTERS)}."]})
     content = _check_content(content, limit=text.POST_MAX_CHARS)
+    spoiler_text = _check_spoiler(spoiler_text)
     media = _load_media(author, media_ids)
     if content_type is None:
         content_type = _content_type_of(media)
@@ -294,6 +304,7 @@ def post_create(
         content_type=content_type,
         content=content,
         content_html=text.render(content, mentioned),
+        spoiler_text=spoiler_text,
         visibility=visibility,
         status=Post.Status.PUBLISHED if all_ready else Post.Status.PENDING_MEDIA,
         published_at=timezone.now() if all_ready else None,
@@ -390,8 +401,10 @@ def post_update(
     editor: UserModel,
     content: str | None | Literal[_Unset.UNSET] = _UNSET,
     visibility: str | Literal[_Unset.UNSET] = _UNSET,
+    spoiler_text: str | None | Literal[_Unset.UNSET] = _UNSET,
 ) -> Post:
-    """The author edits the text or the audience; hashtags and mentions follow the text."""
+    """The author edits the text, the content warning or the audience; hashtags and mentions
+    follow the text. What isn't given stays as it was."""
     post = _get_for_update(post.pk)
     if post.deleted_at is not None:
         raise NotFoundError("No such post.")
@@ -401,6 +414,8 @@ def post_update(
         if visibility not in Post.Visibility.values:
             raise ServiceError("Unknown visibility.", fields={"visibility": ["Not a valid choice."]})
         post.visibility = visibility
+    if spoiler_text is not _UNSET:
+        post.spoiler_text = _check_spoiler(spoiler_text)
     if content is not _UNSET:
         content = _check_content(content, limit=text.POST_MAX_CHARS)
         needs_text = post.content_type in (Post.ContentType.TEXT, Post.ContentType.LINK) and not post.shared_post_id
@@ -466,6 +481,71 @@ def like_delete(*, user: UserModel, post_id: UUID | str) -> bool:
         Post.objects.filter(pk=post.pk, likes_count__gt=0).update(likes_count=F("likes_count") - 1)
         post_unliked.send(sender=Post, user_id=user.pk, post_id=post.pk)
     return bool(deleted)
+
+
+# --- Bookmarks ---------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def bookmark_add(*, user: UserModel, post_id: UUID | str) -> tuple[Bookmark, bool]:
+    """Bookmark a post the user can see (a repost: its original, as a like). Private, so nobody
+    is told. Idempotent; returns (bookmark, created)."""
+    post = _acted_on(user, post_id)
+    try:
+        with transaction.atomic():
+            return Bookmark.objects.get_or_create(user=user, post=post)
+    except IntegrityError:  # a concurrent bookmark of the same post won the race
+        return Bookmark.objects.get(user=user, post=post), False
+
+
+@transaction.atomic
+def bookmark_remove(*, user: UserModel, post_id: UUID | str) -> bool:
+    """Remove a bookmark. Idempotent; returns whether one was removed. A post the user can no
+    longer see (deleted, its author blocked them) can still be let go of."""
+    pk = parse_uuid(post_id, "No such post.")
+    deleted, _ = Bookmark.objects.filter(user=user, post_id=pk).delete()
+    if deleted:
+        return True
+    post = _acted_on(user, pk)  # NotFoundError for a post the user can't see
+    deleted, _ = Bookmark.objects.filter(user=user, post=post).delete()
+    return bool(deleted)
+
+
+# --- Pins ------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def post_pin(*, user: UserModel, post_id: UUID | str) -> bool:
+    """Pin one of the user's own published posts to the top of their profile, at most PINS_MAX.
+    Idempotent; returns whether it was newly pinned. Another's post: ForbiddenError; a fourth
+    pin: ConflictError (unpin one first)."""
+    pk = parse_uuid(post_id, "No such post.")
+    # The author's row, locked: concurrent pins by one person count one after the other.
+    list(User.objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True))
+    post = _visible_published(user, pk)
+    if post.author_id != user.pk:
+        raise ForbiddenError("You can only pin your own posts.", code="not_owner")
+    if post.pinned_at is not None:
+        return False
+    pinned = selectors.pinned_posts(user=user).count()
+    if pinned >= PINS_MAX:
+        raise ConflictError(f"You can pin at most {PINS_MAX} posts. Unpin one first.", code="pin_limit_reached")
+    post.pinned_at = timezone.now()
+    post.save(update_fields=["pinned_at", "updated_at"])  # updated_at: a new payload and card (cached by it)
+    return True
+
+
+@transaction.atomic
+def post_unpin(*, user: UserModel, post_id: UUID | str) -> bool:
+    """Unpin one of the user's own posts. Idempotent; returns whether it was pinned."""
+    pk = parse_uuid(post_id, "No such post.")
+    post = _visible_published(user, pk)
+    if post.author_id != user.pk:
+        raise ForbiddenError("You can only unpin your own posts.", code="not_owner")
+    unpinned = Post.objects.filter(pk=post.pk, pinned_at__isnull=False).update(
+        pinned_at=None, updated_at=timezone.now()
+    )
+    return bool(unpinned)
 
 
 # --- Comments -------------------------------------------------------------------------------------

@@ -149,3 +149,21 @@ def render(text: str | None, mentioned_users_by_lower_username: Mapping[str, Use
         url_schemes=_URL_SCHEMES,
         link_rel=None,
     )
+
+
+SPOILER_MAX_CHARS = 200
+_NOT_PRINTED = {"Cc", "Cf", "Cs", "Co", "Cn"}  # controls, format marks (bidi overrides), surrogates, unassigned
+_JOINERS = {"\u200c", "\u200d"}  # format marks that emoji and scripts need (ZWNJ, ZWJ)
+
+
+def plain_line(value: str | None) -> str:
+    """One line of plain text (a content warning): control and format characters dropped (a
+    right-to-left override can't flip what follows), any run of whitespace made one space.
+    Markup stays as typed: it is text, escaped wherever it is shown, never HTML."""
+    kept = []
+    for char in value or "":
+        if char.isspace():
+            kept.append(" ")
+        elif char in _JOINERS or unicodedata.category(char) not in _NOT_PRINTED:
+            kept.append(char)
+    return " ".join("".join(kept).split())

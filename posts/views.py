@@ -103,6 +103,7 @@ def _create(request, form, media_ids):
             visibility=data["visibility"],
             filter=data["filter"],
             tagged_user_ids=tagged_ids,
+            spoiler_text=data["spoiler_text"],
         )
     except ServiceError as exc:
         _add_errors(form, exc, {"tagged_user_ids": "tagged"})
@@ -172,10 +173,20 @@ def comment_thread(request, post_id, comment_id):
 
 
 def profile(request, username):
-    """A person's page: their profile's header (accounts) over their latest posts."""
+    """A person's page: their profile's header (accounts) over their pinned posts, then their latest."""
     person = user_or_404(request, username)
-    posts = selectors.user_posts_queryset(viewer=request.user, user=person)[:20]
+    pinned = selectors.profile_pinned(viewer=request.user, user=person)
+    latest = selectors.user_posts_queryset(viewer=request.user, user=person, unpinned=True)[:PAGE_SIZE]
+    posts = [*pinned, *latest]
     return render(request, "posts/profile.html", {**profile_context(request, person), "posts": posts})
+
+
+@login_required
+@require_GET
+def bookmarks(request):
+    """The viewer's bookmarks (private), last bookmarked first."""
+    page = _page(request, selectors.bookmarks_queryset(user=request.user))
+    return render(request, "posts/bookmarks.html", {"page": page, "posts": page.object_list})
 
 
 def hashtag(request, name):
@@ -198,6 +209,7 @@ def post_edit(request, post_id):
                     editor=request.user,
                     content=form.cleaned_data["content"],
                     visibility=form.cleaned_data["visibility"],
+                    spoiler_text=form.cleaned_data["spoiler_text"],
                 )
             except ForbiddenError:
                 raise PermissionDenied("Only the author can edit this post.")
@@ -207,7 +219,8 @@ def post_edit(request, post_id):
                 messages.success(request, "Your post was updated.")
                 return redirect("post_detail", post_id=post.pk)
     else:
-        form = PostEditForm(initial={"content": post.content, "visibility": post.visibility})
+        initial = {"content": post.content, "visibility": post.visibility, "spoiler_text": post.spoiler_text}
+        form = PostEditForm(initial=initial)
     return render(request, "posts/edit.html", {"post": post, "form": form})
 
 
@@ -280,6 +293,55 @@ def share(request, post_id):
             return redirect("post_detail", post_id=shared.pk)
         messages.success(request, "You shared this post." if created else "You already shared this post.")
     return _fragment_or_redirect(request, post_id, "posts/_share_response.html", {"shared": outcome is not None})
+
+
+# --- Bookmarks and pins ------------------------------------------------------------------------------
+
+
+@login_required
+@require_POST
+def bookmark(request, post_id):
+    _interact(request, lambda: services.bookmark_add(user=request.user, post_id=post_id))
+    return _fragment_or_redirect(request, post_id, "posts/_bookmark_response.html", {"bookmarked": True})
+
+
+@login_required
+@require_POST
+def unbookmark(request, post_id):
+    _interact(request, lambda: services.bookmark_remove(user=request.user, post_id=post_id))
+    if request.htmx:
+        try:
+            post = selectors.acted_on(viewer=request.user, post_id=post_id)
+        except NotFoundError:  # let go of a post that went away: nothing left to show
+            return render(request, "includes/messages.html")
+        return render(request, "posts/_bookmark_response.html", {"post": post, "bookmarked": False})
+    return redirect(safe_next_url(request, reverse("bookmarks")))
+
+
+def _pin(request, post_id, act, done):
+    try:
+        act(user=request.user, post_id=post_id)
+    except NotFoundError:
+        raise Http404("No such post.")
+    except ForbiddenError as exc:
+        raise PermissionDenied(exc.message)
+    except ServiceError as exc:  # the limit
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, done)
+    return redirect(safe_next_url(request, reverse("profile", args=[request.user.username])))
+
+
+@login_required
+@require_POST
+def pin(request, post_id):
+    return _pin(request, post_id, services.post_pin, "Pinned to your profile.")
+
+
+@login_required
+@require_POST
+def unpin(request, post_id):
+    return _pin(request, post_id, services.post_unpin, "Unpinned.")
 
 
 # --- Comments -----------------------------------------------------------------------------------------

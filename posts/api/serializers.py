@@ -25,11 +25,23 @@ class PostCreateInput(Input):
     visibility = serializers.ChoiceField(choices=Post.Visibility.choices, default=Post.Visibility.PUBLIC)
     filter = serializers.ChoiceField(choices=["", *FILTERS], default="", help_text="Applied to the post's images.")
     tagged_user_ids = serializers.ListField(child=serializers.UUIDField(), max_length=20, default=list)
+    spoiler_text = serializers.CharField(
+        max_length=text.SPOILER_MAX_CHARS,
+        allow_blank=True,
+        default="",
+        help_text="A content warning: plain text shown instead of the content and media until opened.",
+    )
 
 
 class PostUpdateInput(Input):
     content = serializers.CharField(max_length=text.POST_MAX_CHARS, allow_blank=True, trim_whitespace=False)
     visibility = serializers.ChoiceField(choices=Post.Visibility.choices, default=Post.Visibility.PUBLIC)
+    spoiler_text = serializers.CharField(
+        max_length=text.SPOILER_MAX_CHARS,
+        allow_blank=True,
+        required=False,
+        help_text="The content warning; omitted, it stays as it was; empty removes it.",
+    )
 
 
 class MediaOutput(serializers.Serializer):
@@ -38,6 +50,9 @@ class MediaOutput(serializers.Serializer):
     status = serializers.CharField(help_text="processing | ready | failed")
     error = serializers.CharField(help_text="Why processing failed, for the author; empty otherwise.")
     alt_text = serializers.CharField()
+    description = serializers.CharField(
+        source="alt_text", help_text="The alt text again, by Mastodon's name; empty when the author gave none."
+    )
     blurhash = serializers.CharField()
     width = serializers.IntegerField(allow_null=True)
     height = serializers.IntegerField(allow_null=True)
@@ -94,8 +109,10 @@ class SharedPostOutput(serializers.Serializer):
     author = UserSummaryOutput()
     content = serializers.CharField()
     content_html = serializers.CharField()
+    spoiler_text = serializers.CharField(help_text="The content warning (plain text); empty for none.")
     content_type = serializers.ChoiceField(choices=Post.ContentType.choices)
     visibility = serializers.ChoiceField(choices=Post.Visibility.choices)
+    pinned = serializers.SerializerMethodField(help_text="Pinned by its author to the top of their profile.")
     media_urls = serializers.SerializerMethodField()
     media = MediaOutput(many=True, source="media.all")
     hashtags = serializers.SerializerMethodField()
@@ -108,6 +125,9 @@ class SharedPostOutput(serializers.Serializer):
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
     edited = serializers.BooleanField()
+
+    def get_pinned(self, post) -> bool:
+        return post.pinned_at is not None
 
     def get_media_urls(self, post) -> list[str]:
         return _media_urls(post, self.context.get("request"))
@@ -133,6 +153,7 @@ class PostOutput(SharedPostOutput):
         help_text="published | pending_media (waiting for media; only the author sees it) | failed"
     )
     liked_by_me = serializers.BooleanField(default=False)
+    bookmarked = serializers.BooleanField(default=False, help_text="You bookmarked it (only you see this).")
     shared_post = SharedPostOutput(allow_null=True, help_text="The reposted or quoted post; null if gone or hidden.")
 
 
@@ -144,6 +165,19 @@ class LikeOutput(serializers.Serializer):
     user_id = serializers.CharField()
     likes_count = serializers.IntegerField()
     liked_by_me = serializers.BooleanField()
+
+
+# --- Bookmarks and pins ---------------------------------------------------------------------------
+
+
+class BookmarkOutput(serializers.Serializer):
+    post_id = serializers.CharField()
+    bookmarked = serializers.BooleanField()
+
+
+class PinOutput(serializers.Serializer):
+    post_id = serializers.CharField()
+    pinned = serializers.BooleanField()
 
 
 # --- Comments -------------------------------------------------------------------------------------

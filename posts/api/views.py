@@ -101,11 +101,19 @@ class UserPostsView(PostListView):
     @extend_schema(
         responses={200: s.PostOutput(many=True), **error_responses(403, 404)},
         tags=["posts"],
-        description="The user's published posts that you may see, newest first. `me` names the caller.",
+        description="The user's published posts that you may see, newest first. `me` names the caller. "
+        "The first page (no cursor) starts with their pinned posts (`pinned: true`, last pinned first); "
+        "the pages after it hold the others.",
     )
     def get(self, request, user_id):
         user = user_from_path(request, user_id)
-        return self.paginate(request, selectors.user_posts_queryset(viewer=request.user, user=user))
+        rest = selectors.user_posts_queryset(viewer=request.user, user=user, unpinned=True)
+        response = self.paginate(request, rest)
+        if not request.query_params.get(CursorPagination.cursor_query_param):
+            pinned = selectors.profile_pinned(viewer=request.user, user=user)
+            pinned_data = self.output(pinned, many=True, context={"request": request}).data
+            response.data["results"] = [*pinned_data, *response.data["results"]]
+        return response
 
 
 class HashtagPostsView(PostListView):
@@ -149,6 +157,73 @@ class LikeDetailView(APIView):
     def delete(self, request, post_id, user_id):
         user = own_user(request, user_id)
         services.like_delete(user=user, post_id=post_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- Bookmarks and pins ---------------------------------------------------------------------------
+
+
+class BookmarkView(APIView):
+    @extend_schema(
+        request=None,
+        responses={201: s.BookmarkOutput, 200: s.BookmarkOutput, **error_responses(401, 404)},
+        tags=["bookmarks"],
+        description="Bookmark a post you can see (a repost: its original). Private: nobody is told. "
+        "201 on a new bookmark, 200 if it already existed.",
+    )
+    def post(self, request, post_id):
+        bookmark, created = services.bookmark_add(user=request.user, post_id=post_id)
+        code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        return Response(s.BookmarkOutput({"post_id": str(bookmark.post_id), "bookmarked": True}).data, status=code)
+
+    @extend_schema(
+        responses={204: None, **error_responses(401, 404)},
+        tags=["bookmarks"],
+        description="Remove the bookmark. Idempotent; works for a bookmarked post you can no longer see.",
+    )
+    def delete(self, request, post_id):
+        services.bookmark_remove(user=request.user, post_id=post_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class BookmarksView(PostListView):
+    permission_classes = [permissions.IsAuthenticated]
+
+    class pagination_class(CursorPagination):  # noqa: N801 -- DRF's attribute name
+        ordering = "-bookmarked_at"  # ties (same microsecond) are kept apart by the cursor's offset
+
+    @extend_schema(
+        parameters=[OpenApiParameter("limit", int), OpenApiParameter("cursor", str)],
+        responses={200: s.PostOutput(many=True), **error_responses(401, 404)},
+        tags=["bookmarks"],
+        description="Your bookmarked posts that you may still see, last bookmarked first. "
+        "A cursor this server didn't make is 404.",
+    )
+    def get(self, request):
+        return self.paginate(request, selectors.bookmarks_queryset(user=request.user))
+
+
+class PinView(APIView):
+    @extend_schema(
+        request=None,
+        responses={201: s.PinOutput, 200: s.PinOutput, **error_responses(401, 403, 404, 409)},
+        tags=["posts"],
+        description="Pin one of your published posts to the top of your profile: at most 3 "
+        "(409 `pin_limit_reached`). 201 when newly pinned, 200 if it already was.",
+    )
+    def post(self, request, post_id):
+        created = services.post_pin(user=request.user, post_id=post_id)
+        code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        post = selectors.post_get_bare(viewer=request.user, post_id=post_id)
+        return Response(s.PinOutput({"post_id": str(post.pk), "pinned": True}).data, status=code)
+
+    @extend_schema(
+        responses={204: None, **error_responses(401, 403, 404)},
+        tags=["posts"],
+        description="Unpin one of your posts. Idempotent.",
+    )
+    def delete(self, request, post_id):
+        services.post_unpin(user=request.user, post_id=post_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -75,5 +75,11 @@ def like_action(pk, liked):
 
 
 @register.filter
+def bookmark_action(pk, bookmarked):
+    """Where the bookmark button posts: unbookmark when the viewer has bookmarked the post."""
+    return post_url(pk, "post_unbookmark" if bookmarked else "post_bookmark")
+
+
+@register.filter
 def report_post_url(pk):
     return _post_url_pattern("report", get_script_prefix(), get_urlconf(), "post").replace(str(_PK_MARK), str(pk))

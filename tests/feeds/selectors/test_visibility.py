@@ -14,7 +14,7 @@ from feeds import graph
 from feeds.selectors import TIMELINE_FIELDS, _timeline_rows
 from posts import services as posts_services
 from posts.models import Post, PostTag
-from posts.selectors import liked_by
+from posts.selectors import bookmarked_by, liked_by
 from tests.factories import UserFactory
 from tests.posts.factories import PostFactory
 
@@ -72,15 +72,15 @@ def test_the_feed_filter_agrees_with_visible_to(settle, django_assert_num_querie
     }
     names = {str(post.pk): name for name, post in posts.items()}
     posts_services.like_create(user=viewer, post_id=posts["friend: public"].pk)
+    posts_services.bookmark_add(user=viewer, post_id=posts["friend: public"].pk)
     with django_assert_num_queries(1):  # "mentioned" posts included: no second query for the tags
         rows = _timeline_rows(viewer, ids, user_graph)
     got = set(rows)
-    # The rows are what the ORM reads for them: counters, liked_by_me, the profile's stamp.
-    assert rows == {
-        str(row["id"]): row
-        for row in Post.objects.filter(pk__in=got).annotate(liked_by_me=liked_by(viewer)).values(*TIMELINE_FIELDS)
-    }
+    # The rows are what the ORM reads for them: counters, liked_by_me, bookmarked, the profile's stamp.
+    annotated = Post.objects.filter(pk__in=got).annotate(liked_by_me=liked_by(viewer), bookmarked=bookmarked_by(viewer))
+    assert rows == {str(row["id"]): row for row in annotated.values(*TIMELINE_FIELDS)}
     assert [names[pk] for pk, row in rows.items() if row["liked_by_me"]] == ["friend: public"]
+    assert [names[pk] for pk, row in rows.items() if row["bookmarked"]] == ["friend: public"]
     assert sorted(names[pk] for pk in got) == sorted(names[pk] for pk in expected)
     # And the matrix is not trivial: both sides keep and drop what they should.
     assert sorted(names[pk] for pk in got) == sorted(

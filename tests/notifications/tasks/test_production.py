@@ -120,6 +120,14 @@ def test_post_mentions_and_shares(ana, bo, cy, post_by, act):
     assert (share.actor_id, share.post_id) == (cy.pk, post.pk)
 
 
+def test_a_content_warning_is_the_excerpt_not_what_it_hides(ana, bo, cy, follow, post_by, act):
+    follow(cy, ana)
+    act(services.bell_set, user=cy, author_id=ana.pk, on=True)
+    post_by(ana, content="the butler did it, @bo", spoiler_text="Mystery spoilers")
+    [mention], [posted] = of(bo, Type.MENTION), of(cy, Type.NEW_POST)
+    assert mention.payload["excerpt"] == posted.payload["excerpt"] == "CW: Mystery spoilers"
+
+
 def test_bell_followers_hear_of_new_posts_in_batches(ana, follow, post_by, act, settings):
     settings.NOTIFICATION_BATCH = 2
     fans = [UserFactory() for _ in range(5)]

@@ -13,6 +13,10 @@ from tests.posts.factories import busy_posts
 pytestmark = pytest.mark.django_db
 
 MAX_QUERIES = 11
+# The first page of a user's posts also reads their pinned posts: one query, and with pins, their
+# four prefetches (hashtags, tags, media, shared posts).
+USER_POSTS_MAX_QUERIES = MAX_QUERIES + 1
+USER_POSTS_PINNED_MAX_QUERIES = USER_POSTS_MAX_QUERIES + 4
 
 
 @pytest.fixture
@@ -26,11 +30,26 @@ def test_user_posts_queries(client_for, user, busy_author, n, django_assert_max_
     client = client_for(friend)
     for post in user.posts.all()[:2]:
         services.like_create(user=friend, post_id=post.pk)
-    with django_assert_max_num_queries(MAX_QUERIES):
+    with django_assert_max_num_queries(USER_POSTS_MAX_QUERIES):
         response = client.get(f"/api/v1/users/{user.pk}/posts?limit=50")
     body = response.json()["results"]
     assert len(body) == n
     assert sum(p["liked_by_me"] for p in body) == 2
+
+
+@pytest.mark.parametrize("n", [3, 30])
+def test_user_posts_with_pins_queries(client_for, user, busy_author, n, django_assert_max_num_queries):
+    friend = busy_author(n)
+    originals = user.posts.filter(shared_post__isnull=True).order_by("created_at")[:2]
+    for post in originals:
+        services.post_pin(user=user, post_id=post.pk)
+        services.bookmark_add(user=friend, post_id=post.pk)
+    with django_assert_max_num_queries(USER_POSTS_PINNED_MAX_QUERIES):
+        response = client_for(friend).get(f"/api/v1/users/{user.pk}/posts?limit=50")
+    body = response.json()["results"]
+    assert len(body) == n
+    assert [p["pinned"] for p in body[:3]] == [True, True, False]
+    assert sum(p["bookmarked"] for p in body) == 2
 
 
 @pytest.mark.parametrize("n", [3, 30])

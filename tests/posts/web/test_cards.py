@@ -38,6 +38,7 @@ def reader(user, client, django_capture_on_commit_callbacks):
         for followed in (author, friend):
             account_services.follow_create(follower=user, followed_user_id=followed.pk)
         services.like_create(user=user, post_id=Post.objects.filter(author=author).first().pk)
+        services.bookmark_add(user=user, post_id=Post.objects.filter(author=author).first().pk)
     client.force_login(user)
     return author
 
@@ -48,6 +49,7 @@ def test_cards_are_the_posts_own_markup(client, user, reader):
     ids = re.findall(r'data-post-id="([^"]+)"', response.content.decode())
     assert len(cards) == 9
     assert any("post-action__static" in card for card in cards) and any("data-share-state" in card for card in cards)
+    assert any('data-bookmark-state="saved"' in card for card in cards)
     posts = {str(p.pk): p for p in with_payload(Post.objects.filter(pk__in=ids), user)}
     request = response.wsgi_request
     for pk, card in zip(ids, cards, strict=True):
