@@ -126,6 +126,7 @@ class Message(models.Model):
     # Not stored: set by messaging.selectors.with_status and for_display.
     status: str
     read_by: list[str]
+    reaction_rows: list["Reaction"]
 
     class Meta:
         constraints = [
@@ -141,6 +142,27 @@ class Message(models.Model):
     @property
     def is_system(self):
         return self.kind != self.Kind.TEXT
+
+
+class Reaction(models.Model):
+    """A member's emoji on a message: one of REACTION_EMOJI, at most once per emoji per member."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="reactions")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="message_reactions")
+    emoji = models.CharField(max_length=16)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["message", "user", "emoji"], name="messaging_reaction_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.emoji} by {self.user_id} on {self.message_id}"
+
+
+# The emoji a member can react with, in the order the chat page offers them.
+REACTION_EMOJI = ("👍", "❤️", "😂", "😮", "😢", "🙏")
 
 
 class Preferences(models.Model):

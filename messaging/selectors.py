@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Sum
 
-from messaging.models import Conversation, Membership, Message, Preferences
+from messaging.models import REACTION_EMOJI, Conversation, Membership, Message, Preferences, Reaction
 from socialsite import safe_cache
 from socialsite.errors import NotFoundError, ServiceError
 from socialsite.params import parse_uuid
@@ -146,8 +146,39 @@ def system_ids(message: Message) -> dict[str, Any] | None:
     }
 
 
+def with_reactions(messages: Sequence[Message]) -> Sequence[Message]:
+    """Set `reaction_rows` on each message (a list): one query for all of them."""
+    rows: dict[UUID, list[Reaction]] = {}
+    ids = [m.pk for m in messages]
+    if ids:
+        for reaction in Reaction.objects.filter(message_id__in=ids).order_by("created_at", "pk"):
+            rows.setdefault(reaction.message_id, []).append(reaction)
+    for message in messages:
+        message.reaction_rows = rows.get(message.pk, [])
+    return messages
+
+
+def reaction_summary(message: Message, viewer_id: object = None) -> list[dict[str, Any]]:
+    """[{"emoji", "count", "user_ids", "me"?}] in REACTION_EMOJI order, from `reaction_rows`
+    (with_reactions; none loaded: no reactions). `me` only for a viewer (REST answers one caller;
+    a socket event goes to every member, who find themselves in user_ids)."""
+    by_emoji: dict[str, list[str]] = {}
+    for reaction in getattr(message, "reaction_rows", None) or []:
+        by_emoji.setdefault(reaction.emoji, []).append(str(reaction.user_id))
+    order = {emoji: i for i, emoji in enumerate(REACTION_EMOJI)}
+    summary = []
+    for emoji in sorted(by_emoji, key=lambda e: order.get(e, len(order))):
+        item: dict[str, Any] = {"emoji": emoji, "count": len(by_emoji[emoji]), "user_ids": by_emoji[emoji]}
+        if viewer_id is not None:
+            item["me"] = str(viewer_id) in by_emoji[emoji]
+        summary.append(item)
+    return summary
+
+
 def with_status(messages: Sequence[Message]) -> Sequence[Message]:
-    """Set `status` and `read_by` on each message (a list) from its recipients' cursors: one query."""
+    """Set `status` and `read_by` on each message (a list) from its recipients' cursors, and their
+    `reaction_rows`: two queries."""
+    with_reactions(messages)
     conversation_ids = {m.conversation_id for m in messages}
     members: dict[UUID, list[MemberRow]] = {}
     for row in Membership.objects.filter(conversation_id__in=conversation_ids).values(

@@ -4,8 +4,8 @@ from django.conf import settings
 from rest_framework import serializers
 
 from accounts.api.serializers import UserSummaryOutput
-from messaging.models import Membership, Message, MessageReport, Preferences
-from messaging.selectors import system_ids
+from messaging.models import REACTION_EMOJI, Membership, Message, MessageReport, Preferences
+from messaging.selectors import reaction_summary, system_ids
 from socialsite.api.inputs import Input
 
 
@@ -41,6 +41,22 @@ class SystemOutput(serializers.Serializer):
     title = serializers.CharField(allow_null=True, help_text="renamed: the new title (empty: the name removed).")
 
 
+class ReactionOutput(serializers.Serializer):
+    emoji = serializers.CharField()
+    count = serializers.IntegerField()
+    user_ids = serializers.ListField(child=serializers.CharField(), help_text="Who reacted, first first.")
+    me = serializers.BooleanField(help_text="Whether you reacted with it.")
+
+
+class ReactionInput(Input):
+    emoji = serializers.ChoiceField(choices=[(e, e) for e in REACTION_EMOJI])
+
+
+class ReactionsOutput(serializers.Serializer):
+    message_id = serializers.CharField()
+    reactions = ReactionOutput(many=True)
+
+
 class MessageOutput(serializers.Serializer):
     id = serializers.CharField()
     conversation_id = serializers.CharField()
@@ -65,6 +81,11 @@ class MessageOutput(serializers.Serializer):
     read_by = serializers.ListField(
         child=serializers.CharField(), default=list, help_text="Ids of the recipients who have read it."
     )
+    reactions = serializers.SerializerMethodField()
+
+    def get_reactions(self, message) -> ReactionOutput(many=True):  # type: ignore[valid-type]  # drf-spectacular: the schema
+        request = self.context.get("request")
+        return reaction_summary(message, request.user.pk if request is not None else None)
 
     def get_system(self, message) -> SystemOutput(allow_null=True):  # type: ignore[valid-type]  # drf-spectacular: the schema
         return system_ids(message)

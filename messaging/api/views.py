@@ -69,6 +69,35 @@ class MessageDetailView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+def reactions_data(request, message):
+    return {"message_id": str(message.pk), "reactions": selectors.reaction_summary(message, request.user.pk)}
+
+
+class ReactionsView(APIView):
+    @extend_schema(
+        request=s.ReactionInput,
+        responses={201: s.ReactionsOutput, 200: s.ReactionsOutput, **error_responses(400, 401, 403, 404, 409)},
+        tags=["messages"],
+        description="React to a message of a conversation you are in. Reacting again with the same emoji "
+        "answers 200 and changes nothing. The members get `message.reaction`.",
+    )
+    def post(self, request, message_id):
+        data = valid_input(s.ReactionInput, request)
+        message, created = services.message_react(user=request.user, message_id=message_id, emoji=data["emoji"])
+        return Response(reactions_data(request, message), status=status.HTTP_201_CREATED if created else 200)
+
+
+class ReactionDetailView(APIView):
+    @extend_schema(
+        responses={200: s.ReactionsOutput, **error_responses(400, 401, 403, 404, 409)},
+        tags=["messages"],
+        description="Take your reaction off (the emoji URL-encoded); taking off one you don't have is a no-op.",
+    )
+    def delete(self, request, message_id, emoji):
+        message, _ = services.message_unreact(user=request.user, message_id=message_id, emoji=emoji)
+        return Response(reactions_data(request, message))
+
+
 class MessageReportsView(APIView):
     @extend_schema(
         request=s.MessageReportInput,
