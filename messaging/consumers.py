@@ -29,12 +29,13 @@ def _send(**kwargs):
 
 @register_action("message.send")
 async def message_send(consumer, data):
-    """{"conversation_id", "content", "client_id"?} -> {"event": "message.sent", "data": <message>}."""
+    """{"conversation_id", "content", "client_id"?, "reply_to"?} -> {"event": "message.sent", "data": <message>}."""
     payload, created = await in_thread_pool(_send)(
         sender=consumer.user,
         conversation_id=_text(data, "conversation_id"),
         content=data.get("content"),
         client_id=_text(data, "client_id", required=False) or "",
+        reply_to=_text(data, "reply_to", required=False),
     )
     return {"event": "message.sent", "data": {**payload, "replayed": not created}}
 

@@ -117,6 +117,11 @@ class Message(models.Model):
     kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.TEXT)
     system = models.JSONField(default=dict, blank=True, help_text="A system line's actor and target ids.")
     content = models.TextField()
+    # The message this one answers, in the same conversation; null when it isn't a reply (or the
+    # target is gone with its sender's account). A deleted target shows as deleted.
+    reply_to = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
     # The sending client's id for this message: a retried send returns the first one.
     client_id = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -19,13 +19,20 @@ from typing import Any, cast
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Field, Model, Q
+from django.db.models import F, Field, Model, Q, Subquery
 from django.utils import timezone
 
 from accounts.models import Block, Follow, Mute, User
 from accounts.selectors import blocked_between
 from messaging.models import REACTION_EMOJI, Conversation, Membership, Message, MessageReport, Preferences, Reaction
-from messaging.selectors import membership_for, reaction_summary, system_ids, unread_key, with_reactions
+from messaging.selectors import (
+    membership_for,
+    reaction_summary,
+    reply_summary,
+    system_ids,
+    unread_key,
+    with_reactions,
+)
 from messaging.signals import group_membership_changed, message_sent
 from socialsite import metrics, ratelimit, safe_cache
 from socialsite.errors import ConflictError, ForbiddenError, NotFoundError, ServiceError
@@ -107,6 +114,7 @@ def message_payload(message: Message, *, status: str = "sent", for_sender: bool 
         "status": status,
         "read_by": [],
         "reactions": reaction_summary(message),
+        "reply_to": reply_summary(message),
     }
 
 
@@ -464,8 +472,10 @@ def message_send(
     conversation_id: uuid.UUID | str | None = None,
     receiver_id: uuid.UUID | str | None = None,
     client_id: object = "",
+    reply_to: object = None,
 ) -> tuple[Message, bool]:
-    """Send a message to a conversation, or to a user (their 1:1, made on first use).
+    """Send a message to a conversation, or to a user (their 1:1, made on first use); with
+    `reply_to`, as a reply to a message of that conversation the sender saw.
 
     Returns (message, created). A retried send with the same client_id returns the first
     message, created False, and sends nothing again: the insert trips the unique constraint on
@@ -479,7 +489,7 @@ def message_send(
         "message_send", sender.pk, settings.THROTTLE_MESSAGE, message="You're sending too fast; wait a moment."
     )
     try:
-        message = _send(sender, content, conversation_id, receiver_id, client_id)
+        message = _send(sender, content, conversation_id, receiver_id, client_id, reply_to)
     except IntegrityError:  # the same client_id, sent twice at once: the first one won
         replay = _replayed(sender, client_id)
         if replay is None:
@@ -579,6 +589,7 @@ def _send(
     conversation_id: uuid.UUID | str | None,
     receiver_id: uuid.UUID | str | None,
     client_id: str,
+    reply_to: object = None,
 ) -> Message:
     if receiver_id is not None:
         conversation_id = conversation_direct(user=sender, other_user_id=receiver_id).conversation_id
@@ -590,9 +601,10 @@ def _send(
     # A 1:1 needs the other side active and neither of the two blocking the other.
     if kind == Conversation.Kind.DIRECT and any(members[user_id] for user_id in others):
         raise ForbiddenError("You can't message this account.", code="blocked")
+    target = _reply_target(sender, conversation_pk, reply_to) if reply_to not in (None, "") else None
     seq = last_seq + 1
     message = Message.objects.create(
-        conversation_id=conversation_pk, seq=seq, sender=sender, content=content, client_id=client_id
+        conversation_id=conversation_pk, seq=seq, sender=sender, content=content, client_id=client_id, reply_to=target
     )
     message.reaction_rows = []
     _record_sent(message, sender, muters)
@@ -605,8 +617,32 @@ def _send(
     return message
 
 
+def _reply_target(sender: User, conversation_id: uuid.UUID, reply_to: object) -> Message:
+    """The message a reply answers: one the sender saw in this conversation, a member's, not deleted."""
+    invalid = {"reply_to": ["Not a message of this conversation."]}
+    if not isinstance(reply_to, str):
+        raise ServiceError("reply_to is a message id.", code="invalid", fields=invalid)
+    try:
+        target_id = parse_uuid(reply_to)
+    except NotFoundError:
+        raise ServiceError("Not a message of this conversation.", code="invalid", fields=invalid) from None
+    joined = Membership.objects.filter(conversation_id=conversation_id, user=sender).values("joined_seq")
+    target = (
+        Message.objects.select_related("sender__profile")
+        .filter(pk=target_id, conversation_id=conversation_id, seq__gt=Subquery(joined[:1]))
+        .first()
+    )
+    if target is None:
+        raise ServiceError("Not a message of this conversation.", code="invalid", fields=invalid)
+    if target.is_system:
+        raise ServiceError("Lines about the group can't be replied to.", code="invalid", fields=invalid)
+    if target.deleted_at is not None:
+        raise ConflictError("That message was deleted.", code="deleted")
+    return target
+
+
 def _own_message(user: User, message_id: uuid.UUID | str, *, lock: bool = True) -> Message:
-    messages = Message.objects.select_related("sender__profile")
+    messages = Message.objects.select_related("sender__profile", "reply_to__sender__profile")
     if lock:
         messages = messages.select_for_update(of=("self",))
     message = messages.filter(pk=parse_uuid(message_id)).first()

@@ -5,7 +5,7 @@ from rest_framework import serializers
 
 from accounts.api.serializers import UserSummaryOutput
 from messaging.models import REACTION_EMOJI, Membership, Message, MessageReport, Preferences
-from messaging.selectors import reaction_summary, system_ids
+from messaging.selectors import reaction_summary, reply_summary, system_ids
 from socialsite.api.inputs import Input
 
 
@@ -15,6 +15,9 @@ class MessageSendInput(Input):
     content = serializers.CharField(trim_whitespace=False, allow_blank=True, max_length=settings.MESSAGE_MAX_LENGTH)
     client_id = serializers.CharField(
         required=False, allow_blank=True, max_length=64, help_text="Your id for this send: a retry returns the first."
+    )
+    reply_to = serializers.CharField(
+        required=False, max_length=64, help_text="The id of the message this one answers (same conversation)."
     )
 
     def validate(self, data):
@@ -57,6 +60,19 @@ class ReactionsOutput(serializers.Serializer):
     reactions = ReactionOutput(many=True)
 
 
+class ReplySenderOutput(serializers.Serializer):
+    id = serializers.CharField()
+    username = serializers.CharField()
+    display_name = serializers.CharField()
+
+
+class ReplyToOutput(serializers.Serializer):
+    id = serializers.CharField()
+    sender = ReplySenderOutput()
+    excerpt = serializers.CharField(help_text="The start of its text; empty when deleted.")
+    deleted = serializers.BooleanField()
+
+
 class MessageOutput(serializers.Serializer):
     id = serializers.CharField()
     conversation_id = serializers.CharField()
@@ -82,6 +98,10 @@ class MessageOutput(serializers.Serializer):
         child=serializers.CharField(), default=list, help_text="Ids of the recipients who have read it."
     )
     reactions = serializers.SerializerMethodField()
+    reply_to = serializers.SerializerMethodField()
+
+    def get_reply_to(self, message) -> ReplyToOutput(allow_null=True):  # type: ignore[valid-type]  # drf-spectacular: the schema
+        return reply_summary(message)
 
     def get_reactions(self, message) -> ReactionOutput(many=True):  # type: ignore[valid-type]  # drf-spectacular: the schema
         request = self.context.get("request")

@@ -121,6 +121,12 @@ class UserMessagesView(APIView):
             OpenApiParameter("cursor", str, description="The `next` cursor of the previous page (older messages)."),
             OpenApiParameter("limit", int, description="Page size, 20 by default, at most 50."),
             OpenApiParameter(
+                "q",
+                str,
+                description="Only messages whose text contains this (any case, at most 100 characters); "
+                "deleted messages and lines about a group never match.",
+            ),
+            OpenApiParameter(
                 "after",
                 str,
                 description="With conversation_id: a message id or seq; only newer messages, oldest first "
@@ -135,12 +141,15 @@ class UserMessagesView(APIView):
         user = own_user(request, user_id)
         conversation_id = request.query_params.get("conversation_id") or None
         after = request.query_params.get("after")
+        query = request.query_params.get("q")
         queryset = selectors.messages(user=user, conversation_id=conversation_id)
+        if query is not None:
+            queryset = selectors.message_search(queryset, query)
         if after is not None:
             return self._after(request, user, queryset, conversation_id, after)
         paginator = NewestSeqFirst() if conversation_id else NewestFirst()
         page = selectors.with_status(paginator.paginate_queryset(queryset, request, view=self))
-        if conversation_id and page:
+        if conversation_id and page and query is None:  # matches aren't the newest messages
             services.conversation_delivered(user=user, conversation_id=conversation_id, seq=page[0].seq)
         data = s.MessageOutput(page, many=True, context={"request": request}).data
         return paginator.get_paginated_response(data)
@@ -155,7 +164,7 @@ class UserMessagesView(APIView):
         page = selectors.with_status(list(queryset.filter(seq__gt=seq).order_by("seq")[: limit + 1]))
         more = len(page) > limit
         page = page[:limit]
-        if page:
+        if page and "q" not in request.query_params:
             services.conversation_delivered(user=user, conversation_id=conversation_id, seq=page[-1].seq)
         data = s.MessageOutput(page, many=True, context={"request": request}).data
         next_url = None

@@ -75,3 +75,33 @@ def test_a_reaction_reaches_every_member_once_and_bad_frames_are_refused():
 
     run(scenario)
     assert not Reaction.objects.exists() and Message.objects.count() == 2
+
+
+def test_a_reply_sent_over_the_socket_carries_its_quote_to_every_member():
+    ana, bo = UserFactory(), UserFactory()
+    first, _ = services.message_send(sender=ana, receiver_id=bo.pk, content="lunch?")
+    conversation = str(first.conversation_id)
+    headers = {"ana": bearer(ana), "bo": bearer(bo)}
+
+    async def scenario():
+        ana_ws, _ = await open_ready(headers["ana"])
+        bo_ws, _ = await open_ready(headers["bo"])
+        data = {"conversation_id": conversation, "content": "yes", "reply_to": str(first.pk)}
+        await send_frame(bo_ws, {"action": "message.send", "data": data})
+        new = (await expect_event(ana_ws, "message.new"))["data"]
+        assert new["reply_to"] == {
+            "id": str(first.pk),
+            "sender": {"id": str(ana.pk), "username": ana.username, "display_name": ana.profile.name},
+            "excerpt": "lunch?",
+            "deleted": False,
+        }
+        assert new["reactions"] == []
+        await send_frame(bo_ws, {"action": "message.send", "data": {**data, "reply_to": 5}})
+        frame = await receive(bo_ws)
+        while frame["event"] != "error":  # the first send's reply and its message.new come first
+            frame = await receive(bo_ws)
+        assert frame["data"]["code"] == "invalid"
+        for ws in (ana_ws, bo_ws):
+            await ws.disconnect()
+
+    run(scenario)
