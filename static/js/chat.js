@@ -1177,8 +1177,19 @@
       resync(true);
     });
 
+    /** On a phone the composer sticks to the bottom of the viewport (messaging.css): bring the page to
+     * where the composer's own place is on screen, so it doesn't cover the newest messages. */
+    function showComposer() {
+      if (!form || !typingLine || !window.matchMedia("(max-width: 767px)").matches) return;
+      if (root.querySelector("[data-chat-search-results]")) return; // reading search results
+      var stuckAt = parseFloat(getComputedStyle(form).bottom) || 0;
+      var overlap = typingLine.getBoundingClientRect().bottom + form.offsetHeight - (window.innerHeight - stuckAt);
+      if (overlap > 0) window.scrollBy(0, overlap);
+    }
+
     if (live) {
       scrollToNewest();
+      showComposer();
       acknowledge();
     }
   }
