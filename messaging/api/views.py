@@ -7,6 +7,7 @@ from rest_framework.views import APIView
 
 from messaging import selectors, services
 from messaging.api import serializers as s
+from messaging.models import REACTION_EMOJI
 from socialsite.api.helpers import error_responses, own_user, valid_input
 from socialsite.api.pagination import CursorPagination
 from socialsite.errors import ServiceError
@@ -89,9 +90,12 @@ class ReactionsView(APIView):
 
 class ReactionDetailView(APIView):
     @extend_schema(
+        parameters=[
+            OpenApiParameter("emoji", str, OpenApiParameter.PATH, enum=list(REACTION_EMOJI), description="URL-encoded.")
+        ],
         responses={200: s.ReactionsOutput, **error_responses(400, 401, 403, 404, 409)},
         tags=["messages"],
-        description="Take your reaction off (the emoji URL-encoded); taking off one you don't have is a no-op.",
+        description="Take your reaction off; taking off one you don't have is a no-op.",
     )
     def delete(self, request, message_id, emoji):
         message, _ = services.message_unreact(user=request.user, message_id=message_id, emoji=emoji)
