@@ -735,6 +735,10 @@ def _message_to_react_to(user: User, message_id: uuid.UUID | str) -> Message:
 
 def _react(user: User, message_id: uuid.UUID | str, emoji: object, *, on: bool) -> tuple[Message, bool]:
     emoji = _clean_emoji(emoji)
+    # Every change reaches every member: as many a minute as messages (THROTTLE_MESSAGE), counted apart.
+    ratelimit.hit(
+        "message_react", user.pk, settings.THROTTLE_MESSAGE, message="You're reacting too fast; wait a moment."
+    )
     message = _message_to_react_to(user, message_id)
     if on:
         _, changed = Reaction.objects.get_or_create(message=message, user=user, emoji=emoji)

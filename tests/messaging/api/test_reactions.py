@@ -86,6 +86,16 @@ class TestReact:
         assert_error(response, 409, "deleted")
         assert client.post(reactions_url(message["id"]), {"emoji": THUMBS}).status_code == 401
 
+    def test_reacting_is_rate_limited_apart_from_sending(self, bo, message, client_for, settings):
+        settings.THROTTLE_MESSAGE = "3/m"
+        api = client_for(bo)
+        for emoji in (THUMBS, HEART, "😂"):
+            assert api.post(reactions_url(message["id"]), {"emoji": emoji}, format="json").status_code == 201
+        limited = api.post(reactions_url(message["id"]), {"emoji": "😮"}, format="json")
+        assert_error(limited, 429, "throttled")
+        assert int(limited["Retry-After"]) >= 1
+        assert Reaction.objects.count() == 3
+
     def test_a_list_of_messages_with_reactions_costs_a_bounded_number_of_queries(
         self, ana, bo, send, client_for, django_assert_max_num_queries
     ):
