@@ -14,6 +14,18 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pyte
 PHONE = {"width": 390, "height": 844}
 
 
+def serious_accessibility_problems(page):
+    """axe-core's serious and critical violations on the page as it is now (none expected)."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    return [
+        (violation["id"], [node["target"] for node in violation["nodes"]])
+        for violation in results.response["violations"]
+        if violation["impact"] in ("serious", "critical")
+    ]
+
+
 def test_react_reply_pinned_composer_and_search(browser, server):  # noqa: F811
     from playwright.sync_api import expect
 
@@ -67,6 +79,9 @@ def test_react_reply_pinned_composer_and_search(browser, server):  # noqa: F811
     expect(theirs).to_contain_text("1", timeout=EVENT_WAIT_MS)
     expect(theirs).to_have_attribute("aria-pressed", "false")
     ana.shot("chat-extras-02-reaction-live.png")
+    reply.locator("summary", has_text="React").click()  # the picker open, quotes and chips on the page
+    assert serious_accessibility_problems(bo.page) == []
+    reply.locator("summary", has_text="React").click()
     # ana adds hers by tapping the chip: 2, pressed on her side, live on bo's.
     theirs.click()
     expect(theirs).to_have_attribute("aria-pressed", "true", timeout=EVENT_WAIT_MS)
@@ -86,5 +101,6 @@ def test_react_reply_pinned_composer_and_search(browser, server):  # noqa: F811
     box = ana.page.locator("[data-chat-form]").bounding_box()
     assert box is not None and box["y"] + box["height"] <= PHONE["height"], box
     ana.shot("chat-extras-03-search.png")
+    assert serious_accessibility_problems(ana.page) == []
 
     assert ana.problems == [] and bo.problems == []
