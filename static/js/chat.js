@@ -30,6 +30,7 @@
  *     events redraw a message's chips from the summary (mine: my id in its user_ids);
  *   - Reply on a message fills the form's hidden reply_to and shows "Replying to …" above the box;
  *     a reply shows a quoted line (a deleted target: "deleted"), a link to the message it answers;
+ *   - opens at the "New messages" line when there are more unread messages than fit, else at the newest;
  *   - loads older pages when the top of the log scrolls into view (the page's own ?before=<seq>,
  *     as a fragment);
  *   - fetches what was missed (docs/realtime.md "Gaps and resync"): GET /api/v1/users/me/messages?
@@ -1187,8 +1188,17 @@
       if (overlap > 0) window.scrollBy(0, overlap);
     }
 
+    /** The "New messages" line above the view (more unread than fit): start the view at it. */
+    function showUnread() {
+      var divider = log.querySelector("[data-chat-unread-divider]");
+      if (!divider) return;
+      var above = divider.getBoundingClientRect().top - scroller.getBoundingClientRect().top;
+      if (above < 0) scroller.scrollTop += above - 8;
+    }
+
     if (live) {
       scrollToNewest();
+      showUnread();
       showComposer();
       acknowledge();
     }

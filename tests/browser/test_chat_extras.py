@@ -46,9 +46,12 @@ def test_react_reply_pinned_composer_and_search(browser, server):  # noqa: F811
     box = ana.page.locator("[data-chat-form]").bounding_box()
     assert box is not None and box["y"] >= 0 and box["y"] + box["height"] <= PHONE["height"], box
     assert ana.page.evaluate("document.body.classList.contains('is-conversation')")
-    # The page is brought to the composer's own place: it covers no message.
-    newest = ana.bubbles().last.bounding_box()
-    assert newest is not None and newest["y"] + newest["height"] <= box["y"], (newest, box)
+    # The page is brought to the composer's own place: it covers none of the log, and the log opens at
+    # the unread line (more unread than fit).
+    log = ana.page.locator("[data-chat-scroll]").bounding_box()
+    assert log is not None and log["y"] >= 0 and log["y"] + log["height"] <= box["y"], (log, box)
+    line = divider.bounding_box()
+    assert line is not None and log["y"] <= line["y"] <= log["y"] + log["height"], (line, log)
     ana.shot("chat-extras-01-phone.png")
 
     # bo, on a laptop, has read nothing new since: no unread line for him.
