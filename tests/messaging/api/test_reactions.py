@@ -7,7 +7,7 @@ import pytest
 from django.db import connections
 
 from messaging import services
-from messaging.models import Reaction
+from messaging.models import Message, Reaction
 from tests.factories import UserFactory
 from tests.socialsite.api.helpers import assert_error
 
@@ -73,6 +73,17 @@ class TestReact:
     )
     def test_malformed_and_oversized_bodies(self, bo, message, client_for, body):
         assert_error(client_for(bo).post(reactions_url(message["id"]), body, format="json"), 400, "invalid")
+        assert not Reaction.objects.exists()
+
+    def test_lines_about_a_group_and_messages_from_before_joining(self, ana, bo, cy, client_for):
+        group = services.conversation_group_create(creator=ana, title="g", member_ids=[bo.pk])
+        early, _ = services.message_send(sender=ana, conversation_id=group.conversation_id, content="before cy")
+        services.members_add(actor=ana, conversation_id=group.conversation_id, user_ids=[cy.pk])
+        line = Message.objects.filter(conversation_id=group.conversation_id, kind="added").get()
+        response = client_for(bo).post(reactions_url(line.pk), {"emoji": THUMBS}, format="json")
+        assert_error(response, 403, "system_message")
+        response = client_for(cy).post(reactions_url(early.pk), {"emoji": THUMBS}, format="json")
+        assert_error(response, 404, "message_not_found")
         assert not Reaction.objects.exists()
 
     def test_bad_emoji_in_the_path_and_bad_json(self, bo, message, client_for):

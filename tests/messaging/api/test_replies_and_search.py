@@ -3,6 +3,7 @@
 import pytest
 
 from messaging import services
+from socialsite.errors import ServiceError
 from tests.socialsite.api.helpers import assert_error
 
 pytestmark = pytest.mark.django_db
@@ -41,6 +42,13 @@ def test_a_reply_must_name_a_message_of_the_same_conversation_the_sender_saw(ana
     assert line["kind"] == "added"
     response = send(cy, "re", conversation=str(group.conversation_id), reply_to=line["id"])
     assert_error(response, 400, "invalid")  # a line about the group
+
+
+def test_a_reply_to_that_is_not_a_string_is_refused_by_the_service(ana, bo, send):
+    mine = send(ana, "hi", to=bo).json()
+    with pytest.raises(ServiceError) as refused:
+        services.message_send(sender=ana, conversation_id=mine["conversation_id"], content="re", reply_to=5)
+    assert refused.value.code == "invalid"
 
 
 def test_search_finds_members_messages_only_in_that_conversation(ana, bo, cy, send, client_for):

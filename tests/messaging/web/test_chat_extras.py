@@ -53,6 +53,8 @@ def test_reactions_and_quotes_render_and_the_react_form_works_without_javascript
     assert Reaction.objects.filter(message=reply).count() == 1
     Message.objects.filter(pk=first.pk).update(content="", deleted_at=reply.created_at)
     assert ">deleted</span>" in page(client, first.conversation_id)
+    assert client.post(url, {}).status_code == 302  # no emoji: "Pick an emoji."
+    assert Reaction.objects.filter(message=reply).count() == 1
     client.force_login(cy)
     assert client.post(url, {"emoji": THUMBS, "on": "1"}).status_code == 404
     assert client.get(url).status_code == 405
