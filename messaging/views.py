@@ -277,7 +277,7 @@ def send(request, conversation_id):
         except NotFoundError:
             raise Http404("No such conversation.")
         except ServiceError as exc:
-            _add_error(form, exc)
+            _add_error(form, exc, {"reply_to": "content"})  # the hidden field has no place to show it
         else:
             return redirect(_conversation_url(membership.conversation_id))
     return _conversation_page(request, membership, form)

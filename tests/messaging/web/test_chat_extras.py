@@ -72,3 +72,15 @@ def test_search_lists_matches_with_a_link_into_the_conversation(client, ana, bo,
     assert "0 results" in page(client, first.conversation_id, q="nothing like it")
     client.force_login(cy)
     assert client.get(reverse("conversation", args=[first.conversation_id]), {"q": "pizza"}).status_code == 404
+
+
+def test_the_no_javascript_send_takes_a_reply_and_says_why_a_bad_one_is_refused(client, ana, bo, say):
+    first = say(ana, "lunch?", to=bo)
+    client.force_login(bo)
+    url = reverse("conversation_send", args=[first.conversation_id])
+    response = client.post(url, {"content": "yes", "client_id": "w-1", "reply_to": str(first.pk)})
+    assert response.status_code == 302
+    assert Message.objects.get(client_id="w-1").reply_to_id == first.pk
+    response = client.post(url, {"content": "no", "client_id": "w-2", "reply_to": "nonsense"})
+    assert response.status_code == 200 and "Not a message of this conversation." in response.content.decode()
+    assert not Message.objects.filter(client_id="w-2").exists()
