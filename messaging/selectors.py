@@ -178,7 +178,9 @@ def with_reactions(messages: Sequence[Message]) -> Sequence[Message]:
 def reaction_summary(message: Message, viewer_id: object = None) -> list[dict[str, Any]]:
     """[{"emoji", "count", "user_ids", "me"?}] in REACTION_EMOJI order, from `reaction_rows`
     (with_reactions; none loaded: no reactions). `me` only for a viewer (REST answers one caller;
-    a socket event goes to every member, who find themselves in user_ids)."""
+    a socket event goes to every member, who find themselves in user_ids). A deleted message has none."""
+    if message.deleted_at is not None:
+        return []
     by_emoji: dict[str, list[str]] = {}
     for reaction in getattr(message, "reaction_rows", None) or []:
         by_emoji.setdefault(reaction.emoji, []).append(str(reaction.user_id))

@@ -92,7 +92,10 @@ class TestReact:
         assert_error(response, 400)
 
     def test_deleted_messages_and_anonymous_callers(self, ana, bo, message, client_for, client):
+        client_for(bo).post(reactions_url(message["id"]), {"emoji": THUMBS}, format="json")
         client_for(ana).delete(f"/api/v1/messages/{message['id']}")
+        listed = client_for(bo).get("/api/v1/users/me/messages", {"conversation_id": message["conversation_id"]})
+        assert listed.json()["results"][0]["reactions"] == []  # a deleted message shows none
         response = client_for(bo).post(reactions_url(message["id"]), {"emoji": THUMBS}, format="json")
         assert_error(response, 409, "deleted")
         assert client.post(reactions_url(message["id"]), {"emoji": THUMBS}).status_code == 401
