@@ -21,17 +21,41 @@ def _text(data, name, *, required=True):
     return value
 
 
+def _send(**kwargs):
+    """The send and its payload (which may read the message's reactions) on the same thread."""
+    message, created = services.message_send(**kwargs)
+    return services.message_payload(message, for_sender=True), created
+
+
 @register_action("message.send")
 async def message_send(consumer, data):
-    """{"conversation_id", "content", "client_id"?} -> {"event": "message.sent", "data": <message>}."""
-    message, created = await in_thread_pool(services.message_send)(
+    """{"conversation_id", "content", "client_id"?, "reply_to"?} -> {"event": "message.sent", "data": <message>}."""
+    payload, created = await in_thread_pool(_send)(
         sender=consumer.user,
         conversation_id=_text(data, "conversation_id"),
         content=data.get("content"),
         client_id=_text(data, "client_id", required=False) or "",
+        reply_to=_text(data, "reply_to", required=False),
     )
-    payload = services.message_payload(message, for_sender=True)
     return {"event": "message.sent", "data": {**payload, "replayed": not created}}
+
+
+@register_action("message.react")
+async def message_react(consumer, data):
+    """{"message_id", "emoji", "on"?: true} -> {"event": "message.reacted", "data": {"message_id",
+    "reactions", "changed"}}; `on: false` takes the reaction off. Members get `message.reaction`."""
+    on = data.get("on", True)
+    if not isinstance(on, bool):
+        raise ActionError("invalid", '"on" must be true or false.')
+    react = services.message_react if on else services.message_unreact
+    message, changed = await in_thread_pool(react)(
+        user=consumer.user, message_id=_text(data, "message_id"), emoji=data.get("emoji")
+    )
+    reactions = selectors.reaction_summary(message, consumer.user.pk)
+    return {
+        "event": "message.reacted",
+        "data": {"message_id": str(message.pk), "reactions": reactions, "changed": changed},
+    }
 
 
 @register_action("message.delivered")

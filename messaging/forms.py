@@ -30,6 +30,15 @@ def new_client_id():
 class MessageForm(forms.Form):
     content = _content_field()
     client_id = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
+    # Set by chat.js when the viewer picks Reply on a message.
+    reply_to = forms.CharField(
+        required=False, max_length=64, widget=forms.HiddenInput(attrs={"data-chat-reply-to": ""})
+    )
+
+
+class ReactForm(forms.Form):
+    emoji = forms.CharField(max_length=16)
+    on = forms.BooleanField(required=False)
 
 
 class MessageEditForm(forms.Form):

@@ -117,6 +117,11 @@ class Message(models.Model):
     kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.TEXT)
     system = models.JSONField(default=dict, blank=True, help_text="A system line's actor and target ids.")
     content = models.TextField()
+    # The message this one answers, in the same conversation; null when it isn't a reply (or the
+    # target is gone with its sender's account). A deleted target shows as deleted.
+    reply_to = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
     # The sending client's id for this message: a retried send returns the first one.
     client_id = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -126,6 +131,7 @@ class Message(models.Model):
     # Not stored: set by messaging.selectors.with_status and for_display.
     status: str
     read_by: list[str]
+    reaction_rows: list["Reaction"]
 
     class Meta:
         constraints = [
@@ -141,6 +147,27 @@ class Message(models.Model):
     @property
     def is_system(self):
         return self.kind != self.Kind.TEXT
+
+
+class Reaction(models.Model):
+    """A member's emoji on a message: one of REACTION_EMOJI, at most once per emoji per member."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="reactions")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="message_reactions")
+    emoji = models.CharField(max_length=16)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["message", "user", "emoji"], name="messaging_reaction_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.emoji} by {self.user_id} on {self.message_id}"
+
+
+# The emoji a member can react with, in the order the chat page offers them.
+REACTION_EMOJI = ("👍", "❤️", "😂", "😮", "😢", "🙏")
 
 
 class Preferences(models.Model):

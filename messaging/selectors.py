@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Sum
 
-from messaging.models import Conversation, Membership, Message, Preferences
+from messaging.models import REACTION_EMOJI, Conversation, Membership, Message, Preferences, Reaction
 from socialsite import safe_cache
 from socialsite.errors import NotFoundError, ServiceError
 from socialsite.params import parse_uuid
@@ -42,9 +42,9 @@ def _with_conversation(memberships: QuerySet[Membership]) -> QuerySet[Membership
     # Every membership, those who left included: receipts count everyone who was there when a
     # message was sent (Conversation.active_members is the current ones, from the same rows).
     everyone = Membership.objects.select_related("user__profile").order_by("joined_at", "pk")
-    return memberships.select_related("conversation__last_message__sender__profile").prefetch_related(
-        Prefetch("conversation__memberships", queryset=everyone, to_attr="all_members")
-    )
+    return memberships.select_related(
+        "conversation__last_message__sender__profile", "conversation__last_message__reply_to__sender__profile"
+    ).prefetch_related(Prefetch("conversation__memberships", queryset=everyone, to_attr="all_members"))
 
 
 # A member's conversations: those they are in, and the groups an admin removed them from (read-only,
@@ -124,7 +124,7 @@ def _visible_range(membership: Membership) -> Q:
 
 def messages(*, user: User, conversation_id: object = None) -> QuerySet[Message]:
     """Messages the user may read: in one conversation (also one they left), or in all of theirs."""
-    queryset = Message.objects.select_related("sender__profile")
+    queryset = Message.objects.select_related("sender__profile", "reply_to__sender__profile")
     if conversation_id is not None:
         return queryset.filter(_visible_range(membership_for(user, conversation_id, active=False)))
     member = Membership.objects.filter(
@@ -132,6 +132,23 @@ def messages(*, user: User, conversation_id: object = None) -> QuerySet[Message]
     )
     member = member.filter(Q(left_seq__isnull=True) | Q(left_seq__gte=OuterRef("seq")))
     return queryset.filter(Exists(member))
+
+
+SEARCH_MAX_CHARS = 100
+
+
+def message_search(messages: QuerySet[Message], query: object) -> QuerySet[Message]:
+    """Those of `messages` (from `messages()`) whose text contains `query`, any case: members'
+    messages only, not deleted ones."""
+    if not isinstance(query, str) or not query.strip():
+        raise ServiceError("Type something to search for.", code="invalid", fields={"q": ["Empty."]})
+    if len(query) > SEARCH_MAX_CHARS:
+        raise ServiceError(
+            f"Search for at most {SEARCH_MAX_CHARS} characters.",
+            code="invalid",
+            fields={"q": [f"At most {SEARCH_MAX_CHARS} characters."]},
+        )
+    return messages.filter(kind=Message.Kind.TEXT, deleted_at__isnull=True, content__icontains=query.strip())
 
 
 def system_ids(message: Message) -> dict[str, Any] | None:
@@ -146,8 +163,64 @@ def system_ids(message: Message) -> dict[str, Any] | None:
     }
 
 
+def with_reactions(messages: Sequence[Message]) -> Sequence[Message]:
+    """Set `reaction_rows` on each message (a list): one query for all of them."""
+    rows: dict[UUID, list[Reaction]] = {}
+    ids = [m.pk for m in messages]
+    if ids:
+        for reaction in Reaction.objects.filter(message_id__in=ids).order_by("created_at", "pk"):
+            rows.setdefault(reaction.message_id, []).append(reaction)
+    for message in messages:
+        message.reaction_rows = rows.get(message.pk, [])
+    return messages
+
+
+def reaction_summary(message: Message, viewer_id: object = None) -> list[dict[str, Any]]:
+    """[{"emoji", "count", "user_ids", "me"?}] in REACTION_EMOJI order, from `reaction_rows`
+    (with_reactions; none loaded: no reactions). `me` only for a viewer (REST answers one caller;
+    a socket event goes to every member, who find themselves in user_ids). A deleted message has none."""
+    if message.deleted_at is not None:
+        return []
+    by_emoji: dict[str, list[str]] = {}
+    for reaction in getattr(message, "reaction_rows", None) or []:
+        by_emoji.setdefault(reaction.emoji, []).append(str(reaction.user_id))
+    order = {emoji: i for i, emoji in enumerate(REACTION_EMOJI)}
+    summary = []
+    for emoji in sorted(by_emoji, key=lambda e: order.get(e, len(order))):
+        item: dict[str, Any] = {"emoji": emoji, "count": len(by_emoji[emoji]), "user_ids": by_emoji[emoji]}
+        if viewer_id is not None:
+            item["me"] = str(viewer_id) in by_emoji[emoji]
+        summary.append(item)
+    return summary
+
+
+REPLY_EXCERPT_CHARS = 120
+
+
+def reply_summary(message: Message) -> dict[str, Any] | None:
+    """{"id", "sender": {"id", "username", "display_name"}, "excerpt", "deleted"} of the message this
+    one answers (select_related by `messages`), or None. A deleted target's excerpt is empty. The
+    sender chose to quote it, so members who joined after it see the quote too."""
+    target = message.reply_to
+    if target is None:
+        return None
+    deleted = target.deleted_at is not None
+    excerpt = "" if deleted else " ".join(target.content.split())
+    if len(excerpt) > REPLY_EXCERPT_CHARS:
+        excerpt = excerpt[: REPLY_EXCERPT_CHARS - 1].rstrip() + "…"
+    sender = target.sender
+    return {
+        "id": str(target.pk),
+        "sender": {"id": str(sender.pk), "username": sender.username, "display_name": sender.profile.name},
+        "excerpt": excerpt,
+        "deleted": deleted,
+    }
+
+
 def with_status(messages: Sequence[Message]) -> Sequence[Message]:
-    """Set `status` and `read_by` on each message (a list) from its recipients' cursors: one query."""
+    """Set `status` and `read_by` on each message (a list) from its recipients' cursors, and their
+    `reaction_rows`: two queries."""
+    with_reactions(messages)
     conversation_ids = {m.conversation_id for m in messages}
     members: dict[UUID, list[MemberRow]] = {}
     for row in Membership.objects.filter(conversation_id__in=conversation_ids).values(
@@ -189,7 +262,8 @@ def _last_seen(memberships: Iterable[Membership]) -> dict[tuple[UUID, int], Mess
             gone |= Q(conversation_id=membership.conversation_id, seq=membership.left_seq)
     if not gone:
         return {}
-    return {(m.conversation_id, m.seq): m for m in Message.objects.filter(gone).select_related("sender__profile")}
+    last = Message.objects.filter(gone).select_related("sender__profile", "reply_to__sender__profile")
+    return {(m.conversation_id, m.seq): m for m in last}
 
 
 def for_display(memberships: Sequence[Membership]) -> Sequence[Membership]:

@@ -19,13 +19,20 @@ from typing import Any, cast
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Field, Model, Q
+from django.db.models import F, Field, Model, Q, Subquery
 from django.utils import timezone
 
 from accounts.models import Block, Follow, Mute, User
 from accounts.selectors import blocked_between
-from messaging.models import Conversation, Membership, Message, MessageReport, Preferences
-from messaging.selectors import membership_for, system_ids, unread_key
+from messaging.models import REACTION_EMOJI, Conversation, Membership, Message, MessageReport, Preferences, Reaction
+from messaging.selectors import (
+    membership_for,
+    reaction_summary,
+    reply_summary,
+    system_ids,
+    unread_key,
+    with_reactions,
+)
 from messaging.signals import group_membership_changed, message_sent
 from socialsite import metrics, ratelimit, safe_cache
 from socialsite.errors import ConflictError, ForbiddenError, NotFoundError, ServiceError
@@ -82,8 +89,11 @@ def _conversation_event(conversation: Conversation, event: str, extra: dict[str,
 
 def message_payload(message: Message, *, status: str = "sent", for_sender: bool = False) -> dict[str, Any]:
     """What sockets receive in message.new (the REST payload, as the message was created).
-    Only the sender's own devices see its client_id, as over REST."""
+    Only the sender's own devices see its client_id, as over REST. Its reactions are read unless
+    already loaded (selectors.with_reactions)."""
     sender = message.sender
+    if not hasattr(message, "reaction_rows"):
+        with_reactions([message])
     return {
         "id": str(message.pk),
         "conversation_id": str(message.conversation_id),
@@ -103,6 +113,8 @@ def message_payload(message: Message, *, status: str = "sent", for_sender: bool 
         "deleted": message.deleted_at is not None,
         "status": status,
         "read_by": [],
+        "reactions": reaction_summary(message),
+        "reply_to": reply_summary(message),
     }
 
 
@@ -152,6 +164,7 @@ def _system_line(
         system=system,
         content=_system_text(kind, actor, targets, title),
     )
+    message.reaction_rows = []
     conversation.last_seq, conversation.last_message = seq, message
     conversation.save(update_fields=["last_seq", "last_message"])
     Membership.objects.filter(conversation=conversation, left_at__isnull=True).update(
@@ -459,8 +472,10 @@ def message_send(
     conversation_id: uuid.UUID | str | None = None,
     receiver_id: uuid.UUID | str | None = None,
     client_id: object = "",
+    reply_to: object = None,
 ) -> tuple[Message, bool]:
-    """Send a message to a conversation, or to a user (their 1:1, made on first use).
+    """Send a message to a conversation, or to a user (their 1:1, made on first use); with
+    `reply_to`, as a reply to a message of that conversation the sender saw.
 
     Returns (message, created). A retried send with the same client_id returns the first
     message, created False, and sends nothing again: the insert trips the unique constraint on
@@ -474,7 +489,7 @@ def message_send(
         "message_send", sender.pk, settings.THROTTLE_MESSAGE, message="You're sending too fast; wait a moment."
     )
     try:
-        message = _send(sender, content, conversation_id, receiver_id, client_id)
+        message = _send(sender, content, conversation_id, receiver_id, client_id, reply_to)
     except IntegrityError:  # the same client_id, sent twice at once: the first one won
         replay = _replayed(sender, client_id)
         if replay is None:
@@ -574,6 +589,7 @@ def _send(
     conversation_id: uuid.UUID | str | None,
     receiver_id: uuid.UUID | str | None,
     client_id: str,
+    reply_to: object = None,
 ) -> Message:
     if receiver_id is not None:
         conversation_id = conversation_direct(user=sender, other_user_id=receiver_id).conversation_id
@@ -585,10 +601,12 @@ def _send(
     # A 1:1 needs the other side active and neither of the two blocking the other.
     if kind == Conversation.Kind.DIRECT and any(members[user_id] for user_id in others):
         raise ForbiddenError("You can't message this account.", code="blocked")
+    target = _reply_target(sender, conversation_pk, reply_to) if reply_to not in (None, "") else None
     seq = last_seq + 1
     message = Message.objects.create(
-        conversation_id=conversation_pk, seq=seq, sender=sender, content=content, client_id=client_id
+        conversation_id=conversation_pk, seq=seq, sender=sender, content=content, client_id=client_id, reply_to=target
     )
+    message.reaction_rows = []
     _record_sent(message, sender, muters)
     forget_unread(members)  # one more unread for the others, none left for the sender
     # Others first: the sender's own devices already hold the message.
@@ -599,8 +617,32 @@ def _send(
     return message
 
 
+def _reply_target(sender: User, conversation_id: uuid.UUID, reply_to: object) -> Message:
+    """The message a reply answers: one the sender saw in this conversation, a member's, not deleted."""
+    invalid = {"reply_to": ["Not a message of this conversation."]}
+    if not isinstance(reply_to, str):
+        raise ServiceError("reply_to is a message id.", code="invalid", fields=invalid)
+    try:
+        target_id = parse_uuid(reply_to)
+    except NotFoundError:
+        raise ServiceError("Not a message of this conversation.", code="invalid", fields=invalid) from None
+    joined = Membership.objects.filter(conversation_id=conversation_id, user=sender).values("joined_seq")
+    target = (
+        Message.objects.select_related("sender__profile")
+        .filter(pk=target_id, conversation_id=conversation_id, seq__gt=Subquery(joined[:1]))
+        .first()
+    )
+    if target is None:
+        raise ServiceError("Not a message of this conversation.", code="invalid", fields=invalid)
+    if target.is_system:
+        raise ServiceError("Lines about the group can't be replied to.", code="invalid", fields=invalid)
+    if target.deleted_at is not None:
+        raise ConflictError("That message was deleted.", code="deleted")
+    return target
+
+
 def _own_message(user: User, message_id: uuid.UUID | str, *, lock: bool = True) -> Message:
-    messages = Message.objects.select_related("sender__profile")
+    messages = Message.objects.select_related("sender__profile", "reply_to__sender__profile")
     if lock:
         messages = messages.select_for_update(of=("self",))
     message = messages.filter(pk=parse_uuid(message_id)).first()
@@ -651,6 +693,84 @@ def message_delete(*, actor: User, message_id: uuid.UUID | str) -> Message:
     forget_unread(members)
     send_event_on_commit(members, "message.deleted", message_payload(message))
     return message
+
+
+# --- Reactions ------------------------------------------------------------------------------------
+
+
+def _clean_emoji(emoji: object) -> str:
+    if not isinstance(emoji, str) or emoji not in REACTION_EMOJI:
+        allowed = " ".join(REACTION_EMOJI)
+        raise ServiceError(f"React with one of {allowed}.", code="invalid", fields={"emoji": [f"One of {allowed}."]})
+    return emoji
+
+
+def _message_to_react_to(user: User, message_id: uuid.UUID | str) -> Message:
+    """The message, locked (reactions to it are counted in order), if the user is a current member who
+    saw it, it is a member's message and not deleted; in a 1:1, neither side blocks the other."""
+    message = (
+        Message.objects.select_for_update(of=("self",))
+        .select_related("conversation")
+        .filter(pk=parse_uuid(message_id, "No such message."))
+        .first()
+    )
+    if (
+        message is None
+        or not Membership.objects.filter(
+            conversation_id=message.conversation_id, user=user, left_at__isnull=True, joined_seq__lt=message.seq
+        ).exists()
+    ):
+        raise NotFoundError("No such message.", code="message_not_found")
+    if message.is_system:
+        raise ForbiddenError("Lines about the group can't get reactions.", code="system_message")
+    if message.deleted_at is not None:
+        raise ConflictError("This message was deleted.", code="deleted")
+    if message.conversation.kind == Conversation.Kind.DIRECT:
+        others = Membership.objects.filter(conversation_id=message.conversation_id).exclude(user=user)
+        other = User.objects.filter(pk__in=others.values("user_id")).first()
+        if other is not None and (not other.is_active or blocked_between(user, other)):
+            raise ForbiddenError("You can't message this account.", code="blocked")
+    return message
+
+
+def _react(user: User, message_id: uuid.UUID | str, emoji: object, *, on: bool) -> tuple[Message, bool]:
+    emoji = _clean_emoji(emoji)
+    # Every change reaches every member: as many a minute as messages (THROTTLE_MESSAGE), counted apart.
+    ratelimit.hit(
+        "message_react", user.pk, settings.THROTTLE_MESSAGE, message="You're reacting too fast; wait a moment."
+    )
+    message = _message_to_react_to(user, message_id)
+    if on:
+        _, changed = Reaction.objects.get_or_create(message=message, user=user, emoji=emoji)
+    else:
+        changed = Reaction.objects.filter(message=message, user=user, emoji=emoji).delete()[0] > 0
+    with_reactions([message])
+    if changed:
+        data = {
+            "conversation_id": str(message.conversation_id),
+            "message_id": str(message.pk),
+            "seq": message.seq,
+            "user_id": str(user.pk),
+            "emoji": emoji,
+            "reacted": on,
+            "reactions": reaction_summary(message),
+        }
+        send_event_on_commit(_member_ids(message.conversation_id), "message.reaction", data)
+    return message, changed
+
+
+@transaction.atomic
+def message_react(*, user: User, message_id: uuid.UUID | str, emoji: object) -> tuple[Message, bool]:
+    """Add the user's emoji to a message. Returns (message with its reactions, whether it was new):
+    reacting again with the same emoji changes nothing and tells nobody. Members get
+    `message.reaction` after commit."""
+    return _react(user, message_id, emoji, on=True)
+
+
+@transaction.atomic
+def message_unreact(*, user: User, message_id: uuid.UUID | str, emoji: object) -> tuple[Message, bool]:
+    """Take the user's emoji off a message; (message, whether there was one to take off)."""
+    return _react(user, message_id, emoji, on=False)
 
 
 # --- Receipts -------------------------------------------------------------------------------------

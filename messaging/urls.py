@@ -10,6 +10,7 @@ urlpatterns = [
     path("messages/settings/", views.message_settings, name="message_settings"),
     path("messages/m/<uuid:message_id>/edit/", views.message_edit, name="message_edit"),
     path("messages/m/<uuid:message_id>/delete/", views.message_delete, name="message_delete"),
+    path("messages/m/<uuid:message_id>/react/", views.message_react, name="message_react"),
     path("messages/<uuid:conversation_id>/", views.conversation, name="conversation"),
     path("messages/<uuid:conversation_id>/send/", views.send, name="conversation_send"),
     path("messages/<uuid:conversation_id>/accept/", views.accept, name="conversation_accept"),

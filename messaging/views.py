@@ -30,14 +30,16 @@ from messaging.forms import (
     NewGroupForm,
     NewMessageForm,
     PreferencesForm,
+    ReactForm,
     RenameForm,
     new_client_id,
 )
-from messaging.models import Conversation, Membership
+from messaging.models import REACTION_EMOJI, Conversation, Membership
 from socialsite.errors import ForbiddenError, NotFoundError, ServiceError
 from socialsite.web import safe_next_url
 
 PAGE_SIZE = 30  # messages per page of a conversation
+SEARCH_RESULTS = 30  # matches shown for a search in a conversation
 INBOX_PAGE_SIZE = 30  # conversations per page of the inbox
 
 
@@ -200,6 +202,8 @@ def _conversation_page(request, membership, form):
     rows = list(queryset.order_by("-seq")[: PAGE_SIZE + 1])
     older = rows[PAGE_SIZE - 1].seq if len(rows) > PAGE_SIZE else None
     chat_messages = selectors.with_status(rows[:PAGE_SIZE])[::-1]
+    for message in chat_messages:
+        message.reaction_list = selectors.reaction_summary(message, request.user.pk)
     _decorate(membership, request.user)
     context = {
         "membership": membership,
@@ -207,9 +211,16 @@ def _conversation_page(request, membership, form):
         "chat_messages": chat_messages,
         "older_before": older,
         "paged": before is not None,
+        "reaction_emoji": REACTION_EMOJI,
+        "can_react": membership.active,
+        "first_unread_seq": None if before is not None else _first_unread(chat_messages, membership, request.user),
     }
     if before is not None and request.htmx:
         return render(request, "messaging/_message_page.html", context)
+    query = (request.GET.get("q") or "").strip()
+    if query:
+        results, error = _search(request, membership, query)
+        context.update(search=query, search_results=results, search_error=error)
     blocked = membership.other is not None and account_selectors.blocked_between(request.user, membership.other)
     gone = membership.other is not None and not membership.other.is_active  # deleted or suspended
     context.update(
@@ -221,6 +232,31 @@ def _conversation_page(request, membership, form):
         add_form=AddMembersForm(),
     )
     return render(request, "messaging/conversation.html", context)
+
+
+def _first_unread(chat_messages, membership, viewer):
+    """The seq of the first message the viewer hadn't read when the page opened (the "New
+    messages" line goes above it), or None: someone else's, neither a line about the group nor deleted."""
+    for message in chat_messages:
+        if (
+            message.seq > membership.read_seq
+            and message.sender_id != viewer.pk
+            and not message.is_system
+            and message.deleted_at is None
+        ):
+            return message.seq
+    return None
+
+
+def _search(request, membership, query):
+    """(the newest matches of `query` in the conversation, None) or ([], why not)."""
+    try:
+        found = selectors.message_search(
+            selectors.messages(user=request.user, conversation_id=membership.conversation_id), query
+        )
+    except ServiceError as exc:
+        return [], exc.message
+    return list(found.order_by("-seq")[:SEARCH_RESULTS]), None
 
 
 @login_required
@@ -236,11 +272,12 @@ def send(request, conversation_id):
                 conversation_id=membership.conversation_id,
                 content=form.cleaned_data["content"],
                 client_id=form.cleaned_data["client_id"],
+                reply_to=form.cleaned_data["reply_to"] or None,
             )
         except NotFoundError:
             raise Http404("No such conversation.")
         except ServiceError as exc:
-            _add_error(form, exc)
+            _add_error(form, exc, {"reply_to": "content"})  # the hidden field has no place to show it
         else:
             return redirect(_conversation_url(membership.conversation_id))
     return _conversation_page(request, membership, form)
@@ -301,6 +338,28 @@ def message_delete(request, message_id):
     if request.htmx:
         return HttpResponse(status=204)
     messages.success(request, "Message deleted.")
+    return redirect(back)
+
+
+@login_required
+@require_POST
+def message_react(request, message_id):
+    """The no-JavaScript reaction (chat.js reacts over the socket): add or take off an emoji."""
+    message = selectors.messages(user=request.user).filter(pk=message_id).first()
+    if message is None:
+        raise Http404("No such message.")
+    form = ReactForm(request.POST)
+    back = _conversation_url(message.conversation_id, f"message-{message.pk}")
+    if not form.is_valid():
+        messages.error(request, "Pick an emoji.")
+        return redirect(back)
+    react = services.message_react if form.cleaned_data["on"] else services.message_unreact
+    try:
+        react(user=request.user, message_id=message.pk, emoji=form.cleaned_data["emoji"])
+    except NotFoundError:
+        raise Http404("No such message.")
+    except ServiceError as exc:
+        messages.error(request, exc.message)
     return redirect(back)
 
 

@@ -4,8 +4,8 @@ from django.conf import settings
 from rest_framework import serializers
 
 from accounts.api.serializers import UserSummaryOutput
-from messaging.models import Membership, Message, MessageReport, Preferences
-from messaging.selectors import system_ids
+from messaging.models import REACTION_EMOJI, Membership, Message, MessageReport, Preferences
+from messaging.selectors import reaction_summary, reply_summary, system_ids
 from socialsite.api.inputs import Input
 
 
@@ -15,6 +15,9 @@ class MessageSendInput(Input):
     content = serializers.CharField(trim_whitespace=False, allow_blank=True, max_length=settings.MESSAGE_MAX_LENGTH)
     client_id = serializers.CharField(
         required=False, allow_blank=True, max_length=64, help_text="Your id for this send: a retry returns the first."
+    )
+    reply_to = serializers.CharField(
+        required=False, max_length=64, help_text="The id of the message this one answers (same conversation)."
     )
 
     def validate(self, data):
@@ -41,6 +44,35 @@ class SystemOutput(serializers.Serializer):
     title = serializers.CharField(allow_null=True, help_text="renamed: the new title (empty: the name removed).")
 
 
+class ReactionOutput(serializers.Serializer):
+    emoji = serializers.CharField()
+    count = serializers.IntegerField()
+    user_ids = serializers.ListField(child=serializers.CharField(), help_text="Who reacted, first first.")
+    me = serializers.BooleanField(help_text="Whether you reacted with it.")
+
+
+class ReactionInput(Input):
+    emoji = serializers.ChoiceField(choices=[(e, e) for e in REACTION_EMOJI])
+
+
+class ReactionsOutput(serializers.Serializer):
+    message_id = serializers.CharField()
+    reactions = ReactionOutput(many=True)
+
+
+class ReplySenderOutput(serializers.Serializer):
+    id = serializers.CharField()
+    username = serializers.CharField()
+    display_name = serializers.CharField()
+
+
+class ReplyToOutput(serializers.Serializer):
+    id = serializers.CharField()
+    sender = ReplySenderOutput()
+    excerpt = serializers.CharField(help_text="The start of its text; empty when deleted.")
+    deleted = serializers.BooleanField()
+
+
 class MessageOutput(serializers.Serializer):
     id = serializers.CharField()
     conversation_id = serializers.CharField()
@@ -65,6 +97,15 @@ class MessageOutput(serializers.Serializer):
     read_by = serializers.ListField(
         child=serializers.CharField(), default=list, help_text="Ids of the recipients who have read it."
     )
+    reactions = serializers.SerializerMethodField()
+    reply_to = serializers.SerializerMethodField()
+
+    def get_reply_to(self, message) -> ReplyToOutput(allow_null=True):  # type: ignore[valid-type]  # drf-spectacular: the schema
+        return reply_summary(message)
+
+    def get_reactions(self, message) -> ReactionOutput(many=True):  # type: ignore[valid-type]  # drf-spectacular: the schema
+        request = self.context.get("request")
+        return reaction_summary(message, request.user.pk if request is not None else None)
 
     def get_system(self, message) -> SystemOutput(allow_null=True):  # type: ignore[valid-type]  # drf-spectacular: the schema
         return system_ids(message)

@@ -5,6 +5,12 @@ from messaging.api import views
 urlpatterns = [
     path("messages", views.MessagesView.as_view(), name="api-messages"),
     path("messages/<str:message_id>", views.MessageDetailView.as_view(), name="api-message"),
+    path("messages/<str:message_id>/reactions", views.ReactionsView.as_view(), name="api-message-reactions"),
+    path(
+        "messages/<str:message_id>/reactions/<str:emoji>",
+        views.ReactionDetailView.as_view(),
+        name="api-message-reaction",
+    ),
     path("messages/<str:message_id>/reports", views.MessageReportsView.as_view(), name="api-message-reports"),
     path("users/<userref:user_id>/messages", views.UserMessagesView.as_view(), name="api-user-messages"),
     path(

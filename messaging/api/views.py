@@ -7,6 +7,7 @@ from rest_framework.views import APIView
 
 from messaging import selectors, services
 from messaging.api import serializers as s
+from messaging.models import REACTION_EMOJI
 from socialsite.api.helpers import error_responses, own_user, valid_input
 from socialsite.api.pagination import CursorPagination
 from socialsite.errors import ServiceError
@@ -69,6 +70,38 @@ class MessageDetailView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+def reactions_data(request, message):
+    return {"message_id": str(message.pk), "reactions": selectors.reaction_summary(message, request.user.pk)}
+
+
+class ReactionsView(APIView):
+    @extend_schema(
+        request=s.ReactionInput,
+        responses={201: s.ReactionsOutput, 200: s.ReactionsOutput, **error_responses(400, 401, 403, 404, 409)},
+        tags=["messages"],
+        description="React to a message of a conversation you are in. Reacting again with the same emoji "
+        "answers 200 and changes nothing. The members get `message.reaction`.",
+    )
+    def post(self, request, message_id):
+        data = valid_input(s.ReactionInput, request)
+        message, created = services.message_react(user=request.user, message_id=message_id, emoji=data["emoji"])
+        return Response(reactions_data(request, message), status=status.HTTP_201_CREATED if created else 200)
+
+
+class ReactionDetailView(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("emoji", str, OpenApiParameter.PATH, enum=list(REACTION_EMOJI), description="URL-encoded.")
+        ],
+        responses={200: s.ReactionsOutput, **error_responses(400, 401, 403, 404, 409)},
+        tags=["messages"],
+        description="Take your reaction off; taking off one you don't have is a no-op.",
+    )
+    def delete(self, request, message_id, emoji):
+        message, _ = services.message_unreact(user=request.user, message_id=message_id, emoji=emoji)
+        return Response(reactions_data(request, message))
+
+
 class MessageReportsView(APIView):
     @extend_schema(
         request=s.MessageReportInput,
@@ -92,6 +125,12 @@ class UserMessagesView(APIView):
             OpenApiParameter("cursor", str, description="The `next` cursor of the previous page (older messages)."),
             OpenApiParameter("limit", int, description="Page size, 20 by default, at most 50."),
             OpenApiParameter(
+                "q",
+                str,
+                description="Only messages whose text contains this (any case, at most 100 characters); "
+                "deleted messages and lines about a group never match.",
+            ),
+            OpenApiParameter(
                 "after",
                 str,
                 description="With conversation_id: a message id or seq; only newer messages, oldest first "
@@ -106,12 +145,15 @@ class UserMessagesView(APIView):
         user = own_user(request, user_id)
         conversation_id = request.query_params.get("conversation_id") or None
         after = request.query_params.get("after")
+        query = request.query_params.get("q")
         queryset = selectors.messages(user=user, conversation_id=conversation_id)
+        if query is not None:
+            queryset = selectors.message_search(queryset, query)
         if after is not None:
             return self._after(request, user, queryset, conversation_id, after)
         paginator = NewestSeqFirst() if conversation_id else NewestFirst()
         page = selectors.with_status(paginator.paginate_queryset(queryset, request, view=self))
-        if conversation_id and page:
+        if conversation_id and page and query is None:  # matches aren't the newest messages
             services.conversation_delivered(user=user, conversation_id=conversation_id, seq=page[0].seq)
         data = s.MessageOutput(page, many=True, context={"request": request}).data
         return paginator.get_paginated_response(data)
@@ -126,7 +168,7 @@ class UserMessagesView(APIView):
         page = selectors.with_status(list(queryset.filter(seq__gt=seq).order_by("seq")[: limit + 1]))
         more = len(page) > limit
         page = page[:limit]
-        if page:
+        if page and "q" not in request.query_params:
             services.conversation_delivered(user=user, conversation_id=conversation_id, seq=page[-1].seq)
         data = s.MessageOutput(page, many=True, context={"request": request}).data
         next_url = None

@@ -25,6 +25,12 @@
  *     the viewer types and typing.stop on send or blur;
  *   - marks the conversation read (POST /api/v1/conversations/<id>/read, session + CSRF token) while
  *     the page is visible;
+ *   - reactions: the React picker and the chips are forms (they work without JavaScript); here they
+ *     send `message.react` over the socket (REST when it can't answer), and `message.reaction`
+ *     events redraw a message's chips from the summary (mine: my id in its user_ids);
+ *   - Reply on a message fills the form's hidden reply_to and shows "Replying to …" above the box;
+ *     a reply shows a quoted line (a deleted target: "deleted"), a link to the message it answers;
+ *   - opens at the "New messages" line when there are more unread messages than fit, else at the newest;
  *   - loads older pages when the top of the log scrolls into view (the page's own ?before=<seq>,
  *     as a fragment);
  *   - fetches what was missed (docs/realtime.md "Gaps and resync"): GET /api/v1/users/me/messages?
@@ -437,13 +443,176 @@
         el.classList.add("chat-message--deleted");
         content.textContent = "This message was deleted.";
         if (edited) edited.hidden = true;
-        var actions = el.querySelector("[data-message-actions]");
-        if (actions) actions.remove();
+        var tools = el.querySelector("[data-message-tools]");
+        if (tools) tools.remove();
+        renderReactions(el, []);
+        markQuotesDeleted(String(data.id));
       } else {
         content.textContent = data.content;
         if (edited) edited.hidden = !data.edited;
+        if (data.reactions) renderReactions(el, data.reactions);
       }
       if (data.status && String(data.sender_id) === me) setTicks(el, data.status);
+    }
+
+    // Reactions and replies -----------------------------------------------------------------------
+
+    /** The chips under a message, from a summary [{emoji, count, user_ids}] (the viewer's: aria-pressed). */
+    function renderReactions(el, reactions) {
+      var box = el.querySelector("[data-reactions]");
+      var id = el.getAttribute("data-message-id");
+      if (!box || !id) return;
+      box.innerHTML = "";
+      (reactions || []).forEach(function (reaction) {
+        var mine = (reaction.user_ids || []).map(String).indexOf(me) !== -1;
+        var form = document.createElement("form");
+        form.method = "post";
+        form.action = urlFor("data-react-url", id);
+        form.className = "chat-reactions__form";
+        form.setAttribute("data-react-form", "");
+        var token = document.createElement("input");
+        token.type = "hidden";
+        token.name = "csrfmiddlewaretoken";
+        token.value = csrfToken();
+        form.appendChild(token);
+        if (!mine) {
+          var on = document.createElement("input");
+          on.type = "hidden";
+          on.name = "on";
+          on.value = "1";
+          form.appendChild(on);
+        }
+        var button = document.createElement("button");
+        button.type = "submit";
+        button.name = "emoji";
+        button.value = reaction.emoji;
+        button.className = "chat-reaction" + (mine ? " chat-reaction--mine" : "");
+        button.setAttribute("aria-pressed", mine ? "true" : "false");
+        button.setAttribute("data-reaction", reaction.emoji);
+        var face = document.createElement("span");
+        face.setAttribute("aria-hidden", "true");
+        face.textContent = reaction.emoji;
+        var label = document.createElement("span");
+        label.className = "sr-only";
+        label.textContent = " reacted " + reaction.emoji + (mine ? ", including you" : "");
+        button.appendChild(face);
+        button.appendChild(document.createTextNode(" " + reaction.count));
+        button.appendChild(label);
+        form.appendChild(button);
+        box.appendChild(form);
+      });
+      box.hidden = !(reactions && reactions.length);
+    }
+
+    function markQuotesDeleted(id) {
+      Array.prototype.forEach.call(log.querySelectorAll("[data-quote-id]"), function (quote) {
+        if (quote.getAttribute("data-quote-id") !== id) return;
+        var excerpt = quote.querySelector("[data-quote-excerpt]");
+        if (excerpt) excerpt.textContent = "deleted";
+      });
+    }
+
+    function renderQuote(el, replyTo) {
+      var quote = el.querySelector("[data-message-quote]");
+      if (!quote) return;
+      if (!replyTo) {
+        quote.remove();
+        return;
+      }
+      quote.hidden = false;
+      quote.href = "#message-" + replyTo.id;
+      quote.setAttribute("data-quote-id", replyTo.id);
+      quote.querySelector("[data-quote-sender]").textContent =
+        (replyTo.sender && (replyTo.sender.display_name || replyTo.sender.username)) || "";
+      quote.querySelector("[data-quote-excerpt]").textContent = replyTo.deleted ? "deleted" : replyTo.excerpt;
+    }
+
+    function react(form, emoji) {
+      var el = form.closest("[data-message-id]");
+      var id = el && el.getAttribute("data-message-id");
+      if (!id || !emoji) return;
+      var on = Boolean(form.querySelector("input[name=on]"));
+      var picker = form.closest("details");
+      if (picker) picker.removeAttribute("open");
+      var apply = function (body) {
+        if (body && body.reactions) renderReactions(el, body.reactions);
+      };
+      var overRest = function () {
+        var url = "/api/v1/messages/" + encodeURIComponent(id) + "/reactions";
+        var call = on
+          ? request("POST", url, { emoji: emoji })
+          : request("DELETE", url + "/" + encodeURIComponent(emoji), {});
+        return call.then(apply).catch(function (err) {
+          showError(err.message || "Couldn't react. Try again.");
+        });
+      };
+      if (!rt.connected) {
+        overRest();
+        return;
+      }
+      rt.request("message.react", { message_id: id, emoji: emoji, on: on })
+        .then(function (frame) {
+          apply(frame.data);
+        })
+        .catch(function (err) {
+          if (err.code && err.code !== "server_error") showError(err.message);
+          else overRest();
+        });
+    }
+
+    log.addEventListener("submit", function (e) {
+      var form = e.target;
+      if (!form.hasAttribute || !form.hasAttribute("data-react-form") || !live) return;
+      e.preventDefault();
+      react(form, e.submitter && e.submitter.value);
+    });
+
+    var replyInput = form && form.querySelector("[data-chat-reply-to]");
+    var replying = root.querySelector("[data-chat-replying]");
+    var replyTarget = null; // {id, sender: {display_name}, excerpt, deleted} while replying
+
+    function excerptOf(el) {
+      var text = (el.querySelector("[data-message-content]").textContent || "").replace(/\s+/g, " ").trim();
+      return text.length > 120 ? text.slice(0, 119) + "…" : text;
+    }
+
+    function startReply(el) {
+      if (!replyInput || !replying || !textarea) return;
+      replyTarget = {
+        id: el.getAttribute("data-message-id"),
+        sender: { display_name: el.getAttribute("data-sender-name") || "" },
+        excerpt: excerptOf(el),
+        deleted: false,
+      };
+      replyInput.value = replyTarget.id;
+      replying.querySelector("[data-replying-sender]").textContent = replyTarget.sender.display_name;
+      replying.querySelector("[data-replying-excerpt]").textContent = replyTarget.excerpt;
+      replying.hidden = false;
+      textarea.focus();
+    }
+
+    function stopReply() {
+      replyTarget = null;
+      if (replyInput) replyInput.value = "";
+      if (replying) replying.hidden = true;
+    }
+
+    log.addEventListener("click", function (e) {
+      var button = e.target.closest && e.target.closest("[data-reply]");
+      if (!button || !live) return;
+      var el = button.closest("[data-message-id]");
+      if (el && el.getAttribute("data-message-id")) startReply(el);
+    });
+    if (replying) {
+      replying.querySelector("[data-reply-cancel]").addEventListener("click", function () {
+        stopReply();
+        if (textarea) textarea.focus();
+      });
+    }
+    if (live) {
+      Array.prototype.forEach.call(log.querySelectorAll("[data-reply]"), function (button) {
+        button.hidden = false;
+      });
     }
 
     /** A line about the group (kind other than "text"): centered text, no sender, ticks or actions. */
@@ -466,6 +635,8 @@
       el.setAttribute("data-message-id", data.id || "");
       el.setAttribute("data-seq", data.seq || "");
       el.setAttribute("data-sender-id", data.sender_id);
+      if (data.sender) el.setAttribute("data-sender-name", data.sender.display_name || data.sender.username || "");
+      renderQuote(el, data.reply_to);
       if (mine) {
         el.classList.add("chat-message--mine");
         if (data.client_id) el.setAttribute("data-client-id", data.client_id);
@@ -477,20 +648,24 @@
       time.setAttribute("datetime", data.created_at || new Date().toISOString());
       localTime(time);
       var actions = el.querySelector("[data-message-actions]");
+      var tools = el.querySelector("[data-message-tools]");
       if (!mine) {
         el.querySelector("[data-ticks]").remove();
         actions.remove();
       } else if (!data.id) {
-        actions.hidden = true; // not sent yet
+        tools.hidden = true; // not sent yet
         setTicks(el, "sending", true);
-      } else {
-        wireActions(el, data.id);
       }
+      if (data.id) wireActions(el, data.id);
       applyState(el, data);
       return el;
     }
 
     function wireActions(el, id) {
+      var tools = el.querySelector("[data-message-tools]");
+      var picker = el.querySelector("[data-react-picker] form");
+      if (tools) tools.hidden = false;
+      if (picker && !picker.getAttribute("action")) picker.action = urlFor("data-react-url", id);
       var actions = el.querySelector("[data-message-actions]");
       if (!actions) return;
       var edit = actions.querySelector("[data-edit-link]");
@@ -718,7 +893,11 @@
 
     function send(content) {
       var payload = { conversation_id: conversationId, content: content, client_id: newClientId() };
+      var quoted = replyTarget;
+      if (quoted) payload.reply_to = quoted.id;
+      stopReply();
       var pending = build({
+        reply_to: quoted,
         id: "",
         seq: "",
         conversation_id: conversationId,
@@ -909,6 +1088,11 @@
       var el = findMessage(String(data.id));
       if (el) applyState(el, data);
     });
+    rt.on("message.reaction", function (data) {
+      if (!forThis(data)) return;
+      var el = findMessage(String(data.message_id));
+      if (el && !el.classList.contains("chat-message--deleted")) renderReactions(el, data.reactions);
+    });
     rt.on("message.delivered", function (data) {
       if (!forThis(data)) return;
       advance(String(data.user_id), "delivered_seq", data.up_to_seq);
@@ -994,8 +1178,28 @@
       resync(true);
     });
 
+    /** On a phone the composer sticks to the bottom of the viewport (messaging.css): bring the page to
+     * where the composer's own place is on screen, so it doesn't cover the newest messages. */
+    function showComposer() {
+      if (!form || !typingLine || !window.matchMedia("(max-width: 767px)").matches) return;
+      if (root.querySelector("[data-chat-search-results]")) return; // reading search results
+      var stuckAt = parseFloat(getComputedStyle(form).bottom) || 0;
+      var overlap = typingLine.getBoundingClientRect().bottom + form.offsetHeight - (window.innerHeight - stuckAt);
+      if (overlap > 0) window.scrollBy(0, overlap);
+    }
+
+    /** The "New messages" line above the view (more unread than fit): start the view at it. */
+    function showUnread() {
+      var divider = log.querySelector("[data-chat-unread-divider]");
+      if (!divider) return;
+      var above = divider.getBoundingClientRect().top - scroller.getBoundingClientRect().top;
+      if (above < 0) scroller.scrollTop += above - 8;
+    }
+
     if (live) {
       scrollToNewest();
+      showUnread();
+      showComposer();
       acknowledge();
     }
   }
