@@ -122,7 +122,7 @@ def test_layout_on_every_main_page(browser, server):
 
     # Signed out: a top bar with Log in and Sign up, no tab bar.
     visitor = Watched(browser.new_context(viewport=PHONE))
-    for name, path in (("login", "/accounts/login/"), ("signup", "/accounts/signup/")):
+    for name, path in (("welcome", "/"), ("login", "/accounts/login/"), ("signup", "/accounts/signup/")):
         visitor.page.goto(f"{server.url}{path}")
         main_nav = visitor.page.get_by_role("navigation", name="Main")
         expect(main_nav.get_by_role("link", name="Log in")).to_be_visible()
