@@ -164,6 +164,9 @@ def test_layout_on_every_main_page(browser, server):
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()
     page.locator("main").click(position={"x": 5, "y": 5})  # a tap elsewhere closes it
     expect(page.get_by_role("button", name="Sign out")).to_be_hidden()
+    page.get_by_label("More").click()
+    page.keyboard.press("Escape")  # and so does Escape
+    expect(page.get_by_role("button", name="Sign out")).to_be_hidden()
     # Read elsewhere (here through the API): the socket clears the bell's count live.
     page.evaluate(
         """() => fetch('/api/v1/notifications/read-all', {method: 'POST', credentials: 'same-origin',
