@@ -37,3 +37,16 @@ def browser():
         browser = launch_chromium(playwright)
         yield browser
         browser.close()
+
+
+def serious_axe_violations(page, context=None):
+    """axe-core's serious and critical violations on the page as it is now, or in `context` (a
+    selector or axe's include/exclude object): id, impact and up to three of the nodes."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page, context=context)
+    return [
+        (v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
+        for v in results.response["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]

@@ -5,6 +5,7 @@ viewport, and search within the conversation. Two people, each in their own brow
 import pytest
 
 from messaging import services
+from tests.browser.conftest import serious_axe_violations
 from tests.browser.test_chat import EVENT_WAIT_MS, Person, server  # noqa: F401  (server: a fixture)
 from tests.e2e.conftest import service_env, spawn, start_daphne  # noqa: F401  (fixtures)
 from tests.factories import UserFactory
@@ -12,18 +13,6 @@ from tests.factories import UserFactory
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pytest.mark.timeout(180)]
 
 PHONE = {"width": 390, "height": 844}
-
-
-def serious_accessibility_problems(page):
-    """axe-core's serious and critical violations on the page as it is now (none expected)."""
-    from axe_playwright_python.sync_playwright import Axe
-
-    results = Axe().run(page)
-    return [
-        (violation["id"], [node["target"] for node in violation["nodes"]])
-        for violation in results.response["violations"]
-        if violation["impact"] in ("serious", "critical")
-    ]
 
 
 def test_react_reply_pinned_composer_and_search(browser, server):  # noqa: F811
@@ -83,7 +72,7 @@ def test_react_reply_pinned_composer_and_search(browser, server):  # noqa: F811
     expect(theirs).to_have_attribute("aria-pressed", "false")
     ana.shot("chat-extras-02-reaction-live.png")
     reply.locator("summary", has_text="React").click()  # the picker open, quotes and chips on the page
-    assert serious_accessibility_problems(bo.page) == []
+    assert serious_axe_violations(bo.page) == []
     reply.locator("summary", has_text="React").click()
     # ana adds hers by tapping the chip: 2, pressed on her side, live on bo's.
     theirs.click()
@@ -104,6 +93,6 @@ def test_react_reply_pinned_composer_and_search(browser, server):  # noqa: F811
     box = ana.page.locator("[data-chat-form]").bounding_box()
     assert box is not None and box["y"] + box["height"] <= PHONE["height"], box
     ana.shot("chat-extras-03-search.png")
-    assert serious_accessibility_problems(ana.page) == []
+    assert serious_axe_violations(ana.page) == []
 
     assert ana.problems == [] and bo.problems == []

@@ -14,7 +14,7 @@ from messaging.services import message_send
 from notifications.models import Notification
 from notifications.services import notify
 from posts.services import post_create
-from tests.browser.conftest import SCREENSHOTS, sign_in
+from tests.browser.conftest import SCREENSHOTS, serious_axe_violations, sign_in
 from tests.conftest import wait_for_js
 from tests.e2e.conftest import service_env, spawn, start_daphne  # noqa: F401  (fixtures)
 from tests.factories import FollowFactory, UserFactory
@@ -57,17 +57,6 @@ class Watched:
         self.problems = []
         self.page.on("console", lambda msg: msg.type == "error" and self.problems.append(msg.text))
         self.page.on("pageerror", lambda exc: self.problems.append(str(exc)))
-
-
-def serious_axe_violations(page, context=None):
-    from axe_playwright_python.sync_playwright import Axe
-
-    results = Axe().run(page, context=context)
-    return [
-        (v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
-        for v in results.response["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
 
 
 def check_widths(watched, name, *, signed_in):

@@ -7,7 +7,7 @@ import pytest
 from accounts import services as account_services
 from posts import services as post_services
 from posts.models import Bookmark
-from tests.browser.conftest import SCREENSHOTS, sign_in
+from tests.browser.conftest import SCREENSHOTS, serious_axe_violations, sign_in
 from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pytest.mark.timeout(120)]
@@ -29,13 +29,6 @@ def open_page(browser, live_server, username):
     page.on("pageerror", lambda error: page.problems.append(str(error)))
     sign_in(page, live_server.url, username)
     return page
-
-
-def serious_axe_violations(page):
-    from axe_playwright_python.sync_playwright import Axe
-
-    violations = Axe().run(page).response["violations"]
-    return [(v["id"], v["impact"], len(v["nodes"])) for v in violations if v["impact"] in ("serious", "critical")]
 
 
 def test_bookmark_content_warning_and_pin(browser, live_server):
