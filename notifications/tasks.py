@@ -131,3 +131,12 @@ def on_appeal_decided(appeal_id: str) -> None:
     from notifications import services
 
     services.on_appeal_decided(appeal_id=parse_uuid(appeal_id))
+
+
+@shared_task(**RETRY)
+def push_notification(notification_id: str) -> None:
+    """Web Push one notification to its recipient's browsers (notifications/push.py): a retry
+    sends only what failed."""
+    from notifications import push
+
+    push.send(notification_id=parse_uuid(notification_id))

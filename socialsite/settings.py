@@ -373,6 +373,27 @@ NOTIFICATION_POLL_SECONDS = env.int("NOTIFICATION_POLL_SECONDS", default=25)  # 
 NOTIFICATION_SSE_HEARTBEAT = env.int("NOTIFICATION_SSE_HEARTBEAT", default=15)  # seconds between pings
 NOTIFICATION_SSE_MAX_SECONDS = env.int("NOTIFICATION_SSE_MAX_SECONDS", default=300)  # then the client reconnects
 
+# Web Push (notifications/push.py, docs/operations.md "Web Push"): off unless both VAPID keys
+# are set (`manage.py webpush_keys` prints a new pair). The subject is a mailto: or https: URL
+# the push services can reach the operator at.
+WEBPUSH_VAPID_PUBLIC_KEY = env.str("WEBPUSH_VAPID_PUBLIC_KEY", default="")
+WEBPUSH_VAPID_PRIVATE_KEY = env.str("WEBPUSH_VAPID_PRIVATE_KEY", default="")
+WEBPUSH_VAPID_SUBJECT = env.str("WEBPUSH_VAPID_SUBJECT", default="mailto:admin@socialsite.local")
+# Where a subscription may point: "scheme://host" patterns (fnmatch) of the browsers' push
+# services. The worker POSTs to these URLs, so an endpoint anywhere else is refused.
+WEBPUSH_ENDPOINT_HOSTS = env.list(
+    "WEBPUSH_ENDPOINT_HOSTS",
+    default=[
+        "https://fcm.googleapis.com",
+        "https://updates.push.services.mozilla.com",
+        "https://*.push.apple.com",
+        "https://*.notify.windows.com",
+    ],
+)
+WEBPUSH_TTL = env.int("WEBPUSH_TTL", default=12 * 3600)  # seconds a push service keeps an undelivered push
+WEBPUSH_TIMEOUT = env.float("WEBPUSH_TIMEOUT", default=10.0)  # seconds per request to a push service
+WEBPUSH_MAX_SUBSCRIPTIONS = env.int("WEBPUSH_MAX_SUBSCRIPTIONS", default=20)  # per user: the oldest goes
+
 # --- Search and discovery (search/) ---------------------------------------------------------
 SEARCH_QUERY_MAX = env.int("SEARCH_QUERY_MAX", default=200)  # characters; longer is a 400
 SEARCH_MAX_RESULTS = env.int("SEARCH_MAX_RESULTS", default=1000)  # how deep pages go, per query
