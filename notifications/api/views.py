@@ -196,13 +196,23 @@ class PushSubscriptionsView(APIView):
         return Response(body, status=201 if made else 200)
 
     @extend_schema(
-        request=s.PushUnsubscribeInput,
+        parameters=[
+            OpenApiParameter(
+                "endpoint",
+                {"type": "string", "minLength": 1, "maxLength": 1000},
+                required=True,
+                description="The subscription's endpoint, URL-encoded.",
+            )
+        ],
         responses={204: None, **error_responses(400, 401)},
         tags=["push"],
         description="Forget one of your subscriptions, by endpoint. Idempotent: 204 whether or not it was saved "
         "(someone else's stays).",
     )
     def delete(self, request):
-        data = valid_input(s.PushUnsubscribeInput, request)
+        reject_unknown(request.query_params, {"endpoint"}, "Unknown parameter.")
+        query = s.PushUnsubscribeInput(data=request.query_params.dict())
+        query.is_valid(raise_exception=True)
+        data = query.validated_data
         push.unsubscribe(user=request.user, endpoint=data["endpoint"])
         return Response(status=204)

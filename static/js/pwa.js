@@ -4,7 +4,7 @@
  * when the button is clicked, never on load. On: Notification.requestPermission(), then
  * PushManager.subscribe() with the server's VAPID key (data-vapid-key), then POST the
  * subscription to /api/v1/push/subscriptions (session cookie + CSRF token). Off: unsubscribe in
- * the browser and DELETE it on the server. The status line says what happened.
+ * the browser and DELETE it on the server (?endpoint=). The status line says what happened.
  */
 (function () {
   "use strict";
@@ -43,7 +43,7 @@
       method: method,
       credentials: "same-origin",
       headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": csrfToken() },
-      body: JSON.stringify(body)
+      body: body === undefined ? undefined : JSON.stringify(body)
     }).then(function (response) {
       if (!response.ok) {
         return response.json().catch(function () { return {}; }).then(function (data) {
@@ -110,7 +110,7 @@
         }
         var endpoint = subscription.endpoint;
         return subscription.unsubscribe().then(function () {
-          return send(url, "DELETE", { endpoint: endpoint });
+          return send(url + "?endpoint=" + encodeURIComponent(endpoint), "DELETE");
         });
       }).then(function () {
         show(false);

@@ -2,6 +2,7 @@
 (validated, owner only, an upsert by endpoint so a replay changes nothing)."""
 
 import threading
+from urllib.parse import urlencode
 
 import pytest
 from django.db import connection
@@ -53,12 +54,15 @@ def test_an_endpoint_moves_to_whoever_subscribes_there_last(ana, bo, client_for,
 def test_unsubscribe_is_owner_only_and_idempotent(ana, bo, client_for, vapid):
     client_for(ana).post(URL, body(), format="json")
     # Someone else naming ana's endpoint: 204 as always, and hers stays.
-    assert client_for(bo).delete(URL, {"endpoint": ENDPOINT}, format="json").status_code == 204
+    gone = f"{URL}?{urlencode({'endpoint': ENDPOINT})}"
+    assert client_for(bo).delete(gone).status_code == 204
     assert PushSubscription.objects.filter(user=ana).exists()
-    assert client_for(ana).delete(URL, {"endpoint": ENDPOINT}, format="json").status_code == 204
+    assert client_for(ana).delete(gone).status_code == 204
     assert not PushSubscription.objects.exists()
-    assert client_for(ana).delete(URL, {"endpoint": ENDPOINT}, format="json").status_code == 204  # replayed
-    assert_error(client_for(ana).delete(URL, {"endpoint": 5}, format="json"), 400, "invalid")
+    assert client_for(ana).delete(gone).status_code == 204  # replayed
+    assert "endpoint" in assert_error(client_for(ana).delete(URL), 400, "invalid")["fields"]
+    assert "colour" in assert_error(client_for(ana).delete(f"{gone}&colour=red"), 400, "invalid")["fields"]
+    assert "endpoint" in assert_error(client_for(ana).delete(f"{URL}?endpoint={'x' * 1001}"), 400)["fields"]
 
 
 def test_push_off_refuses_subscriptions(ana, client_for):
@@ -67,7 +71,7 @@ def test_push_off_refuses_subscriptions(ana, client_for):
 
 def test_signed_out_is_401(api, vapid):
     assert_error(api.post(URL, body(), format="json"), 401)
-    assert_error(api.delete(URL, {"endpoint": ENDPOINT}, format="json"), 401)
+    assert_error(api.delete(f"{URL}?{urlencode({'endpoint': ENDPOINT})}"), 401)
 
 
 GOOD = BrowserKeys()
