@@ -213,9 +213,13 @@ class PushDelivery(models.Model):
 
     The row is claimed before the send (`sent_at` empty) and confirmed after; a failed send
     drops the claim so the retry sends again, and a claim left by a worker that died is taken
-    over once it is older than a send can take (notifications.push)."""
+    over once it is older than a send can take (notifications.push). Rows are only needed while
+    a task may still run: `prune_push_deliveries` deletes them after WEBPUSH_DELIVERY_KEEP_HOURS.
+    The notification is an id, not a foreign key: a key pointing at Notification would make
+    Django load every notification a deleted post or user takes with it (a celebrity's: millions)
+    instead of deleting them in one statement."""
 
-    notification = models.ForeignKey(Notification, on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    notification_id = models.UUIDField()
     subscription = models.ForeignKey(PushSubscription, on_delete=models.CASCADE, related_name="+", db_index=False)
     claimed_at = models.DateTimeField()
     sent_at = models.DateTimeField(null=True, blank=True)
@@ -223,8 +227,9 @@ class PushDelivery(models.Model):
     class Meta:
         verbose_name_plural = "push deliveries"
         constraints = [
-            models.UniqueConstraint(fields=["subscription", "notification"], name="notifications_push_once"),
+            models.UniqueConstraint(fields=["subscription", "notification_id"], name="notifications_push_once"),
         ]
+        indexes = [models.Index(fields=["claimed_at"], name="notifications_push_claimed_idx")]
 
     def __str__(self):
         return f"{self.notification_id} → {self.subscription_id}"

@@ -317,6 +317,14 @@ def _send_one(subscription: PushSubscription, data: str) -> None:
         raise
 
 
+def prune() -> int:
+    """Delete the delivery records no task can need any more (older than
+    WEBPUSH_DELIVERY_KEEP_HOURS, past every retry); how many. Beat, hourly."""
+    cutoff = timezone.now() - timedelta(hours=settings.WEBPUSH_DELIVERY_KEEP_HOURS)
+    deleted: int = PushDelivery.objects.filter(claimed_at__lt=cutoff).delete()[0]
+    return deleted
+
+
 def keys() -> dict[str, Any]:
     """A new VAPID key pair (py-vapid), both base64url: the public key as the uncompressed point
     browsers take, the private key as its 32 raw bytes (what WEBPUSH_VAPID_PRIVATE_KEY holds)."""

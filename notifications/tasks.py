@@ -140,3 +140,11 @@ def push_notification(notification_id: str) -> None:
     from notifications import push
 
     push.send(notification_id=parse_uuid(notification_id))
+
+
+@shared_task
+def prune_push_deliveries() -> int:
+    """Forget which notifications were pushed, once no retry can ask (beat, hourly)."""
+    from notifications import push
+
+    return push.prune()

@@ -357,6 +357,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     "idempotency-prune": {"task": "socialsite.tasks.prune_idempotency_keys", "schedule": 60 * 60},
     "token-families-prune": {"task": "accounts.tasks.prune_token_families", "schedule": 60 * 60},
+    "push-deliveries-prune": {"task": "notifications.tasks.prune_push_deliveries", "schedule": 60 * 60},
 }
 CELERY_TIMEZONE = "UTC"
 # Without a broker, the web process (socialsite.serve) runs this schedule itself (embedded_beat.py).
@@ -393,6 +394,8 @@ WEBPUSH_ENDPOINT_HOSTS = env.list(
 WEBPUSH_TTL = env.int("WEBPUSH_TTL", default=12 * 3600)  # seconds a push service keeps an undelivered push
 WEBPUSH_TIMEOUT = env.float("WEBPUSH_TIMEOUT", default=10.0)  # seconds per request to a push service
 WEBPUSH_MAX_SUBSCRIPTIONS = env.int("WEBPUSH_MAX_SUBSCRIPTIONS", default=20)  # per user: the oldest goes
+# What was pushed is kept this long (a retried task skips it), far past a task's last retry.
+WEBPUSH_DELIVERY_KEEP_HOURS = env.int("WEBPUSH_DELIVERY_KEEP_HOURS", default=24)
 
 # --- Search and discovery (search/) ---------------------------------------------------------
 SEARCH_QUERY_MAX = env.int("SEARCH_QUERY_MAX", default=200)  # characters; longer is a 400

@@ -67,7 +67,7 @@ def test_a_like_is_pushed_encrypted_and_signed(ana, bo, subscribe, push_service,
         "url": f"/posts/{post.pk}/",
         "tag": notification.group_key,
     }
-    delivery = PushDelivery.objects.get(notification=notification, subscription=subscription)
+    delivery = PushDelivery.objects.get(notification_id=notification.pk, subscription=subscription)
     assert delivery.sent_at is not None
     subscription.refresh_from_db()
     assert subscription.last_success_at is not None and subscription.failures == 0
@@ -157,7 +157,7 @@ def test_a_claim_in_flight_is_skipped_and_a_dead_workers_is_taken_over(ana, bo, 
     subscription, _ = subscribe(ana)
     notification = unpushed(ana, bo)
     # Another worker is sending it now (a redelivered task running twice at once).
-    PushDelivery.objects.create(notification=notification, subscription=subscription, claimed_at=timezone.now())
+    PushDelivery.objects.create(notification_id=notification.pk, subscription=subscription, claimed_at=timezone.now())
     assert push.send(notification_id=notification.pk).skipped == 1
     assert push_service.requests == []
     # That worker died before confirming: once a send can't still be running, a retry takes over.
@@ -193,3 +193,21 @@ def test_an_outage_opens_the_breaker(ana, bo, subscribe, push_service, unpushed,
     with pytest.raises(CircuitBreakerError):
         push.send(notification_id=notification.pk)
     assert len(push_service.requests) == fast_breakers.BREAKER_FAIL_MAX  # the last call never reached it
+
+
+def test_old_delivery_records_are_pruned(ana, bo, subscribe, unpushed, settings):
+    subscription, _ = subscribe(ana)
+    old, new = unpushed(ana, bo), unpushed(bo, ana)
+    now = timezone.now()
+    PushDelivery.objects.create(notification_id=old.pk, subscription=subscription, claimed_at=now - timedelta(hours=25))
+    PushDelivery.objects.create(notification_id=new.pk, subscription=subscription, claimed_at=now - timedelta(hours=23))
+    assert tasks.prune_push_deliveries.run() == 1
+    assert list(PushDelivery.objects.values_list("notification_id", flat=True)) == [new.pk]
+
+
+def test_notifications_still_go_in_one_statement():
+    """Nothing points at Notification: a deleted post or user takes its notifications with one
+    DELETE, never loading them (a celebrity's post has one per bell subscriber)."""
+    from django.db.models.deletion import Collector
+
+    assert Collector(using="default").can_fast_delete(Notification.objects.all())
