@@ -5,6 +5,8 @@
  * PushManager.subscribe() with the server's VAPID key (data-vapid-key), then POST the
  * subscription to /api/v1/push/subscriptions (session cookie + CSRF token). Off: unsubscribe in
  * the browser and DELETE it on the server (?endpoint=). The status line says what happened.
+ * Signing out (the form posting to /accounts/logout/) does the same first, so the next person on
+ * a shared device doesn't get the account's pushes.
  */
 (function () {
   "use strict";
@@ -138,6 +140,43 @@
       show(false);
     });
   }
+
+  // Signing out: this browser's subscription belongs to the account signing out, and on a shared
+  // device the next person must not get its pushes. Unsubscribe and forget it first (2 s at most).
+  var LOGOUT_PATH = "/accounts/logout/";
+  var SUBSCRIPTIONS_URL = "/api/v1/push/subscriptions";
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!supported || !(form instanceof HTMLFormElement) || form.hasAttribute("data-push-cleared")) {
+      return;
+    }
+    if (new URL(form.action, window.location.href).pathname !== LOGOUT_PATH) {
+      return;
+    }
+    event.preventDefault();
+    var sent = false;
+    function signOut() {
+      if (!sent) {
+        sent = true;
+        form.setAttribute("data-push-cleared", "");
+        form.submit();
+      }
+    }
+    window.setTimeout(signOut, 2000);
+    navigator.serviceWorker.getRegistration("/").then(function (reg) {
+      return reg ? reg.pushManager.getSubscription() : null;
+    }).then(function (subscription) {
+      if (!subscription) {
+        return null;
+      }
+      var endpoint = subscription.endpoint;
+      return subscription.unsubscribe().then(function () {
+        return send(SUBSCRIPTIONS_URL + "?endpoint=" + encodeURIComponent(endpoint), "DELETE");
+      });
+    }).catch(function () {
+      return null;
+    }).then(signOut);
+  });
 
   document.addEventListener("DOMContentLoaded", function () {
     var roots = document.querySelectorAll("[data-push]");
