@@ -93,6 +93,8 @@ GOOD = BrowserKeys()
         ({**body(), "keys": {"p256dh": GOOD.p256dh[:-1] + "*", "auth": GOOD.auth}}, "p256dh"),  # not base64url
         ({**body(), "keys": {"p256dh": GOOD.p256dh, "auth": b64url(b"x" * 15)}}, "auth"),
         ({**body(), "keys": {"p256dh": GOOD.p256dh, "auth": "x" * 300}}, "keys"),
+        ({**body(), "keys": {"p256dh": GOOD.p256dh, "auth": "A" * 40}}, "auth"),  # long for 16 bytes
+        ({**body(), "keys": {"p256dh": GOOD.p256dh, "auth": "AAAAA"}}, "auth"),  # no base64 has that length
         ({**body(), "keys": {"p256dh": GOOD.p256dh}}, "keys"),
         ({**body(), "keys": "p256dh"}, "keys"),
         ({"keys": body()["keys"]}, "endpoint"),

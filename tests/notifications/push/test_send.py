@@ -13,6 +13,7 @@ from accounts import services as accounts_services
 from notifications import push, tasks
 from notifications.models import Notification, PushDelivery, PushSubscription
 from posts import services as posts_services
+from socialsite.errors import ServiceError
 from socialsite.models import OutboxMessage
 
 pytestmark = pytest.mark.django_db
@@ -111,6 +112,8 @@ def test_no_task_without_a_subscription_or_with_push_off(ana, bo, liked, setting
     notify(kind="follow", actor=bo, recipient_ids=[ana.pk, bo.pk], key="follow:test3")
     [row] = OutboxMessage.objects.filter(task=TASK)
     assert row.args == [str(Notification.objects.get(key="follow:test3").pk)]
+    notify(kind="follow", actor=bo, recipient_ids=[ana.pk], key="follow:test3")  # made before: nothing new
+    assert OutboxMessage.objects.filter(task=TASK).count() == 1
 
 
 @pytest.mark.parametrize("status", [404, 410])
@@ -193,6 +196,18 @@ def test_an_outage_opens_the_breaker(ana, bo, subscribe, push_service, unpushed,
     with pytest.raises(CircuitBreakerError):
         push.send(notification_id=notification.pk)
     assert len(push_service.requests) == fast_breakers.BREAKER_FAIL_MAX  # the last call never reached it
+
+
+def test_the_payload_stays_small_and_push_off_sends_nothing(ana, bo, subscribe, push_service, unpushed, settings):
+    subscribe(ana)
+    notification = unpushed(ana, bo)
+    notification.payload = {"excerpt": "word " * 100}
+    assert len(push.payload(notification)["body"]) == push.BODY_MAX
+    settings.WEBPUSH_VAPID_PUBLIC_KEY = ""
+    assert push.send(notification_id=notification.pk).sent == 0
+    assert push_service.requests == []
+    with pytest.raises(ServiceError):
+        push.unsubscribe(user=ana, endpoint=None)
 
 
 def test_old_delivery_records_are_pruned(ana, bo, subscribe, unpushed, settings):
