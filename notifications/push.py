@@ -194,17 +194,22 @@ class PushRefused(Exception):
     changed, a payload too large): a retry would be refused too."""
 
 
-def _refused(exc: BaseException) -> bool:
-    """A 4xx other than 429: about this one push or subscription, not the service being down."""
-    from pywebpush import WebPushException
+class PushServiceDown(breakers.CircuitBreakerError):
+    """A push service's breaker is open: the task runs again when it lets a trial call through
+    (breakers.retry_later), without spending a retry."""
 
-    status = exc.status_code if isinstance(exc, WebPushException) else None
-    return status is not None and 400 <= status < 500 and status != 429
+    def __init__(self, breaker: str) -> None:
+        super().__init__(f"{breaker} is open")
+        self.breaker = breaker
+
+
+def _breaker_name(endpoint: str) -> str:
+    # Hosts come from WEBPUSH_ENDPOINT_HOSTS' few services, so the breakers (and metric labels) stay few.
+    return f"webpush:{urlsplit(endpoint).hostname}"
 
 
 def _breaker(endpoint: str) -> breakers.Breaker:
-    # Hosts come from WEBPUSH_ENDPOINT_HOSTS' few services, so the breakers (and metric labels) stay few.
-    return breakers.breaker(f"webpush:{urlsplit(endpoint).hostname}", exclude=[_refused])
+    return breakers.breaker(_breaker_name(endpoint), exclude=[breakers.client_error])
 
 
 def _post(subscription: PushSubscription, data: str) -> None:
@@ -264,7 +269,8 @@ def send(*, notification_id: uuid.UUID) -> Outcome:
     """Push one notification to every subscription of its recipient, each at most once.
 
     Raises when a send failed for a reason other than the subscription being gone (after
-    trying the others), so the task retries; what was sent is recorded and not sent again."""
+    trying the others), so the task retries; PushServiceDown when the only trouble was an open
+    breaker. What was sent is recorded and not sent again."""
     outcome = Outcome()
     if not enabled():
         return outcome
@@ -273,6 +279,7 @@ def send(*, notification_id: uuid.UUID) -> Outcome:
         return outcome
     data = json.dumps(payload(notification), separators=(",", ":"))
     error: BaseException | None = None
+    down = ""
     for subscription in PushSubscription.objects.filter(user_id=notification.recipient_id).order_by("created_at"):
         if not _claim(notification.pk, subscription.pk):
             outcome.skipped += 1
@@ -282,6 +289,9 @@ def send(*, notification_id: uuid.UUID) -> Outcome:
         except PushGone:
             subscription.delete()  # its claim goes with it
             outcome.gone += 1
+        except breakers.CircuitBreakerError:  # the service is known to be down: no request, no failure counted
+            PushDelivery.objects.filter(notification_id=notification.pk, subscription_id=subscription.pk).delete()
+            down = _breaker_name(subscription.endpoint)
         except PushRefused as exc:
             PushSubscription.objects.filter(pk=subscription.pk).update(failures=F("failures") + 1)
             logger.warning("Web Push to %s refused: %s", urlsplit(subscription.endpoint).hostname, exc)
@@ -301,6 +311,8 @@ def send(*, notification_id: uuid.UUID) -> Outcome:
             outcome.sent += 1
     if error is not None:
         raise error
+    if down:
+        raise PushServiceDown(down)
     return outcome
 
 
@@ -312,7 +324,7 @@ def _send_one(subscription: PushSubscription, data: str) -> None:
     except WebPushException as exc:
         if exc.status_code in (404, 410):
             raise PushGone from exc
-        if _refused(exc):
+        if breakers.client_error(exc):
             raise PushRefused(str(exc)) from exc
         raise
 

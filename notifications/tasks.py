@@ -8,8 +8,9 @@ lists of recipients stay text (notify hands them to PostgreSQL as they are).
 
 from typing import Any
 
-from celery import shared_task
+from celery import Task, shared_task
 
+from socialsite.breakers import CircuitBreakerError, retry_later
 from socialsite.params import parse_uuid
 
 RETRY: dict[str, Any] = {
@@ -133,13 +134,17 @@ def on_appeal_decided(appeal_id: str) -> None:
     services.on_appeal_decided(appeal_id=parse_uuid(appeal_id))
 
 
-@shared_task(**RETRY)
-def push_notification(notification_id: str) -> None:
+@shared_task(bind=True, **RETRY, dont_autoretry_for=(CircuitBreakerError,))
+def push_notification(self: Task[Any, Any], notification_id: str) -> None:
     """Web Push one notification to its recipient's browsers (notifications/push.py): a retry
-    sends only what failed."""
+    sends only what failed. A push service's open breaker queues it again for the trial call
+    without spending a retry."""
     from notifications import push
 
-    push.send(notification_id=parse_uuid(notification_id))
+    try:
+        push.send(notification_id=parse_uuid(notification_id))
+    except push.PushServiceDown as exc:
+        retry_later(self, exc.breaker, exc)
 
 
 @shared_task

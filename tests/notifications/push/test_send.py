@@ -196,6 +196,48 @@ def test_an_outage_opens_the_breaker(ana, bo, subscribe, push_service, unpushed,
     with pytest.raises(CircuitBreakerError):
         push.send(notification_id=notification.pk)
     assert len(push_service.requests) == fast_breakers.BREAKER_FAIL_MAX  # the last call never reached it
+    subscription = PushSubscription.objects.get()
+    assert subscription.failures == fast_breakers.BREAKER_FAIL_MAX - 1  # the service's fault, not this browser's
+    assert not PushDelivery.objects.exists()  # nothing claimed: the trial call's run sends it
+
+
+def test_a_worker_waits_for_the_breaker_without_spending_a_retry(
+    ana, bo, subscribe, push_service, unpushed, fast_breakers
+):
+    """In a worker the task is published again with its retries unchanged and an ETA at the
+    breaker's half-open time (as tests/search/test_degraded.py checks for indexing)."""
+    from celery.exceptions import Ignore
+    from celery.signals import before_task_publish
+
+    from socialsite import breakers
+    from socialsite.celery import app
+
+    subscribe(ana, "/down")
+    push_service.status["/down"] = 502
+    notification = unpushed(ana, bo)
+    for _ in range(fast_breakers.BREAKER_FAIL_MAX):
+        with pytest.raises(Exception):  # noqa: B017 -- 502s, then the breaker opening
+            push.send(notification_id=notification.pk)
+    assert breakers.is_open("webpush:127.0.0.1")
+    published = []
+
+    def record(sender=None, headers=None, **kwargs):
+        published.append((sender, headers["retries"]))
+
+    before_task_publish.connect(record, weak=False)
+    eager, app.conf.task_always_eager = app.conf.task_always_eager, False
+    tasks.push_notification.push_request(args=[str(notification.pk)], kwargs={}, retries=3, is_eager=False)
+    try:
+        with pytest.raises(Ignore):  # this run ends; the published copy runs at the trial call
+            tasks.push_notification.run(str(notification.pk))
+    finally:
+        tasks.push_notification.pop_request()
+        before_task_publish.disconnect(record)
+        app.conf.task_always_eager = eager
+        with app.connection_for_write() as connection:
+            connection.default_channel.queue_purge("notifications")
+    assert published == [(TASK, 3)]
+    assert len(push_service.requests) == fast_breakers.BREAKER_FAIL_MAX
 
 
 def test_the_payload_stays_small_and_push_off_sends_nothing(ana, bo, subscribe, push_service, unpushed, settings):
