@@ -105,6 +105,9 @@ def _worker_script() -> bytes:
 
 @require_safe
 def service_worker(request: HttpRequest) -> HttpResponse:
+    if settings.DEBUG:  # development: an edited sw.js or precached file shows on the next load
+        _worker_config.cache_clear()
+        _worker_script.cache_clear()
     response = HttpResponse(_worker_script(), content_type="text/javascript; charset=utf-8")
     # The browser checks for a new worker on every navigation; never serve it a stale copy.
     response["Cache-Control"] = "no-cache"

@@ -66,3 +66,17 @@ def test_every_page_links_the_manifest_and_the_worker(client, ana):
     page = client.get("/").content.decode()
     assert page.count('rel="manifest"') == 1 and '<meta name="theme-color"' in page
     assert "/static/js/pwa.js" in page
+
+
+def test_development_serves_the_worker_as_edited(client, settings, tmp_path):
+    """With DEBUG on, an edited static file changes the worker at once (no restart)."""
+    settings.DEBUG = True
+    before = client.get("/sw.js").content
+    (tmp_path / "css").mkdir()
+    (tmp_path / "css" / "site.css").write_text("body { color: blue; }")
+    settings.STATICFILES_DIRS = [tmp_path, *settings.STATICFILES_DIRS]
+    try:
+        assert client.get("/sw.js").content != before
+    finally:
+        pwa._worker_config.cache_clear()
+        pwa._worker_script.cache_clear()
