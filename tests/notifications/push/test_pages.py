@@ -2,6 +2,8 @@
 
 import pytest
 
+from notifications import push
+
 pytestmark = pytest.mark.django_db
 
 
@@ -12,3 +14,19 @@ def test_the_settings_page_has_the_button_and_the_key(client, ana, vapid, settin
     assert 'data-subscriptions-url="/api/v1/push/subscriptions"' in page
     settings.WEBPUSH_VAPID_PUBLIC_KEY = ""
     assert 'data-vapid-key=""' in client.get("/settings/notifications/").content.decode()
+
+
+def test_the_system_check_catches_a_mismatched_pair(settings):
+    from notifications.checks import webpush_keys
+
+    one, other = push.keys(), push.keys()
+    settings.WEBPUSH_VAPID_PUBLIC_KEY, settings.WEBPUSH_VAPID_PRIVATE_KEY = one["public_key"], one["private_key"]
+    assert webpush_keys(None) == []
+    settings.WEBPUSH_VAPID_PUBLIC_KEY = other["public_key"]
+    assert [error.id for error in webpush_keys(None)] == ["notifications.E002"]
+    settings.WEBPUSH_VAPID_PRIVATE_KEY = "not a key"
+    assert [error.id for error in webpush_keys(None)] == ["notifications.E001"]
+    settings.WEBPUSH_VAPID_PRIVATE_KEY = ""
+    assert [error.id for error in webpush_keys(None)] == ["notifications.W001"]
+    settings.WEBPUSH_VAPID_PUBLIC_KEY = ""
+    assert webpush_keys(None) == []
