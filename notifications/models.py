@@ -186,3 +186,50 @@ class MessageWindow(models.Model):
 
     def __str__(self):
         return f"{self.conversation_id} quiet until {self.until}"
+
+
+class PushSubscription(models.Model):
+    """One browser's Web Push subscription (PushManager.subscribe): where to POST and the keys
+    to encrypt for. A browser has one endpoint; it belongs to whoever subscribed there last."""
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="push_subscriptions")
+    endpoint = models.URLField(max_length=1000, unique=True)
+    p256dh = models.CharField(max_length=100, help_text="The browser's P-256 public key, base64url.")
+    auth = models.CharField(max_length=32, help_text="The browser's 16-byte auth secret, base64url.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    failures = models.PositiveIntegerField(default=0, help_text="Failed sends since the last success.")
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "created_at"], name="notifications_push_user_idx")]
+
+    def __str__(self):
+        return f"push subscription of {self.user_id}"
+
+
+class PushDelivery(models.Model):
+    """A notification pushed (or being pushed) to one subscription: a retried task skips it.
+
+    The row is claimed before the send (`sent_at` empty) and confirmed after; a failed send
+    drops the claim so the retry sends again, and a claim left by a worker that died is taken
+    over once it is older than a send can take (notifications.push). Rows are only needed while
+    a task may still run: `prune_push_deliveries` deletes them after WEBPUSH_DELIVERY_KEEP_HOURS.
+    The notification is an id, not a foreign key: a key pointing at Notification would make
+    Django load every notification a deleted post or user takes with it (a celebrity's: millions)
+    instead of deleting them in one statement."""
+
+    notification_id = models.UUIDField()
+    subscription = models.ForeignKey(PushSubscription, on_delete=models.CASCADE, related_name="+", db_index=False)
+    claimed_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "push deliveries"
+        constraints = [
+            models.UniqueConstraint(fields=["subscription", "notification_id"], name="notifications_push_once"),
+        ]
+        indexes = [models.Index(fields=["claimed_at"], name="notifications_push_claimed_idx")]
+
+    def __str__(self):
+        return f"{self.notification_id} → {self.subscription_id}"

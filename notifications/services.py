@@ -23,6 +23,7 @@ from django.utils import timezone
 from uuid6 import uuid7
 
 from accounts.models import Block, Follow, Mute, User
+from notifications import push
 from notifications.models import Bell, MessageWindow, Notification, Preferences
 from notifications.selectors import notification_payload, unread_count, unread_key
 from socialsite import safe_cache
@@ -223,6 +224,7 @@ def notify(
         kept = set(Notification.objects.filter(pk__in=[row.pk for row in rows]).values_list("pk", flat=True))
         inserted = [(row.pk, row.recipient_id) for row in rows if row.pk in kept]
     forget_unread(recipient_id for _, recipient_id in inserted)
+    push.queue(inserted)
     # Only those listening get the event (a few of a celebrity's thousands), so only their rows
     # are built as objects.
     online = set(presence.online_among([str(recipient_id) for _, recipient_id in inserted]))
@@ -561,6 +563,7 @@ def on_post_failed(*, post_id: uuid.UUID) -> int:
     )
     if made:
         forget_unread([row.recipient_id])
+        push.queue([(row.pk, row.recipient_id)])
         send_event_on_commit([post.author_id], "notification.new", notification_payload(row))
     return int(made)
 
@@ -586,6 +589,7 @@ def _moderation_notice(*, recipient: User, key: str, payload: dict[str, Any]) ->
     )
     if made:
         forget_unread([row.recipient_id])
+        push.queue([(row.pk, row.recipient_id)])
         send_event_on_commit([recipient.pk], "notification.new", notification_payload(row))
     return int(made)
 

@@ -8,8 +8,9 @@ lists of recipients stay text (notify hands them to PostgreSQL as they are).
 
 from typing import Any
 
-from celery import shared_task
+from celery import Task, shared_task
 
+from socialsite.breakers import CircuitBreakerError, retry_later
 from socialsite.params import parse_uuid
 
 RETRY: dict[str, Any] = {
@@ -131,3 +132,24 @@ def on_appeal_decided(appeal_id: str) -> None:
     from notifications import services
 
     services.on_appeal_decided(appeal_id=parse_uuid(appeal_id))
+
+
+@shared_task(bind=True, **RETRY, dont_autoretry_for=(CircuitBreakerError,))
+def push_notification(self: Task[Any, Any], notification_id: str) -> None:
+    """Web Push one notification to its recipient's browsers (notifications/push.py): a retry
+    sends only what failed. A push service's open breaker queues it again for the trial call
+    without spending a retry."""
+    from notifications import push
+
+    try:
+        push.send(notification_id=parse_uuid(notification_id))
+    except push.PushServiceDown as exc:
+        retry_later(self, exc.breaker, exc)
+
+
+@shared_task
+def prune_push_deliveries() -> int:
+    """Forget which notifications were pushed, once no retry can ask (beat, hourly)."""
+    from notifications import push
+
+    return push.prune()

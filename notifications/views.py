@@ -19,7 +19,7 @@ from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_POST, require_safe
 
 from accounts import selectors as account_selectors
-from notifications import selectors, services
+from notifications import push, selectors, services
 from notifications.forms import PreferencesForm
 from socialsite.errors import NotFoundError, ServiceError
 from socialsite.web import safe_next_url
@@ -136,7 +136,12 @@ def notification_settings(request):
     else:
         form = PreferencesForm(initial=services.preferences_for(request.user).as_dict())
     bells = selectors.bells_of(request.user)
-    context = {"form": form, "bells": [bell.author for bell in bells], "section": "notifications"}
+    context = {
+        "form": form,
+        "bells": [bell.author for bell in bells],
+        "section": "notifications",
+        "push_key": push.public_key(),
+    }
     return render(request, "notifications/settings.html", context)
 
 

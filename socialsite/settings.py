@@ -357,6 +357,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     "idempotency-prune": {"task": "socialsite.tasks.prune_idempotency_keys", "schedule": 60 * 60},
     "token-families-prune": {"task": "accounts.tasks.prune_token_families", "schedule": 60 * 60},
+    "push-deliveries-prune": {"task": "notifications.tasks.prune_push_deliveries", "schedule": 60 * 60},
 }
 CELERY_TIMEZONE = "UTC"
 # Without a broker, the web process (socialsite.serve) runs this schedule itself (embedded_beat.py).
@@ -372,6 +373,29 @@ NOTIFICATION_MESSAGE_SECONDS = env.int("NOTIFICATION_MESSAGE_SECONDS", default=1
 NOTIFICATION_POLL_SECONDS = env.int("NOTIFICATION_POLL_SECONDS", default=25)  # long-poll's longest wait
 NOTIFICATION_SSE_HEARTBEAT = env.int("NOTIFICATION_SSE_HEARTBEAT", default=15)  # seconds between pings
 NOTIFICATION_SSE_MAX_SECONDS = env.int("NOTIFICATION_SSE_MAX_SECONDS", default=300)  # then the client reconnects
+
+# Web Push (notifications/push.py, docs/operations.md "Web Push"): off unless both VAPID keys
+# are set (`manage.py webpush_keys` prints a new pair). The subject is a mailto: or https: URL
+# the push services can reach the operator at.
+WEBPUSH_VAPID_PUBLIC_KEY = env.str("WEBPUSH_VAPID_PUBLIC_KEY", default="")
+WEBPUSH_VAPID_PRIVATE_KEY = env.str("WEBPUSH_VAPID_PRIVATE_KEY", default="")
+WEBPUSH_VAPID_SUBJECT = env.str("WEBPUSH_VAPID_SUBJECT", default="mailto:admin@socialsite.local")
+# Where a subscription may point: "scheme://host" patterns (fnmatch) of the browsers' push
+# services. The worker POSTs to these URLs, so an endpoint anywhere else is refused.
+WEBPUSH_ENDPOINT_HOSTS = env.list(
+    "WEBPUSH_ENDPOINT_HOSTS",
+    default=[
+        "https://fcm.googleapis.com",
+        "https://updates.push.services.mozilla.com",
+        "https://*.push.apple.com",
+        "https://*.notify.windows.com",
+    ],
+)
+WEBPUSH_TTL = env.int("WEBPUSH_TTL", default=12 * 3600)  # seconds a push service keeps an undelivered push
+WEBPUSH_TIMEOUT = env.float("WEBPUSH_TIMEOUT", default=10.0)  # seconds per request to a push service
+WEBPUSH_MAX_SUBSCRIPTIONS = env.int("WEBPUSH_MAX_SUBSCRIPTIONS", default=20)  # per user: the oldest goes
+# What was pushed is kept this long (a retried task skips it), far past a task's last retry.
+WEBPUSH_DELIVERY_KEEP_HOURS = env.int("WEBPUSH_DELIVERY_KEEP_HOURS", default=24)
 
 # --- Search and discovery (search/) ---------------------------------------------------------
 SEARCH_QUERY_MAX = env.int("SEARCH_QUERY_MAX", default=200)  # characters; longer is a 400

@@ -4,7 +4,7 @@ from django.urls import include, path, re_path
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from socialsite import health, metrics, views
+from socialsite import health, metrics, pwa, views
 from socialsite.api import converters  # noqa: F401 -- registers <userref:...> before the includes below
 
 # The busiest first: Django tries these in order (resolving /api/v1/feed took 22.6 µs behind
@@ -22,7 +22,10 @@ api_v1 = [
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
-    path("metrics", metrics.metrics_view, name="metrics"),  # protected outside DEBUG (socialsite/metrics.py)
+    path("metrics", metrics.metrics_view, name="metrics"),
+    path("manifest.webmanifest", pwa.manifest, name="manifest"),
+    path("sw.js", pwa.service_worker, name="service_worker"),
+    path("offline/", pwa.offline, name="offline"),  # protected outside DEBUG (socialsite/metrics.py)
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # Swagger UI's page carries one inline <style>; scripts stay 'self' only.

@@ -81,3 +81,35 @@ class NotificationPreferencesOutput(serializers.Serializer):
 class BellOutput(serializers.Serializer):
     user_id = serializers.CharField()
     bell = serializers.BooleanField()
+
+
+class PushKeysInput(Input):
+    p256dh = serializers.CharField(max_length=200, trim_whitespace=False, help_text="65 bytes, base64url.")
+    auth = serializers.CharField(max_length=200, trim_whitespace=False, help_text="16 bytes, base64url.")
+
+
+class PushSubscriptionInput(Input):
+    """A browser's PushSubscription as its toJSON() gives it."""
+
+    endpoint = serializers.CharField(max_length=1000, trim_whitespace=False, help_text="The push service's URL.")
+    keys = PushKeysInput()
+    expirationTime = serializers.FloatField(  # noqa: N815 -- the browser's name
+        required=False, allow_null=True, help_text="Ignored: the push service says when it is gone."
+    )
+
+
+class PushUnsubscribeInput(Input):
+    endpoint = serializers.CharField(max_length=1000, trim_whitespace=False)
+
+
+class PushSubscriptionOutput(serializers.Serializer):
+    id = serializers.CharField()
+    endpoint = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class PushKeyOutput(serializers.Serializer):
+    enabled = serializers.BooleanField(help_text="Whether this server sends Web Push at all.")
+    public_key = serializers.CharField(
+        allow_null=True, help_text="The VAPID public key (base64url) for PushManager.subscribe's applicationServerKey."
+    )

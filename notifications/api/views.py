@@ -4,7 +4,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from notifications import selectors, services
+from notifications import push, selectors, services
 from notifications.api import serializers as s
 from notifications.models import Notification, Preferences
 from socialsite.api.helpers import error_responses, own_user, valid_input
@@ -164,3 +164,55 @@ class BellView(APIView):
         """Turn off the bell for an account you follow (no notification for each of its posts)."""
         on = services.bell_set(user=own_user(request, user_id), author_id=author_id, on=False)
         return Response({"user_id": str(author_id), "bell": on})
+
+
+class PushKeyView(APIView):
+    @extend_schema(responses={200: s.PushKeyOutput, **error_responses(401)}, tags=["push"])
+    def get(self, request):
+        """The VAPID public key to subscribe with; null (and enabled false) when push is off."""
+        key = push.public_key()
+        return Response({"enabled": key is not None, "public_key": key})
+
+
+class PushSubscriptionsView(APIView):
+    @extend_schema(
+        request=s.PushSubscriptionInput,
+        responses={200: s.PushSubscriptionOutput, 201: s.PushSubscriptionOutput, **error_responses(400, 401, 409)},
+        tags=["push"],
+        description="Save this browser's push subscription (PushSubscription.toJSON()) for you: 201 when new, "
+        "200 when it was saved before (a replay changes nothing). The endpoint must be a known push "
+        "service's https URL; 409 push_disabled when the server sends no push.",
+    )
+    def post(self, request):
+        data = valid_input(s.PushSubscriptionInput, request)
+        subscription, made = push.subscribe(
+            user=request.user, endpoint=data["endpoint"], p256dh=data["keys"]["p256dh"], auth=data["keys"]["auth"]
+        )
+        body = {
+            "id": str(subscription.pk),
+            "endpoint": subscription.endpoint,
+            "created_at": subscription.created_at.isoformat(),
+        }
+        return Response(body, status=201 if made else 200)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "endpoint",
+                {"type": "string", "minLength": 1, "maxLength": 1000},
+                required=True,
+                description="The subscription's endpoint, URL-encoded.",
+            )
+        ],
+        responses={204: None, **error_responses(400, 401)},
+        tags=["push"],
+        description="Forget one of your subscriptions, by endpoint. Idempotent: 204 whether or not it was saved "
+        "(someone else's stays).",
+    )
+    def delete(self, request):
+        reject_unknown(request.query_params, {"endpoint"}, "Unknown parameter.")
+        query = s.PushUnsubscribeInput(data=request.query_params.dict())
+        query.is_valid(raise_exception=True)
+        data = query.validated_data
+        push.unsubscribe(user=request.user, endpoint=data["endpoint"])
+        return Response(status=204)
