@@ -25,7 +25,7 @@ from django.templatetags.static import static
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_safe
 
-THEME_COLOR = "#4338ca"  # --primary in static/css/site.css
+THEME_COLOR = "#4338ca"  # --color-accent in static/css/site.css
 BACKGROUND_COLOR = "#f4f5fa"  # --bg
 
 # What the offline page and most pages load. A file missing here still works: the worker caches
