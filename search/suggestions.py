@@ -16,6 +16,7 @@ User = get_user_model()
 
 FRIENDS_OF_FRIENDS = "followed_by_people_you_follow"
 SHARED_INTERESTS = "shares_your_interests"
+POPULAR = "popular"
 MUTUALS_SHOWN = 3
 
 
@@ -86,3 +87,28 @@ def suggestions_for(user: UserModel, limit: int = 20) -> list[Suggestion]:
         )
         suggestions += [Suggestion(u, SHARED_INTERESTS) for u in popular]
     return suggestions
+
+
+def popular_accounts(viewer: UserModel | None, limit: int = 20, exclude: list[UUID] | None = None) -> list[UserModel]:
+    """The most followed accounts (then the most recently active), for a signed-out visitor or
+    to fill a short list of suggestions: for a signed-in viewer, only accounts they could follow
+    (as `suggestions_for`). One query."""
+    if viewer is not None and viewer.is_authenticated:
+        people = _candidates(viewer)
+    else:
+        people = User.objects.visible_to(None).select_related("profile")
+    if exclude:
+        people = people.exclude(pk__in=exclude)
+    return list(
+        people.order_by("-profile__followers_count", F("last_active").desc(nulls_last=True), "username")[:limit]
+    )
+
+
+def onboarding_suggestions(user: UserModel, limit: int = 12) -> list[Suggestion]:
+    """Who /welcome/ offers: `suggestions_for` (friends of friends, then popular accounts sharing
+    the user's interests), filled up with the most followed accounts. Four queries at most."""
+    found = suggestions_for(user, limit)
+    if len(found) < limit:
+        more = popular_accounts(user, limit - len(found), exclude=[s.user.pk for s in found])
+        found += [Suggestion(person, POPULAR) for person in more]
+    return found

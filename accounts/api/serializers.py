@@ -219,3 +219,14 @@ class BlockInput(Input):
 
 class MuteInput(Input):
     muted_user_id = serializers.UUIDField()
+
+
+class InterestsInput(serializers.Serializer):
+    interests = serializers.ListField(
+        child=serializers.CharField(max_length=40), max_length=20, help_text="Names; replaces the list."
+    )
+
+
+class InterestsOutput(serializers.Serializer):
+    interests = serializers.ListField(child=serializers.CharField(), help_text="Yours, sorted.")
+    suggested = serializers.ListField(child=serializers.CharField(), help_text="The curated list onboarding offers.")

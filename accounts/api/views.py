@@ -299,6 +299,28 @@ class AvatarView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+class InterestsView(APIView):
+    def _body(self, names):
+        return s.InterestsOutput({"interests": names, "suggested": settings.ONBOARDING_INTERESTS}).data
+
+    @extend_schema(responses={200: s.InterestsOutput, **error_responses(401, 403)}, tags=["users"])
+    def get(self, request, user_id):
+        """Your interests (`me` only), and the curated list the welcome steps offer."""
+        user = own_user(request, user_id)
+        return Response(self._body(sorted(user.profile.interests.values_list("name", flat=True))))
+
+    @extend_schema(
+        request=s.InterestsInput, responses={200: s.InterestsOutput, **error_responses(400, 401, 403)}, tags=["users"]
+    )
+    def put(self, request, user_id):
+        """Replace your interests: names are lowercased and spaces collapsed, duplicates dropped,
+        at most 20 of at most 40 characters. Suggestions (`/users/me/suggestions`) then favour
+        accounts sharing them."""
+        user = own_user(request, user_id)
+        data = valid_input(s.InterestsInput, request)
+        return Response(self._body(services.interests_set(user=user, names=data["interests"])))
+
+
 # --- Follows and lists ------------------------------------------------------------------------------------------
 
 
