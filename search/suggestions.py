@@ -6,11 +6,12 @@ from dataclasses import dataclass, field
 from uuid import UUID
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Exists, F, OuterRef, QuerySet, Window
+from django.db.models import Count, Exists, F, OuterRef, QuerySet, Subquery, Window
 from django.db.models.functions import RowNumber
 
 from accounts.models import Block, Follow, FollowRequest, Mute, Profile
 from accounts.models import User as UserModel  # the type of get_user_model(), for annotations
+from posts.models import Post
 
 User = get_user_model()
 
@@ -90,18 +91,23 @@ def suggestions_for(user: UserModel, limit: int = 20) -> list[Suggestion]:
 
 
 def popular_accounts(viewer: UserModel | None, limit: int = 20, exclude: list[UUID] | None = None) -> list[UserModel]:
-    """The most followed accounts (then the most recently active), for a signed-out visitor or
-    to fill a short list of suggestions: for a signed-in viewer, only accounts they could follow
-    (as `suggestions_for`). One query."""
+    """The most followed accounts (then those who posted publicly most recently), for a signed-out
+    visitor or to fill a short list of suggestions: for a signed-in viewer, only accounts they could
+    follow (as `suggestions_for`). One query (the last post's time read through the posts'
+    author/published_at index)."""
     if viewer is not None and viewer.is_authenticated:
         people = _candidates(viewer)
     else:
         people = User.objects.visible_to(None).select_related("profile")
     if exclude:
         people = people.exclude(pk__in=exclude)
-    return list(
-        people.order_by("-profile__followers_count", F("last_active").desc(nulls_last=True), "username")[:limit]
+    last_post = (
+        Post.objects.visible_to(None).filter(author=OuterRef("pk")).order_by("-published_at").values("published_at")[:1]
     )
+    ranked = people.annotate(last_posted=Subquery(last_post)).order_by(
+        "-profile__followers_count", F("last_posted").desc(nulls_last=True), "username"
+    )
+    return list(ranked[:limit])
 
 
 def onboarding_suggestions(user: UserModel, limit: int = 12) -> list[Suggestion]:

@@ -97,3 +97,12 @@ def test_onboarding_finish_is_idempotent(ana):
     first = accounts_services.onboarding_finish(user=ana).onboarded_at
     assert first is not None
     assert accounts_services.onboarding_finish(user=ana).onboarded_at == first
+
+
+def test_popular_accounts_with_equal_followers_put_the_latest_public_poster_first(db):
+    silent, older, newer, hidden = (UserFactory(username=name) for name in ("aaa", "bbb", "ccc", "ddd"))
+    now = timezone.now()
+    PostFactory(author=older, published_at=now - timedelta(days=2))
+    PostFactory(author=newer, published_at=now - timedelta(hours=1))
+    PostFactory(author=hidden, published_at=now, visibility=Post.Visibility.FOLLOWERS)  # not public: no
+    assert [user.username for user in suggestions.popular_accounts(None, 4)] == ["ccc", "bbb", "aaa", "ddd"]
