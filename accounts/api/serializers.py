@@ -221,7 +221,7 @@ class MuteInput(Input):
     muted_user_id = serializers.UUIDField()
 
 
-class InterestsInput(serializers.Serializer):
+class InterestsInput(Input):
     interests = serializers.ListField(
         child=serializers.CharField(max_length=40), max_length=20, help_text="Names; replaces the list."
     )

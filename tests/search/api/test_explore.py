@@ -67,6 +67,7 @@ class TestInterests:
         assert_error(client_for(other_user).get(f"/api/v1/users/{user.pk}/interests"), 403, "not_owner")
         assert_error(user_api.put(INTERESTS, {"interests": "jazz"}, format="json"), 400)
         assert_error(user_api.put(INTERESTS, {}, format="json"), 400)
+        assert_error(user_api.put(INTERESTS, {"interests": [0]}, format="json"), 400)  # not a string
         assert_error(user_api.put(INTERESTS, {"interests": ["x" * 41]}, format="json"), 400)
         assert_error(user_api.put(INTERESTS, {"interests": [f"i{n}" for n in range(21)]}, format="json"), 400)
         assert_error(user_api.put(INTERESTS, b"{not json", content_type="application/json"), 400)
