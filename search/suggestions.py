@@ -28,6 +28,19 @@ class Suggestion:
     mutual_count: int = 0
     mutuals: list[str] = field(default_factory=list)
 
+    @property
+    def followed_by(self) -> str:
+        """'Followed by bo', 'Followed by bo and cy', 'Followed by bo and 2 others' (the pages)."""
+        names, count = self.mutuals, self.mutual_count
+        if not names:
+            return ""
+        if count == 2 and len(names) >= 2:
+            return f"Followed by {names[0]} and {names[1]}"
+        others = count - 1
+        if others < 1:
+            return f"Followed by {names[0]}"
+        return f"Followed by {names[0]} and {others} other{'s' if others > 1 else ''}"
+
 
 def _candidates(user: UserModel) -> QuerySet[UserModel]:
     """Accounts the user could start following: active, not the user, not blocked either way,

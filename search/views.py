@@ -42,26 +42,10 @@ def _url(params, offset=0):
     return f"{reverse('search')}?{urlencode({**params, **({'offset': offset} if offset else {})})}"
 
 
-def _followed_by(suggestion):
-    """'Followed by bo', 'Followed by bo and cy', 'Followed by bo and 2 others'."""
-    names, count = suggestion.mutuals, suggestion.mutual_count
-    if not names:
-        return ""
-    if count == 2 and len(names) >= 2:
-        return f"Followed by {names[0]} and {names[1]}"
-    others = count - 1
-    if others < 1:
-        return f"Followed by {names[0]}"
-    return f"Followed by {names[0]} and {others} other{'s' if others > 1 else ''}"
-
-
 def _suggestions(user, limit=SUGGESTIONS_SHOWN):
     if not user.is_authenticated:
         return []
-    found = suggestions.suggestions_for(user, limit=limit)
-    for suggestion in found:
-        suggestion.followed_by = _followed_by(suggestion)
-    return found
+    return suggestions.suggestions_for(user, limit=limit)
 
 
 def _people(viewer, users):

@@ -134,3 +134,28 @@ def test_skipping_marks_the_profile_onboarded(client, ana):
     client.force_login(ana)
     assert client.post("/welcome/done/")["Location"] == "/"
     assert client.get("/welcome/")["Location"] == "/"
+
+
+def test_more_interests_than_a_profile_holds_is_a_form_error(client, ana, settings):
+    client.force_login(ana)
+    response = client.post("/welcome/", {"interests": settings.ONBOARDING_INTERESTS[:21]})
+    assert response.status_code == 200 and "At most 20 interests." in response.content.decode()
+    assert not ana.profile.interests.exists()
+
+
+def test_welcome_people_queries_are_bounded(client, ana, follow, django_assert_max_num_queries):
+    from accounts import services as accounts_services
+
+    accounts_services.interests_set(user=ana, names=["jazz"])
+    for n in range(15):
+        person = UserFactory(username=f"jazz{n}")
+        accounts_services.interests_set(user=person, names=["jazz"])
+        if n < 3:
+            follow(ana, person)
+            follow(person, UserFactory(username=f"friend{n}"))
+    client.force_login(ana)
+    client.get("/welcome/people/")
+    with django_assert_max_num_queries(12):
+        html = client.get("/welcome/people/").content.decode()
+    assert html.count('data-follow-state="none"') == 12
+    assert "Followed by jazz0" in html  # friends of friends first
