@@ -85,6 +85,7 @@ def test_the_empty_panels_link_to_explore(client, ana):
     assert 'href="/explore/"' in client.get("/search/trends/").content.decode()
     html = client.get("/search/suggestions/", HTTP_HX_REQUEST="true").content.decode()
     assert 'href="/explore/"' in html
+    assert 'href="/explore/"' in client.get("/search/").content.decode()  # nothing typed yet
 
 
 def test_sign_up_leads_to_the_welcome_steps_then_home_and_never_again(client):
