@@ -15,6 +15,7 @@ urlpatterns = [
     path("users/<userref:user_id>", views.UserDetailView.as_view(), name="api-user"),
     path("users/<userref:user_id>/avatar", views.AvatarView.as_view(), name="api-user-avatar"),
     path("users/<userref:user_id>/interests", views.InterestsView.as_view(), name="api-user-interests"),
+    path("users/<userref:user_id>/onboarding", views.OnboardingView.as_view(), name="api-user-onboarding"),
     path("users/<userref:user_id>/follows", views.FollowsView.as_view(), name="api-user-follows"),
     path(
         "users/<userref:user_id>/follows/<uuid:followed_user_id>",

@@ -15,6 +15,7 @@ pytestmark = pytest.mark.django_db
 
 EXPLORE = "/api/v1/explore/posts"
 INTERESTS = "/api/v1/users/me/interests"
+ONBOARDING = "/api/v1/users/me/onboarding"
 
 
 class TestExplorePosts:
@@ -53,14 +54,14 @@ class TestExplorePosts:
 class TestInterests:
     def test_get_and_put_replace_normalized_names(self, user_api, settings):
         body = user_api.get(INTERESTS).json()
-        assert body == {"interests": [], "suggested": settings.ONBOARDING_INTERESTS}
+        assert body == {"interests": [], "suggested": settings.ONBOARDING_INTERESTS, "onboarded_at": None}
         response = user_api.put(INTERESTS, {"interests": ["Jazz", " board   games", "jazz"]}, format="json")
         assert response.status_code == 200
         assert response.json()["interests"] == ["board games", "jazz"]
         # Replayed: the same answer, nothing new made.
         again = user_api.put(INTERESTS, {"interests": ["Jazz", " board   games", "jazz"]}, format="json")
         assert again.json() == response.json() and Interest.objects.count() == 2
-        assert user_api.put(INTERESTS, {"interests": []}, format="json").json()["interests"] == []
+        assert user_api.put(INTERESTS, {"interests": [" ", "\u001c"]}, format="json").json()["interests"] == []
 
     def test_refusals_use_the_envelope(self, api, user_api, user, other_user, client_for):
         assert_error(api.get(INTERESTS), 401)
@@ -71,6 +72,19 @@ class TestInterests:
         assert_error(user_api.put(INTERESTS, {"interests": ["x" * 41]}, format="json"), 400)
         assert_error(user_api.put(INTERESTS, {"interests": [f"i{n}" for n in range(21)]}, format="json"), 400)
         assert_error(user_api.put(INTERESTS, b"{not json", content_type="application/json"), 400)
+
+
+class TestOnboarding:
+    def test_done_once_and_replayed(self, user_api):
+        first = user_api.post(ONBOARDING)
+        assert first.status_code == 200 and first.json()["onboarded_at"]
+        assert user_api.post(ONBOARDING).json() == first.json()  # replayed: the first time is kept
+        assert user_api.get(INTERESTS).json()["onboarded_at"] == first.json()["onboarded_at"]
+
+    def test_refusals_use_the_envelope(self, api, user_api, user, other_user, client_for):
+        assert_error(api.post(ONBOARDING), 401)
+        assert_error(client_for(other_user).post(f"/api/v1/users/{user.pk}/onboarding"), 403, "not_owner")
+        assert_error(user_api.get(ONBOARDING), 405)
 
 
 @pytest.mark.django_db(transaction=True)
