@@ -457,7 +457,7 @@ MESSAGE_GROUP_MAX_MEMBERS = env.int("MESSAGE_GROUP_MAX_MEMBERS", default=50)
 
 # django-allauth
 ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"
-ACCOUNT_SIGNUP_REDIRECT_URL = "/welcome/"  # onboarding (search.onboarding): interests, then people to follow
+ACCOUNT_SIGNUP_REDIRECT_URL = "welcome"  # onboarding (search/welcome.py): interests, then people to follow
 SOCIALACCOUNT_ADAPTER = "accounts.adapters.SocialAccountAdapter"
 ACCOUNT_LOGIN_METHODS = {"email", "username", "phone"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "username*", "phone", "password1*", "password2*"]
