@@ -41,6 +41,7 @@ def test_explore_signed_out_shows_public_trending_posts_hashtags_and_popular_acc
     assert "followers only" not in html
     assert f'href="{reverse("hashtag", args=["launch"])}"' in html
     assert "Popular accounts" in html and "@bo" in html
+    assert 'href="/accounts/signup/"' in html and "New here?" in html
     assert "/static/css/explore.css" in html
 
 
@@ -52,6 +53,7 @@ def test_explore_signed_in_hides_blocked_authors_and_offers_suggestions(client, 
     html = client.get("/explore/").content.decode()
     assert "by bo" in html and "by blocked cy" not in html
     assert "Who to follow" in html and "@bo" in html and "@cy" not in html
+    assert "New here?" not in html
 
 
 def test_explore_queries_are_bounded(client, ana, django_assert_max_num_queries):
