@@ -56,12 +56,23 @@ def _candidates(user: UserModel) -> QuerySet[UserModel]:
     )
 
 
+def _by_popularity(people: QuerySet[UserModel]) -> QuerySet[UserModel]:
+    """Most followers first, then whoever posted publicly last (each account's newest public post,
+    read through the posts' author/published_at index), then by username."""
+    last_post = (
+        Post.objects.visible_to(None).filter(author=OuterRef("pk")).order_by("-published_at").values("published_at")[:1]
+    )
+    return people.annotate(last_posted=Subquery(last_post)).order_by(
+        "-profile__followers_count", F("last_posted").desc(nulls_last=True), "username"
+    )
+
+
 def suggestions_for(user: UserModel, limit: int = 20) -> list[Suggestion]:
     """Up to `limit` suggestions for `user`, in three queries whatever the limit.
 
     Friends of friends (followed by people the user follows) come first, by number of mutual
     follows then by followers; the rest are accounts sharing one of the user's interests, by
-    followers.
+    followers, then by who posted publicly last.
     """
     following = Follow.objects.filter(follower=user, followed__is_active=True).values("followed_id")
     # filter() before annotate(): the count runs over the same join, so only mutual follows count.
@@ -93,12 +104,9 @@ def suggestions_for(user: UserModel, limit: int = 20) -> list[Suggestion]:
     if len(suggestions) < limit:
         interests = Profile.interests.through.objects.filter(profile__user=user).values("interest_id")
         shares = Profile.interests.through.objects.filter(profile_id=OuterRef("profile"), interest_id__in=interests)
-        popular = (
-            _candidates(user)
-            .filter(Exists(shares))
-            .exclude(pk__in=[u.pk for u in friends])
-            .order_by("-profile__followers_count", "username")[: limit - len(suggestions)]
-        )
+        popular = _by_popularity(_candidates(user).filter(Exists(shares)).exclude(pk__in=[u.pk for u in friends]))[
+            : limit - len(suggestions)
+        ]
         suggestions += [Suggestion(u, SHARED_INTERESTS) for u in popular]
     return suggestions
 
@@ -114,13 +122,7 @@ def popular_accounts(viewer: UserModel | None, limit: int = 20, exclude: list[UU
         people = User.objects.visible_to(None).select_related("profile")
     if exclude:
         people = people.exclude(pk__in=exclude)
-    last_post = (
-        Post.objects.visible_to(None).filter(author=OuterRef("pk")).order_by("-published_at").values("published_at")[:1]
-    )
-    ranked = people.annotate(last_posted=Subquery(last_post)).order_by(
-        "-profile__followers_count", F("last_posted").desc(nulls_last=True), "username"
-    )
-    return list(ranked[:limit])
+    return list(_by_popularity(people)[:limit])
 
 
 def onboarding_suggestions(user: UserModel, limit: int = 12) -> list[Suggestion]:

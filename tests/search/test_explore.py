@@ -106,3 +106,15 @@ def test_popular_accounts_with_equal_followers_put_the_latest_public_poster_firs
     PostFactory(author=newer, published_at=now - timedelta(hours=1))
     PostFactory(author=hidden, published_at=now, visibility=Post.Visibility.FOLLOWERS)  # not public: no
     assert [user.username for user in suggestions.popular_accounts(None, 4)] == ["ccc", "bbb", "aaa", "ddd"]
+
+
+def test_accounts_sharing_an_interest_with_equal_followers_put_the_latest_poster_first(ana):
+    accounts_services.interests_set(user=ana, names=["jazz"])
+    quiet, active = UserFactory(username="aaa_quiet"), UserFactory(username="zzz_active")
+    for person in (quiet, active):
+        accounts_services.interests_set(user=person, names=["jazz"])
+    PostFactory(author=active)
+    assert [(s.user.username, s.reason) for s in suggestions.suggestions_for(ana, 5)] == [
+        ("zzz_active", suggestions.SHARED_INTERESTS),
+        ("aaa_quiet", suggestions.SHARED_INTERESTS),
+    ]
