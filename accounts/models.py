@@ -137,6 +137,9 @@ class Profile(models.Model):
     is_private = models.BooleanField(default=False, help_text="Followers must be approved.")
     followers_count = models.PositiveIntegerField(default=0)
     following_count = models.PositiveIntegerField(default=0)
+    # When the owner finished or skipped the welcome steps (/welcome/); null: not yet, and
+    # sign-up leads there. Accounts made before onboarding existed count as done (migration).
+    onboarded_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self):

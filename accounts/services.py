@@ -145,6 +145,26 @@ def profile_update(*, user: UserModel, **changes: Any) -> Profile:
     return profile
 
 
+@transaction.atomic
+def interests_set(*, user: UserModel, names: Iterable[object]) -> list[str]:
+    """Replace the user's interests (names, normalized: lowercase, single spaces, at most 40
+    characters, at most MAX_INTERESTS); returns them sorted."""
+    profile = Profile.objects.select_for_update().get(user=user)
+    _set_interests(profile, names)
+    return sorted(profile.interests.values_list("name", flat=True))
+
+
+@transaction.atomic
+def onboarding_finish(*, user: UserModel) -> Profile:
+    """Mark the welcome steps done (finished or skipped): /welcome/ isn't offered again.
+    Idempotent: the first time is kept."""
+    profile = Profile.objects.select_for_update().get(user=user)
+    if profile.onboarded_at is None:
+        profile.onboarded_at = timezone.now()
+        profile.save(update_fields=["onboarded_at", "updated_at"])
+    return profile
+
+
 def _set_interests(profile: Profile, names: Iterable[object] | None) -> None:
     cleaned: list[str] = []
     for name in names or []:

@@ -13,9 +13,11 @@ from django.views.decorators.http import require_safe
 from accounts.selectors import display_name_cached
 from feeds import selectors
 from posts import cards
+from posts.selectors import popular_posts_queryset
 from socialsite.errors import ServiceError
 
 PAGE_SIZE = 20
+POPULAR_SHOWN = 10  # an empty feed shows this many popular public posts instead
 NEW_POSTS_MAX = 50  # the "N new posts" button loads at most this many at once
 
 
@@ -42,6 +44,8 @@ def home(request):
         paged=bool(cursor),
         newest_cursor=page.newest_cursor or "",
         welcome_name=display_name_cached(user=request.user),
+        # Never an empty first page: while the timeline is empty, what's popular (search's Explore).
+        popular=popular_posts_queryset(viewer=request.user)[:POPULAR_SHOWN] if not page.rows and not cursor else (),
     )
     return render(request, "feeds/home.html", context)
 

@@ -10,12 +10,14 @@ from __future__ import annotations
 import functools
 import uuid
 from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connections, router
 from django.db.models import BooleanField, Exists, F, OuterRef, Prefetch, QuerySet, Value
+from django.utils import timezone
 
 from media.models import Media
 from posts.models import Bookmark, Comment, Like, Post, PostTag
@@ -290,6 +292,32 @@ def hashtag_posts_queryset(*, viewer: Viewer, name: str | None) -> QuerySet[Post
     """Published posts tagged with `name` (any case or width), newest first."""
     queryset = published_posts(viewer=viewer).filter(hashtags__name=normalize_hashtag(name or ""))
     return with_payload(queryset, viewer).order_by("-created_at")
+
+
+def popular_posts_queryset(*, viewer: Viewer, now: datetime | None = None) -> QuerySet[Post]:
+    """The most engaged public posts published in the last EXPLORE_POSTS_DAYS that the viewer may
+    see (Explore, and the home page while its feed is empty): engagement = likes + 2 × comments
+    + 3 × shares, then newest first. Bare reposts (their original counts instead), the viewer's own
+    posts and the posts of accounts the viewer muted are left out."""
+    since = (now or timezone.now()) - timedelta(days=settings.EXPLORE_POSTS_DAYS)
+    posts = (
+        published_posts(viewer=viewer)
+        .filter(
+            visibility=Post.Visibility.PUBLIC,
+            author__profile__is_private=False,
+            published_at__gte=since,
+        )
+        .exclude(shared_post__isnull=False, content="")
+    )
+    if viewer is not None and viewer.is_authenticated:
+        from accounts.models import Mute
+
+        posts = posts.exclude(author_id=viewer.pk).exclude(
+            author__in=Mute.objects.filter(muter_id=viewer.pk).values("muted")
+        )
+    engagement = F("likes_count") + 2 * F("comments_count") + 3 * F("shares_count")
+    ranked = posts.annotate(engagement=engagement).order_by(F("engagement").desc(), "-published_at", "-id")
+    return with_payload(ranked, viewer)
 
 
 def comments_queryset(*, viewer: Viewer, post: Post, parent_id: object = None) -> QuerySet[Comment]:

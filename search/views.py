@@ -7,12 +7,14 @@ answers, so the page shows exactly what GET /api/v1/search would, page by page.
 import math
 
 from django.conf import settings
+from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_safe
 
 from accounts.models import FollowRequest
+from posts.selectors import popular_posts_queryset
 from search import query, selectors, suggestions, trends
 from search.api.views import SearchThrottle
 from socialsite.errors import ServiceError
@@ -20,6 +22,8 @@ from socialsite.errors import ServiceError
 PAGE_SIZE = 20
 TRENDS_SHOWN = 10
 SUGGESTIONS_SHOWN = 5
+EXPLORE_POSTS_SHOWN = 20
+EXPLORE_PEOPLE_SHOWN = 8
 TABS = (("post", "Posts"), ("user", "People"), ("hashtag", "Hashtags"))
 CONTENT_TYPES = (("text", "Text"), ("image", "Photos"), ("video", "Videos"), ("link", "Links"))
 # The page's own parameters; every other one goes to query.parse, which refuses what it doesn't know.
@@ -38,26 +42,10 @@ def _url(params, offset=0):
     return f"{reverse('search')}?{urlencode({**params, **({'offset': offset} if offset else {})})}"
 
 
-def _followed_by(suggestion):
-    """'Followed by bo', 'Followed by bo and cy', 'Followed by bo and 2 others'."""
-    names, count = suggestion.mutuals, suggestion.mutual_count
-    if not names:
-        return ""
-    if count == 2 and len(names) >= 2:
-        return f"Followed by {names[0]} and {names[1]}"
-    others = count - 1
-    if others < 1:
-        return f"Followed by {names[0]}"
-    return f"Followed by {names[0]} and {others} other{'s' if others > 1 else ''}"
-
-
-def _suggestions(user):
+def _suggestions(user, limit=SUGGESTIONS_SHOWN):
     if not user.is_authenticated:
         return []
-    found = suggestions.suggestions_for(user, limit=SUGGESTIONS_SHOWN)
-    for suggestion in found:
-        suggestion.followed_by = _followed_by(suggestion)
-    return found
+    return suggestions.suggestions_for(user, limit=limit)
 
 
 def _people(viewer, users):
@@ -133,3 +121,30 @@ def suggestions_panel(request):
     return render(
         request, "search/_suggestion_list.html", {"suggestions": _suggestions(request.user), "next_url": next_url}
     )
+
+
+@require_safe
+def explore(request):
+    """Trending posts (the most engaged public posts of the last days the viewer may see), trending
+    hashtags and people: suggestions when signed in, the most followed accounts signed out."""
+    page = Paginator(popular_posts_queryset(viewer=request.user), EXPLORE_POSTS_SHOWN).get_page(request.GET.get("page"))
+    if request.user.is_authenticated:
+        people = _suggestions(request.user, EXPLORE_PEOPLE_SHOWN)
+        if len(people) < EXPLORE_PEOPLE_SHOWN:
+            more = suggestions.popular_accounts(
+                request.user, EXPLORE_PEOPLE_SHOWN - len(people), exclude=[found.user.pk for found in people]
+            )
+            people += [suggestions.Suggestion(person, suggestions.POPULAR) for person in more]
+    else:
+        people = [
+            suggestions.Suggestion(person, suggestions.POPULAR)
+            for person in suggestions.popular_accounts(None, EXPLORE_PEOPLE_SHOWN)
+        ]
+    context = {
+        "page": page,
+        "posts": page.object_list,
+        "trends": trends.trending(TRENDS_SHOWN),
+        "suggestions": people,
+        "next_url": reverse("explore"),
+    }
+    return render(request, "search/explore.html", context)

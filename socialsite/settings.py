@@ -408,6 +408,14 @@ TRENDS_WINDOW_MINUTES = env.int("TRENDS_WINDOW_MINUTES", default=60)  # "recent"
 TRENDS_BASELINE_DAYS = env.int("TRENDS_BASELINE_DAYS", default=7)  # compared with this many days before
 TRENDS_MIN_AUTHORS = env.int("TRENDS_MIN_AUTHORS", default=3)  # distinct recent authors to trend
 TRENDS_KEEP = env.int("TRENDS_KEEP", default=50)  # trends kept per recompute
+# Explore and the empty home feed: the most engaged public posts published in the last days.
+EXPLORE_POSTS_DAYS = env.int("EXPLORE_POSTS_DAYS", default=3)
+# The interests offered as chips on /welcome/ (accounts.Interest names: lowercase).
+ONBOARDING_INTERESTS = [
+    "photography", "hiking", "cooking", "coffee", "jazz", "indie games", "running", "climbing",
+    "cycling", "film", "sci-fi", "gardening", "baking", "chess", "open source", "typography",
+    "travel", "street food", "poetry", "astronomy", "football", "board games", "architecture", "surfing",
+]  # fmt: skip
 # Elasticsearch answers searches when ELASTICSEARCH_URL is set (else the database does). Its
 # indexes are "<prefix>-posts", "-users", "-hashtags" (aliases); `manage.py reindex` rebuilds them.
 ELASTICSEARCH_URL = env.str("ELASTICSEARCH_URL", default="")
@@ -473,6 +481,7 @@ MESSAGE_GROUP_MAX_MEMBERS = env.int("MESSAGE_GROUP_MAX_MEMBERS", default=50)
 
 # django-allauth
 ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"
+ACCOUNT_SIGNUP_REDIRECT_URL = "welcome"  # onboarding (search/welcome.py): interests, then people to follow
 SOCIALACCOUNT_ADAPTER = "accounts.adapters.SocialAccountAdapter"
 ACCOUNT_LOGIN_METHODS = {"email", "username", "phone"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "username*", "phone", "password1*", "password2*"]

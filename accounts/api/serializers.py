@@ -219,3 +219,23 @@ class BlockInput(Input):
 
 class MuteInput(Input):
     muted_user_id = serializers.UUIDField()
+
+
+class InterestsInput(Input):
+    interests = serializers.ListField(
+        child=serializers.CharField(max_length=40, allow_blank=True),
+        max_length=20,
+        help_text="Names; replaces the list. Blank names are dropped.",
+    )
+
+
+class InterestsOutput(serializers.Serializer):
+    interests = serializers.ListField(child=serializers.CharField(), help_text="Yours, sorted.")
+    suggested = serializers.ListField(child=serializers.CharField(), help_text="The curated list onboarding offers.")
+    onboarded_at = serializers.DateTimeField(
+        allow_null=True, help_text="When you finished or skipped onboarding; null: not yet (show it)."
+    )
+
+
+class OnboardingOutput(serializers.Serializer):
+    onboarded_at = serializers.DateTimeField()

@@ -14,6 +14,8 @@ urlpatterns = [
     path("auth/social/<slug:provider>", social.SocialLoginView.as_view(), name="api-social-login"),
     path("users/<userref:user_id>", views.UserDetailView.as_view(), name="api-user"),
     path("users/<userref:user_id>/avatar", views.AvatarView.as_view(), name="api-user-avatar"),
+    path("users/<userref:user_id>/interests", views.InterestsView.as_view(), name="api-user-interests"),
+    path("users/<userref:user_id>/onboarding", views.OnboardingView.as_view(), name="api-user-onboarding"),
     path("users/<userref:user_id>/follows", views.FollowsView.as_view(), name="api-user-follows"),
     path(
         "users/<userref:user_id>/follows/<uuid:followed_user_id>",

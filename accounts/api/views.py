@@ -299,6 +299,44 @@ class AvatarView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+class InterestsView(APIView):
+    def _body(self, user, names):
+        body = {
+            "interests": names,
+            "suggested": settings.ONBOARDING_INTERESTS,
+            "onboarded_at": user.profile.onboarded_at,
+        }
+        return s.InterestsOutput(body).data
+
+    @extend_schema(responses={200: s.InterestsOutput, **error_responses(401, 403)}, tags=["users"])
+    def get(self, request, user_id):
+        """Your interests (`me` only), the curated list the welcome steps offer, and whether you
+        finished onboarding."""
+        user = own_user(request, user_id)
+        return Response(self._body(user, sorted(user.profile.interests.values_list("name", flat=True))))
+
+    @extend_schema(
+        request=s.InterestsInput, responses={200: s.InterestsOutput, **error_responses(400, 401, 403)}, tags=["users"]
+    )
+    def put(self, request, user_id):
+        """Replace your interests: names are lowercased and spaces collapsed, duplicates dropped,
+        at most 20 of at most 40 characters. Suggestions (`/users/me/suggestions`) then favour
+        accounts sharing them."""
+        user = own_user(request, user_id)
+        data = valid_input(s.InterestsInput, request)
+        names = services.interests_set(user=user, names=data["interests"])
+        return Response(self._body(user, names))
+
+
+class OnboardingView(APIView):
+    @extend_schema(request=None, responses={200: s.OnboardingOutput, **error_responses(401, 403)}, tags=["users"])
+    def post(self, request, user_id):
+        """Mark onboarding done (finished or skipped), as the web's "Done": idempotent, the first
+        time is kept."""
+        profile = services.onboarding_finish(user=own_user(request, user_id))
+        return Response(s.OnboardingOutput({"onboarded_at": profile.onboarded_at}).data)
+
+
 # --- Follows and lists ------------------------------------------------------------------------------------------
 
 

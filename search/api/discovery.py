@@ -1,5 +1,5 @@
-"""GET /api/v1/trends and GET /api/v1/users/{user_id}/suggestions: thin views over search.trends
-and search.suggestions."""
+"""GET /api/v1/trends, GET /api/v1/users/{user_id}/suggestions and GET /api/v1/explore/posts: thin
+views over search.trends, search.suggestions and posts.selectors.popular_posts_queryset."""
 
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -8,9 +8,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.api.serializers import UserSummaryOutput
+from posts.api.serializers import PostOutput
+from posts.selectors import popular_posts_queryset
 from search import suggestions, trends
 from socialsite import params
 from socialsite.api.helpers import error_responses, own_user
+from socialsite.api.pagination import CursorPagination
 
 LIMIT_MAX = 50
 
@@ -79,3 +82,29 @@ class SuggestionsView(APIView):
         limit = params.limit(request.query_params, 20, LIMIT_MAX)
         results = suggestions.suggestions_for(user, limit)
         return Response(SuggestionsOutput({"results": results}, context={"request": request}).data)
+
+
+class ExplorePagination(CursorPagination):
+    # By engagement, then newest: a cursor holds the last engagement seen (and an offset among
+    # equal ones), so a post whose counters change between pages may show twice or not at all.
+    ordering = ("-engagement", "-published_at", "-id")  # type: ignore[assignment]  # DRF takes a tuple too
+
+
+class ExplorePostsView(APIView):
+    permission_classes = [permissions.AllowAny]
+    pagination_class = ExplorePagination
+
+    @extend_schema(
+        responses={200: PostOutput(many=True), **error_responses(400)},
+        tags=["search"],
+        description="Trending posts: the most engaged public posts (likes + 2 × comments + 3 × shares) published "
+        "in the last few days (EXPLORE_POSTS_DAYS, 3 by default) that you may see, then newest first. Signed out: "
+        "public posts only. Never reposts, your own posts or those of accounts you blocked, muted or that "
+        "blocked you.",
+    )
+    def get(self, request):
+        params.reject_unknown(request.query_params, {"cursor", "limit"})
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(popular_posts_queryset(viewer=request.user), request, view=self)
+        data = PostOutput(page, many=True, context={"request": request}).data
+        return paginator.get_paginated_response(data)

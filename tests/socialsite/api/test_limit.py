@@ -21,6 +21,7 @@ LISTS = [
     ("/api/v1/search?query=fan", 50),
     ("/api/v1/search?query=fan&type=user", 50),
     ("/api/v1/trends", 50),
+    ("/api/v1/explore/posts", 50),
     ("/api/v1/users/me/suggestions", 50),
     ("/api/v1/search/autocomplete?query=fan&type=user", 20),
 ]
