@@ -172,6 +172,7 @@ def test_layout_on_every_main_page(browser, server):
         ("post", f"/posts/{post.pk}/"),
         ("profile", "/u/ana/"),
         ("search", "/search/?q=pier"),
+        ("explore", "/explore/"),
         ("notifications", "/notifications/"),
         ("inbox", "/messages/"),
         ("conversation", conversation),
