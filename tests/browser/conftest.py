@@ -51,3 +51,20 @@ def serious_axe_violations(page, context=None):
         for v in results.response["violations"]
         if v["impact"] in ("serious", "critical")
     ]
+
+
+def watch_problems(page):
+    """`page.problems`: every console error (CSP violations are console errors too) and script
+    error, but the socket's: Django's live server is WSGI and has no /ws/ (the realtime tests run
+    Daphne); the pages work without it."""
+    page.problems = []
+    page.on(
+        "console",
+        lambda msg: (
+            msg.type == "error"
+            and not msg.text.startswith("WebSocket connection to")
+            and page.problems.append(msg.text)
+        ),
+    )
+    page.on("pageerror", lambda error: page.problems.append(str(error)))
+    return page

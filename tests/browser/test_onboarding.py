@@ -6,35 +6,12 @@ import pytest
 
 from accounts import services as account_services
 from posts import services as post_services
-from tests.browser.conftest import SCREENSHOTS
+from tests.browser.conftest import SCREENSHOTS, serious_axe_violations, watch_problems
 from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pytest.mark.timeout(120)]
 
 PASSWORD = "a-long-onboarding-password-42"
-
-
-def watch(page):
-    page.problems = []
-    # Every console error (CSP violations are console errors too), but the socket's: Django's live
-    # server is WSGI and has no /ws/; the pages work without it.
-    page.on(
-        "console",
-        lambda msg: (
-            msg.type == "error"
-            and not msg.text.startswith("WebSocket connection to")
-            and page.problems.append(msg.text)
-        ),
-    )
-    page.on("pageerror", lambda error: page.problems.append(str(error)))
-    return page
-
-
-def serious_axe_violations(page):
-    from axe_playwright_python.sync_playwright import Axe
-
-    violations = Axe().run(page).response["violations"]
-    return [(v["id"], v["impact"], len(v["nodes"])) for v in violations if v["impact"] in ("serious", "critical")]
 
 
 def shot(page, name):
@@ -54,7 +31,7 @@ def test_explore_then_sign_up_pick_interests_follow_three_and_see_their_posts(br
         post_services.like_create(user=fan, post_id=popular.pk)
 
     context = browser.new_context(viewport={"width": 390, "height": 844})
-    page = watch(context.new_page())
+    page = watch_problems(context.new_page())
     url = live_server.url
 
     # Signed out: Explore shows the trending posts and popular accounts.

@@ -7,26 +7,14 @@ import pytest
 from accounts import services as account_services
 from posts import services as post_services
 from posts.models import Bookmark
-from tests.browser.conftest import SCREENSHOTS, serious_axe_violations, sign_in
+from tests.browser.conftest import SCREENSHOTS, serious_axe_violations, sign_in, watch_problems
 from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pytest.mark.timeout(120)]
 
 
 def open_page(browser, live_server, username):
-    page = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
-    page.problems = []
-    # Every console error, but the socket's: Django's live server is WSGI and has no /ws/ (the
-    # realtime tests run Daphne); the pages work without it.
-    page.on(
-        "console",
-        lambda msg: (
-            msg.type == "error"
-            and not msg.text.startswith("WebSocket connection to")
-            and page.problems.append(msg.text)
-        ),
-    )
-    page.on("pageerror", lambda error: page.problems.append(str(error)))
+    page = watch_problems(browser.new_context(viewport={"width": 390, "height": 844}).new_page())
     sign_in(page, live_server.url, username)
     return page
 
