@@ -89,7 +89,7 @@ def test_google_web_login_creates_user_with_profile_then_reuses_it(client, googl
     response = google_callback(client, provider_http, provider_key, google_claims())
 
     assert response.status_code == 302
-    assert response["Location"] == "/"
+    assert response["Location"] == "/welcome/"  # a new account starts with the welcome steps
     user = assert_new_social_user(client, "google", "google-sub-1", "ann@gmail.com", email_verified=True)
     assert user.first_name == "Ann"
     token_request = next(call.request for call in provider_http.calls if call.request.url == GOOGLE_TOKEN_URL)
@@ -100,6 +100,7 @@ def test_google_web_login_creates_user_with_profile_then_reuses_it(client, googl
     client.logout()
     response = google_callback(client, provider_http, provider_key, google_claims())
     assert response.status_code == 302
+    assert response["Location"] == "/"  # signing in again goes home
     assert signed_in_user(client) == user
     assert User.objects.count() == 1
     assert SocialAccount.objects.count() == 1
@@ -159,7 +160,7 @@ def test_apple_web_login_creates_user_with_profile_then_reuses_it(
     response = apple_callback(client, provider_http, provider_key, apple_claims(), first_visit_user)
 
     assert response.status_code == 302
-    assert response["Location"] == "/"
+    assert response["Location"] == "/welcome/"  # a new account starts with the welcome steps
     user = assert_new_social_user(
         client, "apple", "000123.apple.sub", "bob@privaterelay.appleid.com", email_verified=True
     )
@@ -215,7 +216,7 @@ def test_facebook_web_login_creates_user_with_profile_then_reuses_it(client, fac
     response = facebook_callback(client, provider_http)
 
     assert response.status_code == 302
-    assert response["Location"] == "/"
+    assert response["Location"] == "/welcome/"  # a new account starts with the welcome steps
     # Facebook does not vouch for email addresses, so ours asks for confirmation.
     user = assert_new_social_user(client, "facebook", "10150001", "cat@example.org", email_verified=False)
     assert [m.to for m in mailoutbox] == [["cat@example.org"]]
