@@ -69,6 +69,12 @@ def best_image(media):
 
 
 @register.filter
+def full_image(media):
+    """The full-size image (the original variant), else the best one there is: where a photo links."""
+    return variant_url(media, "original") or best_image(media)
+
+
+@register.filter
 def like_action(pk, liked):
     """Where the like button posts: unlike when the viewer likes the post already."""
     return post_url(pk, "post_unlike" if liked else "post_like")
