@@ -1,7 +1,9 @@
-"""Avatar decoding: verify by decoding, guard against bombs, strip metadata, resize."""
+"""Avatar decoding: verify by decoding, guard against bombs, strip metadata, resize; the full
+square (AVATAR_SIZE) and the small one lists and cards show (AVATAR_SMALL_SIZE)."""
 
 import io
 import warnings
+from typing import NamedTuple
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -12,8 +14,19 @@ from socialsite.errors import ServiceError
 ACCEPTED_FORMATS = {"JPEG", "PNG", "WEBP", "GIF"}
 
 
+class AvatarFiles(NamedTuple):
+    full: ContentFile  # AVATAR_SIZE square: the profile page, the API's avatar_url
+    small: ContentFile  # AVATAR_SMALL_SIZE square: the 40px avatars of lists and cards, at 2x
+
+
+def _webp(image, name):
+    out = io.BytesIO()
+    image.save(out, format="WEBP", quality=85)  # a fresh encode carries no EXIF/GPS
+    return ContentFile(out.getvalue(), name=name)
+
+
 def avatar_from_upload(upload):
-    """Return a square WebP ContentFile made by decoding `upload`, or raise ServiceError."""
+    """The square WebP avatars (AvatarFiles) made by decoding `upload`, or raise ServiceError."""
     if upload.size > settings.AVATAR_MAX_UPLOAD_BYTES:
         limit_mb = settings.AVATAR_MAX_UPLOAD_BYTES // (1024 * 1024)
         raise ServiceError(
@@ -53,6 +66,8 @@ def avatar_from_upload(upload):
         raise ServiceError(
             "That file is not an image we can read.", code="invalid_image", fields={"avatar": ["Not a valid image."]}
         )
-    out = io.BytesIO()
-    image.save(out, format="WEBP", quality=85)  # a fresh encode carries no EXIF/GPS
-    return ContentFile(out.getvalue(), name="avatar.webp")
+    small = settings.AVATAR_SMALL_SIZE
+    return AvatarFiles(
+        full=_webp(image, "avatar.webp"),
+        small=_webp(image.resize((small, small), Image.Resampling.LANCZOS), "avatar-small.webp"),
+    )

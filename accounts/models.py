@@ -127,11 +127,18 @@ def avatar_upload_to(profile, filename):
     return f"avatars/{profile.user_id}/{uuid.uuid4().hex}.webp"
 
 
+def avatar_small_upload_to(profile, filename):
+    return f"avatars/{profile.user_id}/{uuid.uuid4().hex}-small.webp"
+
+
 class Profile(models.Model):
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile")
     display_name = models.CharField(max_length=50, blank=True)
     bio = models.CharField(max_length=300, blank=True)
     avatar = models.ImageField(upload_to=avatar_upload_to, blank=True)
+    # The same photo at AVATAR_SMALL_SIZE, for the small avatars; empty for avatars set before it
+    # existed, which show `avatar` instead (templates/includes/avatar.html).
+    avatar_small = models.ImageField(upload_to=avatar_small_upload_to, blank=True)
     interests = models.ManyToManyField(Interest, blank=True, related_name="profiles")
     profile_info = models.JSONField(default=dict, blank=True)
     is_private = models.BooleanField(default=False, help_text="Followers must be approved.")

@@ -181,16 +181,18 @@ def _set_interests(profile: Profile, names: Iterable[object] | None) -> None:
 def avatar_set(*, user: UserModel, upload: UploadedFile) -> Profile:
     if breakers.is_open("s3"):  # refused at once, as media uploads are
         raise breakers.storage_unavailable()
-    content = avatar_from_upload(upload)
+    files = avatar_from_upload(upload)
     profile = Profile.objects.select_for_update().get(user=user)
-    old_name = profile.avatar.name
+    old_names = [profile.avatar.name, profile.avatar_small.name]
     try:
-        profile.avatar.save(content.name, content, save=False)
+        profile.avatar.save(files.full.name, files.full, save=False)
+        profile.avatar_small.save(files.small.name, files.small, save=False)
     except STORAGE_ERRORS as exc:
         raise breakers.storage_unavailable() from exc
-    profile.save(update_fields=["avatar", "updated_at"])
-    if old_name:
-        _delete_file_on_commit(old_name)
+    profile.save(update_fields=["avatar", "avatar_small", "updated_at"])
+    for name in old_names:
+        if name:
+            _delete_file_on_commit(name)
     return profile
 
 
@@ -199,8 +201,11 @@ def avatar_remove(*, user: UserModel) -> Profile:
     profile = Profile.objects.select_for_update().get(user=user)
     if profile.avatar.name:  # what `if profile.avatar` tests, with a name the type checker sees
         _delete_file_on_commit(profile.avatar.name)
+        if profile.avatar_small.name:
+            _delete_file_on_commit(profile.avatar_small.name)
         profile.avatar = ""
-        profile.save(update_fields=["avatar", "updated_at"])
+        profile.avatar_small = ""
+        profile.save(update_fields=["avatar", "avatar_small", "updated_at"])
     return profile
 
 
@@ -273,11 +278,12 @@ def user_deactivate(*, user: UserModel) -> UserModel:
     tokens.revoke_all(user)
 
     profile = Profile.objects.select_for_update().get(user=user)
-    avatar_name = profile.avatar.name
+    avatar_names = [profile.avatar.name, profile.avatar_small.name]
     profile.display_name = ""
     profile.bio = ""
     profile.profile_info = {}
     profile.avatar = ""
+    profile.avatar_small = ""
     profile.is_private = False
     profile.followers_count = 0
     profile.following_count = 0
@@ -295,8 +301,9 @@ def user_deactivate(*, user: UserModel) -> UserModel:
     user.set_unusable_password()
     user.save()
     account_deactivated.send(sender=User, user_id=user.pk)
-    if avatar_name:
-        _delete_file_on_commit(avatar_name)
+    for name in avatar_names:
+        if name:
+            _delete_file_on_commit(name)
     close_sockets_on_commit([user.pk])
     return user
 
