@@ -44,7 +44,9 @@ def test_the_post_page_shows_each_photo_at_full_width_linking_to_its_full_size(c
         assert re.fullmatch(rf"/media/posts/media/p{n}/original.jpg{SIGNED}", href)
         assert f'alt="Photo number {n}"' in img
         assert f'width="{600 + n}" height="{400 + n}"' in img
-        assert 'loading="lazy"' in img and f"/media/posts/media/p{n}/medium.jpg" in img
+        assert f"/media/posts/media/p{n}/medium.jpg" in img
+        # The first is on the first screen: not lazy.
+        assert ('loading="lazy"' in img) == (n > 1) and ('fetchpriority="high"' in img) == (n == 1)
         assert f"Open photo {n} of 3 in full size" in label
     assert "data-carousel" not in block.group(0)  # no dots on the post's page
 
@@ -58,6 +60,7 @@ def test_a_card_with_several_photos_is_a_carousel_with_dots(client, user, post_b
     dots = re.findall(r'<span class="post-media__dot" role="img" aria-label="([^"]+)"( aria-current="true")?>', html)
     assert dots == [("Photo 1 of 3", ' aria-current="true"'), ("Photo 2 of 3", ""), ("Photo 3 of 3", "")]
     assert len(re.findall(rf'href="/media/posts/media/p\d/original.jpg{SIGNED}" data-viewer-item', html)) == 3
+    assert html.count('loading="lazy" decoding="async"><span class="sr-only">Open photo') == 3  # all lazy in cards
 
 
 def test_a_single_photo_card_has_no_dots(client, user, post_by):
