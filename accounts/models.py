@@ -138,7 +138,8 @@ class Profile(models.Model):
     avatar = models.ImageField(upload_to=avatar_upload_to, blank=True)
     # The same photo at AVATAR_SMALL_SIZE, for the small avatars; empty for avatars set before it
     # existed, which show `avatar` instead (templates/includes/avatar.html).
-    avatar_small = models.ImageField(upload_to=avatar_small_upload_to, blank=True)
+    # db_default: the benchmarks COPY profiles in without naming it (as Post.spoiler_text).
+    avatar_small = models.ImageField(upload_to=avatar_small_upload_to, blank=True, default="", db_default="")
     interests = models.ManyToManyField(Interest, blank=True, related_name="profiles")
     profile_info = models.JSONField(default=dict, blank=True)
     is_private = models.BooleanField(default=False, help_text="Followers must be approved.")
