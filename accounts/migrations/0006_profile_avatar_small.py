@@ -14,6 +14,8 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="profile",
             name="avatar_small",
-            field=models.ImageField(blank=True, db_default="", default="", upload_to=accounts.models.avatar_small_upload_to),
+            field=models.ImageField(
+                blank=True, db_default="", default="", upload_to=accounts.models.avatar_small_upload_to
+            ),
         ),
     ]
