@@ -157,15 +157,18 @@ def test_worker_deletes_replaced_and_erased_avatars_through_the_broker(request, 
         return response.json()
 
     upload((10, 200, 30))
-    [first] = media_files(media_root)
+    first = media_files(media_root)
+    assert len(first) == 2, first  # the avatar and its small copy (AVATAR_SMALL_SIZE)
     upload((200, 10, 30))
-    # The replaced file goes through the broker to the worker, which deletes it.
-    assert wait_until(lambda: first not in media_files(media_root)), media_files(media_root)
-    [second] = media_files(media_root)
+    # The replaced files go through the broker to the worker, which deletes them.
+    assert wait_until(lambda: not set(first) & set(media_files(media_root))), media_files(media_root)
+    second = media_files(media_root)
+    assert len(second) == 2, second
 
     response = requests.delete(f"{daphne.url}/api/v1/users/{carol.id}", headers=carol.auth, timeout=15)
     assert response.status_code == 204, response.text
     assert wait_until(lambda: not media_files(media_root)), media_files(media_root)
-    assert wait_until(lambda: worker.output().count("accounts.tasks.delete_stored_file") >= 2)
+    # One task per stored file: two replaced, two erased.
+    assert wait_until(lambda: worker.output().count("accounts.tasks.delete_stored_file") >= 4)
     assert "succeeded" in worker.output()
-    assert not second.exists()
+    assert not any(path.exists() for path in second)
